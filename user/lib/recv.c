@@ -334,7 +334,7 @@ static int recv_one(struct recv_chan *c, bool *end)
 	if (!ret && act == KMIG_RX_SYNC_ACK)
 		ret = send_ack(c, KMIG_PKT_SYNC_ACK, h.arg);
 	if (!ret && act == KMIG_RX_END_ACK) {
-		ret = send_ack(c, KMIG_PKT_END_ACK, 0);
+		ret = send_ack(c, KMIG_PKT_END_ACK, h.arg);
 		*end = true;
 	}
 	return ret;
@@ -388,9 +388,11 @@ int kmig_recv_run(struct kmig_recv *r)
 	r->t_setup = kmig_now_ns();
 	if (!ret)
 		ret = start_threads(r);
-	for (unsigned int i = 0; i < r->nr; i++)
+	for (unsigned int i = 0; i < r->nr; i++) {
 		if (r->chans[i].started)
 			pthread_join(r->chans[i].thread, NULL);
+		r->chans[i].started = false;
+	}
 	r->t_end = kmig_now_ns();
 	if (ret || r->failed)
 		return r->err.code ?: ret;

@@ -358,3 +358,28 @@ int kmig_rx_apply(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 				    kmig_pkt_type_name(h->type));
 	}
 }
+
+int kmig_rx_feed(struct kmig_rx_chan *ch, const uint8_t *buf, size_t len, size_t *used,
+		 enum kmig_rx_action *action)
+{
+	struct kmig_pkt_hdr h;
+	uint64_t body;
+	int ret;
+
+	*action = KMIG_RX_NONE;
+	if (len < KMIG_HDR_SIZE)
+		return kmig_err_set(&ch->err, -ENODATA, "truncated header: %zu of %u bytes",
+				    len, KMIG_HDR_SIZE);
+	ret = kmig_hdr_decode(buf, &h, &ch->err);
+	if (!ret)
+		ret = kmig_rx_check_hdr(ch, &h);
+	if (ret)
+		return ret;
+	body = kmig_hdr_body_len(&h);
+	if (body > len - KMIG_HDR_SIZE)
+		return kmig_err_set(&ch->err, -ENODATA, "truncated %s: body of %llu bytes, %zu there",
+				    kmig_pkt_type_name(h.type), (unsigned long long)body,
+				    len - KMIG_HDR_SIZE);
+	*used = KMIG_HDR_SIZE + body;
+	return kmig_rx_apply(ch, &h, buf + KMIG_HDR_SIZE, action);
+}

@@ -76,4 +76,9 @@ int kmig_rx_apply(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
  * after the first true). */
 bool kmig_rx_table_ready(struct kmig_rx_session *s);
 
+/* The whole sequence on a packet in memory (tests, fuzzers): decode,
+ * check, apply. @used gets the packet's length; a buffer that ends inside
+ * the packet gives -ENODATA. */
+int kmig_rx_feed(struct kmig_rx_chan *ch, const uint8_t *buf, size_t len, size_t *used,
+		 enum kmig_rx_action *action);
 #endif /* KMIG_RX_H */

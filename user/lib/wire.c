@@ -202,7 +202,7 @@ static int type_check(const struct kmig_pkt_hdr *h, struct kmig_err *e)
 {
 	const char *name = kmig_pkt_type_name(h->type);
 	bool has_arg = h->type == KMIG_PKT_SYNC || h->type == KMIG_PKT_SYNC_ACK ||
-		       h->type == KMIG_PKT_END;
+		       h->type == KMIG_PKT_END || h->type == KMIG_PKT_END_ACK;
 	uint32_t min = 0, max = 0;
 
 	if (h->type == KMIG_PKT_PAGES)
@@ -336,4 +336,13 @@ int kmig_table_decode(const uint8_t *buf, size_t len, struct kmig_table_entry *e
 		return kmig_err_set(e, -EBADMSG, "block table: %zu trailing bytes", len - off);
 	*nr = n;
 	return 0;
+}
+
+size_t kmig_pkt_build(uint8_t *buf, struct kmig_pkt_hdr *h, const void *body, size_t body_len)
+{
+	h->body_crc = kmig_crc32c_buf(body, body_len);
+	kmig_hdr_encode(buf, h);
+	if (body_len)
+		memcpy(buf + KMIG_HDR_SIZE, body, body_len);
+	return KMIG_HDR_SIZE + body_len;
 }

@@ -80,7 +80,7 @@ struct kmig_pkt_hdr {
 	uint32_t block;		/* PAGES: block id; else 0 */
 	uint32_t nr_zero;	/* PAGES: entries of the zero list */
 	uint64_t arg;		/* PAGES: first page; SYNC(_ACK): sync id;
-				 * END: packets sent before it; else 0 */
+				 * END(_ACK): packets sent before END; else 0 */
 	uint32_t nr_data;	/* PAGES: entries of the data list */
 	uint32_t payload_len;	/* bytes after the lists */
 	uint32_t body_crc;	/* CRC32C of the body (lists + payload) */
@@ -135,5 +135,10 @@ static inline unsigned int kmig_chunk_channel(const uint64_t *chunk_base, uint32
 }
 
 const char *kmig_pkt_type_name(unsigned int type);
+
+/* A whole packet in @buf (header then @body): sets body_crc, encodes the
+ * header, copies the body; returns the packet length. For tests, fuzz
+ * corpora and anything that frames packets in memory. */
+size_t kmig_pkt_build(uint8_t *buf, struct kmig_pkt_hdr *h, const void *body, size_t body_len);
 
 #endif /* KMIG_WIRE_H */
