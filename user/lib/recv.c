@@ -24,6 +24,7 @@ struct recv_chan {
 	int fd;
 	pthread_t thread;
 	bool started;
+	pthread_mutex_t wlock;	/* replies: acks from this thread, ERROR from any */
 	uint64_t tx_seq;	/* our replies */
 	uint8_t *body;
 	size_t body_cap;
@@ -69,8 +70,10 @@ int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,
 		r->o.accept_timeout_ms = 30000;
 	r->ram = ram;
 	r->lfd = -1;
-	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++)
+	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++) {
 		r->chans[i].fd = -1;
+		pthread_mutex_init(&r->chans[i].wlock, NULL);
+	}
 	pthread_mutex_init(&r->lock, NULL);
 	r->t_start = kmig_now_ns();
 	*out = r;
@@ -108,8 +111,13 @@ static void shut_all(struct kmig_recv *r)
 static int recv_fail(struct kmig_recv *r, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+static void send_error(struct recv_chan *c, const char *msg);
+
+/* Record the first failure, tell the sender why on every channel (best
+ * effort, bounded by a send timeout), then shut every socket down. */
 static int recv_fail(struct kmig_recv *r, int code, const char *fmt, ...)
 {
+	bool first = false;
 	va_list ap;
 
 	pthread_mutex_lock(&r->lock);
@@ -119,16 +127,24 @@ static int recv_fail(struct kmig_recv *r, int code, const char *fmt, ...)
 		vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
 		va_end(ap);
 		r->failed = 1;
-		shut_all(r);
-		if (r->sess_init) {
-			pthread_mutex_lock(&r->sess.lock);
-			r->sess.failed = true;
-			pthread_cond_broadcast(&r->sess.cond);
-			pthread_mutex_unlock(&r->sess.lock);
-		}
+		first = true;
 	}
 	code = r->err.code;
 	pthread_mutex_unlock(&r->lock);
+	if (!first)
+		return code;
+	for (unsigned int i = 0; i < r->nr; i++)
+		if (r->chans[i].fd >= 0)
+			send_error(&r->chans[i], r->err.msg);
+	pthread_mutex_lock(&r->lock);
+	shut_all(r);
+	pthread_mutex_unlock(&r->lock);
+	if (r->sess_init) {
+		pthread_mutex_lock(&r->sess.lock);
+		r->sess.failed = true;
+		pthread_cond_broadcast(&r->sess.cond);
+		pthread_mutex_unlock(&r->sess.lock);
+	}
 	return code;
 }
 
@@ -250,29 +266,36 @@ static int accept_all(struct kmig_recv *r)
 /* Receiver -> sender packet without body (acks). */
 static int send_ack(struct recv_chan *c, uint8_t type, uint64_t arg)
 {
-	struct kmig_pkt_hdr h = { .type = type, .seq = c->tx_seq++, .arg = arg };
+	struct kmig_pkt_hdr h = { .type = type, .arg = arg };
 	uint8_t buf[KMIG_HDR_SIZE];
+	int ret;
 
+	pthread_mutex_lock(&c->wlock);
+	h.seq = c->tx_seq++;
 	h.body_crc = kmig_crc32c_buf(NULL, 0);
 	kmig_hdr_encode(buf, &h);
-	return kmig_net_write_full(c->fd, buf, sizeof(buf));
+	ret = kmig_net_write_full(c->fd, buf, sizeof(buf));
+	pthread_mutex_unlock(&c->wlock);
+	return ret;
 }
 
 /* Best effort: tell the sender why, before the sockets go down. */
 static void send_error(struct recv_chan *c, const char *msg)
 {
 	size_t len = KMIG_MIN(strlen(msg), (size_t)KMIG_ERROR_TEXT_MAX);
-	struct kmig_pkt_hdr h = { .type = KMIG_PKT_ERROR, .seq = c->tx_seq++,
-				  .payload_len = len };
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_ERROR, .payload_len = len };
 	uint8_t buf[KMIG_HDR_SIZE];
 
 	if (!len)
 		return;
+	pthread_mutex_lock(&c->wlock);
+	h.seq = c->tx_seq++;
 	h.body_crc = kmig_crc32c_buf(msg, len);
 	kmig_hdr_encode(buf, &h);
 	kmig_net_set_timeout(c->fd, 200);
 	if (!kmig_net_write_full(c->fd, buf, sizeof(buf)))
 		kmig_net_write_full(c->fd, msg, len);
+	pthread_mutex_unlock(&c->wlock);
 }
 
 static int wait_table(struct recv_chan *c)
@@ -357,7 +380,6 @@ static void *chan_main(void *arg)
 		snprintf(msg, sizeof(msg), "channel %u packet %llu: %s", c->rx.id,
 			 (unsigned long long)c->rx.seq - (c->rx.seq ? 1 : 0),
 			 c->rx.err.code ? c->rx.err.msg : strerror(-ret));
-		send_error(c, msg);
 		recv_fail(c->r, ret, "%s", msg);
 	}
 	return NULL;
@@ -453,6 +475,7 @@ void kmig_recv_destroy(struct kmig_recv *r)
 			close(c->fd);
 		kmig_rx_chan_fini(&c->rx);
 		free(c->body);
+		pthread_mutex_destroy(&c->wlock);
 	}
 	for (unsigned int i = r->next_pending; i < r->nr_pending; i++)
 		close(r->pending_fds[i]);	/* never taken */

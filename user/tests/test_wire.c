@@ -188,7 +188,8 @@ static void pages(struct fx *f, uint64_t seq, uint32_t block, uint64_t first,
 		kmig_put_le32(f->body + off, z[i]);
 	for (uint32_t i = 0; i < nd; i++, off += 4)
 		kmig_put_le32(f->body + off, d[i]);
-	memcpy(f->body + off, payload, plen);
+	if (plen)
+		memcpy(f->body + off, payload, plen);
 	f->len = kmig_pkt_build(f->pkt, &h, f->body, off + plen);
 }
 
