@@ -128,6 +128,27 @@ static void check_pages(struct kmig_classifier *c, const struct kmig_ram_block *
 	}
 }
 
+/* The data extent at or after @pos: [*data, *hole), *data = -1 if none. */
+static int find_extent(struct kmig_classifier *c, const struct kmig_ram_block *b, off_t pos,
+		       off_t *data, off_t *hole)
+{
+	if (c->ext_block == b && (uint64_t)pos >= c->ext_data && (uint64_t)pos < c->ext_hole) {
+		*data = pos;
+		*hole = c->ext_hole;
+		return 0;
+	}
+	*data = lseek(b->fd, pos, SEEK_DATA);
+	if (*data < 0)
+		return errno == ENXIO ? 0 : -errno;
+	*hole = lseek(b->fd, *data, SEEK_HOLE);
+	if (*hole < 0)
+		return -errno;
+	c->ext_block = b;
+	c->ext_data = *data;
+	c->ext_hole = *hole;
+	return 0;
+}
+
 /* memfd/file: holes from SEEK_DATA/SEEK_HOLE are never-populated pages. */
 static int classify_seek(struct kmig_classifier *c, const struct kmig_ram_block *b,
 			 uint64_t first, uint64_t n, unsigned int flags, const uint64_t *want,
@@ -137,17 +158,14 @@ static int classify_seek(struct kmig_classifier *c, const struct kmig_ram_block 
 
 	while (i < n) {
 		off_t pos = (first + i) * KMIG_PAGE_SIZE, data, hole;
+		int ret = find_extent(c, b, pos, &data, &hole);
 
-		data = lseek(b->fd, pos, SEEK_DATA);
-		if (data < 0 && errno != ENXIO)
-			return -errno;
+		if (ret)
+			return ret;
 		if (data < 0 || (uint64_t)data >= (first + n) * KMIG_PAGE_SIZE) {
 			mark_none(want, zero, i, n, cnt);	/* the rest is a hole */
 			break;
 		}
-		hole = lseek(b->fd, data, SEEK_HOLE);
-		if (hole < 0)
-			return -errno;
 		/* Extents are page-granular on shmem; round outward to be safe. */
 		uint64_t d = data / KMIG_PAGE_SIZE - first;
 		uint64_t h = KMIG_MIN(KMIG_DIV_ROUND_UP((uint64_t)hole, KMIG_PAGE_SIZE) - first, n);

@@ -49,6 +49,16 @@ struct kmig_classifier {
 	uint32_t max_batch;	/* module: pages per KMIG_ZERO_SCAN call */
 	kmig_zero_fn zero;
 	uint64_t *pm_buf;	/* pagemap entries, KMIG_PM_BATCH of them */
+	/*
+	 * The last data extent found by SEEK_DATA/SEEK_HOLE. shmem answers
+	 * SEEK_HOLE by walking the page cache up to the next hole, so asking
+	 * again for every chunk of one long extent would cost O(extent) per
+	 * chunk; the extent is remembered instead. Only data is remembered,
+	 * never a hole: a stale entry can make us read a page that was punched
+	 * meanwhile, never skip a page that holds data.
+	 */
+	const struct kmig_ram_block *ext_block;
+	uint64_t ext_data, ext_hole;	/* bytes */
 	char why[192];		/* which path and why, for logs */
 };
 
