@@ -71,15 +71,16 @@ static inline void kmig_clear_bit(uint64_t *bm, uint64_t i)
 	bm[i / 64] &= ~(1ULL << (i % 64));
 }
 
-/* 64 bits of @bm starting at bit @pos (bits past the caller's range are
- * whatever the bitmap holds; the caller masks them). */
-static inline uint64_t kmig_bitmap_get64(const uint64_t *bm, uint64_t pos)
+/* @nbits (1..64) bits of @bm starting at bit @pos, in the low bits. Reads
+ * only the words that hold them. */
+static inline uint64_t kmig_bitmap_get(const uint64_t *bm, uint64_t pos, unsigned int nbits)
 {
-	uint64_t w = bm[pos / 64] >> (pos % 64);
+	unsigned int sh = pos % 64;
+	uint64_t w = bm[pos / 64] >> sh;
 
-	if (pos % 64)
-		w |= bm[pos / 64 + 1] << (64 - pos % 64);
-	return w;
+	if (sh && sh + nbits > 64)
+		w |= bm[pos / 64 + 1] << (64 - sh);
+	return nbits < 64 ? w & ((1ULL << nbits) - 1) : w;
 }
 
 /* a + b and a * b, false on overflow (the result is then unspecified). */

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ struct kmig_recv {
 	int lfd;
 	uint16_t port;
 	int pending_fds[KMIG_MAX_CHANNELS];	/* kmig_recv_set_fds() */
-	unsigned int nr_pending, next_pending;
+	unsigned int nr_pending;		/* taken ones are set to -1 */
 
 	struct kmig_rx_session sess;
 	bool sess_init;
@@ -237,27 +238,54 @@ static int take_channel(struct kmig_recv *r, int fd)
 	return 0;
 }
 
+/* The next given socket with a hello to read (any order: a sender writes
+ * its hellos one after the other and waits for each reply). */
+static int take_pending(struct kmig_recv *r, int timeout_ms, int *fd)
+{
+	struct pollfd p[KMIG_MAX_CHANNELS];
+	unsigned int n = 0;
+	int ret;
+
+	for (unsigned int i = 0; i < r->nr_pending; i++)
+		if (r->pending_fds[i] >= 0)
+			p[n++] = (struct pollfd){ .fd = r->pending_fds[i], .events = POLLIN };
+	if (!n)
+		return -ENOTCONN;
+	do {
+		ret = poll(p, n, timeout_ms);
+	} while (ret < 0 && errno == EINTR);
+	if (ret <= 0)
+		return ret ? -errno : -ETIMEDOUT;
+	for (unsigned int i = 0; i < n; i++) {
+		if (!p[i].revents)
+			continue;
+		for (unsigned int j = 0; j < r->nr_pending; j++)
+			if (r->pending_fds[j] == p[i].fd)
+				r->pending_fds[j] = -1;
+		*fd = p[i].fd;
+		return 0;
+	}
+	return -EIO;
+}
+
 static int accept_all(struct kmig_recv *r)
 {
 	uint64_t deadline = kmig_now_ns() + r->o.accept_timeout_ms * 1000000ULL;
 	int ret = 0;
 
 	while (!ret && (!r->nr || r->arrived < r->nr)) {
-		int fd = -1;
+		uint64_t now = kmig_now_ns();
+		int left = now >= deadline ? 0 : (deadline - now) / 1000000, fd = -1;
 
-		if (r->next_pending < r->nr_pending) {
-			fd = r->pending_fds[r->next_pending++];
-		} else if (r->lfd < 0) {
-			return recv_fail(r, -EPROTO, "%u of %u channels", r->arrived, r->nr);
-		} else {
-			uint64_t now = kmig_now_ns();
-
-			ret = now >= deadline ? -ETIMEDOUT :
-			      kmig_net_accept(r->lfd, (deadline - now) / 1000000, &fd);
-			if (ret)
-				return recv_fail(r, ret, "waiting for channels (%u of %u arrived): %s",
-						 r->arrived, r->nr ? r->nr : 1, strerror(-ret));
-		}
+		if (r->nr_pending)
+			ret = take_pending(r, left, &fd);
+		else if (r->lfd < 0)
+			ret = -ENOTCONN;
+		else
+			ret = left ? kmig_net_accept(r->lfd, left, &fd) : -ETIMEDOUT;
+		if (ret)
+			return recv_fail(r, ret, "waiting for channels (%u of %u arrived): %s",
+					 r->arrived, r->nr ? r->nr : 1, strerror(-ret));
 		ret = r->failed ? r->err.code : take_channel(r, fd);
 	}
 	return ret;
@@ -477,8 +505,9 @@ void kmig_recv_destroy(struct kmig_recv *r)
 		free(c->body);
 		pthread_mutex_destroy(&c->wlock);
 	}
-	for (unsigned int i = r->next_pending; i < r->nr_pending; i++)
-		close(r->pending_fds[i]);	/* never taken */
+	for (unsigned int i = 0; i < r->nr_pending; i++)
+		if (r->pending_fds[i] >= 0)
+			close(r->pending_fds[i]);	/* never taken */
 	if (r->lfd >= 0)
 		close(r->lfd);
 	if (r->sess_init)

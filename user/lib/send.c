@@ -213,20 +213,24 @@ static int push(struct kmig_send *s, unsigned int ch, const struct kmig_work *w)
 	return ret ? failed_code(s) ?: ret : 0;
 }
 
-/* Mask bits of a chunk from the caller's bitmap (bit 0 = page @first). */
-static void chunk_mask(struct kmig_work *w, uint64_t first, uint64_t n, const uint64_t *bitmap,
-		       uint64_t lo, uint64_t hi)
+/* Mask bits of a chunk for pages [lo, hi) from the caller's bitmap (bit 0
+ * = page @first; NULL: all); returns the number of pages set. */
+static uint64_t chunk_mask(struct kmig_work *w, uint64_t first, const uint64_t *bitmap,
+			   uint64_t lo, uint64_t hi)
 {
+	uint64_t set = 0;
+
 	memset(w->mask, 0, sizeof(w->mask));
 	for (uint64_t p = lo; p < hi;) {
 		uint64_t k = p - w->arg, take = KMIG_MIN(hi - p, 64 - k % 64);
-		uint64_t bits = bitmap ? kmig_bitmap_get64(bitmap, p - first) : ~0ULL;
+		uint64_t bits = bitmap ? kmig_bitmap_get(bitmap, p - first, take) :
+			       (take < 64 ? (1ULL << take) - 1 : ~0ULL);
 
-		if (take < 64)
-			bits &= (1ULL << take) - 1;
 		w->mask[k / 64] |= bits << (k % 64);
+		set += __builtin_popcountll(bits);
 		p += take;
 	}
+	return set;
 }
 
 int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
@@ -239,20 +243,18 @@ int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_
 		return -EINVAL;
 	for (uint64_t p = first; p < end; p = (chunk + 1) * KMIG_CHUNK_PAGES) {
 		struct kmig_work w = { .kind = KMIG_WORK_PAGES, .block = block };
-		bool any = false;
+		uint64_t set;
 
 		chunk = p / KMIG_CHUNK_PAGES;
 		w.arg = chunk * KMIG_CHUNK_PAGES;
-		chunk_mask(&w, first, n, bitmap, p, KMIG_MIN(end, w.arg + KMIG_CHUNK_PAGES));
-		for (unsigned int i = 0; i < KMIG_ARRAY_SIZE(w.mask); i++)
-			any |= w.mask[i] != 0;
-		if (!any)
+		set = chunk_mask(&w, first, bitmap, p, KMIG_MIN(end, w.arg + KMIG_CHUNK_PAGES));
+		if (!set)
 			continue;
 		ret = push(s, kmig_chunk_channel(s->chunk_base, block, chunk, s->nr), &w);
 		if (ret)
 			return ret;
+		s->pages_queued += set;
 	}
-	s->pages_queued += n;
 	return 0;
 }
 

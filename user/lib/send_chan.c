@@ -147,7 +147,7 @@ static int maybe_compress(struct kmig_send_chan *ch, size_t raw, const void **pa
 	if (ret == -ENOSPC)
 		return 0;
 	if (ret)
-		return kmig_err_set(&ch->err, ret, "%s", ch->codec.err), ret;
+		return kmig_err_set(&ch->err, ret, "%s", ch->codec.err);
 	*payload = ch->cbuf;
 	*len = out;
 	*codec = o->codec;

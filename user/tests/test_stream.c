@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -191,6 +192,89 @@ static void t_resend_order(struct t_state *st)
 	kmig_ram_free(&src);
 }
 
+/* An unaligned range with a bitmap: exactly the marked pages arrive. */
+static void t_bitmap_queue(struct t_state *st)
+{
+	enum { NPG = 1000, FIRST = 37, N = 700 };
+	uint64_t bm[KMIG_BITMAP_WORDS(N)] = { 0 }, want = 0;
+	struct kmig_send_opts o;
+	struct kmig_send *s;
+	struct kmig_stats ss;
+	struct rx_thread rt;
+	struct kmig_ram src;
+
+	kmig_ram_init(&src);
+	T_ASSERT(st, kmig_ram_add_memfd(&src, "ram", NPG * PG, NULL) == 0, "memfd");
+	t_fill_random(src.blocks[0].base, NPG * PG, 9);
+	for (int i = 0; i < N; i += 3) {
+		kmig_set_bit(bm, i);
+		want++;
+	}
+	T_ASSERT(st, rx_start(&rt, NULL) == 0, "receiver");
+	kmig_send_opts_init(&o);
+	o.nr_channels = 3;
+	T_ASSERT(st, kmig_send_create(&s, &o, &src) == 0, "create");
+	T_ASSERT(st, kmig_send_connect(s, "127.0.0.1", rt.port) == 0, "%s", kmig_send_error(s));
+	T_ASSERT(st, kmig_send_queue(s, 0, FIRST, N, bm) == 0, "queue");
+	T_ASSERT(st, kmig_send_queue(s, 0, 990, 11, NULL) == -EINVAL, "range past the block");
+	T_ASSERT(st, kmig_send_queue(s, 1, 0, 1, NULL) == -EINVAL, "block id");
+	T_ASSERT(st, kmig_send_finish(s, NULL, 0) == 0, "finish: %s", kmig_send_error(s));
+	pthread_join(rt.t, NULL);
+	T_ASSERT(st, rt.ret == 0, "receiver: %s", kmig_recv_error(rt.r));
+	for (int p = 0; p < NPG; p++) {
+		bool sent = p >= FIRST && p < FIRST + N && (p - FIRST) % 3 == 0;
+
+		T_ASSERT(st, kmig_test_bit(rt.ram.blocks[0].written, p) == sent, "page %d", p);
+		if (sent)
+			T_ASSERT(st, !memcmp(rt.ram.blocks[0].base + p * PG,
+					     src.blocks[0].base + p * PG, PG), "page %d data", p);
+	}
+	kmig_send_stats(s, &ss);
+	T_ASSERT(st, ss.pages_queued == want && ss.sum.pages_raw == want, "queued %llu raw %llu",
+		 (unsigned long long)ss.pages_queued, (unsigned long long)ss.sum.pages_raw);
+	kmig_send_destroy(s);
+	kmig_recv_destroy(rt.r);
+	kmig_ram_free(&rt.ram);
+	kmig_ram_free(&src);
+}
+
+/* Already connected sockets (socketpairs) instead of TCP connect/listen. */
+static void t_socketpair(struct t_state *st)
+{
+	int sv[3][2], tx[3], rx[3];
+	struct kmig_recv_opts ro = { .accept_timeout_ms = 5000 };
+	struct kmig_send_opts o;
+	struct kmig_send *s;
+	struct rx_thread rt;
+	struct kmig_ram src;
+
+	T_ASSERT(st, make_src(&src) == 0, "source");
+	for (int i = 0; i < 3; i++) {
+		T_ASSERT(st, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]) == 0, "pair");
+		tx[i] = sv[i][0];
+		rx[2 - i] = sv[i][1];	/* any order: the hellos say which is which */
+	}
+	memset(&rt, 0, sizeof(rt));
+	kmig_ram_init(&rt.ram);
+	T_ASSERT(st, kmig_recv_create(&rt.r, &ro, &rt.ram) == 0, "create");
+	T_ASSERT(st, kmig_recv_set_fds(rt.r, rx, 3) == 0, "set fds");
+	pthread_create(&rt.t, NULL, rx_main, &rt);
+	kmig_send_opts_init(&o);
+	o.nr_channels = 3;
+	o.codec = KMIG_CODEC_ZLIB;
+	T_ASSERT(st, kmig_send_create(&s, &o, &src) == 0, "create");
+	T_ASSERT(st, kmig_send_start(s, tx) == 0, "start: %s", kmig_send_error(s));
+	T_ASSERT(st, kmig_send_queue_all(s) == 0, "queue");
+	T_ASSERT(st, kmig_send_finish(s, "x", 1) == 0, "finish: %s", kmig_send_error(s));
+	pthread_join(rt.t, NULL);
+	T_ASSERT(st, rt.ret == 0, "receiver: %s", kmig_recv_error(rt.r));
+	T_ASSERT(st, same(&src, &rt.ram), "content differs");
+	kmig_send_destroy(s);
+	kmig_recv_destroy(rt.r);
+	kmig_ram_free(&rt.ram);
+	kmig_ram_free(&src);
+}
+
 struct canceller {
 	void *obj;
 	int is_sender;
@@ -324,7 +408,8 @@ static void t_table_mismatch(struct t_state *st)
 int main(void)
 {
 	static const struct t_case cases[] = {
-		T_CASE(t_integrity), T_CASE(t_resend_order), T_CASE(t_cancel_sender),
+		T_CASE(t_integrity), T_CASE(t_resend_order), T_CASE(t_bitmap_queue),
+		T_CASE(t_socketpair), T_CASE(t_cancel_sender),
 		T_CASE(t_cancel_receiver), T_CASE(t_hello_refused), T_CASE(t_table_mismatch),
 	};
 
