@@ -5,11 +5,6 @@
 
 #define EWMA_NEW 0.25	/* weight of a new sample */
 
-static double ewma(double old, double sample, bool have)
-{
-	return have ? old * (1 - EWMA_NEW) + sample * EWMA_NEW : sample;
-}
-
 void kmig_autocomp_init(struct kmig_autocomp *ac)
 {
 	memset(ac, 0, sizeof(*ac));
@@ -19,38 +14,35 @@ bool kmig_autocomp_want(struct kmig_autocomp *ac)
 {
 	bool want;
 
-	if (!ac->have_codec)
-		want = true;		/* learn the codec first */
-	else if (!ac->have_link)
-		want = false;		/* then the link */
+	if (!ac->have[1])
+		want = true;		/* learn both modes first */
+	else if (!ac->have[0])
+		want = false;
 	else
-		want = ac->link < ac->codec * (1 - ac->ratio);
-	if (!want && ++ac->since_probe >= KMIG_AUTO_PROBE) {
+		want = ac->cost[1] < ac->cost[0];
+	/* A probe of the losing mode costs its full price: probe it less
+	 * often when it loses by far (compressing on a fast link). */
+	unsigned int every = KMIG_AUTO_PROBE;
+
+	if (ac->have[0] && ac->have[1] &&
+	    (ac->cost[0] > 2 * ac->cost[1] || ac->cost[1] > 2 * ac->cost[0]))
+		every *= 4;
+	if (++ac->since_probe >= every) {
 		ac->since_probe = 0;
-		want = true;
+		want = !want;
 	}
-	if (want)
-		ac->decisions_compress++;
-	else
-		ac->decisions_raw++;
+	ac->decisions[want]++;
 	return want;
 }
 
-void kmig_autocomp_sent(struct kmig_autocomp *ac, uint64_t bytes, uint64_t ns)
+void kmig_autocomp_record(struct kmig_autocomp *ac, bool compressed, uint64_t in, uint64_t ns)
 {
-	if (!ns)
-		ns = 1;
-	ac->link = ewma(ac->link, (double)bytes / ns, ac->have_link);
-	ac->have_link = true;
-}
+	double c;
 
-void kmig_autocomp_coded(struct kmig_autocomp *ac, uint64_t in, uint64_t out, uint64_t ns)
-{
 	if (!in)
 		return;
-	if (!ns)
-		ns = 1;
-	ac->codec = ewma(ac->codec, (double)in / ns, ac->have_codec);
-	ac->ratio = ewma(ac->ratio, out >= in ? 1.0 : (double)out / in, ac->have_codec);
-	ac->have_codec = true;
+	c = (double)(ns ? ns : 1) / in;
+	ac->cost[compressed] = ac->have[compressed] ?
+		ac->cost[compressed] * (1 - EWMA_NEW) + c * EWMA_NEW : c;
+	ac->have[compressed] = true;
 }

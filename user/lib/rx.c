@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bits.h"
 #include "crc.h"
@@ -190,6 +191,44 @@ static void apply_zero(struct kmig_rx_chan *ch, struct kmig_ram_block *b, uint64
 	KMIG_STAT_ADD(ch->stats.pages_zero, nz);
 }
 
+/*
+ * Data pages, in runs of consecutive pages. Blocks with an fd get pwrite():
+ * shmem allocates a page for a full-page write without clearing it first,
+ * while a store through the mapping takes a page fault that clears the
+ * page and then copies over it (the destination's first-touch cost).
+ */
+static int write_data(struct kmig_rx_chan *ch, struct kmig_ram_block *b, uint64_t first,
+		      const uint32_t *d, uint32_t nd, const uint8_t *payload)
+{
+	for (uint32_t i = 0, j; i < nd; i = j) {
+		size_t len;
+
+		for (j = i + 1; j < nd && d[j] == d[j - 1] + 1; j++)
+			;
+		len = (size_t)(j - i) * KMIG_PAGE_SIZE;
+		uint64_t off = (first + d[i]) * KMIG_PAGE_SIZE;
+		const uint8_t *src = payload + (size_t)i * KMIG_PAGE_SIZE;
+
+		if (b->fd < 0) {
+			memcpy(b->base + off, src, len);
+			continue;
+		}
+		for (size_t done = 0; done < len;) {
+			ssize_t n = pwrite(b->fd, src + done, len - done, off + done);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return kmig_err_set(&ch->err, n < 0 ? -errno : -EIO,
+						    "writing %zu bytes at %llu of block '%s': %s",
+						    len, (unsigned long long)off, b->name,
+						    strerror(n < 0 ? errno : EIO));
+			done += n;
+		}
+	}
+	return 0;
+}
+
 static int apply_pages(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 		       const uint8_t *body)
 {
@@ -223,16 +262,12 @@ static int apply_pages(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 		KMIG_STAT_ADD(ch->stats.batches_raw, 1);
 	}
 	apply_zero(ch, b, h->arg, z, h->nr_zero);
-	for (uint32_t i = 0; i < h->nr_data; i++) {
-		uint64_t pg = h->arg + d[i];
-
-		memcpy(b->base + pg * KMIG_PAGE_SIZE, payload + (size_t)i * KMIG_PAGE_SIZE,
-		       KMIG_PAGE_SIZE);
+	ret = write_data(ch, b, h->arg, d, h->nr_data, payload);
+	for (uint32_t i = 0; !ret && i < h->nr_data; i++)
 		/* Affinity gives each 64-page bitmap word one channel: no race. */
 		if (b->written)
-			kmig_set_bit(b->written, pg);
-	}
-	return 0;
+			kmig_set_bit(b->written, h->arg + d[i]);
+	return ret;
 }
 
 /* The caller's blocks must be the sender's, in the same order. */

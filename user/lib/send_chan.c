@@ -86,7 +86,6 @@ int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
 	KMIG_STAT_ADD(ch->stats.ns_throttle, waited);
 	KMIG_STAT_ADD(ch->stats.packets, 1);
 	KMIG_STAT_ADD(ch->stats.bytes_wire, total);
-	kmig_autocomp_sent(&ch->ac, total, dt + waited);
 	return 0;
 }
 
@@ -125,10 +124,9 @@ static void stage_pages(struct kmig_send_chan *ch, const struct kmig_ram_block *
 
 /* Compress the staged batch if that is wanted and pays; -errno only for a
  * codec failure (a batch that doesn't shrink just goes raw). */
-static int maybe_compress(struct kmig_send_chan *ch, size_t raw, const void **payload,
+static int maybe_compress(struct kmig_send_chan *ch, size_t raw, bool want, const void **payload,
 			  size_t *len, uint8_t *codec)
 {
-	const struct kmig_send_opts *o = &ch->s->o;
 	uint64_t t0;
 	size_t out;
 	int ret;
@@ -136,22 +134,29 @@ static int maybe_compress(struct kmig_send_chan *ch, size_t raw, const void **pa
 	*payload = ch->stage;
 	*len = raw;
 	*codec = KMIG_CODEC_NONE;
-	if (!raw || o->codec == KMIG_CODEC_NONE || (o->auto_compress && !kmig_autocomp_want(&ch->ac)))
+	if (!raw || !want)
 		return 0;
 	t0 = kmig_now_ns();
 	ret = kmig_codec_compress(&ch->codec, ch->stage, raw, ch->cbuf, raw - 1, &out);
-	uint64_t dt = kmig_now_ns() - t0;
-
-	KMIG_STAT_ADD(ch->stats.ns_codec, dt);
-	kmig_autocomp_coded(&ch->ac, raw, ret == -ENOSPC ? raw : out, dt);
+	KMIG_STAT_ADD(ch->stats.ns_codec, kmig_now_ns() - t0);
 	if (ret == -ENOSPC)
 		return 0;
 	if (ret)
 		return kmig_err_set(&ch->err, ret, "%s", ch->codec.err);
 	*payload = ch->cbuf;
 	*len = out;
-	*codec = o->codec;
+	*codec = ch->s->o.codec;
 	return 0;
+}
+
+/* Compress this batch? Fixed by the options, or decided by auto. */
+static bool want_compress(struct kmig_send_chan *ch, size_t raw)
+{
+	const struct kmig_send_opts *o = &ch->s->o;
+
+	if (!raw || o->codec == KMIG_CODEC_NONE)
+		return false;
+	return o->auto_compress ? kmig_autocomp_want(&ch->ac) : true;
 }
 
 static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
@@ -162,8 +167,9 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	struct kmig_class_counts cnt = { 0 };
 	struct kmig_pkt_hdr h = { .type = KMIG_PKT_PAGES, .block = w->block, .arg = w->arg };
 	const void *payload;
-	size_t len;
+	size_t len, raw;
 	uint64_t t0 = kmig_now_ns();
+	bool want;
 	int ret;
 
 	ret = kmig_classify(&ch->cls, b, w->arg, n, 0, w->mask, zero, &cnt);
@@ -176,7 +182,10 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	KMIG_STAT_ADD(ch->stats.pages_zero, cnt.zero_page + cnt.zero_data);
 	if (!h.nr_zero && !h.nr_data)
 		return 0;
-	ret = maybe_compress(ch, (size_t)h.nr_data * KMIG_PAGE_SIZE, &payload, &len, &h.codec);
+	raw = (size_t)h.nr_data * KMIG_PAGE_SIZE;
+	want = want_compress(ch, raw);
+	t0 = kmig_now_ns();
+	ret = maybe_compress(ch, raw, want, &payload, &len, &h.codec);
 	if (ret)
 		return ret;
 	if (h.codec != KMIG_CODEC_NONE) {
@@ -187,7 +196,10 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 		KMIG_STAT_ADD(ch->stats.pages_raw, h.nr_data);
 		KMIG_STAT_ADD(ch->stats.batches_raw, 1);
 	}
-	return kmig_send_chan_write(ch, &h, ch->lists, 4 * (h.nr_zero + h.nr_data), payload, len);
+	ret = kmig_send_chan_write(ch, &h, ch->lists, 4 * (h.nr_zero + h.nr_data), payload, len);
+	if (!ret && ch->s->o.auto_compress)
+		kmig_autocomp_record(&ch->ac, want, raw, kmig_now_ns() - t0);
+	return ret;
 }
 
 /* Read one receiver->sender packet; an ERROR packet becomes the error. */
