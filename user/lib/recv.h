@@ -11,6 +11,9 @@
  * assumed zero; for blocks that already hold data, call
  * kmig_ram_mark_all_written() so that zero pages clear them.
  *
+ * Threads: kmig_recv_run() blocks (run it on a thread of its own if the
+ * caller has other work); cancel and stats may be called from any thread.
+ *
  * kmig_recv_run() returns 0 only when every channel ended cleanly with END;
  * the caller then reads the device state (kmig_recv_devstate()) and the
  * statistics, and applies the device state itself, in one batch.

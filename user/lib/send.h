@@ -19,6 +19,9 @@
  * what precopy wants. Zero detection and hole skipping happen on the
  * channel threads (kmig_classify()), never on the producer's thread.
  *
+ * Threads: create, connect/start, queue, flush, finish and destroy are
+ * called by one producer thread; cancel, stats and error from any thread.
+ *
  * Errors: every call returns 0 or -errno. The first failure (a channel's
  * socket, the receiver's ERROR packet, kmig_send_cancel()) fails the whole
  * stream: all sockets are shut down, all threads and blocked callers wake
