@@ -78,7 +78,8 @@ static int parse_args(struct send_args *a, int argc, char **argv)
 			if (ret)
 				return cli_err("send", "add block", optarg, ret,
 					       ret == -EINVAL ? "expected NAME=PATH of a regular file whose "
-					       "size is a multiple of 4096; names [A-Za-z0-9._:-]" : NULL);
+					       "size is a multiple of 4096; names [A-Za-z0-9._:-]" :
+					       ret == -EEXIST ? "block name used twice" : NULL);
 			break;
 		case 'c':
 			a->o.nr_channels = atoi(optarg);

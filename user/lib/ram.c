@@ -61,8 +61,10 @@ static int block_new(struct kmig_ram *ram, const char *name, uint64_t size,
 {
 	struct kmig_ram_block *b;
 
-	if (!kmig_ram_name_valid(name, strlen(name)) || kmig_ram_find(ram, name) >= 0)
+	if (!kmig_ram_name_valid(name, strlen(name)))
 		return -EINVAL;
+	if (kmig_ram_find(ram, name) >= 0)
+		return -EEXIST;
 	if (!size || size % KMIG_PAGE_SIZE || size > (1ULL << 46))
 		return -EINVAL;
 	if (ram->nr == KMIG_MAX_BLOCKS)

@@ -57,7 +57,10 @@ void kmig_ram_free(struct kmig_ram *ram);
 bool kmig_ram_name_valid(const char *name, size_t len);
 
 /* A new memfd of @size bytes (fresh memory reads as zero, allocates on
- * write). @id receives the block id; may be NULL. */
+ * write). @id receives the block id; may be NULL. All add calls: -EINVAL
+ * for a bad name or a size that is not a non-zero multiple of the page
+ * size, -EEXIST for a name already in the table, -E2BIG past
+ * KMIG_MAX_BLOCKS. */
 int kmig_ram_add_memfd(struct kmig_ram *ram, const char *name, uint64_t size,
 		       unsigned int *id);
 

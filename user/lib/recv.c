@@ -283,9 +283,12 @@ static int accept_all(struct kmig_recv *r)
 			ret = -ENOTCONN;
 		else
 			ret = left ? kmig_net_accept(r->lfd, left, &fd) : -ETIMEDOUT;
+		if (ret && !r->nr)
+			return recv_fail(r, ret, "no sender connected within %d ms",
+					 r->o.accept_timeout_ms);
 		if (ret)
 			return recv_fail(r, ret, "waiting for channels (%u of %u arrived): %s",
-					 r->arrived, r->nr ? r->nr : 1, strerror(-ret));
+					 r->arrived, r->nr, strerror(-ret));
 		ret = r->failed ? r->err.code : take_channel(r, fd);
 	}
 	return ret;

@@ -8,7 +8,7 @@ UNIT_SRCS := $(wildcard tests/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROGS += $(UNIT_BINS)
 
-$(BUILD)/tests/%: tests/%.c $(LIB)
+$(BUILD)/tests/test_%: tests/test_%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC     $@")
 	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
