@@ -27,7 +27,7 @@ VMM_TEST_SRCS := $(wildcard tests/vmm/*_test.c)
 VMM_TESTS := $(VMM_TEST_SRCS:tests/vmm/%.c=$(BUILD)/tests/vmm/%)
 VMM_TUTIL_OBJS := $(BUILD)/tests/vmm/tutil.o
 VMM_TEST_CFLAGS := -I$(VMM_KHDR) -Itests/vmm -Wno-missing-prototypes \
-	-Wno-shadow -Wno-sign-compare
+	-Wno-shadow -Wno-sign-compare -Wno-misleading-indentation
 
 $(VMM_KHDR)/kselftest_harness.h:
 	@mkdir -p $(VMM_KHDR)

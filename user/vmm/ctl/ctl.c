@@ -7,13 +7,20 @@
  *
  * `check` pauses a running guest, maps its memory from the memfds the VMM
  * passes, runs the integrity checker (kmig_abcheck) and resumes the guest.
+ *   kmig-vmmctl check-file FILE
+ *
+ * `check-file` checks a raw image of guest RAM that starts at guest-physical
+ * 0, e.g. QEMU's memory-backend-file of a stopped QEMU running kguest.
  * Exit status: 0 ok, 1 failure (a failed check included), 2 usage.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "abcheck.h"
 #include "vmm_proto_client.h"
@@ -171,8 +178,38 @@ static const struct ctl_cmd cmds[] = {
 static int usage(void)
 {
 	fprintf(stderr, "usage: kmig-vmmctl SOCKET query | slots | pause | resume |\n"
-		"                   throttle PCT | check [--stay-paused] | quit [--exit]\n");
+		"                   throttle PCT | check [--stay-paused] | quit [--exit]\n"
+		"       kmig-vmmctl check-file FILE\n");
 	return 2;
+}
+
+static int check_file(const char *path)
+{
+	struct kmig_abcheck_report *rep = calloc(1, sizeof(*rep));
+	struct kmig_abcheck_range r;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 1;
+	void *p = MAP_FAILED;
+
+	if (fd < 0 || fstat(fd, &st) || !rep) {
+		fprintf(stderr, "kmig-vmmctl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "kmig-vmmctl: mmap %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	r = (struct kmig_abcheck_range) { 0, (uint64_t)st.st_size, p };
+	ret = kmig_abcheck_run(&r, 1, rep) ? 1 : 0;
+	kmig_abcheck_print(rep, stdout);
+out:
+	if (p != MAP_FAILED)
+		munmap(p, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	free(rep);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -181,6 +218,8 @@ int main(int argc, char **argv)
 	size_t i;
 	int ret;
 
+	if (argc == 3 && !strcmp(argv[1], "check-file"))
+		return check_file(argv[2]);
 	if (argc < 3)
 		return usage();
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
