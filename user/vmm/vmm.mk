@@ -54,3 +54,13 @@ check-vmm: vmm-tests
 	$(Q)BUILD=$(BUILD) tests/vmm/run.sh $(VMM_TESTS)
 
 check:: check-vmm
+
+VMM_BENCH := $(BUILD)/tests/vmm/vmm_bench
+
+.PHONY: bench-vmm
+bench-vmm: $(VMM_BENCH) $(KVMM) $(KGUEST)
+	$(Q)$(VMM_BENCH) --mem 1G --vcpus 2 --ab 16M
+	$(Q)echo
+	$(Q)$(VMM_BENCH) --mem 1G --vcpus 2 --ab 512M
+
+bench:: bench-vmm
