@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "abcheck.h"
 
@@ -15,7 +16,8 @@ struct mem {
 	uint32_t last;
 };
 
-static const uint8_t *host(struct mem *m, uint64_t gpa, uint64_t len)
+static const struct kmig_abcheck_range *range_of(struct mem *m, uint64_t gpa,
+						 uint64_t len)
 {
 	uint32_t k;
 
@@ -26,10 +28,39 @@ static const uint8_t *host(struct mem *m, uint64_t gpa, uint64_t len)
 		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
 		    len <= r->size - (gpa - r->gpa)) {
 			m->last = i;
-			return (const uint8_t *)r->host + (gpa - r->gpa);
+			return r;
 		}
 	}
 	return NULL;
+}
+
+static const uint8_t *host(struct mem *m, uint64_t gpa, uint64_t len)
+{
+	const struct kmig_abcheck_range *r = range_of(m, gpa, len);
+
+	return r ? (const uint8_t *)r->host + (gpa - r->gpa) : NULL;
+}
+
+/*
+ * Pages from @gpa that are holes of the backing file (zero without being
+ * read), at most @max; 0 if the page at @gpa may hold data.
+ */
+static uint64_t hole_pages(struct mem *m, uint64_t gpa, uint64_t max)
+{
+	const struct kmig_abcheck_range *r = range_of(m, gpa, KGUEST_PAGE_SIZE);
+	uint64_t left, off;
+	off_t data;
+
+	if (!r || r->fd < 0)
+		return 0;
+	left = (r->size - (gpa - r->gpa)) >> KGUEST_PAGE_SHIFT;
+	off = r->fd_offset + (gpa - r->gpa);
+	data = lseek(r->fd, (off_t)off, SEEK_DATA);
+	if (data < 0)	/* ENXIO: only holes up to the end of the file */
+		return errno == ENXIO ? (max < left ? max : left) : 0;
+	left = ((uint64_t)data - off) >> KGUEST_PAGE_SHIFT < left ?
+	       ((uint64_t)data - off) >> KGUEST_PAGE_SHIFT : left;
+	return max < left ? max : left;
 }
 
 static void record(struct kmig_abcheck_report *rep, uint64_t gpa, uint32_t kind,
@@ -81,9 +112,16 @@ static int check_region(struct mem *m, const struct kguest_params *p,
 	for (i = 0; i < rg->pages; i++) {
 		uint64_t gpa = rg->gpa + (i << KGUEST_PAGE_SHIFT);
 		const uint8_t *page = host(m, gpa, KGUEST_PAGE_SIZE);
+		uint64_t holes;
 
 		if (!page)
 			return -EINVAL;
+		/* Holes of a zero region are zero: skip them unread. */
+		holes = rg->kind == KGUEST_ZERO ? hole_pages(m, gpa, rg->pages - i) : 0;
+		if (holes) {
+			i += holes - 1;
+			continue;
+		}
 		check_page(rep, page, gpa, rg->kind, p->seed, 0);
 	}
 	rep->pages[rg->kind] += rg->pages;

@@ -24,11 +24,18 @@
 
 #include "../guest/kguest.h"
 
-/* Guest RAM as the caller sees it: one entry per mapped memslot. */
+/*
+ * Guest RAM as the caller sees it: one entry per mapped memslot. With the
+ * backing @fd (a memfd; -1 if none) the checker finds holes with
+ * lseek(SEEK_DATA/SEEK_HOLE) and never reads them: reading a memfd hole
+ * would allocate it (and cost ~2 s per GiB).
+ */
 struct kmig_abcheck_range {
 	uint64_t gpa;
 	uint64_t size;
 	const void *host;
+	int fd;			/* backing file of the mapping, or -1 */
+	uint64_t fd_offset;	/* of host[0] in @fd */
 };
 
 #define KMIG_ABCHECK_MAX_BAD	8

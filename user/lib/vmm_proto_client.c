@@ -119,7 +119,8 @@ static int transact(struct kmig_vmmp_client *c, uint16_t type,
 		.magic = KMIG_VMMP_MAGIC, .type = type,
 		.len = (uint32_t)sizeof(*h) + len, .seq = ++c->seq,
 	};
-	memcpy(h + 1, payload, len);
+	if (len)
+		memcpy(h + 1, payload, len);
 	ret = kmig_vmmp_msg_send(c->sock, h, h->len, NULL, 0);
 	if (ret)
 		return fail(c, ret, "%s: send: %s", kmig_vmmp_type_name(type),
@@ -152,7 +153,8 @@ static int call(struct kmig_vmmp_client *c, uint16_t type, const void *payload,
 	if (r.len != size)
 		return fail(c, -EBADMSG, "%s reply: %u payload bytes, expected %u",
 			    kmig_vmmp_type_name(type), r.len, size);
-	memcpy(out, r.data, size);
+	if (size)
+		memcpy(out, r.data, size);
 	return 0;
 }
 
@@ -174,7 +176,8 @@ int kmig_vmmp_request(struct kmig_vmmp_client *c, uint16_t type,
 		return ret;
 	if (out_got)
 		*out_got = r.len;
-	memcpy(out, r.data, r.len < out_len ? r.len : out_len);
+	if (out && out_len)
+		memcpy(out, r.data, r.len < out_len ? r.len : out_len);
 	return 0;
 }
 

@@ -21,6 +21,17 @@
 
 #define CLEAR_CHUNK_PAGES	(1ULL << 31)	/* kvm_clear_dirty_log.num_pages is u32 */
 
+/* The state as the vCPU threads may change it (to STOPPED) concurrently. */
+static enum kvmm_state state_of(struct kvmm *vm)
+{
+	enum kvmm_state st;
+
+	pthread_mutex_lock(&vm->lock);
+	st = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	return st;
+}
+
 static struct kvmm_slot *slot_of(struct kvmm *vm, const struct kmig_vmmp_slot *s)
 {
 	return kvmm_slot_by_id(vm, s->slot);	/* validated by the library */
@@ -32,7 +43,7 @@ static int op_dirty_log_set(void *ctx, const struct kmig_vmmp_slot *s,
 	struct kvmm *vm = ctx;
 	int ret;
 
-	if (vm->state == KVMM_INCOMING)
+	if (state_of(vm) == KVMM_INCOMING)
 		return kmig_vmmp_errf(e, -EBUSY,
 				      "memslots of an incoming VM are registered at COMMIT");
 	ret = kvmm_mem_set_logging(vm, slot_of(vm, s), enable);
@@ -105,11 +116,12 @@ static int op_get_device_state(void *ctx, void **blob, size_t *len,
 			       struct kmig_vmmp_err *e)
 {
 	struct kvmm *vm = ctx;
+	enum kvmm_state st = state_of(vm);
 
-	if (vm->state != KVMM_PAUSED)
+	if (st != KVMM_PAUSED)
 		return kmig_vmmp_errf(e, -EBUSY,
 				      "GET_DEVICE_STATE: the guest must be paused (state %d)",
-				      vm->state);
+				      st);
 	return kvmm_devstate_save(vm, blob, len, e);
 }
 
@@ -120,7 +132,7 @@ static int op_set_device_state(void *ctx, const void *blob, size_t len,
 	struct kvmm_vcpu_state *st;
 	int ret;
 
-	if (vm->state != KVMM_INCOMING)
+	if (state_of(vm) != KVMM_INCOMING)
 		return kmig_vmmp_errf(e, -EBUSY,
 				      "SET_DEVICE_STATE: only an incoming VM before COMMIT takes device state");
 	ret = kvmm_devstate_parse(vm, blob, len, &st, e);
@@ -139,10 +151,10 @@ static int op_set_device_state(void *ctx, const void *blob, size_t len,
 static int op_commit(void *ctx, struct kmig_vmmp_err *e)
 {
 	struct kvmm *vm = ctx;
-	int ret;
+	int incoming = state_of(vm) == KVMM_INCOMING, ret;
 
-	if (vm->state != KVMM_INCOMING || !vm->staged)
-		return kmig_vmmp_errf(e, -EINVAL, vm->state != KVMM_INCOMING ?
+	if (!incoming || !vm->staged)
+		return kmig_vmmp_errf(e, -EINVAL, !incoming ?
 				      "COMMIT: not an incoming VM, or already committed" :
 				      "COMMIT: no device state (SET_DEVICE_STATE first)");
 	ret = kvmm_mem_register(vm);

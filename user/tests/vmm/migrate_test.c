@@ -136,9 +136,7 @@ TEST_F_TIMEOUT(mig, precopy_pause_devstate_commit, 60)
 	TH_LOG("source DIRTY_LOG_STOP %.3f ms", kmig_vmmp_last_duration_ns(self->s) / 1e6);
 
 	/* The destination continues from where the source stopped. */
-	for (s = 0; s < 2; s++)
-		r[s] = (struct kmig_abcheck_range) { self->dm->slots[s].gpa,
-			self->dm->slots[s].size, self->dm->slots[s].host };
+	tvmm_ranges(self->dm, r);
 	ASSERT_EQ(0, kmig_abcheck_read_progress(r, 2, &at_pause));
 	ASSERT_EQ(0, tvmm_wait_progress(self->d, src_pages, 10000));
 	tvmm_sleep_ms(100);

@@ -158,7 +158,6 @@ int tvmm_wait_progress(struct kmig_vmmp_client *c, uint64_t than, int timeout_ms
 int tvmm_map(struct kmig_vmmp_client *c, int prot, struct kmig_vmmp_memmap **m,
 	     struct kmig_abcheck_range *r)
 {
-	uint32_t i;
 	int ret = kmig_vmmp_get_slots(c, m);
 
 	if (ret)
@@ -169,22 +168,28 @@ int tvmm_map(struct kmig_vmmp_client *c, int prot, struct kmig_vmmp_memmap **m,
 		*m = NULL;
 		return ret;
 	}
-	for (i = 0; r && i < (*m)->nr_slots; i++)
-		r[i] = (struct kmig_abcheck_range) {
-			(*m)->slots[i].gpa, (*m)->slots[i].size, (*m)->slots[i].host,
-		};
+	if (r)
+		tvmm_ranges(*m, r);
 	return 0;
+}
+
+void tvmm_ranges(const struct kmig_vmmp_memmap *m, struct kmig_abcheck_range *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->nr_slots; i++)
+		r[i] = (struct kmig_abcheck_range) {
+			.gpa = m->slots[i].gpa, .size = m->slots[i].size,
+			.host = m->slots[i].host, .fd = m->memfds[m->slots[i].memfd],
+			.fd_offset = m->slots[i].offset,
+		};
 }
 
 int tvmm_check(const struct kmig_vmmp_memmap *m, struct kmig_abcheck_report *rep)
 {
 	struct kmig_abcheck_range r[KMIG_VMMP_MAX_SLOTS];
-	uint32_t i;
 
-	for (i = 0; i < m->nr_slots; i++)
-		r[i] = (struct kmig_abcheck_range) {
-			m->slots[i].gpa, m->slots[i].size, m->slots[i].host,
-		};
+	tvmm_ranges(m, r);
 	return kmig_abcheck_run(r, m->nr_slots, rep);
 }
 

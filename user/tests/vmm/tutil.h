@@ -35,6 +35,8 @@ int tvmm_wait_progress(struct kmig_vmmp_client *c, uint64_t than, int timeout_ms
 /* GET_SLOTS + mmap: ranges for the checker, in slot order. */
 int tvmm_map(struct kmig_vmmp_client *c, int prot, struct kmig_vmmp_memmap **m,
 	     struct kmig_abcheck_range *r);
+/* Checker ranges (with the memfds) of a mapped memmap. */
+void tvmm_ranges(const struct kmig_vmmp_memmap *m, struct kmig_abcheck_range *r);
 int tvmm_check(const struct kmig_vmmp_memmap *m, struct kmig_abcheck_report *rep);
 
 void tvmm_sleep_ms(int ms);

@@ -133,7 +133,9 @@ static int run_check(struct kmig_vmmp_memmap *m)
 		return -ENOMEM;
 	for (i = 0; i < m->nr_slots; i++)
 		r[i] = (struct kmig_abcheck_range) {
-			m->slots[i].gpa, m->slots[i].size, m->slots[i].host,
+			.gpa = m->slots[i].gpa, .size = m->slots[i].size,
+			.host = m->slots[i].host, .fd = m->memfds[m->slots[i].memfd],
+			.fd_offset = m->slots[i].offset,
 		};
 	ret = kmig_abcheck_run(r, m->nr_slots, rep);
 	kmig_abcheck_print(rep, stdout);
@@ -200,7 +202,9 @@ static int check_file(const char *path)
 		fprintf(stderr, "kmig-vmmctl: mmap %s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	r = (struct kmig_abcheck_range) { 0, (uint64_t)st.st_size, p };
+	r = (struct kmig_abcheck_range) {
+		.gpa = 0, .size = (uint64_t)st.st_size, .host = p, .fd = fd,
+	};
 	ret = kmig_abcheck_run(&r, 1, rep) ? 1 : 0;
 	kmig_abcheck_print(rep, stdout);
 out:
