@@ -47,6 +47,9 @@ $(BUILD)/tests/vmm/%: $(BUILD)/tests/vmm/%.o $(VMM_TUTIL_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD     $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(VMM_TUTIL_OBJS) $(LIB) $(LDLIBS)
 
+# Keep the objects: they are intermediate files of the pattern rules.
+.SECONDARY: $(VMM_TESTS:%=%.o) $(BUILD)/tests/vmm/vmm_bench.o
+
 .PHONY: vmm-tests check-vmm
 vmm-tests: $(VMM_TESTS) $(KVMM) $(KVMMCTL) $(KGUEST)
 
