@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Multiboot v1 entry (QEMU -kernel, GRUB): one vCPU at CPL0, parameters
+ * from defaults and the command line, progress on the UART.
+ *
+ * Command line (all optional, decimal): seed=N ab=MIB spin=N report=PAGES
+ * e.g. qemu-system-x86_64 -kernel kguest.elf -append "seed=7 ab=16"
+ */
+#include "guest.h"
+
+#define MB_INFO_MEM	(1U << 0)
+#define MB_INFO_CMDLINE	(1U << 2)
+
+/* The first fields of the multiboot v1 information structure. */
+struct mb_info {
+	uint32_t flags;
+	uint32_t mem_lower;	/* KiB below 1 MiB */
+	uint32_t mem_upper;	/* KiB above 1 MiB */
+	uint32_t boot_device;
+	uint32_t cmdline;	/* physical address of a C string */
+};
+
+#define BOOT_RAM_LIMIT	(4ULL << 30)	/* boot.S maps the first 4 GiB */
+#define DEFAULT_AB_MIB	8
+#define DEFAULT_REPORT	4096
+
+void kguest_multiboot_main(uint32_t mbi_addr) __attribute__((noreturn));
+
+/* Value of "key=N" in @cmd, or @def when absent or not a number. */
+static uint64_t cmdline_u64(const char *cmd, const char *key, uint64_t def)
+{
+	const char *p = cmd;
+
+	while (p && *p) {
+		const char *k = key, *q = p;
+		uint64_t v = 0;
+		int digits = 0;
+
+		while (*k && *q == *k) {
+			k++;
+			q++;
+		}
+		if (!*k && *q == '=' && (p == cmd || p[-1] == ' ')) {
+			for (q++; *q >= '0' && *q <= '9'; q++, digits++)
+				v = v * 10 + (uint64_t)(*q - '0');
+			if (digits && (*q == 0 || *q == ' '))
+				return v;
+		}
+		p++;
+	}
+	return def;
+}
+
+void kguest_multiboot_main(uint32_t mbi_addr)
+{
+	const struct mb_info *mbi = (const void *)(uintptr_t)mbi_addr;
+	struct kguest_params *p = (void *)(uintptr_t)KGUEST_PARAMS_GPA;
+	const char *cmd = 0;
+	uint64_t ram_end = 64ULL << 20, ab;
+
+	if (mbi->flags & MB_INFO_MEM)
+		ram_end = (1ULL << 20) + ((uint64_t)mbi->mem_upper << 10);
+	if (ram_end > BOOT_RAM_LIMIT)
+		ram_end = BOOT_RAM_LIMIT;
+	ram_end &= ~(KGUEST_PAGE_SIZE - 1);
+	if (mbi->flags & MB_INFO_CMDLINE)
+		cmd = (const char *)(uintptr_t)mbi->cmdline;
+
+	memset(p, 0, sizeof(*p));
+	p->magic = KGUEST_PARAMS_MAGIC;
+	p->version = KGUEST_VERSION;
+	p->nr_vcpus = 1;
+	p->seed = cmdline_u64(cmd, "seed", 1);
+	p->report_pages = cmdline_u64(cmd, "report", DEFAULT_REPORT);
+	p->spin = cmdline_u64(cmd, "spin", 0);
+	p->flags = KGUEST_F_SERIAL;
+	p->ram_end = ram_end;
+	ab = cmdline_u64(cmd, "ab", DEFAULT_AB_MIB) << 20;
+	kguest_layout(p, KGUEST_WORK_GPA, ram_end, (KGUEST_WORK_GPA + ram_end) / 2,
+		      ab >> KGUEST_PAGE_SHIFT);
+
+	kguest_puts("kguest: multiboot, ram ");
+	kguest_putu(ram_end >> 20);
+	kguest_puts(" MiB, regions ");
+	kguest_putu(p->nr_regions);
+	kguest_puts(", seed ");
+	kguest_putu(p->seed);
+	kguest_puts("\n");
+	kguest_main(0, p);
+}
