@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "net.h"
+#include "wire.h"
 #include "gen.h"
 #include "recv.h"
 #include "send.h"
@@ -275,6 +277,90 @@ static void t_socketpair(struct t_state *st)
 	kmig_ram_free(&src);
 }
 
+/*
+ * The sender validates what comes back too. The test plays the receiver
+ * on a socketpair: a reply with a bad CRC, a refused hello, then a SYNC_ACK
+ * for the wrong barrier.
+ */
+struct fake_rx {
+	int fd;
+	int mode;
+	pthread_t t;
+};
+
+static void *fake_rx_main(void *arg)
+{
+	struct fake_rx *f = arg;
+	struct kmig_hello_reply rep = { .channel = 0 };
+	uint8_t buf[KMIG_REPLY_SIZE], hdr[KMIG_HDR_SIZE];
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_SYNC_ACK, .arg = 99 };
+	struct kmig_err e = { 0 };
+
+	if (kmig_net_read_full(f->fd, buf, KMIG_HELLO_SIZE))
+		return NULL;
+	if (f->mode == 1) {
+		rep.status = EPROTONOSUPPORT;
+		strcpy(rep.msg, "version 1, expected 7");
+	}
+	kmig_reply_encode(buf, &rep);
+	if (f->mode == 0)
+		buf[20] ^= 1;		/* CRC no longer matches */
+	kmig_net_write_full(f->fd, buf, KMIG_REPLY_SIZE);
+	if (f->mode != 2)
+		return NULL;
+	/* Read packets until the SYNC, then acknowledge the wrong id. */
+	for (;;) {
+		static uint8_t body[KMIG_PAGES_BODY_MAX];
+
+		if (kmig_net_read_full(f->fd, hdr, sizeof(hdr)) || kmig_hdr_decode(hdr, &h, &e) ||
+		    kmig_net_read_full(f->fd, body, kmig_hdr_body_len(&h)))
+			return NULL;
+		if (h.type == KMIG_PKT_SYNC)
+			break;
+	}
+	h = (struct kmig_pkt_hdr){ .type = KMIG_PKT_SYNC_ACK, .arg = 99 };
+	kmig_pkt_build(hdr, &h, NULL, 0);
+	kmig_net_write_full(f->fd, hdr, sizeof(hdr));
+	return NULL;
+}
+
+static void t_sender_validates(struct t_state *st)
+{
+	static const char *const want[] = {
+		"channel 0: hello reply: CRC32C",
+		"channel 0: receiver refused the hello: version 1, expected 7",
+		"channel 0: SYNC_ACK(99) from the receiver, expected SYNC_ACK(1)",
+	};
+	struct kmig_ram src;
+
+	T_ASSERT(st, make_src(&src) == 0, "source");
+	for (int mode = 0; mode < 3; mode++) {
+		struct kmig_send_opts o;
+		struct kmig_send *s;
+		struct fake_rx f = { .mode = mode };
+		int sv[2], ret;
+
+		T_ASSERT(st, socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "pair");
+		f.fd = sv[1];
+		pthread_create(&f.t, NULL, fake_rx_main, &f);
+		kmig_send_opts_init(&o);
+		o.nr_channels = 1;
+		T_ASSERT(st, kmig_send_create(&s, &o, &src) == 0, "create");
+		ret = kmig_send_start(s, &sv[0]);
+		if (!ret)
+			ret = kmig_send_queue(s, 0, 0, 10, NULL);
+		if (!ret)
+			ret = kmig_send_flush(s);
+		printf("# mode %d: %d %s\n", mode, ret, kmig_send_error(s));
+		T_EXPECT(st, ret < 0 && strstr(kmig_send_error(s), want[mode]), "mode %d: '%s'",
+			 mode, kmig_send_error(s));
+		kmig_send_destroy(s);
+		pthread_join(f.t, NULL);
+		close(sv[1]);
+	}
+	kmig_ram_free(&src);
+}
+
 struct canceller {
 	void *obj;
 	int is_sender;
@@ -409,7 +495,7 @@ int main(void)
 {
 	static const struct t_case cases[] = {
 		T_CASE(t_integrity), T_CASE(t_resend_order), T_CASE(t_bitmap_queue),
-		T_CASE(t_socketpair), T_CASE(t_cancel_sender),
+		T_CASE(t_socketpair), T_CASE(t_sender_validates), T_CASE(t_cancel_sender),
 		T_CASE(t_cancel_receiver), T_CASE(t_hello_refused), T_CASE(t_table_mismatch),
 	};
 
