@@ -22,7 +22,7 @@ V ?= 0
 export KVER KDIR V
 
 # Debian packages needed to build, test, benchmark and demo everything.
-DEB_PACKAGES := build-essential clang llvm pkg-config \
+DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm pkg-config \
 	zlib1g-dev libzstd-dev liblz4-dev libmnl-dev libisal-dev \
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	qemu-system-x86 busybox-static cpio kmod xz-utils \

@@ -1,0 +1,16 @@
+# Benchmarks of the stream engine (tables with ratios against baselines
+# measured in the same run; nothing asserts a timing).
+#   make bench                       all sections, 2 GiB image (~5 min)
+#   make bench BENCH_ARGS="--size 512M --sections ab"
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+PROGS += $(BENCH_BINS)
+BENCH_ARGS ?=
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC     $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+bench:: $(BUILD)/bench/stream_bench
+	$(Q)$(BUILD)/bench/stream_bench $(BENCH_ARGS)

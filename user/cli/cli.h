@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared by the kmig subcommands: option parsing helpers, error reports
+ * ("kmig <cmd>: <operation> <object>: <strerror>"), and the watcher thread
+ * that turns SIGINT/SIGTERM into a cancel and draws the progress line. */
+#ifndef KMIG_CLI_H
+#define KMIG_CLI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ram.h"
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_send(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
+int cmd_genimage(int argc, char **argv);
+
+/* Report and return 1 (the exit status). @detail may be NULL or "". */
+int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail);
+
+/* "64M", "2G", "4096" -> bytes (K/M/G/T = powers of 1024). */
+int cli_parse_size(const char *s, uint64_t *out);
+/* Bytes per second: a size as above, or "<n>kbit"/"mbit"/"gbit" (powers
+ * of 1000 bits, like link speeds). */
+int cli_parse_rate(const char *s, uint64_t *out);
+/* "name=path" -> block in @ram (read-only file). */
+int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable);
+
+/* Block SIGINT/SIGTERM in this thread (call before any thread starts),
+ * so the watcher receives them. */
+void cli_block_signals(void);
+
+/* Watcher: waits for SIGINT/SIGTERM (then calls cancel(obj)) and every
+ * 0.5 s calls progress(obj, line, len) and draws the line on a TTY. */
+struct cli_watch {
+	pthread_t thread;
+	void *obj;
+	void (*cancel)(void *obj);
+	void (*progress)(void *obj, char *line, size_t len);
+	bool tty;
+	int stop;
+	int signalled;
+};
+
+void cli_watch_start(struct cli_watch *w);
+void cli_watch_stop(struct cli_watch *w);
+
+#endif /* KMIG_CLI_H */

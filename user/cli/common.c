@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail)
+{
+	fprintf(stderr, "kmig %s: %s%s%s: %s", cmd, op, obj && *obj ? " " : "", obj ? obj : "",
+		strerror(err < 0 ? -err : err));
+	if (detail && *detail)
+		fprintf(stderr, " (%s)", detail);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int scaled(const char *s, uint64_t *out, const char *const *units,
+		  const uint64_t *mult, int nunits)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -EINVAL;
+	for (int i = 0; i < nunits; i++) {
+		if (!strcasecmp(end, units[i])) {
+			double r = v * mult[i];
+
+			if (r >= 18e18)
+				return -ERANGE;
+			*out = (uint64_t)r;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	static const char *const units[] = { "", "k", "m", "g", "t", "kib", "mib", "gib", "tib" };
+	static const uint64_t mult[] = { 1, 1ULL << 10, 1ULL << 20, 1ULL << 30, 1ULL << 40,
+					 1ULL << 10, 1ULL << 20, 1ULL << 30, 1ULL << 40 };
+
+	return scaled(s, out, units, mult, 9);
+}
+
+int cli_parse_rate(const char *s, uint64_t *out)
+{
+	static const char *const units[] = { "kbit", "mbit", "gbit" };
+	static const uint64_t mult[] = { 125, 125000, 125000000 };
+
+	return scaled(s, out, units, mult, 3) ? cli_parse_size(s, out) : 0;
+}
+
+int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable)
+{
+	const char *eq = strchr(spec, '=');
+	char name[KMIG_BLOCK_NAME_MAX + 1];
+
+	if (!eq || eq == spec || (size_t)(eq - spec) > KMIG_BLOCK_NAME_MAX || !eq[1])
+		return -EINVAL;
+	memcpy(name, spec, eq - spec);
+	name[eq - spec] = '\0';
+	return kmig_ram_add_file(ram, name, eq + 1, writable, NULL);
+}
+
+void cli_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static void *watch_main(void *arg)
+{
+	struct cli_watch *w = arg;
+	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	sigset_t set;
+	char line[160];
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		int sig = sigtimedwait(&set, NULL, &ts);
+
+		if (sig > 0) {
+			w->signalled = sig;
+			w->cancel(w->obj);
+			continue;
+		}
+		if (w->tty && w->progress) {
+			w->progress(w->obj, line, sizeof(line));
+			fprintf(stderr, "\r%-79s", line);
+		}
+	}
+	if (w->tty && w->progress)
+		fprintf(stderr, "\r%79s\r", "");
+	return NULL;
+}
+
+void cli_watch_start(struct cli_watch *w)
+{
+	w->tty = isatty(STDERR_FILENO);
+	w->stop = 0;
+	pthread_create(&w->thread, NULL, watch_main, w);
+}
+
+void cli_watch_stop(struct cli_watch *w)
+{
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(w->thread, NULL);
+}

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kmig: the helper's command line, a table of subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_cmd commands[] = {
+	{ "send", cmd_send, "send RAM blocks to a kmig receive over TCP channels" },
+	{ "receive", cmd_receive, "receive RAM blocks from a kmig send and write them out" },
+	{ "genimage", cmd_genimage, "generate a synthetic RAM image for tests and benchmarks" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: kmig <command> [options]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'kmig <command> --help' shows the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "kmig: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

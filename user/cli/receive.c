@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kmig receive: accept one kmig send, keep the blocks in memfds, and only
+ * after a complete transfer write them out (each DIR/NAME written as
+ * NAME.tmp, fsync()ed, renamed), so a failure never leaves a file that
+ * looks complete. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bits.h"
+#include "cli.h"
+#include "net.h"
+#include "recv.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kmig receive [options] --output-dir DIR [HOST:]PORT\n"
+		"  -o, --output-dir DIR         write each received block to DIR/NAME (sparse)\n"
+		"  -d, --device-state-out FILE  write the device-state blob to FILE\n"
+		"  -R, --ready-file FILE        write the bound port to FILE once listening\n"
+		"                               (PORT 0 picks a free port)\n"
+		"  -t, --timeout SEC            wait at most SEC for all channels (default 30)\n"
+		"  -m, --max-ram SIZE           refuse block tables larger than SIZE (default 64G)\n"
+		"  -j, --json                   statistics as JSON\n"
+		"  -q, --quiet                  no statistics, no progress line\n");
+}
+
+struct recv_args {
+	struct kmig_recv_opts o;
+	const char *outdir, *devstate_path, *ready_path, *addr;
+	char host[KMIG_ADDR_MAX], port[32];
+	bool json, quiet;
+};
+
+static int parse_args(struct recv_args *a, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output-dir", required_argument, NULL, 'o' },
+		{ "device-state-out", required_argument, NULL, 'd' },
+		{ "ready-file", required_argument, NULL, 'R' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "max-ram", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:d:R:t:m:jqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': a->outdir = optarg; break;
+		case 'd': a->devstate_path = optarg; break;
+		case 'R': a->ready_path = optarg; break;
+		case 't':
+			a->o.accept_timeout_ms = atoi(optarg) * 1000;
+			if (a->o.accept_timeout_ms <= 0)
+				return cli_err("receive", "parse --timeout", optarg, EINVAL,
+					       "expected seconds > 0");
+			break;
+		case 'm':
+			if (cli_parse_size(optarg, &a->o.max_ram))
+				return cli_err("receive", "parse --max-ram", optarg, EINVAL,
+					       "expected a size like 8G");
+			break;
+		case 'j': a->json = true; break;
+		case 'q': a->quiet = true; break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || !a->outdir) {
+		usage(stderr);
+		return 2;
+	}
+	a->addr = argv[optind];
+	if (kmig_net_split(a->addr, a->host, sizeof(a->host), a->port, sizeof(a->port)))
+		return cli_err("receive", "parse address", a->addr, EINVAL, "expected [HOST:]PORT");
+	return 0;
+}
+
+static int write_ready(const char *path, uint16_t port)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", port);
+	if (fclose(f) || rename(tmp, path))
+		return -errno;
+	return 0;
+}
+
+static int write_blob(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, len) != (ssize_t)len)
+		ret = -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* Only after success: every block, then the device state. */
+static int write_outputs(struct recv_args *a, struct kmig_recv *r, struct kmig_ram *ram)
+{
+	char path[PATH_MAX];
+	const void *dev;
+	size_t len;
+	int ret;
+
+	for (unsigned int i = 0; i < ram->nr; i++) {
+		snprintf(path, sizeof(path), "%s/%s", a->outdir, ram->blocks[i].name);
+		ret = kmig_ram_write_file(&ram->blocks[i], path);
+		if (ret)
+			return cli_err("receive", "write block", path, ret, NULL);
+	}
+	dev = kmig_recv_devstate(r, &len);
+	if (a->devstate_path && dev) {
+		ret = write_blob(a->devstate_path, dev, len);
+		if (ret)
+			return cli_err("receive", "write device state", a->devstate_path, ret, NULL);
+	}
+	return 0;
+}
+
+static void cancel_cb(void *obj)
+{
+	kmig_recv_cancel(obj, -ECANCELED);
+}
+
+static void progress_cb(void *obj, char *line, size_t len)
+{
+	struct kmig_stats st;
+	uint64_t done;
+
+	kmig_recv_stats(obj, &st);
+	done = (st.sum.pages_zero + st.sum.pages_raw + st.sum.pages_compressed) * KMIG_PAGE_SIZE;
+	snprintf(line, len, "receive: %.0f / %.0f MiB, %.0f MiB/s, %.0f MiB on the wire",
+		 done / 1048576.0, st.ram_bytes / 1048576.0,
+		 st.ns_total ? done / 1048576.0 / (st.ns_total / 1e9) : 0,
+		 st.sum.bytes_wire / 1048576.0);
+}
+
+static int run(struct recv_args *a, struct kmig_recv *r)
+{
+	struct cli_watch w = { .obj = r, .cancel = cancel_cb, .progress = a->quiet ? NULL : progress_cb };
+	int ret;
+
+	cli_watch_start(&w);
+	ret = kmig_recv_run(r);
+	cli_watch_stop(&w);
+	if (ret)
+		return cli_err("receive", "receive on", a->addr, ret,
+			       w.signalled ? "interrupted by a signal" : kmig_recv_error(r));
+	return 0;
+}
+
+int cmd_receive(int argc, char **argv)
+{
+	struct recv_args a = { 0 };
+	struct kmig_recv *r = NULL;
+	struct kmig_ram ram;
+	struct kmig_stats st;
+	int ret;
+
+	kmig_ram_init(&ram);
+	cli_block_signals();
+	ret = parse_args(&a, argc, argv);
+	if (ret)
+		goto out;
+	if (access(a.outdir, W_OK)) {
+		ret = cli_err("receive", "open output directory", a.outdir, errno, NULL);
+		goto out;
+	}
+	ret = kmig_recv_create(&r, &a.o, &ram);
+	if (!ret)
+		ret = kmig_recv_listen(r, a.host, a.port);
+	if (ret) {
+		ret = cli_err("receive", "listen on", a.addr, ret, NULL);
+		goto out;
+	}
+	if (a.ready_path && (ret = write_ready(a.ready_path, kmig_recv_port(r)))) {
+		ret = cli_err("receive", "write ready file", a.ready_path, ret, NULL);
+		goto out;
+	}
+	ret = run(&a, r);
+	if (!ret)
+		ret = write_outputs(&a, r, &ram);
+	if (!ret && !a.quiet) {
+		kmig_recv_stats(r, &st);
+		if (a.json)
+			kmig_stats_json(stdout, &st);
+		else
+			kmig_stats_print(stdout, &st);
+	}
+out:
+	kmig_recv_destroy(r);
+	kmig_ram_free(&ram);
+	return ret;
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kmig send: move RAM blocks (files or memfds) to a kmig receive. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bits.h"
+#include "cli.h"
+#include "net.h"
+#include "send.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kmig send [options] --block NAME=PATH... HOST:PORT\n"
+		"  -b, --block NAME=PATH    a RAM block from a file (repeatable; order = block ids)\n"
+		"  -c, --channels N         TCP channels and sender threads (default 2, max 64)\n"
+		"  -z, --compress CODEC     none, zlib, zstd, lz4, or auto[:CODEC] (default none;\n"
+		"                           auto = auto:zstd: per batch, raw or compressed,\n"
+		"                           whichever moves pages faster on the measured link)\n"
+		"  -l, --level N            codec level (zlib 1-9, zstd 1-19, lz4 acceleration)\n"
+		"  -r, --max-bandwidth RATE limit all channels together: bytes/s (K, M, G suffixes)\n"
+		"                           or a link speed such as 1gbit, 100mbit\n"
+		"  -d, --device-state FILE  send FILE's bytes as the device-state blob\n"
+		"  -j, --json               statistics as JSON\n"
+		"  -q, --quiet              no statistics, no progress line\n");
+}
+
+struct send_args {
+	struct kmig_send_opts o;
+	struct kmig_ram ram;
+	const char *devstate_path;
+	bool json, quiet;
+	char host[KMIG_ADDR_MAX], port[32];
+	const char *addr;
+};
+
+static int parse_compress(struct send_args *a, const char *v)
+{
+	int id;
+
+	if (!strncmp(v, "auto", 4) && (!v[4] || v[4] == ':')) {
+		a->o.auto_compress = 1;
+		v = v[4] ? v + 5 : "zstd";
+	}
+	id = kmig_codec_parse(v);
+	if (id < 0 || (a->o.auto_compress && id == KMIG_CODEC_NONE))
+		return -EINVAL;
+	a->o.codec = id;
+	return 0;
+}
+
+static int parse_args(struct send_args *a, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "block", required_argument, NULL, 'b' },
+		{ "channels", required_argument, NULL, 'c' },
+		{ "compress", required_argument, NULL, 'z' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "max-bandwidth", required_argument, NULL, 'r' },
+		{ "device-state", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "b:c:z:l:r:d:jqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			ret = cli_add_block(&a->ram, optarg, false);
+			if (ret)
+				return cli_err("send", "add block", optarg, ret,
+					       ret == -EINVAL ? "expected NAME=PATH of a regular file whose "
+					       "size is a multiple of 4096; names [A-Za-z0-9._:-]" :
+					       ret == -EEXIST ? "block name used twice" : NULL);
+			break;
+		case 'c':
+			a->o.nr_channels = atoi(optarg);
+			if (a->o.nr_channels < 1 || a->o.nr_channels > 64)
+				return cli_err("send", "parse --channels", optarg, EINVAL, "expected 1..64");
+			break;
+		case 'z':
+			if (parse_compress(a, optarg))
+				return cli_err("send", "parse --compress", optarg, EINVAL,
+					       "expected none, zlib, zstd, lz4, auto, auto:CODEC");
+			break;
+		case 'l':
+			a->o.level = atoi(optarg);
+			break;
+		case 'r':
+			if (cli_parse_rate(optarg, &a->o.max_bandwidth))
+				return cli_err("send", "parse --max-bandwidth", optarg, EINVAL,
+					       "expected bytes/s like 100M, or 1gbit");
+			break;
+		case 'd':
+			a->devstate_path = optarg;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || !a->ram.nr) {
+		usage(stderr);
+		return 2;
+	}
+	a->addr = argv[optind];
+	if (kmig_net_split(a->addr, a->host, sizeof(a->host), a->port, sizeof(a->port)) ||
+	    !a->host[0])
+		return cli_err("send", "parse address", a->addr, EINVAL, "expected HOST:PORT");
+	return 0;
+}
+
+static int read_file(const char *path, void **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !(*buf = malloc(st.st_size ? st.st_size : 1)))
+		ret = -errno ?: -ENOMEM;
+	else if (read(fd, *buf, st.st_size) != st.st_size)
+		ret = -EIO;
+	*len = st.st_size;
+	close(fd);
+	return ret;
+}
+
+static void cancel_cb(void *obj)
+{
+	kmig_send_cancel(obj, -ECANCELED);
+}
+
+static void progress_cb(void *obj, char *line, size_t len)
+{
+	struct kmig_stats st;
+	uint64_t done;
+
+	kmig_send_stats(obj, &st);
+	done = (st.sum.pages_none + st.sum.pages_zero + st.sum.pages_raw +
+		st.sum.pages_compressed) * KMIG_PAGE_SIZE;
+	snprintf(line, len, "send: %.0f / %.0f MiB (%.0f%%), %.0f MiB/s, %.0f MiB on the wire",
+		 done / 1048576.0, st.ram_bytes / 1048576.0,
+		 st.ram_bytes ? 100.0 * done / st.ram_bytes : 0,
+		 st.ns_total ? done / 1048576.0 / (st.ns_total / 1e9) : 0,
+		 st.sum.bytes_wire / 1048576.0);
+}
+
+static int transfer(struct send_args *a, struct kmig_send *s, const void *dev, size_t dev_len)
+{
+	struct cli_watch w = { .obj = s, .cancel = cancel_cb, .progress = a->quiet ? NULL : progress_cb };
+	int ret;
+
+	cli_watch_start(&w);
+	ret = kmig_send_connect(s, a->host, a->port);
+	if (!ret)
+		ret = kmig_send_queue_all(s);
+	if (!ret)
+		ret = kmig_send_finish(s, dev, dev_len);
+	else
+		kmig_send_cancel(s, ret);
+	cli_watch_stop(&w);
+	if (ret)
+		return cli_err("send", "send to", a->addr, ret,
+			       w.signalled ? "interrupted by a signal" : kmig_send_error(s));
+	return 0;
+}
+
+int cmd_send(int argc, char **argv)
+{
+	struct send_args a = { 0 };
+	struct kmig_send *s = NULL;
+	struct kmig_stats st;
+	void *dev = NULL;
+	size_t dev_len = 0;
+	int ret;
+
+	kmig_send_opts_init(&a.o);
+	kmig_ram_init(&a.ram);
+	cli_block_signals();
+	ret = parse_args(&a, argc, argv);
+	if (ret)
+		goto out;
+	if (a.devstate_path) {
+		ret = read_file(a.devstate_path, &dev, &dev_len);
+		if (ret) {
+			ret = cli_err("send", "read device state", a.devstate_path, ret, NULL);
+			goto out;
+		}
+	}
+	ret = kmig_send_create(&s, &a.o, &a.ram);
+	if (ret) {
+		ret = cli_err("send", "create stream", "", ret, NULL);
+		goto out;
+	}
+	ret = transfer(&a, s, dev, dev_len);
+	if (!ret && !a.quiet) {
+		kmig_send_stats(s, &st);
+		if (a.json)
+			kmig_stats_json(stdout, &st);
+		else
+			kmig_stats_print(stdout, &st);
+	}
+out:
+	kmig_send_destroy(s);
+	kmig_ram_free(&a.ram);
+	free(dev);
+	return ret;
+}

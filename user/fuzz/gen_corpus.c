@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writes the fuzzers' seed corpus: valid hellos, replies, headers, tables,
+ * and packet sequences (raw, zero-only, each codec, sync, device state,
+ * end) in the harnesses' input formats. Run by `make fuzz-corpus`; the
+ * output is committed (fuzz/corpus/).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bits.h"
+#include "codec.h"
+#include "wire.h"
+
+#define PG KMIG_PAGE_SIZE
+
+static const char *dir;
+
+static void put(const char *sub, const char *name, const void *a, size_t alen)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(a, 1, alen, f) != alen || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+static uint8_t out[1 << 20];
+static size_t olen;
+
+static void rec(int channel, struct kmig_pkt_hdr *h, const void *body, size_t len)
+{
+	out[olen++] = channel;
+	olen += kmig_pkt_build(out + olen, h, body, len);
+}
+
+static void pages(int ch, uint64_t seq, uint32_t block, uint64_t first, uint32_t nz, uint32_t nd,
+		  enum kmig_codec_id codec)
+{
+	static uint8_t body[2 * PG * 8], raw[PG * 8], comp[PG * 8];
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_PAGES, .seq = seq, .block = block,
+				  .arg = first, .nr_zero = nz, .nr_data = nd };
+	size_t off = 0, n = nd * PG;
+
+	for (uint32_t i = 0; i < nz; i++, off += 4)
+		kmig_put_le32(body + off, i);
+	for (uint32_t i = 0; i < nd; i++, off += 4)
+		kmig_put_le32(body + off, nz + i);
+	for (size_t i = 0; i < n; i++)
+		raw[i] = "kmig page data "[i % 15] + (i / 4096);
+	if (codec != KMIG_CODEC_NONE) {
+		struct kmig_codec c;
+
+		kmig_codec_init(&c, codec, 0, KMIG_CODEC_COMPRESS);
+		kmig_codec_compress(&c, raw, n, comp, n - 1, &n);
+		kmig_codec_fini(&c);
+		memcpy(body + off, comp, n);
+		h.codec = codec;
+	} else {
+		memcpy(body + off, raw, n);
+	}
+	h.payload_len = n;
+	rec(ch, &h, body, off + n);
+}
+
+static void ctrl(int ch, uint8_t type, uint64_t seq, uint64_t arg, const void *p, size_t n)
+{
+	struct kmig_pkt_hdr h = { .type = type, .seq = seq, .arg = arg, .payload_len = n };
+
+	rec(ch, &h, p, n);
+}
+
+static void packet_corpus(void)
+{
+	static const char *const names[] = { "none", "zlib", "zstd", "lz4" };
+	struct kmig_ram ram;
+	uint8_t tbl[256];
+	size_t tl;
+
+	for (int codec = 0; codec < KMIG_CODEC_NR; codec++) {
+		char name[64];
+
+		olen = 0;
+		out[olen++] = codec;			/* table applied up front */
+		pages(0, 1, 0, 0, 2, 3, codec);		/* chunk 0 of a: channel 0 */
+		pages(1, 0, 0, 128, 1, 2, KMIG_CODEC_NONE);	/* chunk 1: channel 1 */
+		pages(0, 2, 0, 256, 3, 0, KMIG_CODEC_NONE);	/* zero only, last chunk */
+		pages(1, 1, 1, 0, 0, 1, codec);		/* block b */
+		ctrl(0, KMIG_PKT_SYNC, 3, 1, NULL, 0);
+		ctrl(0, KMIG_PKT_DEVICE_STATE, 4, 0, "device", 6);
+		ctrl(0, KMIG_PKT_END, 5, 5, NULL, 0);
+		ctrl(1, KMIG_PKT_END, 2, 2, NULL, 0);
+		snprintf(name, sizeof(name), "stream-%s", names[codec]);
+		put("packet", name, out, olen);
+	}
+	/* The table from the input (bit 2). */
+	kmig_ram_init(&ram);
+	kmig_ram_add_anon(&ram, "a", 300 * PG, NULL);
+	kmig_ram_add_anon(&ram, "b", 64 * PG, NULL);
+	tl = kmig_table_encode(tbl, &ram);
+	olen = 0;
+	out[olen++] = 4 | KMIG_CODEC_ZSTD;
+	ctrl(0, KMIG_PKT_BLOCK_TABLE, 0, 0, tbl, tl);
+	pages(0, 1, 0, 0, 1, 1, KMIG_CODEC_ZSTD);
+	put("packet", "table-then-pages", out, olen);
+	/* Table parser seed for fuzz_hello too. */
+	out[0] = 3;
+	memcpy(out + 1, tbl, tl);
+	put("hello", "table", out, tl + 1);
+	kmig_ram_free(&ram);
+}
+
+static void hello_corpus(void)
+{
+	struct kmig_hello h = { .version = KMIG_WIRE_VERSION, .features = KMIG_FEAT_ALL,
+				.channel = 1, .nr_channels = 2, .codec = KMIG_CODEC_ZSTD,
+				.page_shift = KMIG_PAGE_SHIFT, .chunk_pages = KMIG_CHUNK_PAGES };
+	struct kmig_hello_reply r = { .status = 71, .channel = 1 };
+	struct kmig_pkt_hdr ph = { .type = KMIG_PKT_PAGES, .seq = 9, .arg = 128, .nr_zero = 1,
+				   .nr_data = 1, .payload_len = PG };
+	uint8_t buf[1 + KMIG_REPLY_SIZE];
+
+	memset(h.session, 0x5a, sizeof(h.session));
+	buf[0] = 0;
+	kmig_hello_encode(buf + 1, &h);
+	put("hello", "hello", buf, 1 + KMIG_HELLO_SIZE);
+	buf[0] = 1;
+	strcpy(r.msg, "4 channels, accepting at most 2");
+	kmig_reply_encode(buf + 1, &r);
+	put("hello", "reply", buf, 1 + KMIG_REPLY_SIZE);
+	buf[0] = 2;
+	kmig_hdr_encode(buf + 1, &ph);
+	put("hello", "header", buf, 1 + KMIG_HDR_SIZE);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_corpus DIR (with DIR/hello and DIR/packet)\n");
+		return 2;
+	}
+	dir = argv[1];
+	hello_corpus();
+	packet_corpus();
+	return 0;
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Page classification, fallback path: memfd holes (SEEK_DATA/SEEK_HOLE),
+ * anonymous memory (pagemap), zero and non-zero populated pages, a mask of
+ * wanted pages; classification must not allocate holes. Module path: with
+ * no /dev/kmig (ENOENT), no VM fd, or a device that is not kmig (ENOTTY),
+ * the classifier falls back and says why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bits.h"
+#include "classify.h"
+#include "t.h"
+
+#define PG KMIG_PAGE_SIZE
+#define NP 1000
+
+/* Pages 10..19 data, 20..29 written zero, 500 data, 999 data; rest holes. */
+static void populate(uint8_t *base)
+{
+	for (int i = 10; i < 20; i++)
+		base[i * PG + i] = i;
+	for (int i = 20; i < 30; i++)
+		base[i * PG] = 0;	/* a write fault: populated, zero */
+	base[500 * PG + 4095] = 1;
+	base[999 * PG] = 1;
+}
+
+static void check_result(struct t_state *st, const uint64_t *zero,
+			 const struct kmig_class_counts *c, const char *what)
+{
+	T_ASSERT(st, c->none == NP - 22, "%s: none %llu, expected %d", what,
+		 (unsigned long long)c->none, NP - 22);
+	T_ASSERT(st, c->zero_data == 10 && c->data == 12, "%s: zero_data %llu data %llu", what,
+		 (unsigned long long)c->zero_data, (unsigned long long)c->data);
+	for (int i = 0; i < NP; i++) {
+		bool data = (i >= 10 && i < 20) || i == 500 || i == 999;
+
+		T_ASSERT(st, kmig_test_bit(zero, i) == !data, "%s: page %d", what, i);
+	}
+}
+
+static void t_memfd(struct t_state *st)
+{
+	struct kmig_classifier c;
+	struct kmig_ram ram;
+	struct kmig_class_counts cnt = { 0 };
+	uint64_t zero[KMIG_BITMAP_WORDS(NP)], zero_all[KMIG_BITMAP_WORDS(NP)];
+	struct stat before, after;
+
+	kmig_ram_init(&ram);
+	T_ASSERT(st, kmig_ram_add_memfd(&ram, "m", NP * PG, NULL) == 0, "memfd");
+	populate(ram.blocks[0].base);
+	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	fstat(ram.blocks[0].fd, &before);
+	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, NP, 0, NULL, zero, &cnt) == 0, "classify");
+	fstat(ram.blocks[0].fd, &after);
+	check_result(st, zero, &cnt, "memfd");
+	memcpy(zero_all, zero, sizeof(zero));
+	T_ASSERT(st, before.st_blocks == after.st_blocks, "classification allocated memory: "
+		 "%lld -> %lld blocks", (long long)before.st_blocks, (long long)after.st_blocks);
+	/* Unaligned sub-range. */
+	memset(&cnt, 0, sizeof(cnt));
+	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 15, 10, 0, NULL, zero, &cnt) == 0, "sub");
+	T_ASSERT(st, cnt.data == 5 && cnt.zero_data == 5 && cnt.none == 0, "sub-range counts");
+	/* NO_READ: populated pages count as data, unread. */
+	memset(&cnt, 0, sizeof(cnt));
+	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, NP, KMIG_CLASSIFY_NO_READ, NULL, zero,
+				   &cnt) == 0, "no read");
+	T_ASSERT(st, cnt.data == 22 && cnt.zero_data == 0, "NO_READ counts %llu",
+		 (unsigned long long)cnt.data);
+	/* Chunk by chunk (the sender's pattern, through the extent cache)
+	 * gives the same answer. */
+	memset(&cnt, 0, sizeof(cnt));
+	for (uint64_t p = 0; p < NP; p += 128) {
+		uint64_t part[2], n = NP - p < 128 ? NP - p : 128;
+
+		T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], p, n, 0, NULL, part, &cnt) == 0, "chunk");
+		for (uint64_t i = 0; i < n; i++)
+			T_ASSERT(st, kmig_test_bit(part, i) == kmig_test_bit(zero_all, p + i),
+				 "page %llu differs chunked", (unsigned long long)(p + i));
+	}
+	check_result(st, zero_all, &cnt, "memfd chunked");
+	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 990, 11, 0, NULL, zero, NULL) == -EINVAL,
+		 "range past the block accepted");
+	kmig_classify_fini(&c);
+	kmig_ram_free(&ram);
+}
+
+static void t_anon(struct t_state *st)
+{
+	struct kmig_classifier c;
+	struct kmig_ram ram;
+	struct kmig_class_counts cnt = { 0 };
+	uint64_t zero[KMIG_BITMAP_WORDS(NP)];
+
+	kmig_ram_init(&ram);
+	T_ASSERT(st, kmig_ram_add_anon(&ram, "m", NP * PG, NULL) == 0, "anon");
+	populate(ram.blocks[0].base);
+	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, NP, 0, NULL, zero, &cnt) == 0, "classify");
+	check_result(st, zero, &cnt, "anon");
+	kmig_classify_fini(&c);
+	kmig_ram_free(&ram);
+}
+
+static void t_want(struct t_state *st)
+{
+	struct kmig_classifier c;
+	struct kmig_ram ram;
+	struct kmig_class_counts cnt = { 0 };
+	uint64_t zero[2], want[2] = { 0, 0 };
+
+	kmig_ram_init(&ram);
+	T_ASSERT(st, kmig_ram_add_memfd(&ram, "m", NP * PG, NULL) == 0, "memfd");
+	populate(ram.blocks[0].base);
+	kmig_set_bit(want, 12);		/* data */
+	kmig_set_bit(want, 25);		/* zero data */
+	kmig_set_bit(want, 100);	/* hole */
+	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, 128, 0, want, zero, &cnt) == 0, "classify");
+	T_ASSERT(st, cnt.data == 1 && cnt.zero_data == 1 && cnt.none == 1,
+		 "want counts: data %llu zero %llu none %llu", (unsigned long long)cnt.data,
+		 (unsigned long long)cnt.zero_data, (unsigned long long)cnt.none);
+	T_ASSERT(st, !kmig_test_bit(zero, 12) && kmig_test_bit(zero, 25) && kmig_test_bit(zero, 100),
+		 "want bits");
+	kmig_classify_fini(&c);
+	kmig_ram_free(&ram);
+}
+
+/* The module path's fallbacks (no module on this machine). */
+static void t_module_absent(struct t_state *st)
+{
+	struct kmig_classifier c;
+
+	T_ASSERT(st, kmig_classify_init(&c, "/nonexistent/kmig", 0) == 0, "init");
+	T_ASSERT(st, c.path == KMIG_CLASS_FALLBACK, "path");
+	T_ASSERT(st, strstr(c.why, "No such file or directory (kmig.ko not loaded)"), "%s", c.why);
+	printf("# %s\n", c.why);
+	kmig_classify_fini(&c);
+
+	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	T_ASSERT(st, c.path == KMIG_CLASS_FALLBACK && strstr(c.why, "no VM fd"), "%s", c.why);
+	printf("# %s\n", c.why);
+	kmig_classify_fini(&c);
+
+	T_ASSERT(st, kmig_classify_init(&c, "/dev/null", 0) == 0, "init");
+	T_ASSERT(st, c.path == KMIG_CLASS_FALLBACK && strstr(c.why, "KMIG_GET_INFO"), "%s", c.why);
+	printf("# %s\n", c.why);
+	kmig_classify_fini(&c);
+
+	if (access("/dev/kmig", F_OK) == 0)
+		printf("# /dev/kmig exists: the module path runs in the VM test host's tests\n");
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		T_CASE(t_memfd), T_CASE(t_anon), T_CASE(t_want), T_CASE(t_module_absent),
+	};
+
+	return t_main("classify", cases, sizeof(cases) / sizeof(cases[0]));
+}

@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Wire format and receiver checks: encode/decode roundtrips, then the
+ * hostile-input table: each malformed hello, header, body or table must be
+ * rejected with its own errno and a message naming what was received and
+ * what was expected, before any guest memory is touched.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "bits.h"
+#include "crc.h"
+#include "gen.h"
+#include "rx.h"
+#include "t.h"
+#include "wire.h"
+#include "zero.h"
+
+#define PG KMIG_PAGE_SIZE
+
+/* ---- hello ---- */
+
+static void hello_ok(struct kmig_hello *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = KMIG_WIRE_VERSION;
+	h->features = KMIG_FEAT_ALL;
+	memset(h->session, 0xab, sizeof(h->session));
+	h->channel = 1;
+	h->nr_channels = 4;
+	h->codec = KMIG_CODEC_ZSTD;
+	h->page_shift = KMIG_PAGE_SHIFT;
+	h->chunk_pages = KMIG_CHUNK_PAGES;
+}
+
+static void recrc_hello(uint8_t *buf)
+{
+	kmig_put_le32(buf + 60, kmig_crc32c_buf(buf, 60));
+}
+
+struct hello_case {
+	const char *name;
+	void (*mut)(struct kmig_hello *h, uint8_t *buf);	/* NULL field: via struct */
+	int err;
+	const char *msg;
+};
+
+static void h_magic(struct kmig_hello *h, uint8_t *b) { b[0] ^= 1; recrc_hello(b); }
+static void h_crc(struct kmig_hello *h, uint8_t *b) { b[60] ^= 1; }
+static void h_version(struct kmig_hello *h, uint8_t *b) { h->version = 2; kmig_hello_encode(b, h); }
+static void h_reserved(struct kmig_hello *h, uint8_t *b) { b[50] = 1; recrc_hello(b); }
+static void h_size(struct kmig_hello *h, uint8_t *b) { b[6] = 80; recrc_hello(b); }
+static void h_feat(struct kmig_hello *h, uint8_t *b) { h->features |= 1ULL << 40; kmig_hello_encode(b, h); }
+static void h_nch0(struct kmig_hello *h, uint8_t *b) { h->nr_channels = 0; kmig_hello_encode(b, h); }
+static void h_nch65(struct kmig_hello *h, uint8_t *b) { h->nr_channels = 65; kmig_hello_encode(b, h); }
+static void h_chan(struct kmig_hello *h, uint8_t *b) { h->channel = 4; kmig_hello_encode(b, h); }
+static void h_codec(struct kmig_hello *h, uint8_t *b) { h->codec = 9; kmig_hello_encode(b, h); }
+static void h_page(struct kmig_hello *h, uint8_t *b) { h->page_shift = 16; kmig_hello_encode(b, h); }
+static void h_chunk(struct kmig_hello *h, uint8_t *b) { h->chunk_pages = 64; kmig_hello_encode(b, h); }
+
+static const struct hello_case hello_cases[] = {
+	{ "bad magic", h_magic, -EBADMSG, "magic 0x48474d4a, expected 0x48474d4b" },
+	{ "bad CRC", h_crc, -EBADMSG, "hello: CRC32C" },
+	{ "version 2", h_version, -EPROTONOSUPPORT, "version 2, expected 1" },
+	{ "reserved byte", h_reserved, -EBADMSG, "reserved bytes 40..59 not zero" },
+	{ "size field", h_size, -EBADMSG, "size 80, expected 64" },
+	{ "unknown feature", h_feat, -EOPNOTSUPP, "feature bits 0x10000000003, known 0x3" },
+	{ "0 channels", h_nch0, -EINVAL, "0 channels, expected 1..64" },
+	{ "65 channels", h_nch65, -EINVAL, "65 channels, expected 1..64" },
+	{ "channel id >= count", h_chan, -EINVAL, "channel id 4, expected < 4" },
+	{ "unknown codec", h_codec, -EOPNOTSUPP, "codec 9, expected < 4" },
+	{ "page size", h_page, -EINVAL, "page size 2^16, expected 2^12" },
+	{ "chunk size", h_chunk, -EINVAL, "chunk of 64 pages, expected 128" },
+};
+
+static void t_hello(struct t_state *st)
+{
+	struct kmig_hello h, d;
+	uint8_t buf[KMIG_HELLO_SIZE];
+	struct kmig_err e = { 0 };
+
+	hello_ok(&h);
+	kmig_hello_encode(buf, &h);
+	T_ASSERT(st, kmig_hello_decode(buf, &d, &e) == 0, "valid hello: %s", e.msg);
+	T_ASSERT(st, !memcmp(d.session, h.session, 16) && d.channel == 1 && d.nr_channels == 4 &&
+		 d.codec == KMIG_CODEC_ZSTD, "fields differ");
+	for (unsigned int i = 0; i < sizeof(hello_cases) / sizeof(hello_cases[0]); i++) {
+		const struct hello_case *c = &hello_cases[i];
+		int ret;
+
+		hello_ok(&h);
+		kmig_hello_encode(buf, &h);
+		c->mut(&h, buf);
+		kmig_err_clear(&e);
+		ret = kmig_hello_decode(buf, &d, &e);
+		T_EXPECT(st, ret == c->err && strstr(e.msg, c->msg),
+			 "hello '%s': got %d '%s', expected %d '%s'", c->name, ret, e.msg, c->err,
+			 c->msg);
+		printf("#   hello %-20s -> %s\n", c->name, e.msg);
+	}
+}
+
+static void t_reply(struct t_state *st)
+{
+	struct kmig_hello_reply r = { .status = EPROTO, .channel = 3 }, d;
+	uint8_t buf[KMIG_REPLY_SIZE];
+	struct kmig_err e = { 0 };
+
+	snprintf(r.msg, sizeof(r.msg), "version 2, expected 1");
+	kmig_reply_encode(buf, &r);
+	T_ASSERT(st, kmig_reply_decode(buf, &d, &e) == 0, "%s", e.msg);
+	T_ASSERT(st, d.status == EPROTO && d.channel == 3 && !strcmp(d.msg, r.msg), "fields");
+	buf[9] = 0x7f;	/* status 0x7f47: not an errno */
+	kmig_put_le32(buf + 92, kmig_crc32c_buf(buf, 92));
+	T_ASSERT(st, kmig_reply_decode(buf, &d, &e) == -EBADMSG, "status range");
+}
+
+/* ---- packets against a receiver session ---- */
+
+struct fx {
+	struct kmig_ram ram;
+	struct kmig_rx_session s;
+	struct kmig_rx_chan ch[2];
+	uint8_t pkt[KMIG_HDR_SIZE + KMIG_PAGES_BODY_MAX + 65536];
+	uint8_t body[KMIG_PAGES_BODY_MAX + 65536];
+	size_t len;
+};
+
+/*
+ * Blocks: "a" 300 pages (chunks 0, 1, 2; the last has 44 pages), "b" 64
+ * pages (chunk 3). Two channels: chunks 0 and 2 belong to channel 0,
+ * chunks 1 and 3 to channel 1.
+ */
+static int fx_init(struct fx *f, uint8_t codec, bool given)
+{
+	struct kmig_ram src;
+	enum kmig_rx_action act;
+	size_t used;
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	kmig_ram_init(&f->ram);
+	kmig_ram_init(&src);
+	if (kmig_ram_add_memfd(&src, "a", 300 * PG, NULL) ||
+	    kmig_ram_add_memfd(&src, "b", 64 * PG, NULL))
+		return -ENOMEM;
+	if (given && (kmig_ram_add_memfd(&f->ram, "a", 300 * PG, NULL) ||
+		      kmig_ram_add_memfd(&f->ram, "b", 64 * PG, NULL)))
+		return -ENOMEM;
+	kmig_rx_session_init(&f->s, &f->ram, 2, codec);
+	f->s.max_ram = 4 << 20;
+	for (int i = 0; i < 2; i++)
+		if (kmig_rx_chan_init(&f->ch[i], &f->s, i))
+			return -ENOMEM;
+	/* The block table, as a sender encodes it. */
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_BLOCK_TABLE };
+	size_t n = kmig_table_encode(f->body, &src);
+
+	h.payload_len = n;
+	f->len = kmig_pkt_build(f->pkt, &h, f->body, n);
+	kmig_ram_free(&src);
+	ret = kmig_rx_feed(&f->ch[0], f->pkt, f->len, &used, &act);
+	f->ch[1].seq = 0;
+	return ret;
+}
+
+static void fx_fini(struct fx *f)
+{
+	for (int i = 0; i < 2; i++)
+		kmig_rx_chan_fini(&f->ch[i]);
+	kmig_rx_session_fini(&f->s);
+	kmig_ram_free(&f->ram);
+}
+
+/* A PAGES packet: zero list, data list, payload. */
+static void pages(struct fx *f, uint64_t seq, uint32_t block, uint64_t first,
+		  const uint32_t *z, uint32_t nz, const uint32_t *d, uint32_t nd,
+		  const void *payload, uint32_t plen, uint8_t codec)
+{
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_PAGES, .codec = codec, .seq = seq,
+				  .block = block, .arg = first, .nr_zero = nz, .nr_data = nd,
+				  .payload_len = plen };
+	size_t off = 0;
+
+	for (uint32_t i = 0; i < nz; i++, off += 4)
+		kmig_put_le32(f->body + off, z[i]);
+	for (uint32_t i = 0; i < nd; i++, off += 4)
+		kmig_put_le32(f->body + off, d[i]);
+	if (plen)
+		memcpy(f->body + off, payload, plen);
+	f->len = kmig_pkt_build(f->pkt, &h, f->body, off + plen);
+}
+
+static void ctrl(struct fx *f, uint8_t type, uint64_t seq, uint64_t arg, const void *p,
+		 uint32_t plen)
+{
+	struct kmig_pkt_hdr h = { .type = type, .seq = seq, .arg = arg, .payload_len = plen };
+
+	f->len = kmig_pkt_build(f->pkt, &h, p, plen);
+}
+
+static void recrc_hdr(struct fx *f)
+{
+	kmig_put_le32(f->pkt + 44, kmig_crc32c_buf(f->pkt, 44));
+}
+
+static int feed(struct fx *f, int ch)
+{
+	enum kmig_rx_action act;
+	size_t used;
+
+	kmig_err_clear(&f->ch[ch].err);
+	return kmig_rx_feed(&f->ch[ch], f->pkt, f->len, &used, &act);
+}
+
+static uint8_t page_a[PG], page_b[PG], big[64 * PG], comp[64 * PG];
+static const uint32_t L0[] = { 0 }, L1[] = { 1 }, L01[] = { 0, 1 }, L10[] = { 1, 0 };
+static const uint32_t L50[] = { 50 }, L128[] = { 128 }, L43[] = { 43 };
+
+struct pkt_case {
+	const char *name;
+	uint8_t codec;		/* the session's */
+	int ch;			/* channel that receives it */
+	void (*build)(struct fx *f);
+	int err;
+	const char *msg;
+};
+
+static void p_magic(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[3] = 0; recrc_hdr(f); }
+static void p_hcrc(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[20] ^= 1; }
+static void p_type0(struct fx *f) { ctrl(f, 0, 1, 0, NULL, 0); }
+static void p_type9(struct fx *f) { ctrl(f, 9, 1, 0, NULL, 0); }
+static void p_flags(struct fx *f) { ctrl(f, KMIG_PKT_SYNC, 1, 0, NULL, 0); f->pkt[6] = 1; recrc_hdr(f); }
+static void p_seq(struct fx *f) { ctrl(f, KMIG_PKT_SYNC, 5, 0, NULL, 0); }
+static void p_count0(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0); }
+static void p_count129(struct fx *f)
+{
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0);
+	kmig_put_le32(f->pkt + 20, 128);	/* 128 zero + 1 data */
+	recrc_hdr(f);
+}
+static void p_ovf(struct fx *f)
+{
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0);
+	kmig_put_le32(f->pkt + 20, 0xffffffff);	/* u32 sum would wrap to 0 */
+	recrc_hdr(f);
+}
+static void p_ovf_payload(struct fx *f)
+{
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, 100, KMIG_CODEC_ZSTD);
+	kmig_put_le32(f->pkt + 36, 0xffffffff);
+	recrc_hdr(f);
+}
+static void p_align(struct fx *f) { pages(f, 1, 0, 100, NULL, 0, L0, 1, page_a, PG, 0); }
+static void p_block(struct fx *f) { pages(f, 1, 2, 0, NULL, 0, L0, 1, page_a, PG, 0); }
+static void p_past(struct fx *f) { pages(f, 1, 0, 384, NULL, 0, L0, 1, page_a, PG, 0); }
+static void p_off_block(struct fx *f) { pages(f, 1, 0, 256, L50, 1, NULL, 0, NULL, 0, 0); }
+static void p_off_chunk(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L128, 1, page_a, PG, 0); }
+static void p_order(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L10, 2, big, 2 * PG, 0); }
+static void p_both(struct fx *f) { pages(f, 1, 0, 0, L1, 1, L01, 2, big, 2 * PG, 0); }
+static void p_rawlen(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L01, 2, big, PG, 0); }
+static void p_complen(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, KMIG_CODEC_ZSTD); }
+static void p_bcrc(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[KMIG_HDR_SIZE + 100] ^= 1; }
+static void p_trunc(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->len -= 1000; }
+static void p_trunc_hdr(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->len = 40; }
+static void p_affinity(struct fx *f) { pages(f, 1, 0, 128, NULL, 0, L0, 1, page_a, PG, 0); }
+static void p_codec(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, 100, KMIG_CODEC_LZ4); }
+static void p_acktype(struct fx *f) { ctrl(f, KMIG_PKT_SYNC_ACK, 1, 0, NULL, 0); }
+static void p_table2(struct fx *f) { uint8_t b[4] = { 1 }; ctrl(f, KMIG_PKT_BLOCK_TABLE, 1, 0, b, 4); }
+static void p_dev_ch1(struct fx *f) { ctrl(f, KMIG_PKT_DEVICE_STATE, 0, 0, "x", 1); }
+static void p_end(struct fx *f) { ctrl(f, KMIG_PKT_END, 1, 7, NULL, 0); }
+static void p_sync_arg(struct fx *f) { ctrl(f, KMIG_PKT_DEVICE_STATE, 1, 3, "x", 1); }
+
+/* Compressed payloads that lie. */
+static void p_ztrunc(struct fx *f)
+{
+	size_t n;
+
+	t_fill_text(big, 2 * PG, 7);
+	n = ZSTD_compress(comp, sizeof(comp), big, 2 * PG, 1);
+	pages(f, 1, 0, 0, NULL, 0, L01, 2, comp, n / 2, KMIG_CODEC_ZSTD);
+}
+static void p_zbomb(struct fx *f)
+{
+	size_t n;
+
+	memset(big, 0, sizeof(big));
+	n = ZSTD_compress(comp, sizeof(comp), big, 64 * PG, 1);
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, comp, n, KMIG_CODEC_ZSTD);
+}
+static void p_zbomb_stream(struct fx *f)
+{
+	/* No content size in the frame: the bomb shows while decoding. */
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	ZSTD_outBuffer out = { comp, sizeof(comp), 0 };
+	ZSTD_inBuffer in = { big, 64 * PG, 0 };
+
+	ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+
+	memset(big, 0, sizeof(big));
+	ZSTD_compressStream2(c, &out, &in, ZSTD_e_end);
+	ZSTD_freeCCtx(c);
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, comp, out.pos, KMIG_CODEC_ZSTD);
+}
+static void p_lz4bomb(struct fx *f);
+static void p_zlibbomb(struct fx *f);
+
+static const struct pkt_case pkt_cases[] = {
+	{ "bad magic", 2, 0, p_magic, -EBADMSG, "packet magic 0x00474d4b, expected 0x50474d4b" },
+	{ "bad header CRC", 2, 0, p_hcrc, -EBADMSG, "header CRC32C" },
+	{ "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..8" },
+	{ "type 9", 2, 0, p_type9, -EBADMSG, "packet type 9, expected 1..8" },
+	{ "flags", 2, 0, p_flags, -EBADMSG, "SYNC: flags 0x1, expected 0" },
+	{ "sequence", 2, 0, p_seq, -EPROTO, "sequence 5, expected 1" },
+	{ "no pages", 2, 0, p_count0, -EBADMSG, "0 zero + 0 data pages, expected 1..128" },
+	{ "129 pages", 2, 0, p_count129, -EBADMSG, "128 zero + 1 data pages, expected 1..128" },
+	{ "count overflow", 2, 0, p_ovf, -EBADMSG, "4294967295 zero + 1 data pages" },
+	{ "payload overflow", 2, 0, p_ovf_payload, -EBADMSG,
+	  "compressed payload of 4294967295 bytes, expected 1..4095" },
+	{ "unaligned first page", 2, 0, p_align, -EBADMSG, "first page 100, expected a multiple of 128" },
+	{ "block id", 2, 0, p_block, -ERANGE, "block id 2, expected < 2" },
+	{ "first page past block", 2, 0, p_past, -ERANGE, "first page 384 past block 'a' (300 pages)" },
+	{ "offset past block", 2, 0, p_off_block, -ERANGE, "zero list entry 0: page offset 50, expected < 44" },
+	{ "offset past chunk", 2, 0, p_off_chunk, -ERANGE, "data list entry 0: page offset 128, expected < 128" },
+	{ "offsets not increasing", 2, 0, p_order, -EBADMSG, "data list entry 1: offset 0 after 1" },
+	{ "page zero and data", 2, 0, p_both, -EBADMSG, "page offset 1 in both the zero and the data list" },
+	{ "raw payload length", 2, 0, p_rawlen, -EBADMSG, "raw payload of 4096 bytes, expected 8192 (2 pages)" },
+	{ "compressed not smaller", 2, 0, p_complen, -EBADMSG, "compressed payload of 4096 bytes, expected 1..4095" },
+	{ "bad body CRC", 2, 0, p_bcrc, -EBADMSG, "PAGES body CRC32C" },
+	{ "truncated payload", 2, 0, p_trunc, -ENODATA, "truncated PAGES: body of 4100 bytes, 3100 there" },
+	{ "truncated header", 2, 0, p_trunc_hdr, -ENODATA, "truncated header: 40 of 48 bytes" },
+	{ "wrong channel", 2, 0, p_affinity, -EPROTO, "chunk 1 of block 0 belongs to channel 1, received on 0" },
+	{ "codec not negotiated", 2, 0, p_codec, -EPROTO, "codec lz4, expected none or zstd" },
+	{ "receiver-only type", 2, 0, p_acktype, -EPROTO, "SYNC_ACK from the sender" },
+	{ "second block table", 2, 0, p_table2, -EPROTO, "BLOCK_TABLE on channel 0 seq 1" },
+	{ "device state on channel 1", 2, 1, p_dev_ch1, -EPROTO, "DEVICE_STATE on channel 1" },
+	{ "END count", 2, 0, p_end, -EPROTO, "END counts 7 packets, received 1" },
+	{ "arg on DEVICE_STATE", 2, 0, p_sync_arg, -EBADMSG, "DEVICE_STATE: codec 0 block 0 zero 0 data 0 arg 3" },
+	{ "truncated compressed", 2, 0, p_ztrunc, -EBADMSG, "zstd" },
+	{ "zstd bomb (claimed)", 2, 0, p_zbomb, -EOVERFLOW, "zstd: frame claims 262144 bytes, expected 4096" },
+	{ "zstd bomb (actual)", 2, 0, p_zbomb_stream, -EOVERFLOW, "zstd: Destination buffer is too small" },
+	{ "lz4 bomb", 3, 0, p_lz4bomb, -EOVERFLOW, "lz4: output exceeds the expected 4096 bytes" },
+	{ "zlib bomb", 1, 0, p_zlibbomb, -EOVERFLOW, "zlib: output exceeds the expected 4096 bytes" },
+};
+
+static void codec_bomb(struct fx *f, enum kmig_codec_id id)
+{
+	struct kmig_codec c;
+	size_t n = 0;
+
+	memset(big, 0, sizeof(big));
+	kmig_codec_init(&c, id, 0, KMIG_CODEC_COMPRESS);
+	kmig_codec_compress(&c, big, 64 * PG, comp, sizeof(comp), &n);
+	kmig_codec_fini(&c);
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, comp, n, id);
+}
+static void p_lz4bomb(struct fx *f) { codec_bomb(f, KMIG_CODEC_LZ4); }
+static void p_zlibbomb(struct fx *f) { codec_bomb(f, KMIG_CODEC_ZLIB); }
+
+static void t_packets(struct t_state *st)
+{
+	static struct fx f;
+
+	for (unsigned int i = 0; i < sizeof(pkt_cases) / sizeof(pkt_cases[0]); i++) {
+		const struct pkt_case *c = &pkt_cases[i];
+		int ret;
+
+		T_ASSERT(st, fx_init(&f, c->codec, true) == 0, "fixture: %s", f.ch[0].err.msg);
+		t_fill_random(page_a, PG, i + 1);
+		c->build(&f);
+		ret = feed(&f, c->ch);
+		T_EXPECT(st, ret == c->err && strstr(f.ch[c->ch].err.msg, c->msg),
+			 "packet '%s': got %d '%s', expected %d '%s'", c->name, ret,
+			 f.ch[c->ch].err.msg, c->err, c->msg);
+		printf("#   packet %-26s -> %s\n", c->name, f.ch[c->ch].err.msg);
+		/* Rejected before memory was touched: block a is still a hole. */
+		T_EXPECT(st, lseek(f.ram.blocks[0].fd, 0, SEEK_DATA) < 0 && errno == ENXIO,
+			 "packet '%s' wrote guest memory", c->name);
+		fx_fini(&f);
+	}
+}
+
+/* State-dependent rejections: need a packet before the bad one. */
+static void t_sequences(struct t_state *st)
+{
+	static struct fx f;
+	int ret;
+
+	/* PAGES before the table on channel 0. */
+	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	f.ch[0].seq = 0;
+	f.s.table_ready = false;
+	pages(&f, 0, 0, 0, NULL, 0, L0, 1, page_a, PG, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "PAGES first, expected BLOCK_TABLE"),
+		 "%d %s", ret, f.ch[0].err.msg);
+	fx_fini(&f);
+
+	/* Anything after END. */
+	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ctrl(&f, KMIG_PKT_END, 1, 1, NULL, 0);
+	T_ASSERT(st, feed(&f, 0) == 0, "END: %s", f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_SYNC, 2, 0, NULL, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "SYNC after END"), "%s",
+		 f.ch[0].err.msg);
+	fx_fini(&f);
+
+	/* Device state: too large, then twice. */
+	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	f.s.max_devstate = 10;
+	ctrl(&f, KMIG_PKT_DEVICE_STATE, 1, 0, big, 11);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EFBIG && strstr(f.ch[0].err.msg, "device state of 11 bytes, limit 10"),
+		 "%s", f.ch[0].err.msg);
+	f.ch[0].seq = 1;
+	ctrl(&f, KMIG_PKT_DEVICE_STATE, 1, 0, "abc", 3);
+	T_ASSERT(st, feed(&f, 0) == 0, "devstate: %s", f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_DEVICE_STATE, 2, 0, "abc", 3);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "a second DEVICE_STATE"), "%s",
+		 f.ch[0].err.msg);
+	T_EXPECT(st, f.s.devstate_len == 3 && !memcmp(f.s.devstate, "abc", 3), "blob");
+	fx_fini(&f);
+}
+
+/* Data lands, zero markers clear written pages and leave holes alone,
+ * compressed batches decode, SYNC and END ask for acks. */
+static void t_apply(struct t_state *st)
+{
+	static struct fx f;
+	struct kmig_codec c;
+	enum kmig_rx_action act;
+	size_t used, n;
+	uint8_t *a, *b;
+
+	T_ASSERT(st, fx_init(&f, KMIG_CODEC_ZSTD, false) == 0, "fixture: %s", f.ch[0].err.msg);
+	T_ASSERT(st, f.ram.nr == 2 && f.ram.blocks[0].npages == 300, "blocks created from table");
+	a = f.ram.blocks[0].base;
+	b = f.ram.blocks[1].base;
+	t_fill_random(page_a, PG, 1);
+	t_fill_text(page_b, PG, 2);
+	memcpy(big, page_a, PG);
+	memcpy(big + PG, page_b, PG);
+	/* Chunk 2 of a (channel 0): pages 256 + 0 and 256 + 43 (the last). */
+	uint32_t d2[] = { 0, 43 };
+	pages(&f, 1, 0, 256, NULL, 0, d2, 2, big, 2 * PG, 0);
+	T_ASSERT(st, feed(&f, 0) == 0, "raw: %s", f.ch[0].err.msg);
+	T_ASSERT(st, !memcmp(a + 256 * PG, page_a, PG) && !memcmp(a + 299 * PG, page_b, PG), "data");
+	/* Zero marker for written page 299 clears it; for page 257 (never
+	 * written) nothing is touched. */
+	uint32_t z2[] = { 1, 43 };
+	pages(&f, 2, 0, 256, z2, 2, NULL, 0, NULL, 0, 0);
+	T_ASSERT(st, feed(&f, 0) == 0, "zero: %s", f.ch[0].err.msg);
+	T_ASSERT(st, kmig_zero_check(a + 299 * PG, PG), "written page not cleared");
+	T_ASSERT(st, f.ch[0].stats.pages_zeroed == 1 && f.ch[0].stats.pages_zero == 2, "stats");
+	/* Block b (channel 1): a zero marker on fresh memory stays a hole. */
+	pages(&f, 0, 1, 0, L43, 1, NULL, 0, NULL, 0, 0);
+	T_ASSERT(st, feed(&f, 1) == 0, "zero b: %s", f.ch[1].err.msg);
+	T_ASSERT(st, lseek(f.ram.blocks[1].fd, 0, SEEK_DATA) < 0 && errno == ENXIO,
+		 "zero marker allocated a hole");
+	/* Compressed batch on channel 1. */
+	T_ASSERT(st, kmig_codec_init(&c, KMIG_CODEC_ZSTD, 0, KMIG_CODEC_COMPRESS) == 0, "codec");
+	T_ASSERT(st, kmig_codec_compress(&c, big, 2 * PG, comp, 2 * PG - 1, &n) == -ENOSPC ||
+		 n < 2 * PG, "compress");
+	t_fill_text(big, 2 * PG, 9);
+	T_ASSERT(st, kmig_codec_compress(&c, big, 2 * PG, comp, 2 * PG - 1, &n) == 0, "compress");
+	kmig_codec_fini(&c);
+	pages(&f, 1, 1, 0, NULL, 0, L01, 2, comp, n, KMIG_CODEC_ZSTD);
+	T_ASSERT(st, feed(&f, 1) == 0, "compressed: %s", f.ch[1].err.msg);
+	T_ASSERT(st, !memcmp(b, big, 2 * PG), "compressed data");
+	/* Control packets. */
+	ctrl(&f, KMIG_PKT_SYNC, 3, 42, NULL, 0);
+	T_ASSERT(st, kmig_rx_feed(&f.ch[0], f.pkt, f.len, &used, &act) == 0 &&
+		 act == KMIG_RX_SYNC_ACK, "sync");
+	ctrl(&f, KMIG_PKT_END, 4, 4, NULL, 0);
+	T_ASSERT(st, kmig_rx_feed(&f.ch[0], f.pkt, f.len, &used, &act) == 0 &&
+		 act == KMIG_RX_END_ACK && f.ch[0].ended, "end");
+	fx_fini(&f);
+}
+
+/* ---- block tables ---- */
+
+static size_t entry(uint8_t *p, uint64_t size, const char *name)
+{
+	size_t len = strlen(name);
+
+	kmig_put_le64(p, size);
+	kmig_put_le16(p + 8, len);
+	kmig_put_le16(p + 10, 0);
+	kmig_put_le32(p + 12, 0);
+	memcpy(p + 16, name, len);
+	return 16 + len;
+}
+
+struct table_case {
+	const char *name;
+	uint32_t count;
+	const char *n1, *n2;
+	uint64_t s1, s2;
+	int extra;		/* trailing bytes (or, if < 0, bytes cut) */
+	bool given;
+	int err;
+	const char *msg;
+};
+
+static const struct table_case table_cases[] = {
+	{ "no blocks", 0, NULL, NULL, 0, 0, 0, false, -EINVAL, "0 blocks, expected 1..256" },
+	{ "too many blocks", 257, NULL, NULL, 0, 0, 0, false, -EINVAL, "257 blocks, expected 1..256" },
+	{ "path in name", 1, "../x", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
+	{ "hidden name", 1, ".x", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
+	{ "space in name", 1, "a b", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
+	{ "duplicate", 2, "m", "m", PG, PG, 0, false, -EINVAL, "name 'm' twice" },
+	{ "size not pages", 1, "m", NULL, 1000, 0, 0, false, -EINVAL,
+	  "block 'm' size 1000, expected a non-zero multiple of 4096" },
+	{ "zero size", 1, "m", NULL, 0, 0, 0, false, -EINVAL, "block 'm' size 0" },
+	{ "huge size", 1, "m", NULL, 1ULL << 50, 0, 0, false, -EINVAL, "up to 2^46" },
+	{ "over max_ram", 2, "m", "n", 1 << 20, PG, 0, false, -EFBIG,
+	  "block table totals 1052672 bytes, limit 1048576" },
+	{ "trailing bytes", 1, "m", NULL, PG, 0, 3, false, -EBADMSG, "3 trailing bytes" },
+	{ "name past end", 1, "mmmm", NULL, PG, 0, -2, false, -EBADMSG, "name of 4 bytes, 2 left" },
+	{ "truncated entry", 2, "m", "n", PG, PG, -10, false, -EBADMSG, "entry 1 truncated" },
+	{ "mismatch", 2, "a", "c", 300 * PG, 64 * PG, 0, true, -EINVAL,
+	  "block 1 is 'c' of 262144 bytes, expected 'b' of 262144" },
+};
+
+static void t_tables(struct t_state *st)
+{
+	static uint8_t body[8192], pkt[8192 + 64];
+
+	for (unsigned int i = 0; i < sizeof(table_cases) / sizeof(table_cases[0]); i++) {
+		const struct table_case *c = &table_cases[i];
+		struct kmig_pkt_hdr h = { .type = KMIG_PKT_BLOCK_TABLE };
+		struct kmig_rx_session s;
+		struct kmig_rx_chan ch;
+		struct kmig_ram ram;
+		enum kmig_rx_action act;
+		size_t off = 4, used, len;
+		int ret;
+
+		kmig_ram_init(&ram);
+		if (c->given) {
+			kmig_ram_add_memfd(&ram, "a", 300 * PG, NULL);
+			kmig_ram_add_memfd(&ram, "b", 64 * PG, NULL);
+		}
+		kmig_rx_session_init(&s, &ram, 1, 0);
+		s.max_ram = 1 << 20;
+		T_ASSERT(st, kmig_rx_chan_init(&ch, &s, 0) == 0, "chan");
+		kmig_put_le32(body, c->count);
+		if (c->n1)
+			off += entry(body + off, c->s1, c->n1);
+		if (c->n2)
+			off += entry(body + off, c->s2, c->n2);
+		if (c->extra > 0)
+			off += c->extra;
+		else
+			off += c->extra;
+		h.payload_len = off;
+		len = kmig_pkt_build(pkt, &h, body, off);
+		ret = kmig_rx_feed(&ch, pkt, len, &used, &act);
+		T_EXPECT(st, ret == c->err && strstr(ch.err.msg, c->msg),
+			 "table '%s': got %d '%s', expected %d '%s'", c->name, ret, ch.err.msg,
+			 c->err, c->msg);
+		printf("#   table %-18s -> %s\n", c->name, ch.err.msg);
+		T_EXPECT(st, !s.table_ready, "table '%s' accepted", c->name);
+		kmig_rx_chan_fini(&ch);
+		kmig_rx_session_fini(&s);
+		kmig_ram_free(&ram);
+	}
+}
+
+static void t_crc(struct t_state *st)
+{
+	T_ASSERT(st, kmig_crc32c_buf("123456789", 9) == 0xe3069283, "CRC32C check value");
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		T_CASE(t_crc), T_CASE(t_hello), T_CASE(t_reply), T_CASE(t_packets),
+		T_CASE(t_sequences), T_CASE(t_apply), T_CASE(t_tables),
+	};
+
+	return t_main("wire", cases, sizeof(cases) / sizeof(cases[0]));
+}

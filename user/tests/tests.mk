@@ -1,0 +1,30 @@
+# Unit tests (C) and end-to-end shell tests of the stream engine.
+#   make check                  everything below, plus fuzz and sanitizers
+#   make unit                   just the C unit tests
+#   make e2e                    just the shell tests
+#   make san                    ASan+UBSan build, unit tests and a loopback run
+
+UNIT_SRCS := $(wildcard tests/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
+PROGS += $(UNIT_BINS)
+
+$(BUILD)/tests/test_%: tests/test_%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC     $@")
+	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+.PHONY: unit e2e san
+unit: $(UNIT_BINS)
+	$(Q)tests/run-unit.sh $(UNIT_BINS)
+
+e2e: all
+	$(Q)tests/run-e2e.sh $(BUILD)
+
+# ASan+UBSan build of everything; unit tests and a loopback integrity run.
+san:
+	$(Q)$(MAKE) SAN=1 all
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run-unit.sh $(UNIT_SRCS:tests/%.c=build-san/tests/%)
+	$(Q)ASAN_OPTIONS=detect_leaks=1 KMIG=$(CURDIR)/build-san/kmig QUICK=1 bash tests/integrity.sh
+
+check:: unit e2e san
