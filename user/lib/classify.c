@@ -137,12 +137,15 @@ static int find_extent(struct kmig_classifier *c, const struct kmig_ram_block *b
 		*hole = c->ext_hole;
 		return 0;
 	}
-	*data = lseek(b->fd, pos, SEEK_DATA);
+	/* The fd's offsets are the block's plus fd_offset (a slot in a memfd). */
+	*data = lseek(b->fd, b->fd_offset + pos, SEEK_DATA);
 	if (*data < 0)
 		return errno == ENXIO ? 0 : -errno;
 	*hole = lseek(b->fd, *data, SEEK_HOLE);
 	if (*hole < 0)
 		return -errno;
+	*data -= b->fd_offset;
+	*hole -= b->fd_offset;
 	c->ext_block = b;
 	c->ext_data = *data;
 	c->ext_hole = *hole;
