@@ -119,7 +119,7 @@ static void t_reply(struct t_state *st)
 
 static void t_resumed(struct t_state *st)
 {
-	struct kmig_resumed r = { .devstate_ns = 1, .commit_ns = 2 << 30, .total_ns = ~0ULL }, d;
+	struct kmig_resumed r = { .devstate_ns = 1, .commit_ns = 2ULL << 30, .total_ns = ~0ULL }, d;
 	uint8_t buf[KMIG_RESUMED_SIZE];
 	struct kmig_err e = { 0 };
 
