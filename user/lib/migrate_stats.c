@@ -78,8 +78,10 @@ static void print_downtime(FILE *f, const struct kmig_migrate_stats *st)
 		fprintf(f, "    DIRTY_LOG_STOP inside the downtime (--dirty-log-stop during): %.3f ms\n",
 			ms(d->stop_ns));
 	fprintf(f, "    destination: device state to its VMM %.3f, VMM COMMIT (memslots + "
-		"state + run) %.3f, COMMIT received to RESUMED sent %.3f ms\n",
-		ms(d->dst_devstate_ns), ms(d->dst_commit_ns), ms(d->dst_total_ns));
+		"state + run) %.3f, COMMIT received to RESUMED sent %.3f ms;\n"
+		"    the rest of COMMIT to RESUMED, %.3f ms, is transit and scheduling\n",
+		ms(d->dst_devstate_ns), ms(d->dst_commit_ns), ms(d->dst_total_ns),
+		d->commit_ns > d->dst_total_ns ? ms(d->commit_ns - d->dst_total_ns) : 0);
 }
 
 static void print_dirty_log(FILE *f, const struct kmig_migrate_stats *st)
@@ -122,11 +124,13 @@ void kmig_migrate_stats_print(FILE *f, const struct kmig_migrate_stats *st)
 		fprintf(f, "unknown\n");
 	else
 		fprintf(f, "%.3f ms\n", ms(st->expected_downtime_ns));
-	print_downtime(f, st);
+	if (st->downtime.total_ns)
+		print_downtime(f, st);
 	fprintf(f, "  throttle          %u %% now, %u %% at most\n", st->throttle, st->throttle_peak);
 	print_dirty_log(f, st);
 	fprintf(f, "  source VMM        %s\n", st->source_end ? st->source_end : "-");
-	print_rows(f, st);
+	if (st->nr_rows)
+		print_rows(f, st);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped. */
