@@ -44,7 +44,7 @@ echo "kguest fills its memory with a known mix (zero, text-like, random pages), 
 echo "keeps dirtying a $AB range, a-b style, at $RATE page writes per second"
 echo "($((RATE * 4096 / 1048576)) MiB/s of writes), like QEMU's migration test guest."
 "$BUILD/kmig-vmm" --quiet --socket "$WORK/src.sock" --mem "$MEM" --vcpus 2 --ab "$AB" \
-	--rate "$RATE" 2>"$WORK/src.err" &
+	--rate "$RATE" --report 256 2>"$WORK/src.err" &
 PIDS+=($!)
 SRC_PID=$!
 t0=$SECONDS
@@ -55,7 +55,7 @@ echo "guest ready after $((SECONDS - t0)) s: state $(field src state), $(field s
 step "2. The destination: kmig-vmm --incoming (memory and vCPUs, nothing runs) and kmig incoming"
 echo "(with the same --rate cap: the cap is the VMM's, it does not travel with the guest)"
 "$BUILD/kmig-vmm" --quiet --socket "$WORK/dst.sock" --mem "$MEM" --vcpus 2 --incoming \
-	--rate "$RATE" 2>"$WORK/dst.err" &
+	--rate "$RATE" --report 256 2>"$WORK/dst.err" &
 PIDS+=($!)
 DST_PID=$!
 wait_for 20 test -S "$WORK/dst.sock" || die "the destination VMM did not start: $(cat "$WORK/dst.err")"
