@@ -10,7 +10,8 @@
 # Settings: BENCH_MEM (2G), BENCH_AB (512M), BENCH_RATES ("5000 50000" page
 # writes/s), BENCH_REPEAT (5), BENCH_CHANNELS (2), BENCH_LIMIT (30: the
 # downtime limit in ms; low enough that both rates iterate down to a small
-# final pass, so a stop inside the downtime shows).
+# final pass, so a stop inside the downtime shows), BENCH_THP (advise; or
+# the value to set for the run, e.g. never, to compare).
 set -u
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -46,10 +47,12 @@ wait_ready() {
 }
 
 thp_on() {
+	local want=${BENCH_THP:-advise}
+
 	[ -w "$THP" ] || { echo "memfd THP: $THP not writable: left as it is"; return; }
 	THP_OLD=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP")
-	if echo advise >"$THP" 2>/dev/null; then
-		echo "memfd THP: shmem_enabled set to advise for this run (was $THP_OLD; restored at the end)"
+	if echo "$want" >"$THP" 2>/dev/null; then
+		echo "memfd THP: shmem_enabled set to $want for this run (was $THP_OLD; restored at the end)"
 	else
 		echo "memfd THP: could not set shmem_enabled (was $THP_OLD)"
 		THP_OLD=

@@ -179,15 +179,16 @@ static int final_pass(struct kmig_migrate *m, struct kmig_migrate_iter *it)
 	return 0;
 }
 
-/* Device state, then the rest of the pages and END, then PREPARED. */
-static int send_state(struct kmig_migrate *m, struct kmig_migrate_iter *it)
+/* Device state, then the rest of the pages and END, then PREPARED. @a:
+ * the stream's counts before the final pass was queued. */
+static int send_state(struct kmig_migrate *m, struct kmig_migrate_iter *it,
+		      const struct counts *a)
 {
 	struct kmig_migrate_downtime *dt = &m->dt;
 	uint64_t t0 = kmig_now_ns();
-	struct counts a, b;
+	struct counts b;
 	int ret;
 
-	stream_counts(m->s, &a);
 	/* The channel threads send the last pages meanwhile. */
 	ret = kmig_vmmp_get_device_state(m->vmm, &m->devstate, &m->devstate_len);
 	dt->devstate_ns = kmig_now_ns() - t0;
@@ -200,9 +201,9 @@ static int send_state(struct kmig_migrate *m, struct kmig_migrate_iter *it)
 	if (ret)
 		return kmig_migrate_fail(m, ret, "switchover: %s", kmig_send_error(m->s));
 	stream_counts(m->s, &b);
-	it->bytes = b.bytes - a.bytes;
-	it->data_pages = b.data - a.data;
-	it->zero_pages = b.zero - a.zero;
+	it->bytes = b.bytes - a->bytes;
+	it->data_pages = b.data - a->data;
+	it->zero_pages = b.zero - a->zero;
 	it->bandwidth = it->transfer_ns ? it->bytes * 1000000000ULL / it->transfer_ns : 0;
 	kmig_migrate_add_row(m, it);
 	t0 = kmig_now_ns();
@@ -252,8 +253,10 @@ int kmig_migrate_switchover(struct kmig_migrate *m)
 					.throttle = m->conv.throttle,
 					.expected_downtime_ns = m->st.expected_downtime_ns };
 	uint64_t t0 = kmig_now_ns();
+	struct counts before;
 	int ret = kmig_migrate_set_state(m, KMIG_MIGRATE_SWITCHOVER);
 
+	stream_counts(m->s, &before);
 	if (!ret)
 		ret = kmig_vmmp_pause(m->vmm);
 	if (ret)
@@ -266,7 +269,7 @@ int kmig_migrate_switchover(struct kmig_migrate *m)
 	if (!ret)
 		ret = final_pass(m, &it);
 	if (!ret)
-		ret = send_state(m, &it);
+		ret = send_state(m, &it, &before);
 	if (!ret)
 		ret = commit(m);
 	dt->total_ns = kmig_now_ns() - t0;

@@ -57,12 +57,32 @@ case_checks() {
 	[ "$(json_get "$j" 'j["source"]')" = quit ] || { not_ok "$name: source not quit"; return 1; }
 	wait_bounded "$SRC_PID" 10 || { not_ok "$name: source VMM still there"; return 1; }
 	check_guest "$name-d" || { not_ok "$name: destination guest"; return 1; }
+	report_consistent "$j" || { not_ok "$name: report: $(report_consistent "$j" 2>&1)"; return 1; }
 	ok "$name ($(json_get "$j" '"%d syncs, downtime %.1f ms, %.0f MiB" % (j["dirty_sync_count"], j["downtime_ns"] / 1e6, j["transferred_bytes"] / 2**20)'))"
 }
 
 # The matrices use a 4 MiB a-b range: zlib (~65 MB/s per core here)
 # converges too, and each case takes about a second.
 MATRIX_SRC="--ab 4M"
+
+# The per-iteration rows add up to the stream's totals; the final pass
+# sent exactly the pages it harvested; every page of the guest went out in
+# the first pass.
+report_consistent() {
+	python3 - "$1" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+rows, t = j["iterations"], j["stream"]["total"]
+assert len(rows) == j["transfers"], "rows omitted"
+sent = sum(r["data_pages"] + r["zero_pages"] for r in rows)
+total = t["pages_raw"] + t["pages_compressed"] + t["pages_none"] + t["pages_zero"]
+assert sent == total, "rows %d pages, stream %d" % (sent, total)
+assert sum(r["bytes"] for r in rows) <= t["bytes_wire"], "bytes"
+f = rows[-1]
+assert f["final"] and f["data_pages"] + f["zero_pages"] == f["dirty_pages"], f
+assert rows[0]["data_pages"] + rows[0]["zero_pages"] == j["ram_bytes"] // 4096, rows[0]
+PY
+}
 
 loopback_matrix() {
 	local codec ch
