@@ -234,6 +234,18 @@ static void control_cb(void *obj, const char *req, FILE *reply)
 	free(st);
 }
 
+/* The source after a failure, as the final QUERY found it. */
+static const char *source_words(const struct kmig_migrate_stats *st)
+{
+	if (strcmp(st->source_end, "running"))
+		return "the source guest is in an unknown state (its VMM did not answer as "
+		       "expected)";
+	if (!strcmp(st->source_dirty_log, "on"))
+		return "the source guest keeps running, but its dirty logging is still ON";
+	return st->dirty.starts ? "the source guest keeps running, dirty logging stopped" :
+	       "the source guest keeps running, dirty logging was not started";
+}
+
 static int report(const struct mig_args *a, struct kmig_migrate *m, int ret)
 {
 	struct kmig_migrate_stats *st = malloc(sizeof(*st));
@@ -253,11 +265,9 @@ static int report(const struct mig_args *a, struct kmig_migrate *m, int ret)
 			st->error);
 		status = EXIT_IN_DOUBT;
 	} else if (ret) {
-		fprintf(stderr, "kmig migrate: %s%s; the source guest %s, dirty logging %s\n",
+		fprintf(stderr, "kmig migrate: %s%s; %s\n",
 			st->state == KMIG_MIGRATE_CANCELLED ? "" : "failed: ", st->error,
-			!strcmp(st->source_end, "running") ? "keeps running" :
-			"is in an unknown state (its VMM failed)",
-			st->dirty.stops ? "stopped" : "was not started");
+			source_words(st));
 	}
 	free(st);
 	return status;

@@ -11,10 +11,15 @@
 #include "bits.h"
 #include "dirty.h"
 
+/* The client's text already names the request ("GET_DIRTY_LOG: ..."). */
 static int vmm_fail(struct kmig_dirty *d, int ret, const char *what)
 {
-	snprintf(d->err, sizeof(d->err), "%s: %s", what,
-		 kmig_vmmp_last_error(d->vmm)[0] ? kmig_vmmp_last_error(d->vmm) : strerror(-ret));
+	const char *text = kmig_vmmp_last_error(d->vmm);
+
+	if (text[0])
+		snprintf(d->err, sizeof(d->err), "%s", text);
+	else
+		snprintf(d->err, sizeof(d->err), "%s: %s", what, strerror(-ret));
 	return ret;
 }
 

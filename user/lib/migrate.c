@@ -69,6 +69,7 @@ int kmig_migrate_create(struct kmig_migrate **out, const struct kmig_migrate_opt
 	m->st.downtime_limit_ns = m->conv.downtime_limit_ns;
 	m->st.expected_downtime_ns = UINT64_MAX;
 	m->source_end = m->st.source_end = "running";
+	m->source_dirty_log = m->st.source_dirty_log = "off";
 	*out = m;
 	return 0;
 }
@@ -149,6 +150,7 @@ void kmig_migrate_publish(struct kmig_migrate *m)
 	m->st.downtime = m->dt;
 	m->st.stop_after_ns = m->stop_after_ns;
 	m->st.source_end = m->source_end;
+	m->st.source_dirty_log = m->source_dirty_log;
 	m->st.throttle_peak = KMIG_MAX(m->st.throttle_peak, m->conv.throttle);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -291,6 +293,21 @@ static void stop_logging(struct kmig_migrate *m, enum kmig_dirty_stop how)
 		recovery_error(m, "stopping dirty logging", ret);
 }
 
+/* What the report says about the source after a failure: asked, not
+ * assumed (its VMM may be the thing that failed). */
+static void confirm_source(struct kmig_migrate *m)
+{
+	struct kmig_vmmp_status qs;
+
+	if (!m->vmm || kmig_vmmp_query(m->vmm, &qs)) {
+		m->source_end = m->source_dirty_log = "unknown";
+		return;
+	}
+	m->source_end = qs.state == KMIG_VMMP_STATE_RUNNING ? "running" :
+			qs.state == KMIG_VMMP_STATE_PAUSED ? "paused" : "unknown";
+	m->source_dirty_log = qs.flags & KMIG_VMMP_STATUS_F_DIRTY_LOG ? "on" : "off";
+}
+
 /* Before COMMIT (or after the destination said it failed): the source
  * guest runs on as if nothing happened. */
 static void recover(struct kmig_migrate *m, int err)
@@ -313,7 +330,7 @@ static void recover(struct kmig_migrate *m, int err)
 			m->conv.throttle = m->throttle0;
 	}
 	stop_logging(m, KMIG_DIRTY_STOP_NOW);
-	m->source_end = m->paused ? "unknown" : "running";
+	confirm_source(m);
 }
 
 /* After RESUMED: logging off (lazily where possible), then the source VMM
@@ -365,7 +382,7 @@ int kmig_migrate_run(struct kmig_migrate *m)
 	} else if (end == KMIG_MIGRATE_IN_DOUBT) {
 		kmig_send_cancel(m->s, ret);
 		stop_logging(m, KMIG_DIRTY_STOP_NOW);
-		m->source_end = "paused";
+		confirm_source(m);
 	} else {
 		recover(m, ret);
 	}

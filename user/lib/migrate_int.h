@@ -31,7 +31,7 @@ struct kmig_migrate {
 	uint64_t t_start, t_clear;
 	struct kmig_migrate_downtime dt;	/* published into st */
 	uint64_t stop_after_ns;
-	const char *source_end;
+	const char *source_end, *source_dirty_log;
 	void *devstate;
 	size_t devstate_len;
 };

@@ -128,7 +128,8 @@ void kmig_migrate_stats_print(FILE *f, const struct kmig_migrate_stats *st)
 		print_downtime(f, st);
 	fprintf(f, "  throttle          %u %% now, %u %% at most\n", st->throttle, st->throttle_peak);
 	print_dirty_log(f, st);
-	fprintf(f, "  source VMM        %s\n", st->source_end ? st->source_end : "-");
+	fprintf(f, "  source VMM        %s (dirty logging %s)\n", st->source_end ? st->source_end : "-",
+		st->source_dirty_log ? st->source_dirty_log : "-");
 	if (st->nr_rows)
 		print_rows(f, st);
 }
@@ -219,6 +220,8 @@ void kmig_migrate_stats_json(FILE *f, const struct kmig_migrate_stats *st)
 	json_str(f, st->error);
 	fprintf(f, ", \"source\": ");
 	json_str(f, st->source_end);
+	fprintf(f, ", \"source_dirty_log\": ");
+	json_str(f, st->source_dirty_log);
 	fprintf(f, ", \"dirty_tracking\": ");
 	json_str(f, st->dirty_path);
 	fprintf(f, ", \"zero_detection\": ");

@@ -2,8 +2,8 @@
 # Live migrations that must not complete: cancelled in every state (by a
 # signal and by kmig migrate-cancel), a channel destroyed (ss -K), the
 # destination helper or the destination VMM killed during precopy and
-# during the switchover, the destination cancelled, and the destination
-# dying after COMMIT (outcome unknown). Each failure happens at a named
+# during the switchover, the destination cancelled, the destination dying
+# after COMMIT (outcome unknown), the source VMM dying. Each failure happens at a named
 # point through KMIG_TEST_HOOK (lib/hook.h), not after a sleep.
 #
 # Afterwards: kmig migrate exits 1 (3 after COMMIT) with a clear message;
@@ -53,8 +53,8 @@ fail_case() {
 # The source runs on, intact, logging off; the destination never ran.
 after_checks() {
 	local name=$1 dst
-	[ "$(json_get "$WORK/$name.json" 'j["source"]')" = running ] ||
-		{ not_ok "$name: report says source '$(json_get "$WORK/$name.json" 'j["source"]')'"; return; }
+	[ "$(json_get "$WORK/$name.json" 'j["source"] + " " + j["source_dirty_log"]')" = "running off" ] ||
+		{ not_ok "$name: report says source '$(json_get "$WORK/$name.json" 'j["source"] + " " + j["source_dirty_log"]')'"; return; }
 	check_source_intact "$name-s" || { not_ok "$name: source guest"; return; }
 	dst=$(vmm_field "$name-d" state)
 	if [ -n "$dst" ] && [ "$dst" != incoming ]; then
@@ -150,6 +150,31 @@ fault_cases() {
 		"no word from the destination after COMMIT"
 }
 
+# The source VMM dies during precopy: nothing to resume; the report says
+# so, and the destination never runs the half guest.
+source_vmm_killed_case() {
+	local name=source-vmm-killed mst
+	start_pair "$name-s" "$name-d" --ab 8M || { not_ok "$name: setup"; return; }
+	start_incoming "$name" "$name-d" --keep-vmm || return
+	MIG_ENV="KMIG_TEST_HOOK=precopy-1=stop" start_migrate "$name" "$name-s" $MIG_ARGS
+	wait_stopped "$MIG_PID" && kill -9 "$SRC_PID"
+	kill -CONT "$MIG_PID"
+	wait_bounded "$MIG_PID" 60
+	mst=$?
+	wait_bounded "$IN_PID" 40
+	echo "# $name: migrate $mst: $(grep -v "test hook" "$WORK/$name.mig.err" | head -2)"
+	if [ "$mst" = 1 ] &&
+	   grep -q "the source guest is in an unknown state (its VMM did not answer" "$WORK/$name.mig.err" &&
+	   [ "$(json_get "$WORK/$name.json" 'j["source"]')" = unknown ] &&
+	   [ "$(vmm_field "$name-d" state)" = incoming ]; then
+		ok "$name: failure reported, source state unknown, destination never ran"
+	else
+		not_ok "$name: migrate $mst, source '$(json_get "$WORK/$name.json" 'j["source"]')', destination '$(vmm_field "$name-d" state)'"
+	fi
+	quit_vmm "$name-d"
+	wait_bounded "$DST_PID" 10
+}
+
 # A cancel after COMMIT is refused; the migration completes.
 too_late_case() {
 	local name=too-late out mst
@@ -177,6 +202,7 @@ case "${1:-all}" in
 all)
 	cancel_cases
 	fault_cases
+	source_vmm_killed_case
 	too_late_case ;;
 *)	"$@" ;;
 esac
