@@ -270,7 +270,7 @@ static int setup(struct kmig_migrate *m)
 	return ret;
 }
 
-/* Append " (source VMM: ...)" for a recovery step that failed. */
+/* Append "; then STEP failed: why" for a recovery step that failed. */
 static void recovery_error(struct kmig_migrate *m, const char *what, int ret)
 {
 	size_t len;
@@ -341,6 +341,7 @@ static void finish_source(struct kmig_migrate *m)
 
 	if (!m->o.stop_in_downtime)
 		stop_logging(m, KMIG_DIRTY_STOP_LAZY);
+	confirm_source(m);	/* dirty logging really off? */
 	if (m->o.keep_source) {
 		m->source_end = "paused";
 		return;

@@ -54,7 +54,8 @@ migrate_case() {
 case_checks() {
 	local name=$1 j=$WORK/$1.json
 	[ "$(json_get "$j" 'j["status"]')" = completed ] || { not_ok "$name: status"; return 1; }
-	[ "$(json_get "$j" 'j["source"]')" = quit ] || { not_ok "$name: source not quit"; return 1; }
+	[ "$(json_get "$j" 'j["source"] + " " + j["source_dirty_log"]')" = "quit off" ] ||
+		{ not_ok "$name: source $(json_get "$j" 'j["source"] + " " + j["source_dirty_log"]')"; return 1; }
 	wait_bounded "$SRC_PID" 10 || { not_ok "$name: source VMM still there"; return 1; }
 	check_guest "$name-d" || { not_ok "$name: destination guest"; return 1; }
 	report_consistent "$j" || { not_ok "$name: report: $(report_consistent "$j" 2>&1)"; return 1; }
