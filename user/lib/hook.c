@@ -35,6 +35,10 @@ enum kmig_hook_action kmig_hook_lookup(const char *point)
 
 			if (a != KMIG_HOOK_NONE)
 				fprintf(stderr, "kmig: test hook: %s: %s\n", point, names[a]);
+			else
+				fprintf(stderr, "kmig: test hook: %s: unknown action '%.*s', expected "
+					"sigint, sigterm, stop, kill or wait-cancel\n", point,
+					(int)(end - eq - 1), eq + 1);
 			return a;
 		}
 		p = *end ? end + 1 : end;

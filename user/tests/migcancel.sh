@@ -175,6 +175,40 @@ source_vmm_killed_case() {
 	wait_bounded "$DST_PID" 10
 }
 
+# Destinations that do not fit the guest: a different memory layout (the
+# block table is refused before any page is written) and a different vCPU
+# count (the device state is refused at switchover). The source runs on.
+mismatch_case() {
+	local name=$1 regex=$2 mst
+	shift 2
+	start_vmm "$name-s" --mem "$GUEST_MEM" --vcpus 2 --ab 8M && SRC_PID=$VMM_PID &&
+	start_vmm "$name-d" --incoming "$@" && DST_PID=$VMM_PID && wait_ready "$name-s" ||
+		{ not_ok "$name: setup"; return; }
+	start_incoming "$name" "$name-d" --keep-vmm || return
+	start_migrate "$name" "$name-s" -c 2
+	wait_bounded "$MIG_PID" 60
+	mst=$?
+	wait_bounded "$IN_PID" 30
+	echo "# $name: migrate $mst: $(head -1 "$WORK/$name.mig.err")"
+	if [ "$mst" = 1 ] && grep -Eq "$regex" "$WORK/$name.mig.err" &&
+	   check_source_intact "$name-s" && [ "$(vmm_field "$name-d" state)" = incoming ]; then
+		ok "$name: refused with a clear message, source intact, destination never ran"
+	else
+		not_ok "$name: migrate $mst"
+	fi
+	quit_vmm "$name-s"
+	quit_vmm "$name-d"
+	wait_bounded "$SRC_PID" 10
+	wait_bounded "$DST_PID" 10
+}
+
+mismatch_cases() {
+	mismatch_case layout-mismatch "receiver: .*block 0 is 'slot0' of [0-9]+ bytes, expected 'slot0' of [0-9]+" \
+		--mem 256M --vcpus 2
+	mismatch_case vcpu-mismatch "receiver: destination VMM: handing over the device state: .*2 vCPUs" \
+		--mem "$GUEST_MEM" --vcpus 1
+}
+
 # A cancel after COMMIT is refused; the migration completes.
 too_late_case() {
 	local name=too-late out mst
@@ -203,6 +237,7 @@ all)
 	cancel_cases
 	fault_cases
 	source_vmm_killed_case
+	mismatch_cases
 	too_late_case ;;
 *)	"$@" ;;
 esac
