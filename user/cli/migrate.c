@@ -237,6 +237,8 @@ static void control_cb(void *obj, const char *req, FILE *reply)
 /* The source after a failure, as the final QUERY found it. */
 static const char *source_words(const struct kmig_migrate_stats *st)
 {
+	if (!strcmp(st->source_end, "untouched"))
+		return "nothing was done to the source VMM";
 	if (strcmp(st->source_end, "running"))
 		return "the source guest is in an unknown state (its VMM did not answer as "
 		       "expected)";

@@ -299,7 +299,11 @@ static void confirm_source(struct kmig_migrate *m)
 {
 	struct kmig_vmmp_status qs;
 
-	if (!m->vmm || kmig_vmmp_query(m->vmm, &qs)) {
+	if (!m->vmm) {		/* never connected: nothing was done to it */
+		m->source_end = m->source_dirty_log = "untouched";
+		return;
+	}
+	if (kmig_vmmp_query(m->vmm, &qs)) {
 		m->source_end = m->source_dirty_log = "unknown";
 		return;
 	}

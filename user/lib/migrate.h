@@ -115,9 +115,10 @@ struct kmig_migrate_stats {
 	struct kmig_dirty_stats dirty;
 	uint64_t stop_after_ns;		/* dirty-log stop after the switchover or
 					 * the recovery: never in the downtime */
-	const char *source_end;		/* "quit", "paused", "running", "unknown":
-					 * after a failure as QUERY found it */
-	const char *source_dirty_log;	/* "off", "on", "unknown" (QUERY) */
+	const char *source_end;		/* "quit", "paused", "running", "unknown",
+					 * "untouched" (never connected): after a
+					 * failure as QUERY found it */
+	const char *source_dirty_log;	/* "off", "on", "unknown", "untouched" */
 	char dirty_path[256];		/* dirty tracking: module or fallback, why */
 	char zero_path[192];		/* zero detection on the channels */
 	struct kmig_stats stream;
