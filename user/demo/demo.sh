@@ -5,13 +5,15 @@
 #   kmig-vmm (source) --memfds--> kmig migrate ==2 TCP channels==> kmig incoming --memfds--> kmig-vmm --incoming
 #
 # Settings (environment): DEMO_MEM (2G), DEMO_AB (512M, the range the guest
-# keeps dirtying), DEMO_RATE (25000 page writes/s), DEMO_CHANNELS (2).
+# keeps dirtying), DEMO_RATE (25000 page writes/s), DEMO_CHANNELS (2),
+# DEMO_DOWNTIME (50 ms: the downtime limit; kmig's default is 300 ms).
 set -u
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 MEM=${DEMO_MEM:-2G}
 AB=${DEMO_AB:-512M}
 RATE=${DEMO_RATE:-25000}
 CHANNELS=${DEMO_CHANNELS:-2}
+DOWNTIME=${DEMO_DOWNTIME:-50}
 WORK=$(mktemp -d /tmp/kmig-demo.XXXXXX)
 PIDS=()
 
@@ -72,7 +74,7 @@ PORT=$(cat "$WORK/port")
 # (kmig incoming holds the VMM's one protocol session now: no queries.)
 echo "kmig incoming listens on 127.0.0.1:$PORT, writes into the destination VMM's memfds"
 
-step "3. kmig migrate --channels $CHANNELS (the guest keeps running and dirtying during precopy)"
+step "3. kmig migrate --channels $CHANNELS --downtime-limit $DOWNTIME (the guest keeps running and dirtying during precopy)"
 if [ -e /dev/kmig ]; then
 	echo "kmig.ko: /dev/kmig exists, but this kmig has no module harvest yet: the report says which path ran"
 else
@@ -80,7 +82,8 @@ else
 	echo "modules; the module runs on the VM test host, make vmtest). Dirty bitmaps come through"
 	echo "the VMM (GET/CLEAR_DIRTY_LOG), zero pages are found on the sender threads."
 fi
-"$BUILD/kmig" migrate --vmm "$WORK/src.sock" --to "127.0.0.1:$PORT" --channels "$CHANNELS"
+"$BUILD/kmig" migrate --vmm "$WORK/src.sock" --to "127.0.0.1:$PORT" --channels "$CHANNELS" \
+	--downtime-limit "$DOWNTIME"
 mst=$?
 wait "$IN_PID"
 ist=$?
