@@ -94,6 +94,7 @@ enum kt_backing {
 	KT_ANON,	/* private anonymous, MADV_NOHUGEPAGE: 4 KiB pages */
 	KT_ANON_THP,	/* private anonymous, 2 MiB aligned, MADV_HUGEPAGE */
 	KT_MEMFD,	/* memfd, MAP_SHARED */
+	KT_MEMFD_PRIVATE, /* memfd, MAP_PRIVATE: page cache plus anon COW */
 	KT_SPARSE,	/* private anonymous MAP_NORESERVE, MADV_NOHUGEPAGE */
 };
 

@@ -12,7 +12,8 @@ const char *kt_backing_name(enum kt_backing backing)
 {
 	static const char *const names[] = {
 		[KT_ANON] = "anon", [KT_ANON_THP] = "thp",
-		[KT_MEMFD] = "memfd", [KT_SPARSE] = "sparse",
+		[KT_MEMFD] = "memfd", [KT_MEMFD_PRIVATE] = "memfd-private",
+		[KT_SPARSE] = "sparse",
 	};
 
 	return names[backing];
@@ -30,13 +31,13 @@ static void kt_mem_anon(struct kt_mem *m, int extra_flags, int advice)
 	KT_CALL_OK(madvise(m->hva, m->size, advice), "madvise");
 }
 
-static void kt_mem_memfd(struct kt_mem *m)
+static void kt_mem_memfd(struct kt_mem *m, int map_flags)
 {
 	m->memfd = memfd_create("kmig-test", MFD_CLOEXEC);
 	KT_ASSERT(m->memfd >= 0, "memfd_create: %s", strerror(errno));
 	KT_CALL_OK(ftruncate(m->memfd, m->size), "ftruncate");
 	m->map_size = m->size;
-	m->map = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	m->map = mmap(NULL, m->size, PROT_READ | PROT_WRITE, map_flags,
 		      m->memfd, 0);
 	KT_ASSERT(m->map != MAP_FAILED, "mmap memfd: %s", strerror(errno));
 	m->hva = m->map;
@@ -58,7 +59,10 @@ void kt_mem_alloc(struct kt_mem *m, enum kt_backing backing, size_t size)
 		kt_mem_anon(m, MAP_NORESERVE, MADV_NOHUGEPAGE);
 		break;
 	case KT_MEMFD:
-		kt_mem_memfd(m);
+		kt_mem_memfd(m, MAP_SHARED);
+		break;
+	case KT_MEMFD_PRIVATE:
+		kt_mem_memfd(m, MAP_PRIVATE);
 		break;
 	}
 }

@@ -106,7 +106,7 @@ void kt_ref_kinds(const struct kt_mem *m, size_t first, size_t n,
 
 	KT_ASSERT(pm && vec, "out of memory");
 	kt_pagemap(base, n, pm);
-	if (m->backing == KT_MEMFD)
+	if (m->memfd >= 0)
 		KT_CALL_OK(mincore((void *)base, n * KT_PAGE, vec), "mincore");
 
 	for (i = 0; i < n; i++) {
@@ -115,7 +115,7 @@ void kt_ref_kinds(const struct kt_mem *m, size_t first, size_t n,
 						   base + i * KT_PAGE);
 		else if (pm[i] & PM_SWAP)
 			kinds[i] = KT_NONZERO;
-		else if (m->backing == KT_MEMFD)
+		else if (m->memfd >= 0)
 			kinds[i] = kt_cache_kind(m, first + i, vec[i] & 1,
 						 falloc && falloc[first + i]);
 		else
