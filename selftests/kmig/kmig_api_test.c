@@ -4,6 +4,8 @@
  * shared by every ioctl (size, tail, reserved fields, faulting pointers)
  * and ioctl dispatch.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -178,6 +180,49 @@ TEST_F(dev, not_seekable_or_readable)
 
 	ASSERT_ERRNO(ESPIPE, lseek(self->fd, 0, SEEK_SET));
 	ASSERT_EQ(-1, read(self->fd, &c, 1));
+}
+
+#define KT_PARAM "/sys/module/kmig/parameters/max_batch_pages"
+
+static int kt_param_write(const char *val)
+{
+	FILE *f = fopen(KT_PARAM, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(val, f) < 0 ? -1 : 0;
+	if (fclose(f))
+		ret = -1;
+	return ret;
+}
+
+/* The module parameter bounds each call and is what GET_INFO reports. */
+TEST_F(dev, max_batch_param)
+{
+	struct kmig_info info;
+	char old[32];
+	FILE *f = fopen(KT_PARAM, "r");
+
+	if (!f)
+		SKIP(return, "%s: %s", KT_PARAM, strerror(errno));
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+
+	/* Rejected: not a multiple of 64, zero, above the limit. */
+	ASSERT_ERRNO(EINVAL, kt_param_write("100"));
+	ASSERT_ERRNO(EINVAL, kt_param_write("0"));
+	ASSERT_ERRNO(EINVAL, kt_param_write("33554432"));
+	ASSERT_ERRNO(EINVAL, kt_param_write("x"));
+	kmig_get_info(self->fd, &info);
+	EXPECT_EQ(strtoul(old, NULL, 0), info.max_batch_pages);
+
+	ASSERT_EQ(0, kt_param_write("128"));
+	kmig_get_info(self->fd, &info);
+	EXPECT_EQ(128, info.max_batch_pages);
+	ASSERT_EQ(0, kt_param_write(old));
+	kmig_get_info(self->fd, &info);
+	EXPECT_EQ(strtoul(old, NULL, 0), info.max_batch_pages);
 }
 
 KT_HARNESS_MAIN

@@ -20,7 +20,13 @@
  * every page (shmem fills holes on read faults). The three bitmaps must be
  * identical or the program fails. Times are medians over the repetitions.
  *
+ * A second table shows the cost of a big untouched slot (MAP_NORESERVE,
+ * default 16 GiB): the module skips empty page-table levels whole, while
+ * pagemap still produces one entry per page (read-and-compare would read
+ * every page and is left out).
+ *
  * Usage: kmig_zscan_bench [-s MiB] [-t percent] [-r reps] [-b anon|memfd|all]
+ *                         [-S sparse GiB, 0: skip]
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -194,10 +200,53 @@ static void kt_bench_backing(struct kt_bench *b, enum kt_backing backing)
 	fflush(stdout);
 }
 
+/* An untouched slot: every page is zero, without a read. */
+static void kt_bench_sparse(struct kt_bench *b, size_t gib)
+{
+	size_t npages = gib * KT_GIB / KT_PAGE, words = (npages + 63) / 64;
+	uint64_t *bm = calloc(words, 8), ns[2][KT_MAX_REPS], med[2];
+	struct kt_bench sb = *b;
+	struct kt_mem m;
+	struct kt_scan s;
+
+	KT_ASSERT(bm, "out of memory");
+	kt_mem_alloc(&m, KT_SPARSE, gib * KT_GIB);
+	kt_vm_set_slot(&b->vm, KT_BENCH_SLOT, 0, KT_BENCH_GPA, m.size, m.hva);
+	sb.npages = npages;
+	for (unsigned int rep = 0; rep < b->reps; rep++) {
+		uint64_t t0 = kt_now_ns();
+
+		kmig_scan_range(b->kfd, KT_BENCH_SLOT, 0, npages, 0, 0, bm, &s);
+		ns[0][rep] = kt_now_ns() - t0;
+		KT_ASSERT(s.nr_none == npages, "module: %llu of %zu pages none",
+			  (unsigned long long)s.nr_none, npages);
+		memset(bm, 0, words * 8);
+		t0 = kt_now_ns();
+		kt_method_pagemap(&sb, &m, bm);
+		ns[1][rep] = kt_now_ns() - t0;
+		for (size_t i = 0; i < words; i++)
+			KT_ASSERT(bm[i] == ~0ULL, "pagemap: word %zu %#llx", i,
+				  (unsigned long long)bm[i]);
+	}
+	med[0] = kt_median(ns[0], b->reps);
+	med[1] = kt_median(ns[1], b->reps);
+	printf("\nUntouched %zu GiB slot (MAP_NORESERVE), median of %u\n\n",
+	       gib, b->reps);
+	printf("| method                    |   time ms |    GiB/s | vs pagemap |\n");
+	printf("|---------------------------|-----------|----------|------------|\n");
+	printf("| %-25s | %9.1f | %8.1f | %9.2fx |\n", kt_method_names[M_PAGEMAP],
+	       med[1] / 1e6, gib / (med[1] / 1e9), 1.0);
+	printf("| %-25s | %9.1f | %8.1f | %9.2fx |\n", kt_method_names[M_MODULE],
+	       med[0] / 1e6, gib / (med[0] / 1e9), (double)med[1] / med[0]);
+	kt_vm_set_slot(&b->vm, KT_BENCH_SLOT, 0, KT_BENCH_GPA, 0, m.hva);
+	kt_mem_free(&m);
+	free(bm);
+}
+
 static void kt_usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-s MiB] [-t percent] [-r reps (1-%d)] "
-		"[-b anon|memfd|all]\n", prog, KT_MAX_REPS);
+		"[-b anon|memfd|all] [-S sparse GiB]\n", prog, KT_MAX_REPS);
 	exit(2);
 }
 
@@ -205,14 +254,16 @@ int main(int argc, char **argv)
 {
 	struct kt_bench b = { .size = KT_GIB, .touch_pct = 10, .reps = 3 };
 	const char *backing = "all", *missing = kt_env_missing();
+	size_t sparse_gib = 16;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:t:r:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:r:b:S:")) != -1) {
 		switch (opt) {
 		case 's': b.size = strtoull(optarg, NULL, 0) * KT_MIB; break;
 		case 't': b.touch_pct = atoi(optarg); break;
 		case 'r': b.reps = atoi(optarg); break;
 		case 'b': backing = optarg; break;
+		case 'S': sparse_gib = strtoull(optarg, NULL, 0); break;
 		default: kt_usage(argv[0]);
 		}
 	}
@@ -245,6 +296,8 @@ int main(int argc, char **argv)
 		kt_bench_backing(&b, KT_ANON);
 	if (strcmp(backing, "anon"))
 		kt_bench_backing(&b, KT_MEMFD);
+	if (sparse_gib)
+		kt_bench_sparse(&b, sparse_gib);
 
 	close(b.kfd);
 	kt_vm_close(&b.vm);

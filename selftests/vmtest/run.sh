@@ -31,7 +31,7 @@
 #
 # Settings (environment): KVER (kernel version; default: newest installed
 # 6.1 with headers), VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT.
-# Output: selftests/vmtest/out/ (console.log, initramfs).
+# Output: selftests/vmtest/out/ (console-<mode>.log, initramfs).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +44,7 @@ args=""
 verbose=0
 timeout_s=""
 mem=""
+smp=${VMTEST_SMP:-1}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bench) mode=bench ;;
@@ -108,7 +109,10 @@ done
 touch "$root/tests/kselftest-list.txt" "$root/tests/bench-list.txt"
 list=$root/tests/kselftest-list.txt
 [ "$mode" = bench ] && list=$root/tests/bench-list.txt
-[ -n "$only" ] && list=<(echo "$only" | tr ',' '\n')
+if [ -n "$only" ]; then
+	echo "$only" | tr ',' '\n' > "$out/only.list"
+	list=$out/only.list
+fi
 mapfile -t expected < <(grep . "$list" || true)
 [ "$mode" = shell ] || [ ${#expected[@]} -gt 0 ] || die "nothing to run"
 
@@ -121,10 +125,10 @@ EOF
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
 
 # ---- boot ----
-log="$out/console.log"
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp 2 -nographic
+log="$out/console-$mode.log"
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" -nographic
 	-no-reboot -kernel "$kernel" -initrd "$out/initramfs.cpio.gz"
-	-append "console=ttyS0 quiet panic=-1 oops=panic")
+	-append "console=ttyS0 ignore_loglevel panic=-1 oops=panic softlockup_panic=1")
 echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $KVER, ${mem} MiB, limit ${timeout_s}s"
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}"
@@ -175,6 +179,10 @@ for entry in "${expected[@]}"; do
 	else
 		totals=$(awk -v p="# selftests: $suite: $prog" '$0 == p {s=1} s && /^# # Totals:/ {print; exit}' "$log")
 		echo "  $line ${totals:+ (${totals#\# \# })}"
+		if [[ $totals =~ skip:[1-9] ]]; then
+			problem "$entry: skipped tests (everything must run on the VM test host):"
+			grep -E "^# # .*SKIP" "$log" | head -n 5 | sed 's/^/    /'
+		fi
 	fi
 done
 
