@@ -20,7 +20,7 @@
 #              their output
 #   --shell    boot to a shell on the console (tests in /tests)
 #   --only     run only these programs, e.g. kmig:kmig_zscan_test
-#   --args     arguments for each program, e.g. "-f zscan -t correctness"
+#   --args     arguments for each program, e.g. --bench --args "-b anon"
 #   -v         show the whole console while it runs
 #
 # Suites: every directory selftests/<suite>/ with a Makefile (except
