@@ -64,7 +64,6 @@
 #include <linux/highmem.h>
 #include <linux/huge_mm.h>
 #include <linux/hugetlb.h>
-#include <linux/kvm_host.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>

@@ -25,6 +25,8 @@
 #define KT_HPAGE_NR	(KT_HPAGE / KT_PAGE)
 #define KT_MIB		(1UL << 20)
 #define KT_GIB		(1UL << 30)
+/* 64-bit words of a bitmap of n pages */
+#define KT_WORDS(n)	(((n) + 63) / 64)
 
 /* Prints a failure report ("==== Test Assertion Failure ====") and exits. */
 void __attribute__((noreturn, format(printf, 3, 4)))
