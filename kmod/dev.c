@@ -94,6 +94,9 @@ static long kmig_ioctl_call(struct kmig_session *s,
 		return -EFAULT;
 	if (usize < desc->min_size)
 		return -EINVAL;
+	/* As clone3(): bounds the zero check of an unknown tail. */
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
 	/* Zero-fills a short struct; -E2BIG for a non-zero unknown tail. */
 	ret = copy_struct_from_user(&buf, desc->size, uarg, usize);
 	if (ret)

@@ -92,6 +92,16 @@ TEST_F(dev, info_size_bigger_nonzero_tail)
 	ASSERT_ERRNO(E2BIG, ioctl(self->fd, KMIG_GET_INFO, &big));
 }
 
+/* Absurd sizes are refused before the tail is even looked at. */
+TEST_F(dev, info_size_huge)
+{
+	struct kmig_info info = { .size = getpagesize() + 1 };
+
+	ASSERT_ERRNO(E2BIG, ioctl(self->fd, KMIG_GET_INFO, &info));
+	info.size = UINT32_MAX;
+	ASSERT_ERRNO(E2BIG, ioctl(self->fd, KMIG_GET_INFO, &info));
+}
+
 /* An older caller: a struct smaller than ours but at least v1 works. */
 TEST_F(dev, info_size_exact_is_v1)
 {

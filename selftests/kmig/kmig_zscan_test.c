@@ -351,49 +351,89 @@ TEST_F_TIMEOUT(zscan, no_read, 180)
 	kt_compare(_metadata, self, KMIG_SCAN_F_NO_READ);
 }
 
+static const struct kt_resume_case {
+	uint64_t first, num, max;
+} kt_resume_cases[] = {
+	{ 0, KT_SCAN_PAGES, 64 },
+	{ 7, KT_SCAN_PAGES - 7, 1 },
+	{ 1001, 9000, 100 },
+	{ 3, KT_SCAN_PAGES - 3 - 5, 4096 },
+	{ KT_SCAN_PAGES - 70, 70, 64 },
+	{ 511, 1025, 0 },
+};
+
+/*
+ * Scans one case in small batches; returns how many things differ from
+ * one full scan (@full) and from the reference kinds (self->want).
+ */
+static int kt_resume_case(FIXTURE_DATA(zscan) *self,
+			  const struct kt_resume_case *c, uint64_t bound,
+			  const uint64_t *full)
+{
+	uint64_t batch = c->max ? (c->max + 63) / 64 * 64 : bound;
+	uint64_t want[KT_NR_KINDS], got[KT_NR_KINDS];
+	int bad = 0;
+	struct kt_scan s;
+
+	memset(self->bitmap, 0xa5, sizeof(self->bitmap));
+	kmig_scan_range(self->kfd, KT_SLOT, c->first, c->num, c->max, 0,
+			self->bitmap, &s);
+	if (s.calls != (c->num + batch - 1) / batch) {
+		fprintf(stderr, "# %llu calls\n", (unsigned long long)s.calls);
+		bad++;
+	}
+	for (uint64_t i = 0; i < KT_WORDS(c->num) * 64; i++) {
+		uint64_t p = c->first + i;
+		bool bit = self->bitmap[i / 64] >> (i % 64) & 1;
+		bool exp = i < c->num && (full[p / 64] >> (p % 64) & 1);
+
+		bad += bit != exp;
+	}
+	kt_kinds_count(self->want + c->first, c->num, want);
+	got[KT_NONE] = s.nr_none;
+	got[KT_ZERO_PAGE] = s.nr_zero_page;
+	got[KT_ZERO_DATA] = s.nr_zero_data;
+	got[KT_NONZERO] = s.nr_nonzero;
+	for (int k = 0; k < KT_NR_KINDS; k++) {
+		if (want[k] == got[k])
+			continue;
+		fprintf(stderr, "# %s: expected %llu, got %llu\n",
+			kt_kind_name(k), (unsigned long long)want[k],
+			(unsigned long long)got[k]);
+		bad++;
+	}
+	return bad;
+}
+
 /* Odd starts, odd lengths and small batches give the same answer. */
 TEST_F_TIMEOUT(zscan, resume_cursor, 180)
 {
-	static const struct { uint64_t first, num, max; } cases[] = {
-		{ 0, KT_SCAN_PAGES, 64 },
-		{ 7, KT_SCAN_PAGES - 7, 1 },
-		{ 1001, 9000, 100 },
-		{ 3, KT_SCAN_PAGES - 3 - 5, 4096 },
-		{ KT_SCAN_PAGES - 70, 70, 64 },
-		{ 511, 1025, 0 },
-	};
-	uint64_t full[KT_WORDS(KT_SCAN_PAGES)], want[KT_NR_KINDS];
+	uint64_t full[KT_WORDS(KT_SCAN_PAGES)];
 	struct kmig_info info;
 	struct kt_scan s;
+	int attempt, bad;
 
 	kmig_get_info(self->kfd, &info);
-	kt_ref_kinds(&self->mem, 0, KT_SCAN_PAGES, self->pat.falloc,
-		     &self->zp, self->want);
-	kmig_scan_range(self->kfd, KT_SLOT, 0, KT_SCAN_PAGES, 0, 0, full, &s);
+	for (attempt = 0; attempt < 3; attempt++) {
+		kt_ref_kinds(&self->mem, 0, KT_SCAN_PAGES, self->pat.falloc,
+			     &self->zp, self->want);
+		kmig_scan_range(self->kfd, KT_SLOT, 0, KT_SCAN_PAGES, 0, 0,
+				full, &s);
+		bad = 0;
+		for (size_t c = 0; c < ARRAY_SIZE(kt_resume_cases); c++) {
+			int b = kt_resume_case(self, &kt_resume_cases[c],
+					       info.max_batch_pages, full);
 
-	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
-		uint64_t first = cases[c].first, num = cases[c].num;
-		uint64_t batch = cases[c].max ? (cases[c].max + 63) / 64 * 64 :
-				 info.max_batch_pages;
-
-		memset(self->bitmap, 0xa5, sizeof(self->bitmap));
-		kmig_scan_range(self->kfd, KT_SLOT, first, num, cases[c].max,
-				0, self->bitmap, &s);
-		EXPECT_EQ((num + batch - 1) / batch, s.calls);
-		for (uint64_t i = 0; i < KT_WORDS(num) * 64; i++) {
-			bool bit = self->bitmap[i / 64] >> (i % 64) & 1;
-			bool exp = i < num &&
-				   (full[(first + i) / 64] >> ((first + i) % 64) & 1);
-
-			ASSERT_EQ(exp, bit) TH_LOG("case %zu bit %llu", c,
-						   (unsigned long long)i);
+			if (b)
+				TH_LOG("case %zu: %d differences", c, b);
+			bad += b;
 		}
-		kt_kinds_count(self->want + first, num, want);
-		EXPECT_EQ(want[KT_NONE], s.nr_none);
-		EXPECT_EQ(want[KT_ZERO_PAGE], s.nr_zero_page);
-		EXPECT_EQ(want[KT_ZERO_DATA], s.nr_zero_data);
-		EXPECT_EQ(want[KT_NONZERO], s.nr_nonzero);
+		if (kt_reference_stable(self, self->want))
+			break;
+		TH_LOG("memory changed in the background, again");
 	}
+	ASSERT_LT(attempt, 3);
+	ASSERT_EQ(0, bad);
 }
 
 /* ---- signals during a long scan ---- */

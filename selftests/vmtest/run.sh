@@ -6,7 +6,7 @@
 # runs the tests (or benchmarks) there and checks the results.
 #
 #   host (this machine, Linux without modules)
-#    +-- qemu-system-x86_64 -accel tcg -cpu max      <- the VM test host
+#    +-- qemu-system-x86_64 -accel tcg -cpu max -smp 2 <- the VM test host
 #          +-- Debian 6.1 kernel, /init (vmtest/init)
 #                +-- kvm.ko, kvm-amd.ko, kmig.ko
 #                +-- selftest binaries (static) -> nested KVM VMs
@@ -30,7 +30,9 @@
 # new suite directory, is all it takes.
 #
 # Settings (environment): KVER (kernel version; default: newest installed
-# 6.1 with headers), VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT.
+# 6.1 with headers), VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
+# VMTEST_SMP (2), VMTEST_TCG_THREAD (single: multi-threaded TCG froze the
+# emulated machine now and then; see Documentation/testing.rst).
 # Output: selftests/vmtest/out/ (console-<mode>.log, initramfs).
 set -euo pipefail
 
@@ -44,7 +46,8 @@ args=""
 verbose=0
 timeout_s=""
 mem=""
-smp=${VMTEST_SMP:-1}
+smp=${VMTEST_SMP:-2}
+tcg_thread=${VMTEST_TCG_THREAD:-single}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bench) mode=bench ;;
@@ -126,7 +129,7 @@ EOF
 
 # ---- boot ----
 log="$out/console-$mode.log"
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" -nographic
+qemu=(qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -cpu max -m "$mem" -smp "$smp" -nographic
 	-no-reboot -kernel "$kernel" -initrd "$out/initramfs.cpio.gz"
 	-append "console=ttyS0 ignore_loglevel panic=-1 oops=panic softlockup_panic=1")
 echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $KVER, ${mem} MiB, limit ${timeout_s}s"

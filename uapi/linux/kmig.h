@@ -25,8 +25,8 @@
  *   it. Structs only ever grow at the end. A caller with an older (smaller,
  *   but at least the v1 size) struct gets the old behaviour; a newer caller
  *   whose extra tail is all zero is accepted; a non-zero unknown tail gives
- *   -E2BIG (copy_struct_from_user() semantics). A size below the v1 size
- *   gives -EINVAL.
+ *   -E2BIG (copy_struct_from_user() semantics), as does a size above the
+ *   page size. A size below the v1 size gives -EINVAL.
  * - Fields named reserved* must be zero on input (-EINVAL otherwise); the
  *   module writes them as zero.
  * - Every flags field has a *_ALL mask; unknown bits give -EINVAL.
