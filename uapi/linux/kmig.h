@@ -25,14 +25,18 @@
  *   it. Structs only ever grow at the end. A caller with an older (smaller,
  *   but at least the v1 size) struct gets the old behaviour; a newer caller
  *   whose extra tail is all zero is accepted; a non-zero unknown tail gives
- *   -E2BIG (copy_struct_from_user() semantics). A size below the v1 size
- *   gives -EINVAL.
+ *   -E2BIG (copy_struct_from_user() semantics), as does a size above the
+ *   page size. A size below the v1 size gives -EINVAL.
  * - Fields named reserved* must be zero on input (-EINVAL otherwise); the
  *   module writes them as zero.
  * - Every flags field has a *_ALL mask; unknown bits give -EINVAL.
  * - User pointers are carried in __u64 fields. A pointer that faults gives
  *   -EFAULT.
- * - Unknown ioctl numbers give -ENOTTY.
+ * - Unknown ioctl numbers give -ENOTTY. The module matches an ioctl by its
+ *   type, number and direction; the size encoded in the ioctl number is
+ *   ignored, @size governs (so a caller built against a grown header
+ *   reaches the same handler).
+ * - A failing call writes nothing back to the struct.
  *
  * Bitmaps
  * -------
@@ -109,9 +113,11 @@ struct kmig_info {
  * @vm_flags: out: KMIG_VM_F_* describing the VM's dirty-tracking mode.
  * @reserved: must be zero.
  *
+ * @vm_flags is a snapshot taken at attach time; it is ignored on input.
+ *
  * Errors: -EBADF if @vm_fd is not an open file; -EINVAL if it is not a KVM
  * VM; -EBUSY if the session is already attached; -ENODEV if the VM is being
- * destroyed.
+ * destroyed or the process that created it has exited.
  */
 struct kmig_attach {
 	__u32 size;
@@ -125,7 +131,9 @@ struct kmig_attach {
  * struct kmig_zero_scan::flags
  * KMIG_SCAN_F_NO_READ: classify from the page tables only; present pages are
  *	not read and count as non-zero (nr_nonzero). Tells a caller which
- *	pages it must read at all, at page-table-walk cost.
+ *	pages it must read at all, at page-table-walk cost. (The huge zero
+ *	page is still recognised: the module confirms it by reading it once
+ *	per session, see Documentation/kmod.rst.)
  */
 #define KMIG_SCAN_F_NO_READ	(1U << 0)
 #define KMIG_SCAN_F_ALL		(KMIG_SCAN_F_NO_READ)
@@ -138,21 +146,23 @@ struct kmig_attach {
  * @reserved0: must be zero.
  * @first_page: in: first page of the range, from the start of the slot.
  * @num_pages: in: pages in the range; first_page + num_pages must not pass
- *	the end of the slot (-EINVAL; overflow is checked).
+ *	the end of the slot (-EINVAL; overflow is checked). 0 is a no-op.
  * @zero_bitmap: in: user address of the output bitmap (see "Bitmaps"):
  *	a bit is set when the page is zero (any of the three zero kinds).
  * @cursor: in/out: pages of the range already done; 0 on the first call.
  * @max_pages: in: bound on the pages this call handles, rounded up to 64;
  *	0 means the module's bound (also the upper limit).
  * @nr_none: out: pages never populated: no page table entry and, for
- *	shmem/memfd-backed slots, a hole in the page cache. Not read.
+ *	shmem/memfd-backed slots, a hole in the page cache (or a page that
+ *	was fallocate()d and never written, which reads as zero). Not read.
  * @nr_zero_page: out: pages mapped to the shared zero page or the huge
  *	zero page. Not read.
  * @nr_zero_data: out: present pages whose content was read and is zero.
  * @nr_nonzero: out: present pages with data, pages not read because of
  *	KMIG_SCAN_F_NO_READ, and pages the module cannot classify without
- *	faulting (swapped, migrating, device memory): a false "non-zero" only
- *	costs bandwidth, a false "zero" would lose guest data.
+ *	faulting (swapped, migrating, device memory, hugetlbfs, non-shmem file
+ *	holes, addresses with nothing mapped behind the slot): a false
+ *	"non-zero" only costs bandwidth, a false "zero" would lose guest data.
  * @reserved: must be zero.
  *
  * The scan walks the host page tables of the VM's address space (the mm of
@@ -161,9 +171,10 @@ struct kmig_attach {
  * present pages. The result is a snapshot: pages may change right after.
  *
  * Errors: -ENOTCONN if the session is not attached; -ENOENT if the slot
- * does not exist; -EINVAL for a bad range, flags, cursor or reserved field;
+ * does not exist (KVM-internal slots are not visible); -EINVAL for a bad range, flags, cursor or reserved field;
  * -EFAULT if @zero_bitmap faults; -EINTR if a signal arrived before any
- * progress; -ENODEV if the VM is being destroyed.
+ * progress; -ENODEV if the process that created the VM has exited (its
+ * address space is gone).
  */
 struct kmig_zero_scan {
 	__u32 size;
