@@ -65,7 +65,7 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* A session message; @event 0 for a reply, enum kmig_nl_event else. */
+/* A session message; @event 0 for a reply, enum kmig_session_event else. */
 static int nl_fill_session(struct sk_buff *skb, u32 portid, u32 seq,
 			   int flags, u8 cmd,
 			   const struct kmig_session_info *info, u32 event)

@@ -567,14 +567,14 @@ enum kmig_nl_attr {
 	KMIG_A_VM_PID,		/* u32: process that created the VM, or 0 */
 	KMIG_A_STATS,		/* nest: enum kmig_nl_stats_attr */
 	KMIG_A_STOP,		/* nest: enum kmig_nl_stop_attr */
-	KMIG_A_EVENT,		/* u32: enum kmig_nl_event */
+	KMIG_A_EVENT,		/* u32: enum kmig_session_event */
 	KMIG_A_NR_SESSIONS,	/* u32 */
 	__KMIG_A_MAX
 };
 #define KMIG_A_MAX	(__KMIG_A_MAX - 1)
 
 /* KMIG_A_EVENT of KMIG_CMD_SESSION_EVENT */
-enum kmig_nl_event {
+enum kmig_session_event {
 	KMIG_EVENT_ATTACHED = 1,
 	KMIG_EVENT_CLOSED,
 };
