@@ -295,10 +295,17 @@ static int hv_entry(struct harvest *hv, struct kmig_harvest_entry *e,
 	if (!e->cursor)
 		e->nr_dirty = e->nr_zero = 0;
 
-	while (e->cursor < e->num_pages && hv->budget) {
-		u64 n = min3(e->num_pages - e->cursor, hv->budget,
-			     (u64)KMIG_HARVEST_CHUNK);
+	while (e->cursor < e->num_pages) {
+		u64 left = e->num_pages - e->cursor;
+		u64 n = min3(left, hv->budget, (u64)KMIG_HARVEST_CHUNK);
 
+		/* Unless it ends the entry, a chunk keeps the cursor at a
+		 * multiple of 64 (the budget may have been cut by an entry's
+		 * tail). */
+		if (n < left)
+			n = round_down(n, 64);
+		if (!n)
+			break;
 		if (signal_pending(current)) {
 			hv->interrupted = true;
 			break;

@@ -455,6 +455,11 @@ int kmig_nl_event_fd(const struct kmig_nl *nl)
 	return nl->ev ? mnl_socket_get_fd(nl->ev) : -1;
 }
 
+uint16_t kmig_nl_family_id(const struct kmig_nl *nl)
+{
+	return nl->family;
+}
+
 /* ---- commands ---- */
 
 struct array_ctx {

@@ -82,6 +82,8 @@ int kmig_nl_open(struct kmig_nl **out, bool events, struct kmig_err *err);
 void kmig_nl_close(struct kmig_nl *nl);
 /* The events socket, for poll(); -1 without events. */
 int kmig_nl_event_fd(const struct kmig_nl *nl);
+/* The family's id, for tools that build their own messages. */
+uint16_t kmig_nl_family_id(const struct kmig_nl *nl);
 
 /* Every open session, into a malloc'd array (free()). */
 int kmig_nl_sessions(struct kmig_nl *nl, struct kmig_nl_session **out, size_t *n,
