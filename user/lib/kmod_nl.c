@@ -242,12 +242,15 @@ static int parse_session(const struct nlattr **tb, struct kmig_nl_session *s)
 	return 0;
 }
 
-/* One whole message in @buf: a netlink header and a genl header. */
+/*
+ * One whole message in @buf. Not mnl_nlmsg_ok(): it compares the length
+ * field as an int, so a length of 2^31 or more passes (found by fuzz_nl).
+ */
 static const struct nlmsghdr *one_msg(const void *buf, size_t len)
 {
 	const struct nlmsghdr *nlh = buf;
 
-	if (!mnl_nlmsg_ok(nlh, (int)len))
+	if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
 		return NULL;
 	return nlh;
 }
@@ -629,8 +632,8 @@ int kmig_nl_event_next(struct kmig_nl *nl, int timeout_ms, struct kmig_nl_event 
 		if (len < 0)
 			return kmig_err_set(err, -errno, "receive event: %s%s", strerror(errno),
 					    errno == ENOBUFS ? " (events lost)" : "");
-		nlh = (const struct nlmsghdr *)nl->evbuf;
-		if (!mnl_nlmsg_ok(nlh, (int)len))
+		nlh = one_msg(nl->evbuf, len);
+		if (!nlh)
 			return kmig_err_set(err, -EPROTO, "event of %zd bytes: bad header", len);
 		if (nlh->nlmsg_type != nl->family)
 			continue;	/* not ours (cannot happen on this group) */
