@@ -15,6 +15,13 @@
  * own VM fd at any time; calls on a session whose VM is being destroyed fail
  * with -ENODEV.
  *
+ * Calls: KMIG_GET_INFO, KMIG_ATTACH_VM, KMIG_ZERO_SCAN (zero pages of a
+ * slot by page-table walk), KMIG_HARVEST (dirty bitmaps of many slots in
+ * one call, optionally split into zero and non-zero pages; read the rule
+ * for callers below), KMIG_LOG_STOP / _CANCEL / _QUERY (stop dirty logging
+ * later, in a kernel worker). Statistics and events: the generic netlink
+ * family "kmig" at the end of this header.
+ *
  * Memslots are named as KVM names them: ``(address_space << 16) | slot_id``.
  * Pages are counted in units of PAGE_SIZE (reported by KMIG_GET_INFO) from
  * the start of the memslot.
