@@ -15,6 +15,8 @@
 #include <linux/module.h>
 #include <linux/uaccess.h>
 
+#include "harvest.h"
+#include "logstop.h"
 #include "session.h"
 #include "vm.h"
 #include "zscan.h"
@@ -46,6 +48,12 @@ static const struct kmig_ioctl kmig_ioctls[] = {
 	KMIG_IOCTL(KMIG_GET_INFO, struct kmig_info, kmig_ioctl_get_info),
 	KMIG_IOCTL(KMIG_ATTACH_VM, struct kmig_attach, kmig_vm_ioctl_attach),
 	KMIG_IOCTL(KMIG_ZERO_SCAN, struct kmig_zero_scan, kmig_zscan_ioctl),
+	KMIG_IOCTL(KMIG_HARVEST, struct kmig_harvest, kmig_harvest_ioctl),
+	KMIG_IOCTL(KMIG_LOG_STOP, struct kmig_log_stop, kmig_logstop_ioctl),
+	KMIG_IOCTL(KMIG_LOG_STOP_CANCEL, struct kmig_log_stop_cancel,
+		   kmig_logstop_cancel_ioctl),
+	KMIG_IOCTL(KMIG_LOG_STOP_QUERY, struct kmig_log_stop_query,
+		   kmig_logstop_query_ioctl),
 };
 
 /* Large enough for every struct of the table. */
@@ -53,6 +61,10 @@ union kmig_ioctl_buf {
 	struct kmig_info info;
 	struct kmig_attach attach;
 	struct kmig_zero_scan zero_scan;
+	struct kmig_harvest harvest;
+	struct kmig_log_stop log_stop;
+	struct kmig_log_stop_cancel log_stop_cancel;
+	struct kmig_log_stop_query log_stop_query;
 };
 
 static int kmig_ioctl_get_info(struct kmig_session *s, void *arg)
@@ -62,7 +74,8 @@ static int kmig_ioctl_get_info(struct kmig_session *s, void *arg)
 	if (!kmig_is_zeroed(info->reserved, sizeof(info->reserved)))
 		return -EINVAL;
 	info->api_version = KMIG_API_VERSION;
-	info->features = KMIG_FEAT_ZERO_SCAN;
+	info->features = KMIG_FEAT_ZERO_SCAN | KMIG_FEAT_HARVEST |
+			 KMIG_FEAT_LOG_STOP | KMIG_FEAT_NETLINK;
 	info->page_size = PAGE_SIZE;
 	info->max_batch_pages = kmig_zscan_max_batch();
 	return 0;

@@ -18,6 +18,7 @@
 #include <linux/kvm_host.h>
 #include <linux/sched/mm.h>
 
+#include "netlink.h"
 #include "session.h"
 #include "vm.h"
 
@@ -64,6 +65,7 @@ out:
 int kmig_vm_ioctl_attach(struct kmig_session *s, void *arg)
 {
 	struct kmig_attach *a = arg;
+	struct kmig_session_info info;
 	struct kvm *kvm;
 	int ret = 0;
 
@@ -88,6 +90,9 @@ int kmig_vm_ioctl_attach(struct kmig_session *s, void *arg)
 		return ret;
 	}
 	a->vm_flags = kmig_vm_flags(kvm);
+	WRITE_ONCE(s->vm_pid, kvm->userspace_pid);
+	kmig_session_info(s, &info);
+	kmig_nl_session_event(KMIG_EVENT_ATTACHED, &info);
 	pr_debug("session %llu attached to VM of pid %d\n", s->id,
 		 kvm->userspace_pid);
 	return 0;
@@ -117,7 +122,8 @@ int kmig_vm_get_slot(struct kvm *kvm, u32 slot, struct kmig_slot *out)
 
 	idx = srcu_read_lock(&kvm->srcu);
 	ms = id_to_memslot(__kvm_memslots(kvm, as_id), id);
-	if (ms && ms->npages) {
+	/* An invalid slot is being deleted or moved: gone for us. */
+	if (ms && ms->npages && !(ms->flags & KVM_MEMSLOT_INVALID)) {
 		out->slot = slot;
 		out->flags = ms->flags;
 		out->base_gfn = ms->base_gfn;

@@ -54,6 +54,11 @@
  *     protocol (as filemap_get_entry()); a folio truncated after the lookup
  *     is still safe to read through our reference.
  *
+ * Dirty pages only. The harvest (harvest.c) classifies only the dirty pages
+ * of a range: it passes a @want bitmap. Pages not wanted are never read
+ * nor counted, PMDs without a wanted page are skipped whole, and the zero
+ * bitmap is returned masked with @want.
+ *
  * Bounded work: one call handles at most max_batch_pages pages, in steps of
  * KMIG_ZSCAN_STEP pages. Between steps the mmap lock is dropped, pending
  * signals end the call (with the progress made, or -EINTR if none) and
@@ -145,7 +150,9 @@ enum {
  * @no_read: KMIG_SCAN_F_NO_READ.
  * @base: user address of bit 0 of @bitmap.
  * @bitmap: zero pages of this call, copied out once at the end.
- * @count: pages of this call per enum kmig_zkind.
+ * @want: NULL, or the pages to classify (bit 0 is @base); see "Dirty pages
+ *	only" above.
+ * @count: pages of this call per enum kmig_zkind (wanted pages only).
  * @pte_kind: classes of the entries of one PTE table.
  * @pte_page: for ZS_PTE_READ entries, the page, with a reference.
  */
@@ -158,19 +165,54 @@ struct zscan {
 	bool no_read;
 	unsigned long base;
 	unsigned long *bitmap;
+	const unsigned long *want;
 	u64 count[KMIG_ZK_NR];
 	u8 pte_kind[PTRS_PER_PTE];
 	struct page *pte_page[PTRS_PER_PTE];
 };
 
-/* Classifies the pages [addr, end) as @kind. */
+/* Bits set in [first, first + n) of @map. */
+static unsigned long zs_weight(const unsigned long *map, unsigned long first,
+			       unsigned long n)
+{
+	unsigned long i, w = 0;
+
+	for (i = first; i < first + n && i % BITS_PER_LONG; i++)
+		w += test_bit(i, map);
+	for (; i + BITS_PER_LONG <= first + n; i += BITS_PER_LONG)
+		w += hweight_long(map[i / BITS_PER_LONG]);
+	for (; i < first + n; i++)
+		w += test_bit(i, map);
+	return w;
+}
+
+/* Is the page at @addr to be classified? */
+static bool zs_wanted(const struct zscan *zs, unsigned long addr)
+{
+	return !zs->want || test_bit((addr - zs->base) >> PAGE_SHIFT, zs->want);
+}
+
+/* Does [addr, end) hold a page to be classified? */
+static bool zs_any_wanted(const struct zscan *zs, unsigned long addr,
+			  unsigned long end)
+{
+	unsigned long first = (addr - zs->base) >> PAGE_SHIFT;
+	unsigned long last = (end - zs->base) >> PAGE_SHIFT;
+
+	return !zs->want || find_next_bit(zs->want, last, first) < last;
+}
+
+/*
+ * Classifies the pages [addr, end) as @kind. With a @want mask only wanted
+ * pages are counted; bits of unwanted pages are masked off at the end.
+ */
 static void zs_record(struct zscan *zs, unsigned long addr, unsigned long end,
 		      enum kmig_zkind kind)
 {
 	unsigned long first = (addr - zs->base) >> PAGE_SHIFT;
 	unsigned long n = (end - addr) >> PAGE_SHIFT;
 
-	zs->count[kind] += n;
+	zs->count[kind] += zs->want ? zs_weight(zs->want, first, n) : n;
 	if (kind == KMIG_ZK_NONZERO)
 		return;
 	if (n == 1)
@@ -254,6 +296,7 @@ static unsigned long zs_cache_entry(struct zscan *zs,
 	} else {
 		for (i = 0; i < n; i++, addr += PAGE_SIZE)
 			zs_record(zs, addr, addr + PAGE_SIZE,
+				  !zs_wanted(zs, addr) ? KMIG_ZK_NONZERO :
 				  zs_read_page(folio_page(folio,
 						index + i - folio->index)));
 	}
@@ -305,12 +348,18 @@ static void zs_hole(struct zscan *zs, unsigned long addr, unsigned long end)
 	}
 }
 
-/* Called under the PTE lock: classify without reading, or take the page. */
-static u8 zs_pte_classify(struct zscan *zs, pte_t pte, struct page **pagep)
+/*
+ * Called under the PTE lock: classify without reading, or take the page.
+ * A page that is not wanted is not taken (its class is not counted).
+ */
+static u8 zs_pte_classify(struct zscan *zs, pte_t pte, bool wanted,
+			  struct page **pagep)
 {
 	unsigned long pfn;
 	struct page *page;
 
+	if (!wanted)
+		return KMIG_ZK_NONZERO;
 	if (pte_none(pte))
 		return ZS_PTE_HOLE;
 	if (!pte_present(pte))	/* swap, migration, device-private, marker */
@@ -369,7 +418,8 @@ static int zs_pte_table(struct zscan *zs, pmd_t *pmd, unsigned long addr,
 		return -EAGAIN;
 	for (i = 0, pte = start; i < n; i++, pte++)
 		zs->pte_kind[i] = zs_pte_classify(zs, ptep_get(pte),
-						  &zs->pte_page[i]);
+				zs_wanted(zs, addr + ((unsigned long)i << PAGE_SHIFT)),
+				&zs->pte_page[i]);
 	pte_unmap_unlock(start, ptl);
 
 	zs_pte_finish(zs, addr, n);
@@ -402,6 +452,7 @@ static void zs_huge_read(struct zscan *zs, struct page *head,
 
 	for (; addr < end; addr += PAGE_SIZE, i++)
 		zs_record(zs, addr, addr + PAGE_SIZE,
+			  !zs_wanted(zs, addr) ? KMIG_ZK_NONZERO :
 			  zs_read_page(nth_page(head, i)));
 }
 
@@ -477,6 +528,8 @@ static void zs_pmd_range(struct zscan *zs, pud_t *pud, unsigned long addr,
 
 	do {
 		next = pmd_addr_end(addr, end);
+		if (!zs_any_wanted(zs, addr, next))
+			continue;
 		/* The PMD changed between our read and its lock: again. */
 		while (zs_pmd(zs, pmd, addr, next) == -EAGAIN)
 			cond_resched();
@@ -620,10 +673,10 @@ static void zs_account(struct kmig_session *s, const struct zscan *zs,
 {
 	int k;
 
-	atomic64_inc(&s->stats.zscan_calls);
-	atomic64_add(ns, &s->stats.zscan_ns);
+	kmig_stat_add(s, KMIG_ST_ZSCAN_CALLS, 1);
+	kmig_stat_add(s, KMIG_ST_ZSCAN_NS, ns);
 	for (k = 0; k < KMIG_ZK_NR; k++)
-		atomic64_add(zs->count[k], &s->stats.zscan_pages[k]);
+		kmig_stat_add(s, KMIG_ST_ZSCAN_NONE + k, zs->count[k]);
 }
 
 static int zs_copy_out(struct kmig_zero_scan *a, const struct zscan *zs,
@@ -741,4 +794,53 @@ int kmig_zscan_ioctl(struct kmig_session *s, void *arg)
 	if (!todo)
 		return 0;
 	return zs_scan(s, kvm, a, &slot, todo);
+}
+
+/*
+ * The harvest's entry points: one context per KMIG_HARVEST call, then one
+ * kmig_zscan_range() per chunk of dirty pages.
+ */
+struct zscan *kmig_zscan_begin(struct kmig_session *s, struct mm_struct *mm,
+			       bool no_read)
+{
+	struct zscan *zs = kzalloc(sizeof(*zs), GFP_KERNEL);
+
+	if (!zs)
+		return NULL;
+	zs->sess = s;
+	zs->mm = mm;
+	zs->no_read = no_read;
+	return zs;
+}
+
+void kmig_zscan_end(struct zscan *zs)
+{
+	kfree(zs);
+}
+
+/*
+ * Classifies the pages of [hva, hva + npages pages) whose bit is set in
+ * @want (npages bits): sets their bit in @zero (npages bits, cleared by
+ * the caller) if they are zero, and adds their kinds to @count. The bits
+ * of pages not wanted are left clear. Returns the pages done from the
+ * start: less than @npages if a signal arrived or the mmap lock could not
+ * be taken (a fatal signal), in multiples of KMIG_ZSCAN_STEP.
+ */
+u64 kmig_zscan_range(struct zscan *zs, unsigned long hva, u64 npages,
+		     const unsigned long *want, unsigned long *zero,
+		     u64 count[KMIG_ZK_NR])
+{
+	u64 done;
+	int k;
+
+	zs->base = hva;
+	zs->want = want;
+	zs->bitmap = zero;
+	memset(zs->count, 0, sizeof(zs->count));
+	done = zs_run(zs, npages);
+	/* Holes and zero-page runs were recorded whole: keep wanted bits. */
+	bitmap_and(zero, zero, want, npages);
+	for (k = 0; k < KMIG_ZK_NR; k++)
+		count[k] += zs->count[k];
+	return done;
 }

@@ -110,6 +110,14 @@ for mk in "$top"/selftests/*/Makefile; do
 	make -s -C "$(dirname "$mk")" install INSTALL_PATH="$root/tests" >/dev/null
 done
 touch "$root/tests/kselftest-list.txt" "$root/tests/bench-list.txt"
+# Dynamically linked programs (those using libmnl, which Debian ships only
+# as a shared library, and the helper's kmig binary) get their shared
+# libraries and the loader, at the paths they have here.
+find "$root/tests" -type f -perm -u+x | while read -r prog; do
+	{ ldd "$prog" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'
+done | sort -u | while read -r lib; do
+	cp -L --parents "$lib" "$root/"
+done
 list=$root/tests/kselftest-list.txt
 [ "$mode" = bench ] && list=$root/tests/bench-list.txt
 if [ -n "$only" ]; then

@@ -20,6 +20,8 @@ struct cli_cmd {
 int cmd_send(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
 int cmd_genimage(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 /* Report and return 1 (the exit status). @detail may be NULL or "". */
 int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail);

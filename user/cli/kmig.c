@@ -9,6 +9,8 @@ static const struct cli_cmd commands[] = {
 	{ "send", cmd_send, "send RAM blocks to a kmig receive over TCP channels" },
 	{ "receive", cmd_receive, "receive RAM blocks from a kmig send and write them out" },
 	{ "genimage", cmd_genimage, "generate a synthetic RAM image for tests and benchmarks" },
+	{ "stat", cmd_stat, "show kmig.ko's counters: totals, sessions, pending stops" },
+	{ "monitor", cmd_monitor, "print kmig.ko's events as they come" },
 };
 
 static void usage(FILE *f)

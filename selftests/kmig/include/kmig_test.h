@@ -11,6 +11,8 @@
 #define KMIG_TEST_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -175,6 +177,68 @@ size_t kt_kinds_diff(const char *what, const uint8_t *want,
 		     const uint8_t *got, size_t n);
 /* The bitmap a scan must give for @kinds (zero = every kind but NONZERO). */
 void kt_kinds_bitmap(const uint8_t *kinds, size_t n, uint64_t *bitmap);
+
+/* ---- dirty logging (kt_dirty.c) ---- */
+
+int __kt_get_dirty_log(struct kt_vm *vm, uint32_t slot, uint64_t *bitmap);
+void kt_get_dirty_log(struct kt_vm *vm, uint32_t slot, uint64_t *bitmap);
+void kt_clear_dirty_log(struct kt_vm *vm, uint32_t slot, uint64_t first,
+			uint64_t num, uint64_t *bitmap);
+/* A statistic of KVM_GET_STATS_FD on the VM ("pages_4k", "pages_2m"). */
+uint64_t kt_vm_stat(struct kt_vm *vm, const char *name);
+
+/*
+ * A guest that keeps writing on its own vCPU thread (needs
+ * kt_guest_setup()): 32-bit stores of the current value to the first
+ * bytes of pseudo-random pages of [base_gpa, + npages pages), or 0 when
+ * the top byte of its random number is below @zero_thresh (0: never; the
+ * page then is all zero if only this guest writes it). kt_loop_pause()
+ * returns when the vCPU is out of the guest.
+ */
+struct kt_loop {
+	struct kt_vm *vm;
+	pthread_t thread;
+	sem_t stopped, cont;
+	bool quit;
+	bool running;
+};
+
+void kt_loop_start(struct kt_loop *l, struct kt_vm *vm, uint32_t base_gpa,
+		   uint32_t npages, uint32_t seed, uint32_t zero_thresh);
+void kt_loop_set_value(struct kt_loop *l, uint32_t value);
+uint32_t kt_loop_writes(struct kt_loop *l);
+void kt_loop_pause(struct kt_loop *l);
+void kt_loop_resume(struct kt_loop *l);
+void kt_loop_finish(struct kt_loop *l);
+
+/*
+ * A manual-protect VM (kt_guest_setup() done) with KT_DSLOTS dirty-logging
+ * slots at consecutive GPAs from KT_DVM_GPA: slot 1 anonymous 4 KiB (2048
+ * pages), slot 2 memfd (1000 pages), slot 3 THP (1024 pages). Pages are
+ * also numbered globally, 0 to total - 1, in GPA order.
+ */
+#define KT_DSLOTS	3
+#define KT_DVM_GPA	(16UL << 20)
+
+struct kt_dvm {
+	struct kt_vm vm;
+	struct kt_mem mem[KT_DSLOTS];
+	uint32_t slot[KT_DSLOTS];
+	uint64_t gpa[KT_DSLOTS];
+	uint64_t npages[KT_DSLOTS];
+	uint64_t total;
+};
+
+void kt_dvm_create(struct kt_dvm *d, bool initially_set);
+void kt_dvm_destroy(struct kt_dvm *d);
+void kt_dvm_locate(const struct kt_dvm *d, uint64_t p, int *slot_idx,
+		   uint64_t *page);
+uint8_t *kt_dvm_page(const struct kt_dvm *d, uint64_t p);
+
+int __kmig_harvest(int fd, struct kmig_harvest *h);
+int __kmig_log_stop(int fd, struct kmig_log_stop *a);
+int __kmig_log_stop_cancel(int fd, struct kmig_log_stop_cancel *a);
+int __kmig_log_stop_query(int fd, struct kmig_log_stop_query *a);
 
 /* ---- misc (kt_kvm.c) ---- */
 
