@@ -103,7 +103,7 @@ echo "$(echo "$RATES" | sed 's/ / and /') page writes/s, $CHANNELS channels over
 echo "$LIMIT ms, $REPEAT runs each."
 thp_on
 if [ -e /dev/kmig ]; then
-	MODULE_WHY="/dev/kmig exists, but this kmig has no module harvest: not run"
+	MODULE_WHY="not run: /dev/kmig exists, but kmig migrate does not use the module yet"
 else
 	MODULE_WHY="not run: no /dev/kmig here (this kernel cannot load modules)"
 fi

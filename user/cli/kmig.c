@@ -13,6 +13,8 @@ static const struct cli_cmd commands[] = {
 	{ "migrate-cancel", cmd_migrate_cancel, "cancel a kmig migrate through its control socket" },
 	{ "migrate-status", cmd_migrate_status, "statistics of a running kmig migrate (JSON)" },
 	{ "genimage", cmd_genimage, "generate a synthetic RAM image for tests and benchmarks" },
+	{ "stat", cmd_stat, "show kmig.ko's counters: totals, sessions, pending stops" },
+	{ "monitor", cmd_monitor, "print kmig.ko's events as they come" },
 };
 
 static void usage(FILE *f)

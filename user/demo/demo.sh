@@ -76,7 +76,7 @@ echo "kmig incoming listens on 127.0.0.1:$PORT, writes into the destination VMM'
 
 step "3. kmig migrate --channels $CHANNELS --downtime-limit $DOWNTIME (the guest keeps running and dirtying during precopy)"
 if [ -e /dev/kmig ]; then
-	echo "kmig.ko: /dev/kmig exists, but this kmig has no module harvest yet: the report says which path ran"
+	echo "kmig.ko: /dev/kmig exists, but kmig migrate does not use the module yet (the report says which path ran)"
 else
 	echo "kmig.ko: NOT used: /dev/kmig does not exist here (this machine's kernel cannot load"
 	echo "modules; the module runs on the VM test host, make vmtest). Dirty bitmaps come through"

@@ -67,7 +67,7 @@ static void module_why(struct kmig_dirty *d, const char *dev)
 	}
 	close(fd);
 	snprintf(d->why, sizeof(d->why), "userspace fallback (bitmaps through the VMM): %s is "
-		 "there, but this kmig has no module harvest yet", dev);
+		 "there, but kmig migrate does not use the module's harvest yet", dev);
 }
 
 int kmig_dirty_open(struct kmig_dirty **out, struct kmig_vmmp_client *vmm,

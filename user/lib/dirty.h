@@ -29,6 +29,14 @@
  *    is paused, so the last classification is final.
  * The rule lives here, in the generic code, for every implementation.
  *
+ * A module implementation (kmod_harvest.h, kmod_logstop.h) maps onto this:
+ * harvest = kmig_harvest() of every slot with KMIG_HARVEST_F_CLASSIFY, then
+ * slots[i].dirty = its dirty | zero bitmaps and slots[i].zero = its zero
+ * bitmap (the module's dirty is dirty-and-non-zero); the generic clear then
+ * clears exactly the module's dirty bitmap, which is its rule 2. stop(LAZY)
+ * = kmig_logstop_request(KMIG_LOG_STOP_F_ALL_SLOTS); start, clear and
+ * stop(NOW) stay with the VMM.
+ *
  * A tracker is used by one thread (the precopy loop). Every call returns
  * 0 or -errno, with the reason in kmig_dirty_error().
  */

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The VM test host: boots Debian's 6.1 kernel under qemu (TCG) with an
+# initramfs holding busybox, the KVM modules, kmig.ko and the selftests,
+# runs the tests (or benchmarks) there and checks the results.
+#
+#   host (this machine, Linux without modules)
+#    +-- qemu-system-x86_64 -accel tcg -cpu max -smp 2 <- the VM test host
+#          +-- Debian 6.1 kernel, /init (vmtest/init)
+#                +-- kvm.ko, kvm-amd.ko, kmig.ko
+#                +-- selftest binaries (static) -> nested KVM VMs
+#
+# Usage: run.sh [--bench] [--shell] [--only SUITE:PROG[,SUITE:PROG...]]
+#               [--args "HARNESS ARGS"] [--timeout SECONDS] [--mem MIB] [-v]
+#   (default)  run every test of every suite's kselftest-list, fail on any
+#              failed, skipped or missing test, on a module that does not
+#              load, on a kernel warning/oops in dmesg, or on a timeout
+#   --bench    run the suites' benchmarks instead (bench-list) and print
+#              their output
+#   --shell    boot to a shell on the console (tests in /tests)
+#   --only     run only these programs, e.g. kmig:kmig_zscan_test
+#   --args     arguments for each program, e.g. --bench --args "-b anon"
+#   -v         show the whole console while it runs
+#
+# Suites: every directory selftests/<suite>/ with a Makefile (except
+# vmtest) whose `make install INSTALL_PATH=DIR` puts its programs in
+# DIR/<suite>/ and appends "<suite>:<prog>" lines to DIR/kselftest-list.txt
+# and DIR/bench-list.txt. Adding a test program to a suite's Makefile, or a
+# new suite directory, is all it takes.
+#
+# Settings (environment): KVER (kernel version; default: newest installed
+# 6.1 with headers), VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
+# VMTEST_SMP (2), VMTEST_TCG_THREAD (single: multi-threaded TCG froze the
+# emulated machine now and then; see Documentation/testing.rst).
+# Output: selftests/vmtest/out/ (console-<mode>.log, initramfs).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out="$here/out"
+
+mode=tests
+only=""
+args=""
+verbose=0
+timeout_s=""
+mem=""
+smp=${VMTEST_SMP:-2}
+tcg_thread=${VMTEST_TCG_THREAD:-single}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--bench) mode=bench ;;
+	--shell) mode=shell ;;
+	--only) only="$2"; shift ;;
+	--args) args="$2"; shift ;;
+	--timeout) timeout_s="$2"; shift ;;
+	--mem) mem="$2"; shift ;;
+	-v) verbose=1 ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+if [ -z "${KVER:-}" ]; then
+	KVER=$(ls -1d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null |
+		sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
+fi
+kernel=/boot/vmlinuz-$KVER
+case $mode in
+bench) def_timeout=290; def_mem=3072 ;;
+shell) def_timeout=86400; def_mem=1024 ;;
+*) def_timeout=420; def_mem=1024 ;;
+esac
+timeout_s=${timeout_s:-${VMTEST_TIMEOUT:-$def_timeout}}
+mem=${mem:-${VMTEST_MEM:-$def_mem}}
+test_timeout=${VMTEST_TEST_TIMEOUT:-$((timeout_s - 30))}
+
+die() { echo "vmtest: $*" >&2; exit 1; }
+
+[ -n "$KVER" ] || die "no 6.1 kernel headers installed (make deps)"
+[ -r "$kernel" ] || die "$kernel not found (package linux-image-amd64)"
+[ -f "$top/kmod/kmig.ko" ] || die "kmod/kmig.ko not built (make kmod)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
+busybox=$(command -v busybox) || die "busybox missing (make deps)"
+! ldd "$busybox" >/dev/null 2>&1 || die "$busybox is not static (package busybox-static)"
+
+# ---- initramfs ----
+root="$out/rootfs"
+rm -rf "$root"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,modules,tests}
+cp "$busybox" "$root/bin/busybox"
+cp "$here/init" "$root/init"
+chmod 755 "$root/init"
+
+# KVM modules in load order, from modules.dep.
+modprobe --show-depends -S "$KVER" kvm-amd | awk '$1 == "insmod" {print $2}' \
+	> "$out/modules.list" || die "cannot resolve kvm-amd's dependencies for $KVER"
+: > "$root/modules/order"
+while read -r ko; do
+	cp "$ko" "$root/modules/"
+	basename "$ko" >> "$root/modules/order"
+done < "$out/modules.list"
+cp "$top/kmod/kmig.ko" "$root/modules/kmig.ko"
+
+for mk in "$top"/selftests/*/Makefile; do
+	suite=$(basename "$(dirname "$mk")")
+	[ "$suite" = vmtest ] && continue
+	make -s -C "$(dirname "$mk")" install INSTALL_PATH="$root/tests" >/dev/null
+done
+touch "$root/tests/kselftest-list.txt" "$root/tests/bench-list.txt"
+# Dynamically linked programs (those using libmnl, which Debian ships only
+# as a shared library, and the helper's kmig binary) get their shared
+# libraries and the loader, at the paths they have here.
+find "$root/tests" -type f -perm -u+x | while read -r prog; do
+	{ ldd "$prog" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'
+done | sort -u | while read -r lib; do
+	cp -L --parents "$lib" "$root/"
+done
+list=$root/tests/kselftest-list.txt
+[ "$mode" = bench ] && list=$root/tests/bench-list.txt
+if [ -n "$only" ]; then
+	echo "$only" | tr ',' '\n' > "$out/only.list"
+	list=$out/only.list
+fi
+mapfile -t expected < <(grep . "$list" || true)
+[ "$mode" = shell ] || [ ${#expected[@]} -gt 0 ] || die "nothing to run"
+
+cat > "$root/vmtest.conf" <<EOF
+MODE='$mode'
+ONLY='$only'
+ARGS='$args'
+TEST_TIMEOUT='$test_timeout'
+EOF
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
+
+# ---- boot ----
+log="$out/console-$mode.log"
+qemu=(qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -cpu max -m "$mem" -smp "$smp" -nographic
+	-no-reboot -kernel "$kernel" -initrd "$out/initramfs.cpio.gz"
+	-append "console=ttyS0 ignore_loglevel panic=-1 oops=panic softlockup_panic=1")
+echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $KVER, ${mem} MiB, limit ${timeout_s}s"
+if [ "$mode" = shell ]; then
+	exec "${qemu[@]}"
+fi
+start=$(date +%s)
+rc=0
+if [ $verbose = 1 ]; then
+	timeout -k 5 "$timeout_s" "${qemu[@]}" < /dev/null 2>&1 | tee "$log" || rc=$?
+else
+	timeout -k 5 "$timeout_s" "${qemu[@]}" < /dev/null > "$log" 2>&1 || rc=$?
+fi
+tr -d '\r' < "$log" > "$log.tmp" && mv "$log.tmp" "$log"
+echo "  VMTEST  finished in $(( $(date +%s) - start ))s, console log: ${log#$top/}"
+
+# ---- verdict ----
+fail=0
+problem() { echo "vmtest: FAIL: $*"; fail=1; }
+
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	problem "timeout after ${timeout_s}s (a hang); console tail:"
+	tail -n 40 "$log" | sed 's/^/    /'
+elif ! grep -q '^KMIG-VMTEST: done' "$log"; then
+	problem "the VM test host did not finish (crash?); console tail:"
+	tail -n 40 "$log" | sed 's/^/    /'
+fi
+if grep -q '^KMIG-VMTEST: module-load-failed' "$log"; then
+	problem "$(grep '^KMIG-VMTEST: module-load-failed' "$log")"
+	grep -iE 'kmig|insmod|Unknown symbol' "$log" | head -n 20 | sed 's/^/    /'
+fi
+
+# Top-level KTAP results: the ones the runner printed, one per program.
+if [ "$mode" = bench ]; then
+	awk '/^KMIG-VMTEST: start /{p=1; next} /^(not )?ok [0-9]+ selftests: /{p=0} p' "$log" |
+		sed 's/^# //'
+fi
+for entry in "${expected[@]}"; do
+	suite=${entry%%:*}
+	prog=${entry#*:}
+	line=$(grep -E "^(not )?ok [0-9]+ selftests: $suite: $prog( |$)" "$log" || true)
+	if [ -z "$line" ]; then
+		problem "$entry: no result"
+	elif [[ $line == "not ok"* ]]; then
+		problem "$line"
+		awk -v p="# selftests: $suite: $prog" '$0 == p {s=1} s && /^# (# )?(not ok|====|  .*:[0-9]+:|#.*FAIL|.*Assertion|.*expected)/ {print "    " $0} s && /^(not )?ok [0-9]+ selftests:/ {s=0}' "$log" | head -n 40
+	elif [[ $line == *"# SKIP"* ]]; then
+		problem "$line (everything must run on the VM test host)"
+		grep -E "^# .*SKIP" "$log" | head -n 5 | sed 's/^/    /'
+	else
+		totals=$(awk -v p="# selftests: $suite: $prog" '$0 == p {s=1} s && /^# # Totals:/ {print; exit}' "$log")
+		echo "  $line ${totals:+ (${totals#\# \# })}"
+		if [[ $totals =~ skip:[1-9] ]]; then
+			problem "$entry: skipped tests (everything must run on the VM test host):"
+			grep -E "^# # .*SKIP" "$log" | head -n 5 | sed 's/^/    /'
+		fi
+	fi
+done
+
+# Kernel complaints anywhere in the console or in the dmesg dump.
+bad='WARNING:|BUG:|Oops|lockdep|KASAN|general protection|[Uu]nable to handle|Call Trace|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Kernel panic|kernel BUG|UBSAN|refcount_t:|list_(add|del) corruption|bad page'
+if grep -nE "$bad" "$log" > "$out/dmesg-bad.txt"; then
+	problem "kernel warnings/errors in dmesg:"
+	head -n 30 "$out/dmesg-bad.txt" | sed 's/^/    /'
+fi
+if [ "$mode" != bench ] && ! grep -q '^KMIG-VMTEST: dmesg-end' "$log"; then
+	problem "no dmesg dump"
+fi
+
+if [ $fail = 0 ]; then
+	echo "  VMTEST  PASS (${#expected[@]} program(s), dmesg clean)"
+else
+	echo "  VMTEST  FAILED; full console log: $log"
+fi
+exit $fail

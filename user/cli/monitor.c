@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kmig monitor: print the module's netlink events as they come. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bits.h"
+#include "cli.h"
+#include "kmod_nl.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kmig monitor [--json] [--count N] [--timeout SECONDS]\n"
+		"  Print kmig.ko's events (deferred dirty-log stops that ended, sessions\n"
+		"  attached and closed) as they come, until SIGINT/SIGTERM, N events or\n"
+		"  the timeout. Needs CAP_NET_ADMIN.\n"
+		"  -j, --json      one JSON object per line\n"
+		"  -c, --count N   exit 0 after N events (exit 1 if the timeout comes first)\n"
+		"  -t, --timeout S exit after S seconds\n");
+}
+
+static const char *result_name(uint32_t r)
+{
+	static const char *const names[] = {
+		[KMIG_STOP_SLOT_PENDING] = "not-handled", [KMIG_STOP_SLOT_DONE] = "done",
+		[KMIG_STOP_SLOT_DELETED] = "skipped-deleted",
+		[KMIG_STOP_SLOT_CHANGED] = "skipped-changed",
+		[KMIG_STOP_SLOT_VM_GONE] = "skipped-vm-gone", [KMIG_STOP_SLOT_FAILED] = "failed",
+	};
+
+	return r < KMIG_ARRAY_SIZE(names) && names[r] ? names[r] : "unknown";
+}
+
+static const char *stop_state(uint32_t s)
+{
+	return s == KMIG_STOP_DONE ? "done" : s == KMIG_STOP_CANCELLED ? "cancelled" : "pending";
+}
+
+static void print_stop(const struct kmig_nl_stop *s, bool json)
+{
+	if (json) {
+		printf("{\"event\":\"stop\",\"id\":%" PRIu64 ",\"session_id\":%" PRIu64
+		       ",\"vm_pid\":%u,\"state\":\"%s\",\"now\":%s,\"slots\":%u,\"done\":%u,"
+		       "\"skipped\":%u,\"failed\":%u,\"age_ns\":%" PRIu64 ",\"work_ns\":%" PRIu64
+		       ",\"slot_results\":[",
+		       s->id, s->session_id, s->vm_pid, stop_state(s->state),
+		       s->now ? "true" : "false", s->nr_slots, s->nr_done, s->nr_skipped,
+		       s->nr_failed, s->age_ns, s->work_ns);
+		for (uint32_t i = 0; i < s->nr_slot_info; i++)
+			printf("%s{\"slot\":%u,\"result\":\"%s\",\"errno\":%u,\"ns\":%" PRIu64 "}",
+			       i ? "," : "", s->slot_info[i].slot, result_name(s->slot_info[i].result),
+			       s->slot_info[i].err, s->slot_info[i].ns);
+		printf("]}\n");
+		return;
+	}
+	printf("stop request %" PRIu64 " (session %" PRIu64 ", vm pid %u%s) %s: %u slot(s), "
+	       "%u done, %u skipped, %u failed, %.3f ms after the request, KVM %.3f ms\n",
+	       s->id, s->session_id, s->vm_pid, s->now ? ", now" : "", stop_state(s->state),
+	       s->nr_slots, s->nr_done, s->nr_skipped, s->nr_failed, s->age_ns / 1e6,
+	       s->work_ns / 1e6);
+	for (uint32_t i = 0; i < s->nr_slot_info; i++)
+		printf("  slot %u:%u %s%s%s %.3f ms\n", KMIG_SLOT_AS(s->slot_info[i].slot),
+		       KMIG_SLOT_ID(s->slot_info[i].slot), result_name(s->slot_info[i].result),
+		       s->slot_info[i].err ? " " : "",
+		       s->slot_info[i].err ? strerror(s->slot_info[i].err) : "",
+		       s->slot_info[i].ns / 1e6);
+}
+
+static void print_session(const struct kmig_nl_event *ev, bool json)
+{
+	const char *what = ev->session_event == KMIG_EVENT_ATTACHED ? "attached" :
+			   ev->session_event == KMIG_EVENT_CLOSED ? "closed" : "unknown";
+
+	if (json) {
+		printf("{\"event\":\"session\",\"what\":\"%s\",\"id\":%" PRIu64
+		       ",\"pid\":%u,\"vm_pid\":%u}\n",
+		       what, ev->session.id, ev->session.pid, ev->session.vm_pid);
+		return;
+	}
+	printf("session %" PRIu64 " %s (pid %u, vm pid %u)", ev->session.id, what,
+	       ev->session.pid, ev->session.vm_pid);
+	if (ev->session.has_stats)
+		printf(": %" PRIu64 " harvest calls, %" PRIu64 " dirty pages, %" PRIu64
+		       " zero-scan calls", ev->session.stats.v[KMIG_NL_STAT(KMIG_STATS_A_HARVEST_CALLS)],
+		       ev->session.stats.v[KMIG_NL_STAT(KMIG_STATS_A_HARVEST_DIRTY)],
+		       ev->session.stats.v[KMIG_NL_STAT(KMIG_STATS_A_ZSCAN_CALLS)]);
+	putchar('\n');
+}
+
+static int parse_args(int argc, char **argv, bool *json, long *count, long *timeout_s)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jc:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': *json = true; break;
+		case 'c':
+			*count = strtol(optarg, &end, 10);
+			if (*end || *count <= 0)
+				return cli_err("monitor", "parse --count", optarg, EINVAL,
+					       "expected a positive number") + 1;
+			break;
+		case 't':
+			*timeout_s = strtol(optarg, &end, 10);
+			if (*end || *timeout_s <= 0)
+				return cli_err("monitor", "parse --timeout", optarg, EINVAL,
+					       "expected a positive number of seconds") + 1;
+			break;
+		case 'h': usage(stdout); return -1;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+static int run(struct kmig_nl *nl, bool json, long count, long timeout_s)
+{
+	uint64_t end = timeout_s ? kmig_now_ns() + timeout_s * 1000000000ULL : 0;
+	struct kmig_err err = { 0 };
+	struct kmig_nl_event ev;
+	long seen = 0;
+
+	while (!stop_signal && (!count || seen < count)) {
+		int wait_ms = -1, ret;
+
+		if (end) {
+			uint64_t now = kmig_now_ns();
+
+			if (now >= end)
+				break;
+			wait_ms = (end - now) / 1000000 + 1;
+		}
+		ret = kmig_nl_event_next(nl, wait_ms, &ev, &err);
+		if (ret == -EINTR || ret == 0)
+			continue;
+		if (ret < 0)
+			return cli_err("monitor", "receive", "events", -ret, err.msg);
+		if (ev.type == KMIG_NL_EV_STOP)
+			print_stop(&ev.stop, json);
+		else
+			print_session(&ev, json);
+		fflush(stdout);
+		kmig_nl_event_free(&ev);
+		seen++;
+	}
+	if (count && seen < count && !stop_signal) {
+		fprintf(stderr, "kmig monitor: timeout after %ld s: %ld of %ld events\n", timeout_s,
+			seen, count);
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_monitor(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
+	struct kmig_err err = { 0 };
+	long count = 0, timeout_s = 0;
+	struct kmig_nl *nl;
+	bool json = false;
+	int ret = parse_args(argc, argv, &json, &count, &timeout_s);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = kmig_nl_open(&nl, true, &err);
+	if (ret)
+		return cli_err("monitor", "open", "netlink", -ret, err.msg);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "kmig monitor: listening to %s/%s\n", KMIG_GENL_NAME,
+		KMIG_GENL_MCGRP_EVENTS);
+	ret = run(nl, json, count, timeout_s);
+	kmig_nl_close(nl);
+	return ret;
+}

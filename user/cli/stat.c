@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kmig stat: the module's counters (generic netlink family "kmig"). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "kmod_nl.h"
+
+struct stat_view {
+	struct kmig_nl_totals totals;
+	struct kmig_nl_session *sessions;
+	size_t nr_sessions;
+	struct kmig_nl_stop *stops;
+	size_t nr_stops;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kmig stat [--json]\n"
+		"  Counters of kmig.ko: module totals since load, each open session,\n"
+		"  and the pending deferred dirty-log stops. Needs CAP_NET_ADMIN.\n"
+		"  -j, --json   print JSON instead of tables\n");
+}
+
+static const char *state_name(uint32_t s)
+{
+	return s == KMIG_STOP_PENDING ? "pending" : s == KMIG_STOP_DONE ? "done" :
+	       s == KMIG_STOP_CANCELLED ? "cancelled" : "unknown";
+}
+
+static void json_stats(const struct kmig_nl_stats *st)
+{
+	putchar('{');
+	for (unsigned int i = 0; i < KMIG_NL_NR_STATS; i++)
+		printf("%s\"%s\":%" PRIu64, i ? "," : "", kmig_nl_stat_name(i), st->v[i]);
+	putchar('}');
+}
+
+static void print_json(const struct stat_view *v)
+{
+	printf("{\"sessions_open\":%u,\"totals\":", v->totals.nr_sessions);
+	json_stats(&v->totals.stats);
+	printf(",\"sessions\":[");
+	for (size_t i = 0; i < v->nr_sessions; i++) {
+		const struct kmig_nl_session *s = &v->sessions[i];
+
+		printf("%s{\"id\":%" PRIu64 ",\"pid\":%u,\"vm_pid\":%u,\"stats\":", i ? "," : "",
+		       s->id, s->pid, s->vm_pid);
+		json_stats(&s->stats);
+		putchar('}');
+	}
+	printf("],\"pending_stops\":[");
+	for (size_t i = 0; i < v->nr_stops; i++) {
+		const struct kmig_nl_stop *s = &v->stops[i];
+
+		printf("%s{\"id\":%" PRIu64 ",\"session_id\":%" PRIu64 ",\"vm_pid\":%u,"
+		       "\"state\":\"%s\",\"slots\":%u,\"done\":%u,\"skipped\":%u,\"failed\":%u,"
+		       "\"age_ns\":%" PRIu64 ",\"work_ns\":%" PRIu64 "}",
+		       i ? "," : "", s->id, s->session_id, s->vm_pid, state_name(s->state),
+		       s->nr_slots, s->nr_done, s->nr_skipped, s->nr_failed, s->age_ns, s->work_ns);
+	}
+	printf("]}\n");
+}
+
+static void print_table(const struct stat_view *v)
+{
+	printf("kmig.ko: %u session(s) open\n\n%-20s %14s", v->totals.nr_sessions, "counter",
+	       "total");
+	for (size_t i = 0; i < v->nr_sessions; i++) {
+		char name[40];
+
+		snprintf(name, sizeof(name), "session %" PRIu64, v->sessions[i].id);
+		printf(" %15s", name);
+	}
+	printf("\n%-20s %14s", "pid / vm pid", "");
+	for (size_t i = 0; i < v->nr_sessions; i++) {
+		char who[40];
+
+		snprintf(who, sizeof(who), "%u/%u", v->sessions[i].pid, v->sessions[i].vm_pid);
+		printf(" %15s", who);
+	}
+	putchar('\n');
+	for (unsigned int k = 0; k < KMIG_NL_NR_STATS; k++) {
+		printf("%-20s %14" PRIu64, kmig_nl_stat_name(k), v->totals.stats.v[k]);
+		for (size_t i = 0; i < v->nr_sessions; i++)
+			printf(" %15" PRIu64, v->sessions[i].stats.v[k]);
+		putchar('\n');
+	}
+	printf("\npending deferred stops: %zu\n", v->nr_stops);
+	if (!v->nr_stops)
+		return;
+	printf("%10s %10s %8s %6s %6s %8s %7s %10s\n", "request", "session", "vm pid", "slots",
+	       "done", "skipped", "failed", "age ms");
+	for (size_t i = 0; i < v->nr_stops; i++) {
+		const struct kmig_nl_stop *s = &v->stops[i];
+
+		printf("%10" PRIu64 " %10" PRIu64 " %8u %6u %6u %8u %7u %10.1f\n", s->id,
+		       s->session_id, s->vm_pid, s->nr_slots, s->nr_done, s->nr_skipped,
+		       s->nr_failed, s->age_ns / 1e6);
+	}
+}
+
+static int collect(struct kmig_nl *nl, struct stat_view *v, struct kmig_err *err)
+{
+	int ret = kmig_nl_totals(nl, &v->totals, err);
+
+	if (!ret)
+		ret = kmig_nl_sessions(nl, &v->sessions, &v->nr_sessions, err);
+	if (!ret)
+		ret = kmig_nl_stops(nl, 0, &v->stops, &v->nr_stops, err);
+	return ret;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct stat_view v = { 0 };
+	struct kmig_err err = { 0 };
+	struct kmig_nl *nl;
+	bool json = false;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	ret = kmig_nl_open(&nl, false, &err);
+	if (ret)
+		return cli_err("stat", "open", "netlink", -ret, err.msg);
+	ret = collect(nl, &v, &err);
+	kmig_nl_close(nl);
+	if (ret) {
+		free(v.sessions);
+		free(v.stops);
+		return cli_err("stat", "query", "kmig.ko", -ret, err.msg);
+	}
+	if (json)
+		print_json(&v);
+	else
+		print_table(&v);
+	free(v.sessions);
+	free(v.stops);
+	return 0;
+}
