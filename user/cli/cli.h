@@ -57,7 +57,7 @@ void cli_block_signals(void);
 struct cli_watch {
 	pthread_t thread;
 	void *obj;
-	void (*cancel)(void *obj);
+	void (*cancel)(void *obj, const char *why);	/* why: "signal SIGINT" */
 	void (*progress)(void *obj, char *line, size_t len);
 	bool tty;
 	int stop;
@@ -65,8 +65,6 @@ struct cli_watch {
 };
 
 void cli_watch_start(struct cli_watch *w);
-/* "signal SIGINT": what a cancel callback says caused it. */
-void cli_watch_why(const struct cli_watch *w, char *buf, size_t len);
 void cli_watch_stop(struct cli_watch *w);
 
 /* A control socket (ctl.c): one request line per connection, answered by

@@ -145,8 +145,11 @@ static void *watch_main(void *arg)
 		int sig = sigtimedwait(&set, NULL, &ts);
 
 		if (sig > 0) {
+			char why[32];
+
 			w->signalled = sig;
-			w->cancel(w->obj);
+			snprintf(why, sizeof(why), "signal SIG%s", sigabbrev_np(sig) ?: "?");
+			w->cancel(w->obj, why);
 			continue;
 		}
 		if (w->tty && w->progress) {
@@ -157,11 +160,6 @@ static void *watch_main(void *arg)
 	if (w->tty && w->progress)
 		fprintf(stderr, "\r%79s\r", "");
 	return NULL;
-}
-
-void cli_watch_why(const struct cli_watch *w, char *buf, size_t len)
-{
-	snprintf(buf, len, "signal SIG%s", sigabbrev_np(w->signalled) ?: "?");
 }
 
 void cli_watch_start(struct cli_watch *w)

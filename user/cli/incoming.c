@@ -82,30 +82,20 @@ static int parse_args(struct in_args *a, int argc, char **argv)
 	return 0;
 }
 
-struct in_ctx {
-	struct kmig_incoming *in;
-	struct cli_watch w;
-};
-
-static void cancel_cb(void *obj)
+static void cancel_cb(void *obj, const char *why)
 {
-	struct in_ctx *ctx = obj;
-	char why[32];
-
-	cli_watch_why(&ctx->w, why, sizeof(why));
-	if (kmig_incoming_cancel(ctx->in, why) == -EBUSY)
+	if (kmig_incoming_cancel(obj, why) == -EBUSY)
 		fprintf(stderr, "\nkmig incoming: not cancelled: the VMM is resuming the guest\n");
 }
 
 static void progress_cb(void *obj, char *line, size_t len)
 {
-	struct in_ctx *ctx = obj;
 	struct kmig_incoming_stats *st = malloc(sizeof(*st));
 
 	line[0] = '\0';
 	if (!st)
 		return;
-	kmig_incoming_stats(ctx->in, st);
+	kmig_incoming_stats(obj, st);
 	kmig_incoming_progress(st, line, len);
 	free(st);
 }
@@ -135,7 +125,8 @@ static int report(const struct in_args *a, struct kmig_incoming *in, int ret)
 int cmd_incoming(int argc, char **argv)
 {
 	struct in_args a = { 0 };
-	struct in_ctx ctx = { 0 };
+	struct kmig_incoming *in = NULL;
+	struct cli_watch w;
 	int ret;
 
 	kmig_incoming_opts_init(&a.o);
@@ -143,22 +134,22 @@ int cmd_incoming(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
-	ret = kmig_incoming_create(&ctx.in, &a.o);
+	ret = kmig_incoming_create(&in, &a.o);
 	if (ret) {
-		ret = cli_err("incoming", "set up", "", ret, ctx.in ? kmig_incoming_error(ctx.in) : NULL);
+		ret = cli_err("incoming", "set up", "", ret, in ? kmig_incoming_error(in) : NULL);
 		goto out;
 	}
-	if (a.ready && (ret = cli_write_ready(a.ready, kmig_incoming_port(ctx.in)))) {
+	if (a.ready && (ret = cli_write_ready(a.ready, kmig_incoming_port(in)))) {
 		ret = cli_err("incoming", "write ready file", a.ready, ret, NULL);
 		goto out;
 	}
-	ctx.w = (struct cli_watch){ .obj = &ctx, .cancel = cancel_cb,
-				    .progress = a.quiet || a.json ? NULL : progress_cb };
-	cli_watch_start(&ctx.w);
-	ret = kmig_incoming_run(ctx.in);
-	cli_watch_stop(&ctx.w);
-	ret = report(&a, ctx.in, ret);
+	w = (struct cli_watch){ .obj = in, .cancel = cancel_cb,
+				.progress = a.quiet || a.json ? NULL : progress_cb };
+	cli_watch_start(&w);
+	ret = kmig_incoming_run(in);
+	cli_watch_stop(&w);
+	ret = report(&a, in, ret);
 out:
-	kmig_incoming_destroy(ctx.in);
+	kmig_incoming_destroy(in);
 	return ret;
 }

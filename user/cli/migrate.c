@@ -175,33 +175,21 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 	return 0;
 }
 
-struct mig_ctx {
-	struct kmig_migrate *m;
-	struct cli_watch w;
-};
-
-static void cancel_cb(void *obj)
+static void cancel_cb(void *obj, const char *why)
 {
-	struct mig_ctx *ctx = obj;
-	char why[32];
-	int ret;
-
-	cli_watch_why(&ctx->w, why, sizeof(why));
-	ret = kmig_migrate_cancel(ctx->m, why);
-	if (ret == -EBUSY)
+	if (kmig_migrate_cancel(obj, why) == -EBUSY)
 		fprintf(stderr, "\nkmig migrate: not cancelled: COMMIT was sent, the destination "
 			"is resuming the guest\n");
 }
 
 static void progress_cb(void *obj, char *line, size_t len)
 {
-	struct mig_ctx *ctx = obj;
 	struct kmig_migrate_stats *st = malloc(sizeof(*st));
 
 	line[0] = '\0';
 	if (!st)
 		return;
-	kmig_migrate_stats(ctx->m, st);
+	kmig_migrate_stats(obj, st);
 	kmig_migrate_progress(st, line, len);
 	free(st);
 }
@@ -278,8 +266,9 @@ static int report(const struct mig_args *a, struct kmig_migrate *m, int ret)
 int cmd_migrate(int argc, char **argv)
 {
 	struct mig_args a = { 0 };
-	struct mig_ctx ctx = { 0 };
+	struct kmig_migrate *m;
 	struct cli_ctl ctl = { 0 };
+	struct cli_watch w;
 	int ret;
 
 	kmig_migrate_opts_init(&a.o);
@@ -287,20 +276,20 @@ int cmd_migrate(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
-	ret = kmig_migrate_create(&ctx.m, &a.o);
+	ret = kmig_migrate_create(&m, &a.o);
 	if (ret)
 		return cli_err("migrate", "create", "", ret, NULL);
-	if (a.control && (ret = cli_ctl_start(&ctl, a.control, control_cb, ctx.m))) {
-		kmig_migrate_destroy(ctx.m);
+	if (a.control && (ret = cli_ctl_start(&ctl, a.control, control_cb, m))) {
+		kmig_migrate_destroy(m);
 		return cli_err("migrate", "control socket", a.control, ret, NULL);
 	}
-	ctx.w = (struct cli_watch){ .obj = &ctx, .cancel = cancel_cb,
-				    .progress = a.quiet || a.json ? NULL : progress_cb };
-	cli_watch_start(&ctx.w);
-	ret = kmig_migrate_run(ctx.m);
-	cli_watch_stop(&ctx.w);
+	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
+				.progress = a.quiet || a.json ? NULL : progress_cb };
+	cli_watch_start(&w);
+	ret = kmig_migrate_run(m);
+	cli_watch_stop(&w);
 	cli_ctl_stop(&ctl);
-	ret = report(&a, ctx.m, ret);
-	kmig_migrate_destroy(ctx.m);
+	ret = report(&a, m, ret);
+	kmig_migrate_destroy(m);
 	return ret;
 }

@@ -125,7 +125,7 @@ static int write_outputs(struct recv_args *a, struct kmig_recv *r, struct kmig_r
 	return 0;
 }
 
-static void cancel_cb(void *obj)
+static void cancel_cb(void *obj, const char *why)
 {
 	kmig_recv_cancel(obj, -ECANCELED);
 }

@@ -128,7 +128,7 @@ static int read_file(const char *path, void **buf, size_t *len)
 	return ret;
 }
 
-static void cancel_cb(void *obj)
+static void cancel_cb(void *obj, const char *why)
 {
 	kmig_send_cancel(obj, -ECANCELED);
 }
