@@ -8,8 +8,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ram.h"
+#include "send.h"
 
 struct cli_cmd {
 	const char *name;
@@ -20,19 +22,31 @@ struct cli_cmd {
 int cmd_send(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
 int cmd_genimage(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_incoming(int argc, char **argv);
+int cmd_migrate_cancel(int argc, char **argv);
+int cmd_migrate_status(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 
 /* Report and return 1 (the exit status). @detail may be NULL or "". */
 int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail);
 
+/* A decimal number in [@min, @max]: -EINVAL if malformed, -ERANGE outside. */
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "64M", "2G", "4096" -> bytes (K/M/G/T = powers of 1024). */
 int cli_parse_size(const char *s, uint64_t *out);
 /* Bytes per second: a size as above, or "<n>kbit"/"mbit"/"gbit" (powers
  * of 1000 bits, like link speeds). */
 int cli_parse_rate(const char *s, uint64_t *out);
+/* --compress: none, zlib, zstd, lz4, auto, auto:CODEC -> @o's codec. */
+int cli_parse_compress(const char *v, struct kmig_send_opts *o);
 /* "name=path" -> block in @ram (read-only file). */
 int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable);
+
+/* Write @port and a newline to @path atomically (via @path.tmp): a test
+ * waits for the file, then connects. */
+int cli_write_ready(const char *path, uint16_t port);
 
 /* Block SIGINT/SIGTERM in this thread (call before any thread starts),
  * so the watcher receives them. */
@@ -43,7 +57,7 @@ void cli_block_signals(void);
 struct cli_watch {
 	pthread_t thread;
 	void *obj;
-	void (*cancel)(void *obj);
+	void (*cancel)(void *obj, const char *why);	/* why: "signal SIGINT" */
 	void (*progress)(void *obj, char *line, size_t len);
 	bool tty;
 	int stop;
@@ -52,5 +66,21 @@ struct cli_watch {
 
 void cli_watch_start(struct cli_watch *w);
 void cli_watch_stop(struct cli_watch *w);
+
+/* A control socket (ctl.c): one request line per connection, answered by
+ * @handle into @reply, served on a thread of its own. */
+struct cli_ctl {
+	pthread_t thread;
+	int lfd, stop_fd;
+	char path[108];
+	void *obj;
+	void (*handle)(void *obj, const char *req, FILE *reply);
+	bool started;
+};
+
+int cli_ctl_start(struct cli_ctl *c, const char *path,
+		  void (*handle)(void *obj, const char *req, FILE *reply), void *obj);
+/* Stops the thread and removes the socket file. */
+void cli_ctl_stop(struct cli_ctl *c);
 
 #endif /* KMIG_CLI_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,21 @@ static int scaled(const char *s, uint64_t *out, const char *const *units,
 	return -EINVAL;
 }
 
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *s == '+')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
 int cli_parse_size(const char *s, uint64_t *out)
 {
 	static const char *const units[] = { "", "k", "m", "g", "t", "kib", "mib", "gib", "tib" };
@@ -61,6 +77,22 @@ int cli_parse_rate(const char *s, uint64_t *out)
 	return scaled(s, out, units, mult, 3) ? cli_parse_size(s, out) : 0;
 }
 
+int cli_parse_compress(const char *v, struct kmig_send_opts *o)
+{
+	int id;
+
+	o->auto_compress = 0;
+	if (!strncmp(v, "auto", 4) && (!v[4] || v[4] == ':')) {
+		o->auto_compress = 1;
+		v = v[4] ? v + 5 : "zstd";
+	}
+	id = kmig_codec_parse(v);
+	if (id < 0 || (o->auto_compress && id == KMIG_CODEC_NONE))
+		return -EINVAL;
+	o->codec = id;
+	return 0;
+}
+
 int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable)
 {
 	const char *eq = strchr(spec, '=');
@@ -71,6 +103,22 @@ int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable)
 	memcpy(name, spec, eq - spec);
 	name[eq - spec] = '\0';
 	return kmig_ram_add_file(ram, name, eq + 1, writable, NULL);
+}
+
+int cli_write_ready(const char *path, uint16_t port)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", port);
+	if (fclose(f) || rename(tmp, path))
+		return -errno;
+	return 0;
 }
 
 void cli_block_signals(void)
@@ -97,8 +145,11 @@ static void *watch_main(void *arg)
 		int sig = sigtimedwait(&set, NULL, &ts);
 
 		if (sig > 0) {
+			char why[32];
+
 			w->signalled = sig;
-			w->cancel(w->obj);
+			snprintf(why, sizeof(why), "signal SIG%s", sigabbrev_np(sig) ?: "?");
+			w->cancel(w->obj, why);
 			continue;
 		}
 		if (w->tty && w->progress) {

@@ -8,6 +8,10 @@
 static const struct cli_cmd commands[] = {
 	{ "send", cmd_send, "send RAM blocks to a kmig receive over TCP channels" },
 	{ "receive", cmd_receive, "receive RAM blocks from a kmig send and write them out" },
+	{ "migrate", cmd_migrate, "live-migrate a VMM's guest to a kmig incoming" },
+	{ "incoming", cmd_incoming, "receive a live migration into a waiting VMM and resume it" },
+	{ "migrate-cancel", cmd_migrate_cancel, "cancel a kmig migrate through its control socket" },
+	{ "migrate-status", cmd_migrate_status, "statistics of a running kmig migrate (JSON)" },
 	{ "genimage", cmd_genimage, "generate a synthetic RAM image for tests and benchmarks" },
 	{ "stat", cmd_stat, "show kmig.ko's counters: totals, sessions, pending stops" },
 	{ "monitor", cmd_monitor, "print kmig.ko's events as they come" },
@@ -17,7 +21,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kmig <command> [options]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'kmig <command> --help' shows the options of a command.\n");
 }
 

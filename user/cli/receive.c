@@ -89,21 +89,6 @@ static int parse_args(struct recv_args *a, int argc, char **argv)
 	return 0;
 }
 
-static int write_ready(const char *path, uint16_t port)
-{
-	char tmp[PATH_MAX];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%u\n", port);
-	if (fclose(f) || rename(tmp, path))
-		return -errno;
-	return 0;
-}
-
 static int write_blob(const char *path, const void *buf, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), ret = 0;
@@ -140,7 +125,7 @@ static int write_outputs(struct recv_args *a, struct kmig_recv *r, struct kmig_r
 	return 0;
 }
 
-static void cancel_cb(void *obj)
+static void cancel_cb(void *obj, const char *why)
 {
 	kmig_recv_cancel(obj, -ECANCELED);
 }
@@ -196,7 +181,7 @@ int cmd_receive(int argc, char **argv)
 		ret = cli_err("receive", "listen on", a.addr, ret, NULL);
 		goto out;
 	}
-	if (a.ready_path && (ret = write_ready(a.ready_path, kmig_recv_port(r)))) {
+	if (a.ready_path && (ret = cli_write_ready(a.ready_path, kmig_recv_port(r)))) {
 		ret = cli_err("receive", "write ready file", a.ready_path, ret, NULL);
 		goto out;
 	}

@@ -40,21 +40,6 @@ struct send_args {
 	const char *addr;
 };
 
-static int parse_compress(struct send_args *a, const char *v)
-{
-	int id;
-
-	if (!strncmp(v, "auto", 4) && (!v[4] || v[4] == ':')) {
-		a->o.auto_compress = 1;
-		v = v[4] ? v + 5 : "zstd";
-	}
-	id = kmig_codec_parse(v);
-	if (id < 0 || (a->o.auto_compress && id == KMIG_CODEC_NONE))
-		return -EINVAL;
-	a->o.codec = id;
-	return 0;
-}
-
 static int parse_args(struct send_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -87,7 +72,7 @@ static int parse_args(struct send_args *a, int argc, char **argv)
 				return cli_err("send", "parse --channels", optarg, EINVAL, "expected 1..64");
 			break;
 		case 'z':
-			if (parse_compress(a, optarg))
+			if (cli_parse_compress(optarg, &a->o))
 				return cli_err("send", "parse --compress", optarg, EINVAL,
 					       "expected none, zlib, zstd, lz4, auto, auto:CODEC");
 			break;
@@ -143,7 +128,7 @@ static int read_file(const char *path, void **buf, size_t *len)
 	return ret;
 }
 
-static void cancel_cb(void *obj)
+static void cancel_cb(void *obj, const char *why)
 {
 	kmig_send_cancel(obj, -ECANCELED);
 }

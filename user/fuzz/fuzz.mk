@@ -8,7 +8,8 @@ FUZZ_TIME ?= 20
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -I../uapi -Ilib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIBSRC := $(filter-out lib/send%.c lib/recv.c lib/net.c, $(LIB_SRCS))
+FUZZ_LIBSRC := $(filter-out lib/send%.c lib/recv.c lib/net.c lib/migrate%.c lib/precopy.c \
+	lib/incoming.c, $(LIB_SRCS))
 FUZZ_NAMES := fuzz_packet fuzz_hello fuzz_nl
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 

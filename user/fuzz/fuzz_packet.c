@@ -4,7 +4,8 @@
  * checks, body CRC, page lists, decompression (every codec) and the write
  * into RAM, exactly as a receiver thread runs them (kmig_rx_feed()).
  *
- * Input: byte 0 = setup (bits 0-1: the session's codec; bit 2: the block
+ * Input: byte 0 = setup (bits 0-1: the session's codec; bit 3: a live
+ * migration, COMMIT may follow END; bit 2: the block
  * table comes from the input instead of being applied up front), then
  * records of { channel byte (bit 0: channel 0 or 1), packet bytes }. Block
  * table applied up front: "a" 300 pages, "b" 64 pages, two channels.
@@ -46,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	kmig_ram_init(&ram);
 	kmig_rx_session_init(&s, &ram, 2, data[0] & 3);
+	s.switchover = data[0] & 8;	/* COMMIT may follow END */
 	s.max_ram = 2 << 20;
 	s.max_devstate = 1 << 20;
 	if (kmig_rx_chan_init(&ch[0], &s, 0) || kmig_rx_chan_init(&ch[1], &s, 1))

@@ -26,6 +26,8 @@ struct kmig_work {
 	uint32_t block;
 	uint64_t arg;		/* PAGES: first page (chunk-aligned); SYNC: id */
 	uint64_t mask[KMIG_CHUNK_PAGES / 64];	/* PAGES: pages to send */
+	uint64_t zmask[KMIG_CHUNK_PAGES / 64];	/* PAGES: of those, known zero:
+						 * sent as zero, never read */
 };
 
 struct kmig_queue {

@@ -100,7 +100,7 @@ static int block_commit(struct kmig_ram *ram, unsigned int *id)
 static int block_map_fd(struct kmig_ram_block *b)
 {
 	int prot = PROT_READ | (b->writable ? PROT_WRITE : 0);
-	void *p = mmap(NULL, b->size, prot, MAP_SHARED, b->fd, 0);
+	void *p = mmap(NULL, b->size, prot, MAP_SHARED, b->fd, (off_t)b->fd_offset);
 
 	if (p == MAP_FAILED)
 		return -errno;
@@ -132,26 +132,29 @@ fail:
 	return ret;
 }
 
-int kmig_ram_add_fd(struct kmig_ram *ram, const char *name, int fd, uint64_t size,
-		    bool writable, unsigned int *id)
+int kmig_ram_add_fd_range(struct kmig_ram *ram, const char *name, int fd, uint64_t offset,
+			  uint64_t size, bool writable, unsigned int *id)
 {
 	struct kmig_ram_block *b;
 	struct stat st;
+	uint64_t end;
 	int ret;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;		/* memfds are regular files too */
-	if (!size)
+	if (!size && !offset)
 		size = st.st_size;
-	if ((uint64_t)st.st_size < size)
+	if (offset % KMIG_PAGE_SIZE || offset > INT64_MAX || !kmig_add_ok(offset, size, &end) ||
+	    end > (uint64_t)st.st_size)
 		return -EINVAL;
 	ret = block_new(ram, name, size, &b);
 	if (ret)
 		return ret;
 	b->kind = (fcntl(fd, F_GET_SEALS) >= 0) ? KMIG_RAM_MEMFD : KMIG_RAM_FILE;
 	b->writable = writable;
+	b->fd_offset = offset;
 	b->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (b->fd < 0) {
 		ret = -errno;
@@ -164,6 +167,12 @@ int kmig_ram_add_fd(struct kmig_ram *ram, const char *name, int fd, uint64_t siz
 fail:
 	block_release(b);
 	return ret;
+}
+
+int kmig_ram_add_fd(struct kmig_ram *ram, const char *name, int fd, uint64_t size,
+		    bool writable, unsigned int *id)
+{
+	return kmig_ram_add_fd_range(ram, name, fd, 0, size, writable, id);
 }
 
 int kmig_ram_add_file(struct kmig_ram *ram, const char *name, const char *path,
@@ -254,13 +263,16 @@ static int copy_extents(const struct kmig_ram_block *b, int fd)
 		off_t data = off, hole = b->size;
 
 		if (b->fd >= 0) {
-			data = lseek(b->fd, off, SEEK_DATA);
+			data = lseek(b->fd, b->fd_offset + off, SEEK_DATA);
 			if (data < 0)
 				return errno == ENXIO ? 0 : -errno;
 			hole = lseek(b->fd, data, SEEK_HOLE);
 			if (hole < 0)
 				return -errno;
-			hole = KMIG_MIN((uint64_t)hole, b->size);
+			data -= b->fd_offset;
+			if ((uint64_t)data >= b->size)
+				return 0;
+			hole = KMIG_MIN((uint64_t)hole - b->fd_offset, b->size);
 		}
 		int ret = write_full_at(fd, b->base + data, hole - data, data);
 

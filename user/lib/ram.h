@@ -30,6 +30,8 @@ struct kmig_ram_block {
 	char name[KMIG_BLOCK_NAME_MAX + 1];
 	enum kmig_ram_kind kind;
 	int fd;			/* -1 for anonymous memory */
+	uint64_t fd_offset;	/* of the block's first byte in @fd (a VMM slot
+				 * inside a larger memfd); 0 otherwise */
 	bool writable;
 	uint64_t size;		/* bytes, a multiple of the page size */
 	uint64_t npages;
@@ -68,6 +70,12 @@ int kmig_ram_add_memfd(struct kmig_ram *ram, const char *name, uint64_t size,
  * @size 0 means the fd's current size. */
 int kmig_ram_add_fd(struct kmig_ram *ram, const char *name, int fd, uint64_t size,
 		    bool writable, unsigned int *id);
+
+/* @size bytes of @fd starting at @offset (a VMM memslot inside its memfd):
+ * both multiples of the page size, inside the file (-EINVAL). The fd is
+ * dup()ed. */
+int kmig_ram_add_fd_range(struct kmig_ram *ram, const char *name, int fd, uint64_t offset,
+			  uint64_t size, bool writable, unsigned int *id);
 
 /* A file by path (opened read-only unless @writable). */
 int kmig_ram_add_file(struct kmig_ram *ram, const char *name, const char *path,

@@ -169,6 +169,11 @@ static int send_reply(int fd, unsigned int channel, int status, const char *msg)
 static int hello_session_check(struct kmig_recv *r, const struct kmig_hello *h,
 			       struct kmig_err *e)
 {
+	bool sw = h->features & KMIG_FEAT_SWITCHOVER;
+
+	if (sw != !!r->o.switchover)
+		return kmig_err_set(e, -EPROTO, sw ? "a live migration: use kmig incoming" :
+				    "not a live migration (kmig migrate)");
 	if (!r->nr) {
 		if (h->nr_channels > r->o.max_channels)
 			return kmig_err_set(e, -EINVAL, "%u channels, accepting at most %u",
@@ -192,6 +197,7 @@ static int session_start(struct kmig_recv *r, const struct kmig_hello *h)
 	memcpy(r->session, h->session, KMIG_SESSION_ID_LEN);
 	r->nr = h->nr_channels;
 	kmig_rx_session_init(&r->sess, r->ram, h->nr_channels, h->codec);
+	r->sess.switchover = h->features & KMIG_FEAT_SWITCHOVER;
 	r->sess.max_ram = r->o.max_ram;
 	r->sess.max_devstate = r->o.max_devstate;
 	pthread_mutex_lock(&r->lock);
@@ -294,20 +300,28 @@ static int accept_all(struct kmig_recv *r)
 	return ret;
 }
 
-/* Receiver -> sender packet without body (acks). */
-static int send_ack(struct recv_chan *c, uint8_t type, uint64_t arg)
+/* Receiver -> sender packet (acks, PREPARED, RESUMED). */
+static int send_ctl(struct recv_chan *c, uint8_t type, uint64_t arg, const void *body,
+		    uint32_t len)
 {
-	struct kmig_pkt_hdr h = { .type = type, .arg = arg };
+	struct kmig_pkt_hdr h = { .type = type, .arg = arg, .payload_len = len };
 	uint8_t buf[KMIG_HDR_SIZE];
 	int ret;
 
 	pthread_mutex_lock(&c->wlock);
 	h.seq = c->tx_seq++;
-	h.body_crc = kmig_crc32c_buf(NULL, 0);
+	h.body_crc = kmig_crc32c_buf(body, len);
 	kmig_hdr_encode(buf, &h);
 	ret = kmig_net_write_full(c->fd, buf, sizeof(buf));
+	if (!ret && len)
+		ret = kmig_net_write_full(c->fd, body, len);
 	pthread_mutex_unlock(&c->wlock);
 	return ret;
+}
+
+static int send_ack(struct recv_chan *c, uint8_t type, uint64_t arg)
+{
+	return send_ctl(c, type, arg, NULL, 0);
 }
 
 /* Best effort: tell the sender why, before the sockets go down. */
@@ -453,6 +467,70 @@ int kmig_recv_run(struct kmig_recv *r)
 		if (!r->chans[i].rx.ended)
 			return recv_fail(r, -EPROTO, "channel %u ended without END", i);
 	return 0;
+}
+
+/* Channel 0's COMMIT, through the same checks as every packet. */
+static int read_commit(struct recv_chan *c)
+{
+	uint8_t hdr[KMIG_HDR_SIZE];
+	enum kmig_rx_action act;
+	struct kmig_pkt_hdr h;
+	int ret = kmig_net_read_full(c->fd, hdr, sizeof(hdr));
+
+	if (ret == -ECONNRESET)
+		return kmig_err_set(&c->rx.err, ret, "the sender closed the connection "
+				    "(it cancelled or failed)");
+	if (ret == -ETIMEDOUT)
+		return kmig_err_set(&c->rx.err, ret, "no COMMIT from the sender in time");
+	if (!ret)
+		ret = kmig_hdr_decode(hdr, &h, &c->rx.err);
+	if (!ret)
+		ret = kmig_rx_check_hdr(&c->rx, &h);
+	if (!ret)
+		ret = kmig_rx_apply(&c->rx, &h, hdr, &act);	/* no body */
+	if (!ret && act != KMIG_RX_COMMIT)
+		ret = kmig_err_set(&c->rx.err, -EPROTO, "%s, expected COMMIT",
+				   kmig_pkt_type_name(h.type));
+	return ret;
+}
+
+int kmig_recv_await_commit(struct kmig_recv *r, int timeout_ms)
+{
+	struct recv_chan *c = &r->chans[0];
+	int ret;
+
+	if (!r->sess_init || !r->sess.switchover || !c->rx.ended || timeout_ms <= 0)
+		return -EINVAL;
+	if (r->failed)
+		return r->err.code;
+	ret = send_ack(c, KMIG_PKT_PREPARED, 0);
+	if (!ret)
+		ret = kmig_net_set_timeout(c->fd, timeout_ms);
+	if (!ret)
+		ret = read_commit(c);
+	if (ret)
+		return recv_fail(r, ret, "waiting for COMMIT: %s",
+				 c->rx.err.code ? c->rx.err.msg : strerror(-ret));
+	return 0;
+}
+
+int kmig_recv_resumed(struct kmig_recv *r, const struct kmig_resumed *rep)
+{
+	uint8_t body[KMIG_RESUMED_SIZE];
+	int ret;
+
+	if (!r->sess_init || !r->chans[0].rx.committed)
+		return -EINVAL;
+	kmig_resumed_encode(body, rep);
+	ret = send_ctl(&r->chans[0], KMIG_PKT_RESUMED, 0, body, sizeof(body));
+	if (ret)
+		return recv_fail(r, ret, "sending RESUMED: %s", strerror(-ret));
+	return 0;
+}
+
+int kmig_recv_abort(struct kmig_recv *r, int err, const char *msg)
+{
+	return recv_fail(r, err, "%s", msg);
 }
 
 const char *kmig_recv_error(const struct kmig_recv *r)

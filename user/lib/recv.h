@@ -34,6 +34,8 @@ struct kmig_recv_opts {
 	uint64_t max_ram;		/* bytes of blocks to create; 0: 64 GiB */
 	uint32_t max_devstate;		/* bytes; 0: 64 MiB */
 	int accept_timeout_ms;		/* until all channels are there; 0: 30 s */
+	int switchover;			/* a live-migration destination: the sender
+					 * must ask for KMIG_FEAT_SWITCHOVER */
 };
 
 int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,
@@ -48,6 +50,20 @@ int kmig_recv_set_fds(struct kmig_recv *r, const int *fds, unsigned int nr);
 
 /* Accept, receive, wait for the end. 0 on a complete transfer. */
 int kmig_recv_run(struct kmig_recv *r);
+
+/*
+ * Live migration (opts.switchover), after kmig_recv_run() returned 0 and
+ * the device state has been staged at the VMM:
+ *  - kmig_recv_await_commit(): PREPARED to the sender, then its COMMIT.
+ *    0: resume the guest now. Any error (the sender cancelled or vanished,
+ *    no COMMIT within @timeout_ms, a cancel here): never resume it.
+ *  - kmig_recv_resumed(): the guest runs; RESUMED with our timings.
+ *  - kmig_recv_abort(): fail with a reason the sender receives as ERROR
+ *    (e.g. the VMM refused the device state, or its COMMIT failed).
+ */
+int kmig_recv_await_commit(struct kmig_recv *r, int timeout_ms);
+int kmig_recv_resumed(struct kmig_recv *r, const struct kmig_resumed *rep);
+int kmig_recv_abort(struct kmig_recv *r, int err, const char *msg);
 
 /* From any thread: fail with @err, shut every socket down. */
 void kmig_recv_cancel(struct kmig_recv *r, int err);

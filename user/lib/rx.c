@@ -95,15 +95,41 @@ static int check_pages_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h
 	return 0;
 }
 
-int kmig_rx_check_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
+static int check_seq(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
 {
-	struct kmig_rx_session *s = ch->s;
-
-	if (ch->ended)
-		return kmig_err_set(&ch->err, -EPROTO, "%s after END", kmig_pkt_type_name(h->type));
 	if (h->seq != ch->seq)
 		return kmig_err_set(&ch->err, -EPROTO, "sequence %llu, expected %llu",
 				    (unsigned long long)h->seq, (unsigned long long)ch->seq);
+	return 0;
+}
+
+/* After END only COMMIT may come: once, on channel 0 of a live migration. */
+static int check_after_end(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
+{
+	int ret;
+
+	if (h->type != KMIG_PKT_COMMIT || !ch->s->switchover || ch->id || ch->committed)
+		return kmig_err_set(&ch->err, -EPROTO, "%s after END%s",
+				    kmig_pkt_type_name(h->type),
+				    h->type == KMIG_PKT_COMMIT ? (ch->committed ? " and COMMIT" :
+				    ch->id ? " (COMMIT only on channel 0)" :
+				    " (not a live-migration session)") : "");
+	ret = check_seq(ch, h);
+	if (!ret)
+		ch->seq++;
+	return ret;
+}
+
+int kmig_rx_check_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
+{
+	struct kmig_rx_session *s = ch->s;
+	int ret;
+
+	if (ch->ended)
+		return check_after_end(ch, h);
+	ret = check_seq(ch, h);
+	if (ret)
+		return ret;
 	if (ch->id == 0 && ch->seq == 0 && h->type != KMIG_PKT_BLOCK_TABLE)
 		return kmig_err_set(&ch->err, -EPROTO, "%s first, expected BLOCK_TABLE",
 				    kmig_pkt_type_name(h->type));
@@ -132,6 +158,8 @@ int kmig_rx_check_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
 		return 0;
 	case KMIG_PKT_SYNC:
 		return 0;
+	case KMIG_PKT_COMMIT:
+		return kmig_err_set(&ch->err, -EPROTO, "COMMIT before END");
 	default:
 		return kmig_err_set(&ch->err, -EPROTO, "%s from the sender",
 				    kmig_pkt_type_name(h->type));
@@ -214,7 +242,8 @@ static int write_data(struct kmig_rx_chan *ch, struct kmig_ram_block *b, uint64_
 			continue;
 		}
 		for (size_t done = 0; done < len;) {
-			ssize_t n = pwrite(b->fd, src + done, len - done, off + done);
+			ssize_t n = pwrite(b->fd, src + done, len - done,
+					   b->fd_offset + off + done);
 
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -387,6 +416,10 @@ int kmig_rx_apply(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 	case KMIG_PKT_END:
 		ch->ended = true;
 		*action = KMIG_RX_END_ACK;
+		return 0;
+	case KMIG_PKT_COMMIT:
+		ch->committed = true;
+		*action = KMIG_RX_COMMIT;
 		return 0;
 	default:
 		return kmig_err_set(&ch->err, -EPROTO, "unexpected %s",

@@ -28,6 +28,7 @@ struct kmig_rx_session {
 	uint32_t max_devstate;		/* bytes */
 	unsigned int nr_channels;
 	uint8_t codec;			/* from the hellos */
+	bool switchover;		/* KMIG_FEAT_SWITCHOVER: COMMIT may follow END */
 	uint64_t chunk_base[KMIG_MAX_BLOCKS + 1];
 
 	pthread_mutex_t lock;		/* protects the fields below */
@@ -44,6 +45,7 @@ struct kmig_rx_chan {
 	unsigned int id;
 	uint64_t seq;			/* next expected sequence number */
 	bool ended;
+	bool committed;			/* switchover: COMMIT received (channel 0) */
 	struct kmig_codec codec;	/* decompression context, reused */
 	uint8_t *stage;			/* decompressed batch */
 	struct kmig_err err;
@@ -55,6 +57,7 @@ enum kmig_rx_action {
 	KMIG_RX_NONE,
 	KMIG_RX_SYNC_ACK,
 	KMIG_RX_END_ACK,
+	KMIG_RX_COMMIT,		/* switchover: the sender committed */
 };
 
 int kmig_rx_session_init(struct kmig_rx_session *s, struct kmig_ram *ram,

@@ -111,7 +111,9 @@ void kmig_send_cancel(struct kmig_send *s, int err)
 static int handshake(struct kmig_send *s, struct kmig_send_chan *ch)
 {
 	struct kmig_hello h = {
-		.version = KMIG_WIRE_VERSION, .features = KMIG_FEAT_ALL,
+		.version = KMIG_WIRE_VERSION,
+		.features = KMIG_FEAT_SYNC | KMIG_FEAT_DEVSTATE |
+			    (s->o.switchover ? KMIG_FEAT_SWITCHOVER : 0),
 		.channel = ch->id, .nr_channels = s->nr, .codec = s->o.codec,
 		.page_shift = KMIG_PAGE_SHIFT, .chunk_pages = KMIG_CHUNK_PAGES,
 	};
@@ -213,28 +215,30 @@ static int push(struct kmig_send *s, unsigned int ch, const struct kmig_work *w)
 	return ret ? failed_code(s) ?: ret : 0;
 }
 
-/* Mask bits of a chunk for pages [lo, hi) from the caller's bitmap (bit 0
- * = page @first; NULL: all); returns the number of pages set. */
-static uint64_t chunk_mask(struct kmig_work *w, uint64_t first, const uint64_t *bitmap,
-			   uint64_t lo, uint64_t hi)
+/* Bits of a chunk's mask for pages [lo, hi) from the caller's bitmap (bit
+ * 0 = page @first; NULL: all, unless @none); returns the number set. */
+static uint64_t chunk_bits(uint64_t *mask, uint64_t base, uint64_t first, const uint64_t *bitmap,
+			   bool none, uint64_t lo, uint64_t hi)
 {
 	uint64_t set = 0;
 
-	memset(w->mask, 0, sizeof(w->mask));
+	memset(mask, 0, KMIG_CHUNK_PAGES / 8);
+	if (!bitmap && none)
+		return 0;
 	for (uint64_t p = lo; p < hi;) {
-		uint64_t k = p - w->arg, take = KMIG_MIN(hi - p, 64 - k % 64);
+		uint64_t k = p - base, take = KMIG_MIN(hi - p, 64 - k % 64);
 		uint64_t bits = bitmap ? kmig_bitmap_get(bitmap, p - first, take) :
 			       (take < 64 ? (1ULL << take) - 1 : ~0ULL);
 
-		w->mask[k / 64] |= bits << (k % 64);
+		mask[k / 64] |= bits << (k % 64);
 		set += __builtin_popcountll(bits);
 		p += take;
 	}
 	return set;
 }
 
-int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
-		    const uint64_t *bitmap)
+int kmig_send_queue_zero(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
+			 const uint64_t *bitmap, const uint64_t *zero)
 {
 	uint64_t end, chunk;
 	int ret;
@@ -243,19 +247,27 @@ int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_
 		return -EINVAL;
 	for (uint64_t p = first; p < end; p = (chunk + 1) * KMIG_CHUNK_PAGES) {
 		struct kmig_work w = { .kind = KMIG_WORK_PAGES, .block = block };
-		uint64_t set;
+		uint64_t set, hi;
 
 		chunk = p / KMIG_CHUNK_PAGES;
 		w.arg = chunk * KMIG_CHUNK_PAGES;
-		set = chunk_mask(&w, first, bitmap, p, KMIG_MIN(end, w.arg + KMIG_CHUNK_PAGES));
+		hi = KMIG_MIN(end, w.arg + KMIG_CHUNK_PAGES);
+		set = chunk_bits(w.mask, w.arg, first, bitmap, false, p, hi);
 		if (!set)
 			continue;
+		chunk_bits(w.zmask, w.arg, first, zero, true, p, hi);
 		ret = push(s, kmig_chunk_channel(s->chunk_base, block, chunk, s->nr), &w);
 		if (ret)
 			return ret;
 		s->pages_queued += set;
 	}
 	return 0;
+}
+
+int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
+		    const uint64_t *bitmap)
+{
+	return kmig_send_queue_zero(s, block, first, n, bitmap, NULL);
 }
 
 int kmig_send_queue_all(struct kmig_send *s)
@@ -327,7 +339,73 @@ int kmig_send_finish(struct kmig_send *s, const void *devstate, size_t len)
 		s->chans[i].started = false;
 	}
 	s->t_end = kmig_now_ns();
-	return ret ?: failed_code(s);
+	ret = ret ?: failed_code(s);
+	s->finished = !ret;
+	return ret;
+}
+
+/* One switchover packet from the receiver on channel 0 (after END). */
+static int switchover_read(struct kmig_send *s, uint8_t type, uint8_t *body, size_t cap,
+			   int timeout_ms)
+{
+	struct kmig_send_chan *ch = &s->chans[0];
+	struct kmig_pkt_hdr h;
+	int ret;
+
+	if (!s->o.switchover || !s->finished || timeout_ms <= 0)
+		return -EINVAL;
+	ret = failed_code(s);
+	if (ret)
+		return ret;
+	ret = kmig_net_set_timeout(ch->fd, timeout_ms);
+	if (!ret)
+		ret = kmig_send_chan_read(ch, &h, body, cap);
+	if (!ret && (h.type != type || h.payload_len != cap))
+		ret = kmig_err_set(&ch->err, -EPROTO, "%s of %u bytes from the receiver, "
+				   "expected %s", kmig_pkt_type_name(h.type), h.payload_len,
+				   kmig_pkt_type_name(type));
+	if (ret == -ETIMEDOUT)
+		return kmig_send_fail(s, ret, "no %s from the receiver within %d ms",
+				      kmig_pkt_type_name(type), timeout_ms);
+	if (ret)
+		return kmig_send_fail(s, ret, "waiting for %s: %s", kmig_pkt_type_name(type),
+				      ch->err.code ? ch->err.msg : ret == -ECONNRESET ?
+				      "connection closed by the receiver" : strerror(-ret));
+	return 0;
+}
+
+int kmig_send_await_prepared(struct kmig_send *s, int timeout_ms)
+{
+	return switchover_read(s, KMIG_PKT_PREPARED, NULL, 0, timeout_ms);
+}
+
+int kmig_send_commit(struct kmig_send *s)
+{
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_COMMIT };
+	int ret;
+
+	if (!s->o.switchover || !s->finished)
+		return -EINVAL;
+	ret = failed_code(s);
+	if (!ret)
+		ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0, NULL, 0);
+	if (ret)
+		return kmig_send_fail(s, ret, "sending COMMIT: %s", strerror(-ret));
+	return 0;
+}
+
+int kmig_send_await_resumed(struct kmig_send *s, struct kmig_resumed *rep, int timeout_ms)
+{
+	uint8_t body[KMIG_RESUMED_SIZE];
+	struct kmig_err e = { 0 };
+	int ret = switchover_read(s, KMIG_PKT_RESUMED, body, sizeof(body), timeout_ms);
+
+	if (ret)
+		return ret;
+	ret = kmig_resumed_decode(body, rep, &e);
+	if (ret)
+		return kmig_send_fail(s, ret, "%s", e.msg);
+	return 0;
 }
 
 const char *kmig_send_error(const struct kmig_send *s)

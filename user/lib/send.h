@@ -49,6 +49,8 @@ struct kmig_send_opts {
 	const char *kmig_dev;		/* NULL: /dev/kmig */
 	unsigned int queue_depth;	/* chunks per channel queue; 0: 256 */
 	int handshake_timeout_ms;	/* per reply; 0: 10 s */
+	int switchover;			/* live migration: PREPARED/COMMIT/RESUMED
+					 * after finish (KMIG_FEAT_SWITCHOVER) */
 };
 
 /* Defaults: 2 channels, no compression, no limit, vm_fd -1. */
@@ -70,6 +72,11 @@ int kmig_send_start(struct kmig_send *s, const int *fds);
  * channel's queue is full. */
 int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
 		    const uint64_t *bitmap);
+/* The same, with @zero (may be NULL): pages among those to send that are
+ * known to be zero (a dirty tracker that classified them): they go out as
+ * zero markers without being read. Bit i of both is page first + i. */
+int kmig_send_queue_zero(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
+			 const uint64_t *bitmap, const uint64_t *zero);
 /* Every page of every block. */
 int kmig_send_queue_all(struct kmig_send *s);
 
@@ -79,6 +86,23 @@ int kmig_send_flush(struct kmig_send *s);
 /* Flush, send the device state (may be NULL/0: none) on channel 0, END on
  * every channel, wait for the receiver's acknowledgements, stop threads. */
 int kmig_send_finish(struct kmig_send *s, const void *devstate, size_t len);
+
+/*
+ * Live migration (opts.switchover), after kmig_send_finish() succeeded:
+ *  - kmig_send_await_prepared(): the receiver staged the device state at its
+ *    VMM and waits for our word; nothing runs there yet;
+ *  - kmig_send_commit(): COMMIT, the point of no return: from now on the
+ *    guest may run at the destination, so the source must not resume it
+ *    unless the destination says it failed;
+ *  - kmig_send_await_resumed(): the destination's guest runs (0, @rep
+ *    filled), or the destination reported a failure: -EREMOTEIO, its text
+ *    in kmig_send_error() (its guest does not run). Any other error (a
+ *    timeout, a closed connection) leaves the outcome unknown.
+ * @timeout_ms: at most that long for the answer (> 0).
+ */
+int kmig_send_await_prepared(struct kmig_send *s, int timeout_ms);
+int kmig_send_commit(struct kmig_send *s);
+int kmig_send_await_resumed(struct kmig_send *s, struct kmig_resumed *rep, int timeout_ms);
 
 /* From any thread (not from a signal handler): fail the stream with @err
  * (e.g. -ECANCELED) and wake everything. */

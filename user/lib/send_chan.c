@@ -159,6 +159,30 @@ static bool want_compress(struct kmig_send_chan *ch, size_t raw)
 	return o->auto_compress ? kmig_autocomp_want(&ch->ac) : true;
 }
 
+/*
+ * Which pages of the chunk are zero: the dirty tracker's hints (zmask) are
+ * taken as they are, never read; the other pages are classified here.
+ */
+static int classify_chunk(struct kmig_send_chan *ch, const struct kmig_ram_block *b,
+			  const struct kmig_work *w, unsigned int n, uint64_t *zero,
+			  struct kmig_class_counts *cnt)
+{
+	uint64_t want[KMIG_CHUNK_PAGES / 64], hinted = 0;
+	int ret;
+
+	for (unsigned int i = 0; i < KMIG_CHUNK_PAGES / 64; i++) {
+		want[i] = w->mask[i] & ~w->zmask[i];
+		hinted += __builtin_popcountll(w->mask[i] & w->zmask[i]);
+	}
+	if (!hinted)
+		return kmig_classify(&ch->cls, b, w->arg, n, 0, w->mask, zero, cnt);
+	ret = kmig_classify(&ch->cls, b, w->arg, n, 0, want, zero, cnt);
+	for (unsigned int i = 0; !ret && i < KMIG_CHUNK_PAGES / 64; i++)
+		zero[i] = (zero[i] & want[i]) | (w->mask[i] & w->zmask[i]);
+	cnt->none += hinted;
+	return ret;
+}
+
 static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 {
 	const struct kmig_ram_block *b = &ch->s->ram->blocks[w->block];
@@ -172,7 +196,7 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	bool want;
 	int ret;
 
-	ret = kmig_classify(&ch->cls, b, w->arg, n, 0, w->mask, zero, &cnt);
+	ret = classify_chunk(ch, b, w, n, zero, &cnt);
 	if (ret)
 		return ret;
 	build_lists(ch, w->mask, zero, n, &h.nr_zero, &h.nr_data);
@@ -202,10 +226,26 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	return ret;
 }
 
-/* Read one receiver->sender packet; an ERROR packet becomes the error. */
-static int read_reply(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h)
+static int read_error_text(struct kmig_send_chan *ch, const struct kmig_pkt_hdr *h)
 {
-	uint8_t buf[KMIG_HDR_SIZE], text[KMIG_ERROR_TEXT_MAX + 1];
+	uint8_t text[KMIG_ERROR_TEXT_MAX + 1];
+	int ret = kmig_net_read_full(ch->fd, text, h->payload_len);
+
+	if (ret)
+		return ret;
+	text[h->payload_len] = '\0';
+	if (kmig_crc32c_buf(text, h->payload_len) != h->body_crc)
+		return kmig_err_set(&ch->err, -EBADMSG, "ERROR packet with a bad CRC");
+	for (uint32_t i = 0; i < h->payload_len; i++)
+		if (text[i] < 0x20 || text[i] >= 0x7f)
+			text[i] = '?';
+	return kmig_err_set(&ch->err, -EREMOTEIO, "receiver: %s", text);
+}
+
+int kmig_send_chan_read(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h, void *body,
+			size_t cap)
+{
+	uint8_t buf[KMIG_HDR_SIZE];
 	struct kmig_err e = { 0 };
 	int ret = kmig_net_read_full(ch->fd, buf, sizeof(buf));
 
@@ -218,24 +258,25 @@ static int read_reply(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h)
 		return kmig_err_set(&ch->err, -EPROTO, "reply sequence %llu, "
 				    "expected %llu", (unsigned long long)h->seq,
 				    (unsigned long long)ch->rx_seq - 1);
-	if (h->type != KMIG_PKT_ERROR)
-		return 0;
-	ret = kmig_net_read_full(ch->fd, text, h->payload_len);
+	if (h->type == KMIG_PKT_ERROR)
+		return read_error_text(ch, h);
+	if (h->payload_len > cap)
+		return kmig_err_set(&ch->err, -EPROTO, "%s with %u bytes from the receiver, "
+				    "expected at most %zu", kmig_pkt_type_name(h->type),
+				    h->payload_len, cap);
+	ret = kmig_net_read_full(ch->fd, body, h->payload_len);
 	if (ret)
 		return ret;
-	text[h->payload_len] = '\0';
-	if (kmig_crc32c_buf(text, h->payload_len) != h->body_crc)
-		return kmig_err_set(&ch->err, -EBADMSG, "ERROR packet with a bad CRC");
-	for (uint32_t i = 0; i < h->payload_len; i++)
-		if (text[i] < 0x20 || text[i] >= 0x7f)
-			text[i] = '?';
-	return kmig_err_set(&ch->err, -EREMOTEIO, "receiver: %s", text);
+	if (kmig_crc32c_buf(body, h->payload_len) != h->body_crc)
+		return kmig_err_set(&ch->err, -EBADMSG, "%s from the receiver with a bad body CRC",
+				    kmig_pkt_type_name(h->type));
+	return 0;
 }
 
 static int wait_ack(struct kmig_send_chan *ch, uint8_t type, uint64_t arg)
 {
 	struct kmig_pkt_hdr h;
-	int ret = read_reply(ch, &h);
+	int ret = kmig_send_chan_read(ch, &h, NULL, 0);
 
 	if (ret)
 		return ret;
@@ -296,7 +337,7 @@ static void collect_peer_error(struct kmig_send_chan *ch)
 	struct kmig_pkt_hdr h;
 
 	kmig_net_set_timeout(ch->fd, 500);
-	while (!read_reply(ch, &h) && h.type != KMIG_PKT_ERROR)
+	while (!kmig_send_chan_read(ch, &h, NULL, 0) && h.type != KMIG_PKT_ERROR)
 		;
 }
 

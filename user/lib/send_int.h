@@ -57,6 +57,7 @@ struct kmig_send {
 	size_t devstate_len;
 	uint64_t pages_queued, syncs;
 	uint64_t t_start, t_setup, t_pages, t_end;
+	bool finished;		/* END acknowledged on every channel */
 };
 
 /* Fail the stream once: record the error, shut the sockets, wake all. */
@@ -70,5 +71,9 @@ void *kmig_send_chan_main(void *arg);
 int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
 			 const void *lists, size_t lists_len,
 			 const void *payload, size_t payload_len);
+/* Read one receiver->sender packet and its body (at most @cap bytes) into
+ * @body; an ERROR packet becomes the channel's error (-EREMOTEIO). */
+int kmig_send_chan_read(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h, void *body,
+			size_t cap);
 
 #endif /* KMIG_SEND_INT_H */

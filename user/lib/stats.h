@@ -16,7 +16,8 @@
 struct kmig_chan_stats {
 	uint64_t packets;
 	uint64_t bytes_wire;		/* headers + bodies, this direction */
-	uint64_t pages_none;		/* sender: never populated, not read */
+	uint64_t pages_none;		/* sender: zero, never read (a hole, or a dirty
+					 * tracker's zero hint) */
 	uint64_t pages_zero;		/* sender: read, zero; receiver: all zero markers */
 	uint64_t pages_zeroed;		/* receiver: zero marker cleared a written page */
 	uint64_t pages_raw;		/* data pages sent/received uncompressed */

@@ -18,6 +18,8 @@ static const char *const type_names[] = {
 	[KMIG_PKT_SYNC] = "SYNC", [KMIG_PKT_DEVICE_STATE] = "DEVICE_STATE",
 	[KMIG_PKT_END] = "END", [KMIG_PKT_SYNC_ACK] = "SYNC_ACK",
 	[KMIG_PKT_END_ACK] = "END_ACK", [KMIG_PKT_ERROR] = "ERROR",
+	[KMIG_PKT_PREPARED] = "PREPARED", [KMIG_PKT_COMMIT] = "COMMIT",
+	[KMIG_PKT_RESUMED] = "RESUMED",
 };
 
 const char *kmig_pkt_type_name(unsigned int type)
@@ -220,6 +222,8 @@ static int type_check(const struct kmig_pkt_hdr *h, struct kmig_err *e)
 	} else if (h->type == KMIG_PKT_ERROR) {
 		min = 1;
 		max = KMIG_ERROR_TEXT_MAX;
+	} else if (h->type == KMIG_PKT_RESUMED) {
+		min = max = KMIG_RESUMED_SIZE;
 	}
 	if (h->payload_len < min || h->payload_len > max)
 		return kmig_err_set(e, -EBADMSG, "%s: payload of %u bytes, expected %u..%u",
@@ -345,4 +349,23 @@ size_t kmig_pkt_build(uint8_t *buf, struct kmig_pkt_hdr *h, const void *body, si
 	if (body_len)
 		memcpy(buf + KMIG_HDR_SIZE, body, body_len);
 	return KMIG_HDR_SIZE + body_len;
+}
+
+void kmig_resumed_encode(uint8_t buf[KMIG_RESUMED_SIZE], const struct kmig_resumed *r)
+{
+	kmig_put_le64(buf, r->devstate_ns);
+	kmig_put_le64(buf + 8, r->commit_ns);
+	kmig_put_le64(buf + 16, r->total_ns);
+	kmig_put_le64(buf + 24, 0);
+}
+
+int kmig_resumed_decode(const uint8_t buf[KMIG_RESUMED_SIZE], struct kmig_resumed *r,
+			struct kmig_err *e)
+{
+	if (kmig_get_le64(buf + 24))
+		return kmig_err_set(e, -EBADMSG, "RESUMED: reserved bytes 24..31 not zero");
+	r->devstate_ns = kmig_get_le64(buf);
+	r->commit_ns = kmig_get_le64(buf + 8);
+	r->total_ns = kmig_get_le64(buf + 16);
+	return 0;
 }

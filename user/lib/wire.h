@@ -38,7 +38,12 @@
 /* Feature bits of the hello; all unknown bits are rejected. */
 #define KMIG_FEAT_SYNC		(1ULL << 0)	/* SYNC / SYNC_ACK barriers */
 #define KMIG_FEAT_DEVSTATE	(1ULL << 1)	/* a DEVICE_STATE packet may come */
-#define KMIG_FEAT_ALL		(KMIG_FEAT_SYNC | KMIG_FEAT_DEVSTATE)
+/* Live migration: after END, the receiver says PREPARED (device state staged
+ * at its VMM), the sender answers COMMIT (the point of no return), the
+ * receiver reports RESUMED (or ERROR) once its guest runs. Both sides must
+ * agree: a receiver that is not a migration destination refuses it. */
+#define KMIG_FEAT_SWITCHOVER	(1ULL << 2)
+#define KMIG_FEAT_ALL		(KMIG_FEAT_SYNC | KMIG_FEAT_DEVSTATE | KMIG_FEAT_SWITCHOVER)
 
 #define KMIG_SESSION_ID_LEN	16
 
@@ -69,7 +74,19 @@ enum kmig_pkt_type {
 	KMIG_PKT_SYNC_ACK = 6,
 	KMIG_PKT_END_ACK = 7,
 	KMIG_PKT_ERROR = 8,		/* body: the receiver's error text */
-	KMIG_PKT_TYPE_MAX = KMIG_PKT_ERROR,
+	/* switchover (KMIG_FEAT_SWITCHOVER), channel 0, after END */
+	KMIG_PKT_PREPARED = 9,		/* receiver: ready to resume the guest */
+	KMIG_PKT_COMMIT = 10,		/* sender: resume it (point of no return) */
+	KMIG_PKT_RESUMED = 11,		/* receiver: it runs; body: struct kmig_resumed */
+	KMIG_PKT_TYPE_MAX = KMIG_PKT_RESUMED,
+};
+
+/* RESUMED's body: what the destination spent on the switchover. */
+#define KMIG_RESUMED_SIZE	32
+struct kmig_resumed {
+	uint64_t devstate_ns;	/* handing the device state to its VMM (staging) */
+	uint64_t commit_ns;	/* the VMM's COMMIT: memslots + state + run */
+	uint64_t total_ns;	/* COMMIT packet received -> RESUMED sent */
 };
 
 struct kmig_pkt_hdr {
@@ -135,6 +152,11 @@ static inline unsigned int kmig_chunk_channel(const uint64_t *chunk_base, uint32
 }
 
 const char *kmig_pkt_type_name(unsigned int type);
+
+void kmig_resumed_encode(uint8_t buf[KMIG_RESUMED_SIZE], const struct kmig_resumed *r);
+/* -EBADMSG if the reserved field is not zero. */
+int kmig_resumed_decode(const uint8_t buf[KMIG_RESUMED_SIZE], struct kmig_resumed *r,
+			struct kmig_err *e);
 
 /* A whole packet in @buf (header then @body): sets body_crc, encodes the
  * header, copies the body; returns the packet length. For tests, fuzz

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,6 +132,43 @@ static void t_want(struct t_state *st)
 	kmig_ram_free(&ram);
 }
 
+/*
+ * A block that is a range of a larger memfd (a VMM slot at an offset):
+ * holes are found at the right place, and nothing outside the range counts.
+ * Pages 0..99 of the memfd are data (they are outside the block), the block
+ * starts at page 100.
+ */
+static void t_fd_range(struct t_state *st)
+{
+	struct kmig_classifier c;
+	struct kmig_ram ram, whole;
+	struct kmig_class_counts cnt = { 0 };
+	uint64_t zero[KMIG_BITMAP_WORDS(NP)];
+	int fd = memfd_create("range", MFD_CLOEXEC);
+
+	kmig_ram_init(&ram);
+	kmig_ram_init(&whole);
+	T_ASSERT(st, fd >= 0 && ftruncate(fd, (NP + 200) * PG) == 0, "memfd");
+	T_ASSERT(st, kmig_ram_add_fd_range(&whole, "w", fd, 0, 100 * PG, true, NULL) == 0, "head");
+	memset(whole.blocks[0].base, 0x5a, 100 * PG);
+	T_ASSERT(st, kmig_ram_add_fd_range(&ram, "r", fd, 100 * PG, NP * PG, true, NULL) == 0,
+		 "range");
+	T_ASSERT(st, kmig_ram_add_fd_range(&ram, "x", fd, 100 * PG + 1, PG, true, NULL) == -EINVAL,
+		 "unaligned offset accepted");
+	T_ASSERT(st, kmig_ram_add_fd_range(&ram, "y", fd, 201 * PG, NP * PG, true, NULL) == -EINVAL,
+		 "range past the end accepted");
+	populate(ram.blocks[0].base);
+	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, NP, 0, NULL, zero, &cnt) == 0, "classify");
+	check_result(st, zero, &cnt, "range");
+	T_ASSERT(st, whole.blocks[0].base[0] == 0x5a && ram.blocks[0].base[10 * PG + 10] == 10,
+		 "mappings overlap");
+	kmig_classify_fini(&c);
+	kmig_ram_free(&ram);
+	kmig_ram_free(&whole);
+	close(fd);
+}
+
 /* The module path's fallbacks (no module on this machine). */
 static void t_module_absent(struct t_state *st)
 {
@@ -159,7 +197,8 @@ static void t_module_absent(struct t_state *st)
 int main(void)
 {
 	static const struct t_case cases[] = {
-		T_CASE(t_memfd), T_CASE(t_anon), T_CASE(t_want), T_CASE(t_module_absent),
+		T_CASE(t_memfd), T_CASE(t_anon), T_CASE(t_want), T_CASE(t_fd_range),
+		T_CASE(t_module_absent),
 	};
 
 	return t_main("classify", cases, sizeof(cases) / sizeof(cases[0]));

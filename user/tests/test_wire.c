@@ -66,7 +66,7 @@ static const struct hello_case hello_cases[] = {
 	{ "version 2", h_version, -EPROTONOSUPPORT, "version 2, expected 1" },
 	{ "reserved byte", h_reserved, -EBADMSG, "reserved bytes 40..59 not zero" },
 	{ "size field", h_size, -EBADMSG, "size 80, expected 64" },
-	{ "unknown feature", h_feat, -EOPNOTSUPP, "feature bits 0x10000000003, known 0x3" },
+	{ "unknown feature", h_feat, -EOPNOTSUPP, "feature bits 0x10000000007, known 0x7" },
 	{ "0 channels", h_nch0, -EINVAL, "0 channels, expected 1..64" },
 	{ "65 channels", h_nch65, -EINVAL, "65 channels, expected 1..64" },
 	{ "channel id >= count", h_chan, -EINVAL, "channel id 4, expected < 4" },
@@ -115,6 +115,20 @@ static void t_reply(struct t_state *st)
 	buf[9] = 0x7f;	/* status 0x7f47: not an errno */
 	kmig_put_le32(buf + 92, kmig_crc32c_buf(buf, 92));
 	T_ASSERT(st, kmig_reply_decode(buf, &d, &e) == -EBADMSG, "status range");
+}
+
+static void t_resumed(struct t_state *st)
+{
+	struct kmig_resumed r = { .devstate_ns = 1, .commit_ns = 2ULL << 30, .total_ns = ~0ULL }, d;
+	uint8_t buf[KMIG_RESUMED_SIZE];
+	struct kmig_err e = { 0 };
+
+	kmig_resumed_encode(buf, &r);
+	T_ASSERT(st, kmig_resumed_decode(buf, &d, &e) == 0, "%s", e.msg);
+	T_ASSERT(st, !memcmp(&r, &d, sizeof(r)), "fields");
+	buf[31] = 1;
+	T_ASSERT(st, kmig_resumed_decode(buf, &d, &e) == -EBADMSG &&
+		 strstr(e.msg, "RESUMED: reserved bytes 24..31 not zero"), "%s", e.msg);
 }
 
 /* ---- packets against a receiver session ---- */
@@ -231,7 +245,7 @@ struct pkt_case {
 static void p_magic(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[3] = 0; recrc_hdr(f); }
 static void p_hcrc(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[20] ^= 1; }
 static void p_type0(struct fx *f) { ctrl(f, 0, 1, 0, NULL, 0); }
-static void p_type9(struct fx *f) { ctrl(f, 9, 1, 0, NULL, 0); }
+static void p_type12(struct fx *f) { ctrl(f, 12, 1, 0, NULL, 0); }
 static void p_flags(struct fx *f) { ctrl(f, KMIG_PKT_SYNC, 1, 0, NULL, 0); f->pkt[6] = 1; recrc_hdr(f); }
 static void p_seq(struct fx *f) { ctrl(f, KMIG_PKT_SYNC, 5, 0, NULL, 0); }
 static void p_count0(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0); }
@@ -310,8 +324,8 @@ static void p_zlibbomb(struct fx *f);
 static const struct pkt_case pkt_cases[] = {
 	{ "bad magic", 2, 0, p_magic, -EBADMSG, "packet magic 0x00474d4b, expected 0x50474d4b" },
 	{ "bad header CRC", 2, 0, p_hcrc, -EBADMSG, "header CRC32C" },
-	{ "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..8" },
-	{ "type 9", 2, 0, p_type9, -EBADMSG, "packet type 9, expected 1..8" },
+	{ "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..11" },
+	{ "type 12", 2, 0, p_type12, -EBADMSG, "packet type 12, expected 1..11" },
 	{ "flags", 2, 0, p_flags, -EBADMSG, "SYNC: flags 0x1, expected 0" },
 	{ "sequence", 2, 0, p_seq, -EPROTO, "sequence 5, expected 1" },
 	{ "no pages", 2, 0, p_count0, -EBADMSG, "0 zero + 0 data pages, expected 1..128" },
@@ -406,6 +420,51 @@ static void t_sequences(struct t_state *st)
 	ret = feed(&f, 0);
 	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "SYNC after END"), "%s",
 		 f.ch[0].err.msg);
+	fx_fini(&f);
+
+	/* Switchover: COMMIT only after END, once, on channel 0 of a live
+	 * migration; never a payload. */
+	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ctrl(&f, KMIG_PKT_COMMIT, 1, 0, NULL, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "COMMIT before END"), "%s",
+		 f.ch[0].err.msg);
+	fx_fini(&f);
+	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ctrl(&f, KMIG_PKT_END, 1, 1, NULL, 0);
+	T_ASSERT(st, feed(&f, 0) == 0, "END: %s", f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_COMMIT, 2, 0, NULL, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "not a live-migration session"),
+		 "%s", f.ch[0].err.msg);
+	f.s.switchover = true;
+	ctrl(&f, KMIG_PKT_COMMIT, 2, 0, "x", 1);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EBADMSG && strstr(f.ch[0].err.msg, "COMMIT: payload of 1 bytes, "
+		 "expected 0..0"), "%s", f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_COMMIT, 3, 0, NULL, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "sequence 3, expected 2"), "%s",
+		 f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_COMMIT, 2, 0, NULL, 0);
+	T_EXPECT(st, feed(&f, 0) == 0 && f.ch[0].committed, "COMMIT: %s", f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_COMMIT, 3, 0, NULL, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "COMMIT after END and COMMIT"),
+		 "%s", f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_RESUMED, 3, 0, big, KMIG_RESUMED_SIZE);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "RESUMED after END"), "%s",
+		 f.ch[0].err.msg);
+	fx_fini(&f);
+	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	f.s.switchover = true;
+	ctrl(&f, KMIG_PKT_END, 0, 0, NULL, 0);
+	T_ASSERT(st, feed(&f, 1) == 0, "END: %s", f.ch[1].err.msg);
+	ctrl(&f, KMIG_PKT_COMMIT, 1, 0, NULL, 0);
+	ret = feed(&f, 1);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[1].err.msg, "COMMIT only on channel 0"), "%s",
+		 f.ch[1].err.msg);
 	fx_fini(&f);
 
 	/* Device state: too large, then twice. */
@@ -579,7 +638,7 @@ static void t_crc(struct t_state *st)
 int main(void)
 {
 	static const struct t_case cases[] = {
-		T_CASE(t_crc), T_CASE(t_hello), T_CASE(t_reply), T_CASE(t_packets),
+		T_CASE(t_crc), T_CASE(t_hello), T_CASE(t_reply), T_CASE(t_resumed), T_CASE(t_packets),
 		T_CASE(t_sequences), T_CASE(t_apply), T_CASE(t_tables),
 	};
 

@@ -1,0 +1,9 @@
+# Live-migration benchmark (bench/migrate_bench.sh): a 2 GiB kguest at two
+# dirty rates, dirty-log stop after the switchover vs inside the downtime;
+# tables with ratios against baselines of the same run. About 2-3 minutes.
+#   make bench-migrate BENCH_REPEAT=5 BENCH_RATES="10000 100000"
+.PHONY: bench-migrate
+bench-migrate: all
+	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/migrate_bench.sh
+
+bench:: bench-migrate

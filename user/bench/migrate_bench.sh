@@ -1,0 +1,117 @@
+#!/bin/bash
+# make -C user bench-migrate: live migration of a 2 GiB kguest between two
+# kmig-vmm processes over loopback (2 channels), at two dirty rates, with
+# the dirty-log stop after the switchover (kmig's order) and inside the
+# downtime (what a naive VMM does). Medians of BENCH_REPEAT runs; the
+# tables' ratios are against baselines measured in this run. memfd THP is
+# switched to "advise" for the run when possible (and restored): huge pages
+# are what makes stopping dirty logging expensive.
+#
+# Settings: BENCH_MEM (2G), BENCH_AB (512M), BENCH_RATES ("5000 50000" page
+# writes/s), BENCH_REPEAT (5), BENCH_CHANNELS (2), BENCH_LIMIT (30: the
+# downtime limit in ms; low enough that both rates iterate down to a small
+# final pass, so a stop inside the downtime shows), BENCH_THP (advise; or
+# the value to set for the run, e.g. never, to compare).
+set -u
+BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
+HERE=$(cd "$(dirname "$0")" && pwd)
+MEM=${BENCH_MEM:-2G}
+AB=${BENCH_AB:-512M}
+RATES=${BENCH_RATES:-5000 50000}
+REPEAT=${BENCH_REPEAT:-5}
+CHANNELS=${BENCH_CHANNELS:-2}
+LIMIT=${BENCH_LIMIT:-30}
+THP=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+WORK=$(mktemp -d /tmp/kmig-bench.XXXXXX)
+PIDS=()
+THP_OLD=
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ -n "$THP_OLD" ] && echo "$THP_OLD" >"$THP" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+field() { "$BUILD/kmig-vmmctl" "$WORK/$1.sock" query 2>/dev/null | awk -v f="$2" '$1 == f { print $2 }'; }
+
+wait_ready() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(field "$1" ready)" = yes ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+thp_on() {
+	local want=${BENCH_THP:-advise}
+
+	[ -w "$THP" ] || { echo "memfd THP: $THP not writable: left as it is"; return; }
+	THP_OLD=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP")
+	if echo "$want" >"$THP" 2>/dev/null; then
+		echo "memfd THP: shmem_enabled set to $want for this run (was $THP_OLD; restored at the end)"
+	else
+		echo "memfd THP: could not set shmem_enabled (was $THP_OLD)"
+		THP_OLD=
+	fi
+}
+
+# The source VMM's memory in 2 MiB mappings (smaps: ShmemPmdMapped), MiB.
+thp_mib() {
+	awk '/^(ShmemPmdMapped|FilePmdMapped):/ { kb += $2 } END { print int(kb / 1024) }' \
+		"/proc/$1/smaps_rollup" 2>/dev/null
+}
+
+# run RATE MODE N: one migration, its report in $WORK/RATE-MODE-N.json
+run() {
+	local rate=$1 mode=$2 n=$3 tag="$1-$2-$3" src dst in port
+	rm -f "$WORK"/*.sock "$WORK/port"
+	"$BUILD/kmig-vmm" --quiet --socket "$WORK/src.sock" --mem "$MEM" --vcpus 2 --ab "$AB" \
+		--rate "$rate" --report 256 2>"$WORK/src.err" &
+	src=$!
+	"$BUILD/kmig-vmm" --quiet --socket "$WORK/dst.sock" --mem "$MEM" --vcpus 2 --incoming \
+		--rate "$rate" --report 256 2>"$WORK/dst.err" &
+	dst=$!
+	PIDS+=("$src" "$dst")
+	wait_ready src || { echo "source not ready: $(cat "$WORK/src.err")"; return 1; }
+	sleep 1		# a second of dirtying at the stated rate before migrating
+	thp_mib "$src" >"$WORK/$tag.thp"
+	"$BUILD/kmig" incoming -q --vmm "$WORK/dst.sock" --listen 127.0.0.1:0 -R "$WORK/port" &
+	in=$!
+	PIDS+=("$in")
+	for ((i = 0; i < 100; i++)); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+	port=$(cat "$WORK/port")
+	timeout -k 5 120 "$BUILD/kmig" migrate --json --vmm "$WORK/src.sock" --to "127.0.0.1:$port" \
+		--channels "$CHANNELS" --downtime-limit "$LIMIT" --max-iterations 30 \
+		--dirty-log-stop "$mode" >"$WORK/$tag.json" 2>"$WORK/$tag.err" ||
+		{ echo "migrate failed: $(cat "$WORK/$tag.err")"; kill -9 "$in" "$src" "$dst"; wait; return 1; }
+	wait "$in"
+	"$BUILD/kmig-vmmctl" "$WORK/dst.sock" quit --exit >/dev/null 2>&1
+	wait "$src" "$dst" 2>/dev/null
+	python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print("  %-22s total %6.2f s, downtime %7.1f ms, dirty-log stop %6.1f ms %s" % (sys.argv[2], j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, (j["downtime"]["dirty_log_stop_ns"] or j["dirty_log"]["stop_after_switchover_ns"]) / 1e6, "inside the downtime" if j["downtime"]["dirty_log_stop_ns"] else "after it"))' \
+		"$WORK/$tag.json" "$tag"
+}
+
+for b in kmig kmig-vmm kmig-vmmctl kguest.elf; do
+	[ -e "$BUILD/$b" ] || { echo "bench: $BUILD/$b missing" >&2; exit 1; }
+done
+echo "Live migration benchmark: $MEM guest, 2 vCPUs, kguest dirtying a $AB range at"
+echo "$(echo "$RATES" | sed 's/ / and /') page writes/s, $CHANNELS channels over loopback, downtime limit"
+echo "$LIMIT ms, $REPEAT runs each."
+thp_on
+if [ -e /dev/kmig ]; then
+	MODULE_WHY="not run: /dev/kmig exists, but kmig migrate does not use the module yet"
+else
+	MODULE_WHY="not run: no /dev/kmig here (this kernel cannot load modules)"
+fi
+for rate in $RATES; do
+	for ((n = 1; n <= REPEAT; n++)); do
+		for mode in after during; do
+			run "$rate" "$mode" "$n" || exit 1
+		done
+	done
+done
+python3 "$HERE/migrate_table.py" "$WORK" "$MODULE_WHY" $RATES

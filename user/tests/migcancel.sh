@@ -1,0 +1,244 @@
+#!/bin/bash
+# Live migrations that must not complete: cancelled in every state (by a
+# signal and by kmig migrate-cancel), a channel destroyed (ss -K), the
+# destination helper or the destination VMM killed during precopy and
+# during the switchover, the destination cancelled, the destination dying
+# after COMMIT (outcome unknown), the source VMM dying. Each failure happens at a named
+# point through KMIG_TEST_HOOK (lib/hook.h), not after a sleep.
+#
+# Afterwards: kmig migrate exits 1 (3 after COMMIT) with a clear message;
+# the source guest runs, passes the integrity check, makes progress, and
+# its dirty logging is off; the destination VMM (kept with --keep-vmm)
+# never resumed its guest; nothing is left running.
+. "$(dirname "$0")/miglib.sh"
+
+# Enough iterations to reach precopy-2: nothing fits a 1 ms downtime.
+MIG_ARGS="-c 2 --downtime-limit 1 --max-iterations 5"
+
+# fail_case NAME MIG_HOOK IN_HOOK ACTION EXPECT_EXIT MSG_REGEX
+#   ACTION runs once both helpers started (a function name or ":").
+fail_case() {
+	local name=$1 mhook=$2 ihook=$3 action=$4 want=$5 regex=$6 mst ist msg
+	start_pair "$name-s" "$name-d" --ab 8M || { not_ok "$name: setup"; return; }
+	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 ||
+		{ not_ok "$name: incoming"; return; }
+	MIG_ENV="KMIG_TEST_HOOK=$mhook" start_migrate "$name" "$name-s" $MIG_ARGS \
+		--control "$WORK/$name.ctl" --timeout 10
+	CASE=$name
+	$action
+	wait_bounded "$MIG_PID" 60
+	mst=$?
+	wait_bounded "$IN_PID" 40
+	ist=$?
+	msg=$(grep -v "test hook" "$WORK/$name.mig.err" | head -3)
+	echo "# $name: migrate $mst: $msg"
+	echo "# $name: incoming $ist: $(grep -v "test hook" "$WORK/$name.in.err" | head -2)"
+	if [ "$mst" != "$want" ]; then
+		not_ok "$name: migrate exit $mst, expected $want"
+	elif ! grep -Eq "$regex" "$WORK/$name.mig.err"; then
+		not_ok "$name: message does not match '$regex'"
+	elif [ "$ist" = 0 ]; then
+		not_ok "$name: incoming succeeded"
+	elif [ "$want" = 3 ]; then
+		in_doubt_checks "$name"
+	else
+		after_checks "$name"
+	fi
+	quit_vmm "$name-s"
+	quit_vmm "$name-d"
+	wait_bounded "$SRC_PID" 10
+	wait_bounded "$DST_PID" 10
+}
+
+# The source runs on, intact, logging off; the destination never ran.
+after_checks() {
+	local name=$1 dst
+	[ "$(json_get "$WORK/$name.json" 'j["source"] + " " + j["source_dirty_log"]')" = "running off" ] ||
+		{ not_ok "$name: report says source '$(json_get "$WORK/$name.json" 'j["source"] + " " + j["source_dirty_log"]')'"; return; }
+	check_source_intact "$name-s" || { not_ok "$name: source guest"; return; }
+	dst=$(vmm_field "$name-d" state)
+	if [ -n "$dst" ] && [ "$dst" != incoming ]; then
+		not_ok "$name: destination VMM state '$dst', expected incoming (never resumed)"
+		return
+	fi
+	ok "$name: source running and intact, dirty logging off, destination ${dst:-gone}"
+}
+
+# After COMMIT without an answer: the source stays paused, the destination
+# never ran (its helper died before the VMM's COMMIT); the operator (here
+# the test) resumes the source.
+in_doubt_checks() {
+	local name=$1
+	[ "$(json_get "$WORK/$name.json" 'j["status"]')" = in-doubt ] || { not_ok "$name: status"; return; }
+	[ "$(vmm_field "$name-s" state)" = paused ] || { not_ok "$name: source not paused"; return; }
+	[ "$(vmm_field "$name-d" state)" = incoming ] || { not_ok "$name: destination ran"; return; }
+	"$VMMCTL" "$WORK/$name-s.sock" resume >/dev/null || { not_ok "$name: resume"; return; }
+	check_source_intact "$name-s" || { not_ok "$name: source guest"; return; }
+	ok "$name: source left paused (in doubt), destination never ran; resumed by hand: intact"
+}
+
+# --- actions ------------------------------------------------------------
+
+# The migration was cancelled before connecting: cancel the waiting
+# destination too (its own cancel path), once the source has exited.
+cancel_destination_after_source() {
+	local i
+	for ((i = 0; i < 400; i++)); do kill -0 "$MIG_PID" 2>/dev/null || break; sleep 0.05; done
+	kill -INT "$IN_PID"
+}
+
+cancel_by_command() {
+	local out
+	wait_line "$WORK/$CASE.mig.err" "test hook: .*: wait-cancel" || return
+	out=$("$KMIG" migrate-cancel "$WORK/$CASE.ctl")
+	echo "# $CASE: migrate-cancel: $out"
+	[ "${out#ok}" != "$out" ] || not_ok "$CASE: migrate-cancel answered '$out'"
+}
+
+stopped_source() { wait_stopped "$MIG_PID"; }
+
+kill_one_channel() {
+	local sport
+	stopped_source || return
+	sport=$(ss -tnH state established "( dport = :$IN_PORT )" | awk '{ print $3 }' | head -1 | sed 's/.*://')
+	# ss -K lists what it destroyed: the test fails unless that is our socket.
+	ss -K state established "( sport = :$sport and dport = :$IN_PORT )" 2>/dev/null |
+		grep -q ":$sport " || not_ok "$CASE: ss -K destroyed nothing (sport $sport)"
+	kill -CONT "$MIG_PID"
+}
+
+kill_destination_helper() { stopped_source && kill -9 "$IN_PID"; kill -CONT "$MIG_PID"; }
+kill_destination_vmm() { stopped_source && kill -9 "$DST_PID"; kill -CONT "$MIG_PID"; }
+cancel_destination() { stopped_source && kill -INT "$IN_PID" && sleep 0.2; kill -CONT "$MIG_PID"; }
+
+kill_vmm_under_stopped_incoming() {
+	wait_stopped "$IN_PID" && kill -9 "$DST_PID"
+	kill -CONT "$IN_PID"
+}
+
+# --- cases --------------------------------------------------------------
+
+cancel_cases() {
+	fail_case cancel-setup setup=sigint "" cancel_destination_after_source 1 \
+		"cancelled by signal SIGINT during setup; the source guest keeps running, dirty logging was not started"
+	fail_case cancel-precopy-0 precopy-0=sigint "" : 1 \
+		"cancelled by signal SIGINT during precopy; the source guest keeps running, dirty logging stopped"
+	fail_case cancel-precopy-2 precopy-2=sigterm "" : 1 \
+		"cancelled by signal SIGTERM during precopy; the source guest keeps running, dirty logging stopped"
+	fail_case cancel-switchover switchover=sigint "" : 1 \
+		"cancelled by signal SIGINT during switchover; the source guest keeps running"
+	fail_case cancel-command-precopy precopy-1=wait-cancel "" cancel_by_command 1 \
+		"cancelled by kmig migrate-cancel during precopy; the source guest keeps running"
+	fail_case cancel-command-before-commit commit=wait-cancel "" cancel_by_command 1 \
+		"cancelled by kmig migrate-cancel during switchover; the source guest keeps running"
+}
+
+fault_cases() {
+	fail_case channel-killed precopy-1=stop "" kill_one_channel 1 \
+		"failed: iteration 1: .*; the source guest keeps running, dirty logging stopped"
+	fail_case destination-helper-killed precopy-1=stop "" kill_destination_helper 1 \
+		"failed: iteration 1: .*(closed by the receiver|reset|Broken pipe).*keeps running"
+	fail_case destination-vmm-killed precopy-1=stop "" kill_destination_vmm 1 \
+		"failed: .*receiver: .*destination VMM: its socket closed.*keeps running"
+	fail_case destination-cancelled precopy-1=stop "" cancel_destination 1 \
+		"failed: .*receiver: .*cancelled.*keeps running"
+	fail_case destination-helper-killed-switchover "" received=kill : 1 \
+		"failed: switchover: waiting for PREPARED: connection closed by the receiver"
+	fail_case destination-vmm-killed-switchover "" received=stop kill_vmm_under_stopped_incoming 1 \
+		"failed: switchover: waiting for PREPARED: receiver: destination VMM: handing over the device state: SET_DEVICE_STATE"
+	fail_case destination-lost-after-commit "" commit=kill : 3 \
+		"no word from the destination after COMMIT"
+}
+
+# The source VMM dies during precopy: nothing to resume; the report says
+# so, and the destination never runs the half guest.
+source_vmm_killed_case() {
+	local name=source-vmm-killed mst
+	start_pair "$name-s" "$name-d" --ab 8M || { not_ok "$name: setup"; return; }
+	start_incoming "$name" "$name-d" --keep-vmm || return
+	MIG_ENV="KMIG_TEST_HOOK=precopy-1=stop" start_migrate "$name" "$name-s" $MIG_ARGS
+	wait_stopped "$MIG_PID" && kill -9 "$SRC_PID"
+	kill -CONT "$MIG_PID"
+	wait_bounded "$MIG_PID" 60
+	mst=$?
+	wait_bounded "$IN_PID" 40
+	echo "# $name: migrate $mst: $(grep -v "test hook" "$WORK/$name.mig.err" | head -2)"
+	if [ "$mst" = 1 ] &&
+	   grep -q "the source guest is in an unknown state (its VMM did not answer" "$WORK/$name.mig.err" &&
+	   [ "$(json_get "$WORK/$name.json" 'j["source"]')" = unknown ] &&
+	   [ "$(vmm_field "$name-d" state)" = incoming ]; then
+		ok "$name: failure reported, source state unknown, destination never ran"
+	else
+		not_ok "$name: migrate $mst, source '$(json_get "$WORK/$name.json" 'j["source"]')', destination '$(vmm_field "$name-d" state)'"
+	fi
+	quit_vmm "$name-d"
+	wait_bounded "$DST_PID" 10
+}
+
+# Destinations that do not fit the guest: a different memory layout (the
+# block table is refused before any page is written) and a different vCPU
+# count (the device state is refused at switchover). The source runs on.
+mismatch_case() {
+	local name=$1 regex=$2 mst
+	shift 2
+	start_vmm "$name-s" --mem "$GUEST_MEM" --vcpus 2 --ab 8M && SRC_PID=$VMM_PID &&
+	start_vmm "$name-d" --incoming "$@" && DST_PID=$VMM_PID && wait_ready "$name-s" ||
+		{ not_ok "$name: setup"; return; }
+	start_incoming "$name" "$name-d" --keep-vmm || return
+	start_migrate "$name" "$name-s" -c 2
+	wait_bounded "$MIG_PID" 60
+	mst=$?
+	wait_bounded "$IN_PID" 30
+	echo "# $name: migrate $mst: $(head -1 "$WORK/$name.mig.err")"
+	if [ "$mst" = 1 ] && grep -Eq "$regex" "$WORK/$name.mig.err" &&
+	   check_source_intact "$name-s" && [ "$(vmm_field "$name-d" state)" = incoming ]; then
+		ok "$name: refused with a clear message, source intact, destination never ran"
+	else
+		not_ok "$name: migrate $mst"
+	fi
+	quit_vmm "$name-s"
+	quit_vmm "$name-d"
+	wait_bounded "$SRC_PID" 10
+	wait_bounded "$DST_PID" 10
+}
+
+mismatch_cases() {
+	mismatch_case layout-mismatch "receiver: .*block 0 is 'slot0' of [0-9]+ bytes, expected 'slot0' of [0-9]+" \
+		--mem 256M --vcpus 2
+	mismatch_case vcpu-mismatch "receiver: destination VMM: handing over the device state: .*2 vCPUs" \
+		--mem "$GUEST_MEM" --vcpus 1
+}
+
+# A cancel after COMMIT is refused; the migration completes.
+too_late_case() {
+	local name=too-late out mst
+	start_pair "$name-s" "$name-d" --ab 8M || { not_ok "$name: setup"; return; }
+	IN_ENV="KMIG_TEST_HOOK=resumed=stop" start_incoming "$name" "$name-d" || return
+	start_migrate "$name" "$name-s" -c 2 --control "$WORK/$name.ctl"
+	wait_stopped "$IN_PID"
+	out=$("$KMIG" migrate-cancel "$WORK/$name.ctl")
+	kill -CONT "$IN_PID"
+	wait_bounded "$MIG_PID" 60
+	mst=$?
+	wait_bounded "$IN_PID" 30
+	echo "# $name: migrate-cancel: $out"
+	if [ "$mst" = 0 ] && [ "${out#error: too late}" != "$out" ] && check_guest "$name-d"; then
+		ok "$name: cancel refused after COMMIT, migration completed"
+	else
+		not_ok "$name: migrate $mst, cancel answered '$out'"
+	fi
+	quit_vmm "$name-d"
+	wait_bounded "$DST_PID" 10
+	kill_pids "$SRC_PID"
+}
+
+case "${1:-all}" in
+all)
+	cancel_cases
+	fault_cases
+	source_vmm_killed_case
+	mismatch_cases
+	too_late_case ;;
+*)	"$@" ;;
+esac
+summary

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The stream features live migration adds, over real TCP loopback in one
+ * process: the switchover exchange after END (PREPARED, COMMIT, RESUMED)
+ * and each way it can fail -- the destination refuses before PREPARED, the
+ * source goes away before COMMIT, the destination reports a failed commit,
+ * the destination vanishes after COMMIT (outcome unknown: not -EREMOTEIO);
+ * a migration stream and a plain receiver refuse each other; and zero
+ * hints (kmig_send_queue_zero()): hinted pages go out as zero markers
+ * without being read.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "bits.h"
+#include "gen.h"
+#include "recv.h"
+#include "send.h"
+#include "t.h"
+
+#define PG KMIG_PAGE_SIZE
+#define NP 700
+
+/* What the destination does after kmig_recv_run(). */
+enum dst_script {
+	DST_RESUME,		/* PREPARED, COMMIT, RESUMED */
+	DST_REFUSE,		/* abort before PREPARED (its VMM refused the state) */
+	DST_EXPECT_CANCEL,	/* PREPARED, then the sender must go away */
+	DST_COMMIT_FAILS,	/* COMMIT arrives, then abort (the VMM's COMMIT failed) */
+	DST_VANISH,		/* COMMIT arrives, then the sockets close, no word */
+};
+
+struct dst {
+	pthread_t t;
+	enum dst_script script;
+	struct kmig_recv *r;
+	struct kmig_ram ram;
+	int run_ret, commit_ret;
+	char port[16];
+};
+
+static void *dst_main(void *arg)
+{
+	struct dst *d = arg;
+	struct kmig_resumed rep = { .devstate_ns = 11, .commit_ns = 22, .total_ns = 33 };
+
+	d->run_ret = kmig_recv_run(d->r);
+	if (d->run_ret)
+		return NULL;
+	if (d->script == DST_REFUSE) {
+		kmig_recv_abort(d->r, -EINVAL, "destination VMM: SET_DEVICE_STATE: 2 vCPUs, expected 1");
+		return NULL;
+	}
+	d->commit_ret = kmig_recv_await_commit(d->r, 5000);
+	if (d->commit_ret)
+		return NULL;
+	if (d->script == DST_COMMIT_FAILS)
+		kmig_recv_abort(d->r, -EIO, "destination VMM: COMMIT: KVM_SET_SREGS: Invalid argument");
+	else if (d->script == DST_VANISH) {
+		kmig_recv_destroy(d->r);	/* sockets closed, no ERROR: a crash */
+		d->r = NULL;
+	}
+	else
+		kmig_recv_resumed(d->r, &rep);
+	return NULL;
+}
+
+static int dst_start(struct dst *d, enum dst_script script, int switchover)
+{
+	struct kmig_recv_opts o = { .accept_timeout_ms = 10000, .switchover = switchover };
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->script = script;
+	kmig_ram_init(&d->ram);
+	ret = kmig_recv_create(&d->r, &o, &d->ram);
+	if (!ret)
+		ret = kmig_recv_listen(d->r, "127.0.0.1", "0");
+	if (ret)
+		return ret;
+	snprintf(d->port, sizeof(d->port), "%u", kmig_recv_port(d->r));
+	return -pthread_create(&d->t, NULL, dst_main, d);
+}
+
+static void dst_join(struct dst *d)
+{
+	pthread_join(d->t, NULL);
+}
+
+static void dst_free(struct dst *d)
+{
+	kmig_recv_destroy(d->r);
+	kmig_ram_free(&d->ram);
+}
+
+static void dst_end(struct dst *d)
+{
+	dst_join(d);
+	dst_free(d);
+}
+
+static int make_src(struct kmig_ram *ram)
+{
+	kmig_ram_init(ram);
+	if (kmig_ram_add_memfd(ram, "slot0", NP * PG, NULL) ||
+	    kmig_ram_add_memfd(ram, "slot1", 64 * PG, NULL))
+		return -ENOMEM;
+	t_fill_random(ram->blocks[0].base, 300 * PG, 5);
+	t_fill_text(ram->blocks[1].base, 64 * PG, 6);
+	return 0;
+}
+
+/* Source side up to a finished stream (END acknowledged). */
+static int src_finish(struct kmig_send **s, struct kmig_ram *ram, const char *port, int sw)
+{
+	struct kmig_send_opts o;
+	int ret;
+
+	kmig_send_opts_init(&o);
+	o.nr_channels = 2;
+	o.switchover = sw;
+	ret = kmig_send_create(s, &o, ram);
+	if (!ret)
+		ret = kmig_send_connect(*s, "127.0.0.1", port);
+	if (!ret)
+		ret = kmig_send_queue_all(*s);
+	if (!ret)
+		ret = kmig_send_finish(*s, "dev", 3);
+	return ret;
+}
+
+/* Source and destination up to the source's COMMIT (sent). */
+static int to_commit(struct kmig_ram *src, struct kmig_send **s, struct dst *d,
+		     enum dst_script script)
+{
+	int ret = make_src(src);
+
+	if (!ret)
+		ret = dst_start(d, script, 1);
+	if (!ret)
+		ret = src_finish(s, src, d->port, 1);
+	if (!ret)
+		ret = kmig_send_await_prepared(*s, 5000);
+	if (!ret)
+		ret = kmig_send_commit(*s);
+	return ret;
+}
+
+static void t_commit(struct t_state *st)
+{
+	struct kmig_resumed rep = { 0 };
+	struct kmig_ram src;
+	struct kmig_send *s;
+	struct dst d;
+
+	T_ASSERT(st, to_commit(&src, &s, &d, DST_RESUME) == 0, "commit: %s", kmig_send_error(s));
+	T_ASSERT(st, kmig_send_await_resumed(s, &rep, 5000) == 0, "resumed: %s",
+		 kmig_send_error(s));
+	T_EXPECT(st, rep.devstate_ns == 11 && rep.commit_ns == 22 && rep.total_ns == 33,
+		 "timings %llu %llu %llu", (unsigned long long)rep.devstate_ns,
+		 (unsigned long long)rep.commit_ns, (unsigned long long)rep.total_ns);
+	/* Only once. */
+	T_EXPECT(st, kmig_send_await_resumed(s, &rep, 100) != 0, "second RESUMED");
+	kmig_send_destroy(s);
+	dst_join(&d);
+	T_EXPECT(st, d.run_ret == 0 && d.commit_ret == 0, "destination %d %d", d.run_ret,
+		 d.commit_ret);
+	T_EXPECT(st, !memcmp(src.blocks[0].base, d.ram.blocks[0].base, NP * PG), "content");
+	dst_free(&d);
+	kmig_ram_free(&src);
+}
+
+static void t_refused(struct t_state *st)
+{
+	struct kmig_ram src;
+	struct kmig_send *s;
+	struct dst d;
+	int ret;
+
+	T_ASSERT(st, make_src(&src) == 0, "source");
+	T_ASSERT(st, dst_start(&d, DST_REFUSE, 1) == 0, "destination");
+	T_ASSERT(st, src_finish(&s, &src, d.port, 1) == 0, "finish: %s", kmig_send_error(s));
+	ret = kmig_send_await_prepared(s, 5000);
+	printf("# %s\n", kmig_send_error(s));
+	T_EXPECT(st, ret == -EREMOTEIO && strstr(kmig_send_error(s), "2 vCPUs, expected 1"),
+		 "%d %s", ret, kmig_send_error(s));
+	T_EXPECT(st, kmig_send_commit(s) != 0, "COMMIT after a failure");
+	kmig_send_destroy(s);
+	dst_end(&d);
+	kmig_ram_free(&src);
+}
+
+static void t_source_cancels(struct t_state *st)
+{
+	struct kmig_ram src;
+	struct kmig_send *s;
+	struct dst d;
+
+	T_ASSERT(st, make_src(&src) == 0, "source");
+	T_ASSERT(st, dst_start(&d, DST_EXPECT_CANCEL, 1) == 0, "destination");
+	T_ASSERT(st, src_finish(&s, &src, d.port, 1) == 0, "finish: %s", kmig_send_error(s));
+	T_ASSERT(st, kmig_send_await_prepared(s, 5000) == 0, "prepared: %s", kmig_send_error(s));
+	kmig_send_cancel(s, -ECANCELED);
+	T_EXPECT(st, kmig_send_commit(s) == -ECANCELED, "COMMIT after cancel");
+	dst_join(&d);
+	printf("# %s\n", kmig_recv_error(d.r));
+	T_EXPECT(st, d.commit_ret != 0 && strstr(kmig_recv_error(d.r),
+		 "waiting for COMMIT: the sender closed the connection"), "%d %s", d.commit_ret,
+		 kmig_recv_error(d.r));
+	dst_free(&d);
+	kmig_send_destroy(s);
+	kmig_ram_free(&src);
+}
+
+/* After COMMIT: a reported failure is definite, silence is not. */
+static void after_commit(struct t_state *st, enum dst_script script)
+{
+	struct kmig_resumed rep;
+	struct kmig_ram src;
+	struct kmig_send *s;
+	struct dst d;
+	int ret;
+
+	T_ASSERT(st, to_commit(&src, &s, &d, script) == 0, "commit: %s", kmig_send_error(s));
+	ret = kmig_send_await_resumed(s, &rep, 5000);
+	printf("# %d %s\n", ret, kmig_send_error(s));
+	if (script == DST_COMMIT_FAILS)
+		T_EXPECT(st, ret == -EREMOTEIO && strstr(kmig_send_error(s), "KVM_SET_SREGS"),
+			 "%d %s", ret, kmig_send_error(s));
+	else
+		T_EXPECT(st, ret && ret != -EREMOTEIO, "%d %s", ret, kmig_send_error(s));
+	kmig_send_destroy(s);
+	dst_end(&d);
+	kmig_ram_free(&src);
+}
+
+static void t_commit_fails(struct t_state *st) { after_commit(st, DST_COMMIT_FAILS); }
+static void t_destination_vanishes(struct t_state *st) { after_commit(st, DST_VANISH); }
+
+static void t_mismatch(struct t_state *st)
+{
+	struct kmig_ram src;
+	struct kmig_send *s;
+	struct dst d;
+	int ret;
+
+	T_ASSERT(st, make_src(&src) == 0, "source");
+	for (int sw = 0; sw < 2; sw++) {
+		T_ASSERT(st, dst_start(&d, DST_RESUME, !sw) == 0, "destination");
+		ret = src_finish(&s, &src, d.port, sw);
+		printf("# %s\n", kmig_send_error(s));
+		T_EXPECT(st, ret == -EPROTO && strstr(kmig_send_error(s), sw ?
+			 "a live migration: use kmig incoming" : "not a live migration"),
+			 "%d %s", ret, kmig_send_error(s));
+		kmig_send_destroy(s);
+		dst_join(&d);
+		T_EXPECT(st, d.run_ret == -EPROTO, "receiver %d", d.run_ret);
+		dst_free(&d);
+	}
+	kmig_ram_free(&src);
+}
+
+/*
+ * Zero hints: pages 0..99 hold data on the source but are hinted zero, so
+ * they must arrive as zero markers (never read: the destination keeps its
+ * hole) and count as not read; pages 100..299 are classified normally.
+ */
+static void t_zero_hints(struct t_state *st)
+{
+	uint64_t want[KMIG_BITMAP_WORDS(NP)] = { 0 }, zero[KMIG_BITMAP_WORDS(NP)] = { 0 };
+	struct kmig_send_opts o;
+	struct kmig_stats ss;
+	struct kmig_ram src;
+	struct kmig_send *s;
+	struct dst d;
+
+	T_ASSERT(st, make_src(&src) == 0, "source");
+	for (int i = 0; i < 300; i++) {
+		kmig_set_bit(want, i);
+		if (i < 100)
+			kmig_set_bit(zero, i);
+	}
+	T_ASSERT(st, dst_start(&d, DST_RESUME, 0) == 0, "destination");
+	kmig_send_opts_init(&o);
+	o.nr_channels = 3;
+	T_ASSERT(st, kmig_send_create(&s, &o, &src) == 0, "create");
+	T_ASSERT(st, kmig_send_connect(s, "127.0.0.1", d.port) == 0, "connect: %s",
+		 kmig_send_error(s));
+	T_ASSERT(st, kmig_send_queue_zero(s, 0, 0, NP, want, zero) == 0, "queue");
+	T_ASSERT(st, kmig_send_finish(s, NULL, 0) == 0, "finish: %s", kmig_send_error(s));
+	kmig_send_stats(s, &ss);
+	kmig_send_destroy(s);
+	dst_join(&d);
+	T_ASSERT(st, d.run_ret == 0, "receive: %s", kmig_recv_error(d.r));
+	T_EXPECT(st, ss.sum.pages_none == 100 && ss.sum.pages_raw == 200, "none %llu raw %llu",
+		 (unsigned long long)ss.sum.pages_none, (unsigned long long)ss.sum.pages_raw);
+	T_EXPECT(st, lseek(d.ram.blocks[0].fd, 0, SEEK_DATA) == 100 * PG, "hinted pages written");
+	T_EXPECT(st, !memcmp(src.blocks[0].base + 100 * PG, d.ram.blocks[0].base + 100 * PG,
+			     200 * PG), "content");
+	dst_free(&d);
+	kmig_ram_free(&src);
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		T_CASE(t_commit), T_CASE(t_refused), T_CASE(t_source_cancels),
+		T_CASE(t_commit_fails), T_CASE(t_destination_vanishes), T_CASE(t_mismatch),
+		T_CASE(t_zero_hints),
+	};
+
+	return t_main("migstream", cases, sizeof(cases) / sizeof(cases[0]));
+}
