@@ -3,22 +3,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bits.h"
 #include "cli.h"
 #include "kmod_nl.h"
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static void usage(FILE *f)
 {
@@ -138,14 +134,35 @@ static int parse_args(int argc, char **argv, bool *json, long *count, long *time
 	return 0;
 }
 
-static int run(struct kmig_nl *nl, bool json, long count, long timeout_s)
+/*
+ * Waits for an event or a signal. SIGINT/SIGTERM are blocked and read from
+ * a signalfd polled next to the netlink socket: a flag set by a handler and
+ * checked before a blocking poll() would lose a signal that arrives between
+ * the check and the poll.
+ */
+static int wait_event(struct kmig_nl *nl, int sfd, int wait_ms, bool *stop)
+{
+	struct pollfd p[2] = {
+		{ .fd = kmig_nl_event_fd(nl), .events = POLLIN },
+		{ .fd = sfd, .events = POLLIN },
+	};
+	int ret = poll(p, 2, wait_ms);
+
+	if (ret < 0)
+		return errno == EINTR ? 0 : -errno;
+	*stop = p[1].revents & POLLIN;
+	return !*stop && (p[0].revents & POLLIN);
+}
+
+static int run(struct kmig_nl *nl, int sfd, bool json, long count, long timeout_s)
 {
 	uint64_t end = timeout_s ? kmig_now_ns() + timeout_s * 1000000000ULL : 0;
 	struct kmig_err err = { 0 };
 	struct kmig_nl_event ev;
+	bool stop = false;
 	long seen = 0;
 
-	while (!stop_signal && (!count || seen < count)) {
+	while (!stop && (!count || seen < count)) {
 		int wait_ms = -1, ret;
 
 		if (end) {
@@ -155,8 +172,13 @@ static int run(struct kmig_nl *nl, bool json, long count, long timeout_s)
 				break;
 			wait_ms = (end - now) / 1000000 + 1;
 		}
-		ret = kmig_nl_event_next(nl, wait_ms, &ev, &err);
-		if (ret == -EINTR || ret == 0)
+		ret = wait_event(nl, sfd, wait_ms, &stop);
+		if (ret < 0)
+			return cli_err("monitor", "wait for", "events", -ret, NULL);
+		if (ret == 0)
+			continue;
+		ret = kmig_nl_event_next(nl, 0, &ev, &err);
+		if (ret == 0)
 			continue;
 		if (ret < 0)
 			return cli_err("monitor", "receive", "events", -ret, err.msg);
@@ -168,7 +190,7 @@ static int run(struct kmig_nl *nl, bool json, long count, long timeout_s)
 		kmig_nl_event_free(&ev);
 		seen++;
 	}
-	if (count && seen < count && !stop_signal) {
+	if (count && seen < count && !stop) {
 		fprintf(stderr, "kmig monitor: timeout after %ld s: %ld of %ld events\n", timeout_s,
 			seen, count);
 		return 1;
@@ -178,23 +200,31 @@ static int run(struct kmig_nl *nl, bool json, long count, long timeout_s)
 
 int cmd_monitor(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
 	struct kmig_err err = { 0 };
 	long count = 0, timeout_s = 0;
 	struct kmig_nl *nl;
 	bool json = false;
-	int ret = parse_args(argc, argv, &json, &count, &timeout_s);
+	sigset_t set;
+	int sfd, ret = parse_args(argc, argv, &json, &count, &timeout_s);
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		return cli_err("monitor", "create", "signalfd", errno, NULL);
 	ret = kmig_nl_open(&nl, true, &err);
-	if (ret)
+	if (ret) {
+		close(sfd);
 		return cli_err("monitor", "open", "netlink", -ret, err.msg);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	}
 	fprintf(stderr, "kmig monitor: listening to %s/%s\n", KMIG_GENL_NAME,
 		KMIG_GENL_MCGRP_EVENTS);
-	ret = run(nl, json, count, timeout_s);
+	ret = run(nl, sfd, json, count, timeout_s);
 	kmig_nl_close(nl);
+	close(sfd);
 	return ret;
 }
