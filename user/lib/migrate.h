@@ -60,6 +60,8 @@ struct kmig_migrate_opts {
 	bool keep_source;		/* leave the source paused instead of QUIT */
 	int switchover_timeout_ms;	/* PREPARED and RESUMED; 0: 30 s */
 	const char *kmig_dev;		/* NULL: /dev/kmig */
+	bool no_module;			/* the userspace fallback even with
+					 * /dev/kmig (to compare the paths) */
 };
 
 #define KMIG_MIGRATE_MAX_ROWS	64
