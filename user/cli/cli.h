@@ -28,6 +28,9 @@ int cmd_migrate_cancel(int argc, char **argv);
 int cmd_migrate_status(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_snapshot_info(int argc, char **argv);
 
 /* Report and return 1 (the exit status). @detail may be NULL or "". */
 int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail);
