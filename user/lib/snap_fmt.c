@@ -120,6 +120,20 @@ static int check_aligned(const char *what, uint64_t v, uint64_t align, struct km
 	return 0;
 }
 
+/* [off, off + len rounded up to 4 KiB) inside [0, file_size). */
+static int check_inside(const char *what, uint64_t off, uint64_t len,
+			const struct kmig_snap_hdr *h, struct kmig_err *e)
+{
+	uint64_t end;
+
+	if (!kmig_add_ok(off, kmig_snap_align_up(len, KMIG_SNAP_ALIGN), &end) ||
+	    end > h->file_size)
+		return kmig_err_set(e, -EBADMSG, "%s: %llu bytes at offset %llu end past the "
+				    "header's file_size %llu", what, (unsigned long long)len,
+				    (unsigned long long)off, (unsigned long long)h->file_size);
+	return 0;
+}
+
 static int hdr_values(const uint8_t *buf, const struct kmig_snap_hdr *h, struct kmig_err *e)
 {
 	char sb[16];
@@ -157,6 +171,11 @@ static int hdr_values(const uint8_t *buf, const struct kmig_snap_hdr *h, struct 
 	if (check_aligned("header: table_offset", h->table_offset, KMIG_SNAP_ALIGN, e) ||
 	    check_aligned("header: devstate_offset", h->devstate_offset, KMIG_SNAP_ALIGN, e) ||
 	    check_aligned("header: file_size", h->file_size, KMIG_SNAP_ALIGN, e))
+		return e->code;
+	/* Before anything reads them: inside the file (the rest of the
+	 * layout is checked with the table, kmig_snap_layout_check()). */
+	if (check_inside("block table", h->table_offset, h->table_size, h, e) ||
+	    check_inside("device state", h->devstate_offset, h->devstate_len, h, e))
 		return e->code;
 	return 0;
 }
