@@ -192,7 +192,9 @@ static int check_vmm(struct kmig_migrate *m, struct kmig_vmmp_status *qs)
 	ret = kmig_vmmp_query(m->vmm, qs);
 	if (ret)
 		return kmig_migrate_fail(m, ret, "QUERY: %s", kmig_vmmp_last_error(m->vmm));
-	if (qs->state != KMIG_VMMP_STATE_RUNNING)
+	/* A stopped save also takes a guest that is paused already. */
+	m->found_paused = m->o.stopped && qs->state == KMIG_VMMP_STATE_PAUSED;
+	if (qs->state != KMIG_VMMP_STATE_RUNNING && !m->found_paused)
 		return kmig_migrate_fail(m, -EINVAL, "the source guest is not running (VMM "
 					 "state %u, expected %u RUNNING)", qs->state,
 					 KMIG_VMMP_STATE_RUNNING);
@@ -365,7 +367,7 @@ static void finish_source(struct kmig_migrate *m)
 
 	if (!m->o.stop_in_downtime)
 		stop_logging(m, KMIG_DIRTY_STOP_LAZY);
-	if (m->o.resume_source) {	/* a save: the guest goes on */
+	if (m->o.resume_source && m->paused) {	/* a save: the guest goes on */
 		ret = kmig_vmmp_resume(m->vmm);
 		if (ret)
 			recovery_error(m, "RESUME", ret);

@@ -266,12 +266,12 @@ int kmig_migrate_switchover(struct kmig_migrate *m)
 	int ret = kmig_migrate_set_state(m, KMIG_MIGRATE_SWITCHOVER);
 
 	stream_counts(&m->sink, &before);
-	if (!ret)
+	if (!ret && !m->found_paused)
 		ret = kmig_vmmp_pause(m->vmm);
 	if (ret)
 		return ret == -ECANCELED ? ret :
 		       kmig_migrate_fail(m, ret, "PAUSE: %s", kmig_vmmp_last_error(m->vmm));
-	m->paused = true;
+	m->paused = !m->found_paused;
 	dt->pause_ns = kmig_now_ns() - t0;
 	kmig_migrate_hook(m, "switchover");
 	ret = kmig_migrate_check_cancel(m);
