@@ -154,4 +154,4 @@ echo "snapshot bench: $MEM kguest, $CH threads/channels, files in $WORK ($(df -T
 disk
 density dense 100
 density sparse 10
-python3 "$(dirname "$0")/snapshot_table.py" "$WORK/results" "$MEM"
+python3 "$(dirname "$0")/snapshot_table.py" "$WORK/results" "$MEM" "$CH"

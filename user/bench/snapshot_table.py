@@ -54,8 +54,14 @@ print("data MB/s: page bytes written (save) or read (restore), or stream bytes, 
 print("vs disk: that rate / dd's rate in the same direction; vs stream: the stream's time / this")
 print("time (above 1: faster than the plain stream through a file). CRC s: thread time in")
 print("per-page CRC32C (summed over threads), the direct measure of its cost.")
+threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 for d in ("dense", "sparse"):
-    if d + "-save-nocrc" in rows and d + "-save" in rows:
-        print("per-page CRC32C cost, %s: save %+.1f %%, restore %+.1f %% of the time" % (
-            d, 100 * (rows[d + "-save"][0] / rows[d + "-save-nocrc"][0] - 1),
-            100 * (rows[d + "-restore"][0] / rows[d + "-restore-nocrc"][0] - 1)))
+    for op in ("save", "restore"):
+        k = d + "-" + op
+        if k not in rows or not crc[k]:
+            continue
+        s, b = rows[k]
+        print("per-page CRC32C, %s %s: %.2f s of thread time for %.0f MiB (%.1f GB/s per "
+              "thread), %.1f %% of its %d threads x %.2f s" % (
+                  d, op, crc[k], b / (1 << 20), b / crc[k] / 1e9,
+                  100 * crc[k] / (threads * s), threads, s))
