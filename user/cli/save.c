@@ -45,14 +45,7 @@ enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
-	char range[64];
-	int ret = cli_parse_u64(v, min, max, out);
-
-	if (!ret)
-		return 0;
-	snprintf(range, sizeof(range), "expected %llu..%llu", (unsigned long long)min,
-		 (unsigned long long)max);
-	return cli_err("save", opt, v, ret, range);
+	return cli_parse_num("save", opt, v, min, max, out);
 }
 
 static int parse_after(struct save_args *a, const char *v)
@@ -137,18 +130,6 @@ static void cancel_cb(void *obj, const char *why)
 	kmig_migrate_cancel(obj, why);
 }
 
-static void progress_cb(void *obj, char *line, size_t len)
-{
-	struct kmig_migrate_stats *st = malloc(sizeof(*st));
-
-	line[0] = '\0';
-	if (!st)
-		return;
-	kmig_migrate_stats(obj, st);
-	kmig_migrate_progress(st, line, len);
-	free(st);
-}
-
 static void json_report(const struct save_args *a, const struct kmig_migrate_stats *st)
 {
 	printf("{\"file\": \"");
@@ -204,7 +185,7 @@ int cmd_save(int argc, char **argv)
 	if (ret)
 		return cli_err("save", "create", "", ret, NULL);
 	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
-				.progress = a.quiet || a.json ? NULL : progress_cb };
+				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
 	cli_watch_start(&w);
 	ret = kmig_migrate_run(m);
 	cli_watch_stop(&w);
