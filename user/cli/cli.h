@@ -28,12 +28,21 @@ int cmd_migrate_cancel(int argc, char **argv);
 int cmd_migrate_status(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_snapshot_info(int argc, char **argv);
 
 /* Report and return 1 (the exit status). @detail may be NULL or "". */
 int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail);
 
 /* A decimal number in [@min, @max]: -EINVAL if malformed, -ERANGE outside. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* An option's number in [@min, @max], or report "kmig CMD: parse OPT V:
+ * ... (expected MIN..MAX)" and return 1. */
+int cli_parse_num(const char *cmd, const char *opt, const char *v, uint64_t min, uint64_t max,
+		  uint64_t *out);
+/* The progress line of a struct kmig_migrate (migrate and save). */
+void cli_migrate_progress(void *migrate, char *line, size_t len);
 /* "64M", "2G", "4096" -> bytes (K/M/G/T = powers of 1024). */
 int cli_parse_size(const char *s, uint64_t *out);
 /* Bytes per second: a size as above, or "<n>kbit"/"mbit"/"gbit" (powers

@@ -22,6 +22,19 @@ int cli_err(const char *cmd, const char *op, const char *obj, int err, const cha
 	return 1;
 }
 
+int cli_parse_num(const char *cmd, const char *opt, const char *v, uint64_t min, uint64_t max,
+		  uint64_t *out)
+{
+	char range[64];
+	int ret = cli_parse_u64(v, min, max, out);
+
+	if (!ret)
+		return 0;
+	snprintf(range, sizeof(range), "expected %llu..%llu", (unsigned long long)min,
+		 (unsigned long long)max);
+	return cli_err(cmd, opt, v, ret, range);
+}
+
 static int scaled(const char *s, uint64_t *out, const char *const *units,
 		  const uint64_t *mult, int nunits)
 {

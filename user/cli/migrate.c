@@ -53,16 +53,7 @@ enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP, OPT_NOMOD };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
-	int ret = cli_parse_u64(v, min, max, out);
-
-	if (ret) {
-		char range[64];
-
-		snprintf(range, sizeof(range), "expected %llu..%llu", (unsigned long long)min,
-			 (unsigned long long)max);
-		return cli_err("migrate", opt, v, ret, range);
-	}
-	return 0;
+	return cli_parse_num("migrate", opt, v, min, max, out);
 }
 
 static int parse_opt(struct mig_args *a, int c, const char *v)
@@ -186,7 +177,7 @@ static void cancel_cb(void *obj, const char *why)
 			"is resuming the guest\n");
 }
 
-static void progress_cb(void *obj, char *line, size_t len)
+void cli_migrate_progress(void *obj, char *line, size_t len)
 {
 	struct kmig_migrate_stats *st = malloc(sizeof(*st));
 
@@ -280,6 +271,7 @@ int cmd_migrate(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
+	a.o.note = a.quiet ? NULL : stderr;
 	ret = kmig_migrate_create(&m, &a.o);
 	if (ret)
 		return cli_err("migrate", "create", "", ret, NULL);
@@ -288,7 +280,7 @@ int cmd_migrate(int argc, char **argv)
 		return cli_err("migrate", "control socket", a.control, ret, NULL);
 	}
 	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
-				.progress = a.quiet || a.json ? NULL : progress_cb };
+				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
 	cli_watch_start(&w);
 	ret = kmig_migrate_run(m);
 	cli_watch_stop(&w);

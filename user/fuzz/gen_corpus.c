@@ -12,6 +12,7 @@
 #include "bits.h"
 #include "codec.h"
 #include "wire.h"
+#include "snap_small.h"
 
 #define PG KMIG_PAGE_SIZE
 
@@ -138,14 +139,39 @@ static void hello_corpus(void)
 	put("hello", "header", buf, 1 + KMIG_HDR_SIZE);
 }
 
+/* Snapshot files for fuzz_snap: byte 0 is its mode (0 as is, 1 fixed up). */
+static void snap_corpus(void)
+{
+	static uint8_t f[1 + 65536];
+	size_t n;
+
+	for (int mode = 0; mode < 2; mode++) {
+		char name[32];
+
+		f[0] = mode;
+		n = snap_small_build(f + 1, 2, 1);
+		snprintf(name, sizeof(name), "two-blocks-crc-%d", mode);
+		put("snap", name, f, n + 1);
+		n = snap_small_build(f + 1, 1, 0);
+		snprintf(name, sizeof(name), "one-block-%d", mode);
+		put("snap", name, f, n + 1);
+	}
+	/* A valid file whose header says WRITING. */
+	n = snap_small_build(f + 1, 1, 1);
+	f[0] = 1;
+	kmig_put_le32(f + 1 + 16, KMIG_SNAP_STATE_WRITING);
+	put("snap", "writing-1", f, n + 1);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: gen_corpus DIR (with DIR/hello and DIR/packet)\n");
+		fprintf(stderr, "usage: gen_corpus DIR (with DIR/hello, DIR/packet, DIR/snap)\n");
 		return 2;
 	}
 	dir = argv[1];
 	hello_corpus();
 	packet_corpus();
+	snap_corpus();
 	return 0;
 }

@@ -262,14 +262,29 @@ static inline void kguest_pattern_page(void *page, uint32_t kind,
 }
 
 /*
+ * Pages of a region of @kind in a group of three chunks (zero, text,
+ * random): equal thirds for @fill_pct 0, otherwise text and random share
+ * @fill_pct percent of the group and zero gets the rest (0 pages: skipped).
+ */
+static inline uint64_t kguest_kind_pages(uint32_t kind, uint64_t chunk, uint32_t fill_pct)
+{
+	uint64_t data = chunk * 3 * fill_pct / 200;
+
+	if (!fill_pct)
+		return chunk;
+	return kind == KGUEST_ZERO ? chunk * 3 - 2 * data : data;
+}
+
+/*
  * The standard layout used by kmig-vmm and by the multiboot entry: the a-b
  * region of @ab_pages pages centred on @ab_center (clamped into the work
  * area), the rest of [work, end) cut into chunks rotating zero, text,
- * random. Returns the number of regions written to @p->regions.
+ * random; @fill_pct (0: thirds) sets the share of text and random pages
+ * (sparse or dense guests). Returns the number of regions in @p->regions.
  */
-static inline uint32_t kguest_layout(struct kguest_params *p, uint64_t work,
-				     uint64_t end, uint64_t ab_center,
-				     uint64_t ab_pages)
+static inline uint32_t kguest_layout_fill(struct kguest_params *p, uint64_t work,
+					  uint64_t end, uint64_t ab_center,
+					  uint64_t ab_pages, uint32_t fill_pct)
 {
 	uint64_t pages = (end - work) >> KGUEST_PAGE_SHIFT;
 	uint64_t ab_first, chunk, pfn, ab_pfn;
@@ -285,15 +300,25 @@ static inline uint32_t kguest_layout(struct kguest_params *p, uint64_t work,
 		ab_first = (end >> KGUEST_PAGE_SHIFT) - ab_pages;
 	/* No a-b region: a pfn the walk never reaches. */
 	ab_pfn = ab_pages ? ab_first : UINT64_MAX;
-	/* KGUEST_MAX_REGIONS - 3: room for the a-b region and the split. */
-	chunk = (pages - ab_pages) / (KGUEST_MAX_REGIONS - 3) + 1;
+	/* KGUEST_MAX_REGIONS - 3: room for the a-b region and the split;
+	 * uneven kinds (fill_pct) can cut a group of three more often. */
+	chunk = (pages - ab_pages) / (KGUEST_MAX_REGIONS - (fill_pct ? 9 : 3)) + 1;
 	if (chunk < 256)
 		chunk = 256;
 
 	for (pfn = work >> KGUEST_PAGE_SHIFT; pfn < (end >> KGUEST_PAGE_SHIFT);) {
-		uint64_t stop = pfn + chunk;
-		struct kguest_region *r = &p->regions[n++];
+		uint64_t stop = pfn + kguest_kind_pages(kind, chunk, fill_pct);
+		struct kguest_region *r;
 
+		if (stop == pfn && pfn != ab_pfn) {
+			kind = kind == KGUEST_RANDOM ? KGUEST_ZERO : kind + 1;
+			continue;
+		}
+		if (n == KGUEST_MAX_REGIONS) {	/* cannot happen with the chunk above */
+			p->nr_regions = 0;
+			return 0;
+		}
+		r = &p->regions[n++];
 		if (pfn == ab_pfn) {
 			stop = pfn + ab_pages;
 			r->kind = KGUEST_AB;
@@ -312,6 +337,13 @@ static inline uint32_t kguest_layout(struct kguest_params *p, uint64_t work,
 	}
 	p->nr_regions = n;
 	return n;
+}
+
+static inline uint32_t kguest_layout(struct kguest_params *p, uint64_t work,
+				     uint64_t end, uint64_t ab_center,
+				     uint64_t ab_pages)
+{
+	return kguest_layout_fill(p, work, end, ab_center, ab_pages, 0);
 }
 
 #endif /* KGUEST_H */

@@ -48,7 +48,7 @@ int kmig_migrate_create(struct kmig_migrate **out, const struct kmig_migrate_opt
 {
 	struct kmig_migrate *m;
 
-	if (!o->vmm_path || !o->host || !o->port)
+	if (!o->vmm_path || (!o->open_sink && (!o->host || !o->port)))
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -128,8 +128,8 @@ int kmig_migrate_cancel(struct kmig_migrate *m, const char *why)
 		m->cancel = true;
 		snprintf(m->cancel_why, sizeof(m->cancel_why), "%s during %s", why,
 			 kmig_migrate_state_name(m->state));
-		if (m->s)
-			kmig_send_cancel(m->s, -ECANCELED);	/* wakes queue, flush, waits */
+		if (m->sink.ops)	/* wakes queue, flush, waits */
+			m->sink.ops->cancel(m->sink.p, -ECANCELED);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return ret;
@@ -196,7 +196,9 @@ static int check_vmm(struct kmig_migrate *m, struct kmig_vmmp_status *qs)
 	ret = kmig_vmmp_query(m->vmm, qs);
 	if (ret)
 		return kmig_migrate_fail(m, ret, "QUERY: %s", kmig_vmmp_last_error(m->vmm));
-	if (qs->state != KMIG_VMMP_STATE_RUNNING)
+	/* A stopped save also takes a guest that is paused already. */
+	m->found_paused = m->o.stopped && qs->state == KMIG_VMMP_STATE_PAUSED;
+	if (qs->state != KMIG_VMMP_STATE_RUNNING && !m->found_paused)
 		return kmig_migrate_fail(m, -EINVAL, "the source guest is not running (VMM "
 					 "state %u, expected %u RUNNING)", qs->state,
 					 KMIG_VMMP_STATE_RUNNING);
@@ -230,34 +232,57 @@ static int setup_vmm(struct kmig_migrate *m)
 	m->st.ram_bytes = kmig_ram_total(&m->ram);
 	snprintf(m->st.dirty_path, sizeof(m->st.dirty_path), "%s", m->dirty->why);
 	pthread_mutex_unlock(&m->lock);
+	if (m->o.note && !m->o.no_module && strcmp(m->dirty->st.harvest_path, "module"))
+		fprintf(m->o.note, "kmig: not using kmig.ko: %s\n", m->dirty->why);
+	return 0;
+}
+
+/* The stream to the destination, or the caller's sink (a file). */
+static int open_sink(struct kmig_migrate *m)
+{
+	struct kmig_send_opts so = m->o.stream;
+	struct kmig_sink k = { &kmig_sink_send_ops, NULL };
+	int vm_fd = m->o.no_module ? -1 : m->mm->vm_fd;	/* -1: no module zero scan */
+	char err[256] = "";
+	int ret;
+
+	if (m->o.open_sink) {
+		ret = m->o.open_sink(m->o.sink_arg, &m->ram, vm_fd, &k, err, sizeof(err));
+		if (ret)
+			return kmig_migrate_fail(m, ret, "%s", err[0] ? err : strerror(-ret));
+	} else {
+		so.vm_fd = vm_fd;
+		so.kmig_dev = m->o.kmig_dev;
+		so.switchover = 1;
+		ret = kmig_send_create((struct kmig_send **)&k.p, &so, &m->ram);
+		if (ret)
+			return kmig_migrate_fail(m, ret, "creating the stream: %s", strerror(-ret));
+	}
+	pthread_mutex_lock(&m->lock);
+	m->sink = k;
+	m->s = m->o.open_sink ? NULL : k.p;
+	snprintf(m->st.zero_path, sizeof(m->st.zero_path), "%s", m->o.no_module ?
+		 "userspace fallback: --no-module" : k.ops->classify_path(k.p));
+	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
 
 /* The channels to the destination, then dirty logging on. */
 static int setup_stream(struct kmig_migrate *m)
 {
-	struct kmig_send_opts so = m->o.stream;
-	struct kmig_send *s;
-	int ret;
+	int ret = open_sink(m);
 
-	so.vm_fd = m->o.no_module ? -1 : m->mm->vm_fd;	/* -1: no module zero scan */
-	so.kmig_dev = m->o.kmig_dev;
-	so.switchover = 1;
-	ret = kmig_send_create(&s, &so, &m->ram);
 	if (ret)
-		return kmig_migrate_fail(m, ret, "creating the stream: %s", strerror(-ret));
-	pthread_mutex_lock(&m->lock);
-	m->s = s;
-	snprintf(m->st.zero_path, sizeof(m->st.zero_path), "%s", m->o.no_module ?
-		 "userspace fallback: --no-module" : kmig_send_classify_path(s));
-	pthread_mutex_unlock(&m->lock);
+		return ret;
 	kmig_migrate_hook(m, "setup");
 	ret = kmig_migrate_check_cancel(m);
-	if (!ret)
-		ret = kmig_send_connect(s, m->o.host, m->o.port);
+	if (!ret && m->s)
+		ret = kmig_send_connect(m->s, m->o.host, m->o.port);
 	if (ret)
 		return kmig_migrate_fail(m, ret, "connecting to the destination %s:%s: %s",
-					 m->o.host, m->o.port, kmig_send_error(s));
+					 m->o.host, m->o.port, kmig_send_error(m->s));
+	if (m->o.stopped)	/* paused for the one pass: nothing to track */
+		return 0;
 	ret = kmig_dirty_start(m->dirty);
 	if (ret)
 		return kmig_migrate_fail(m, ret, "%s", kmig_dirty_error(m->dirty));
@@ -334,8 +359,8 @@ static void recover(struct kmig_migrate *m, int err)
 {
 	int ret;
 
-	if (m->s)
-		kmig_send_cancel(m->s, err);	/* channels close: no COMMIT can follow */
+	if (m->sink.ops)	/* channels close: no COMMIT can follow */
+		m->sink.ops->cancel(m->sink.p, err);
 	if (m->paused) {
 		ret = kmig_vmmp_resume(m->vmm);
 		if (ret)
@@ -361,9 +386,16 @@ static void finish_source(struct kmig_migrate *m)
 
 	if (!m->o.stop_in_downtime)
 		stop_logging(m);
+	if (m->o.resume_source && m->paused) {	/* a save: the guest goes on */
+		ret = kmig_vmmp_resume(m->vmm);
+		if (ret)
+			vmm_error(m, "RESUME", ret);
+		m->paused = ret != 0;
+	}
 	confirm_source(m);	/* dirty logging really off? */
-	if (m->o.keep_source) {
-		m->source_end = "paused";
+	if (m->o.keep_source || m->o.resume_source) {
+		if (m->o.keep_source)
+			m->source_end = "paused";
 		return;
 	}
 	ret = kmig_vmmp_quit(m->vmm, KMIG_VMMP_QUIT_F_EXIT);
@@ -388,7 +420,7 @@ int kmig_migrate_run(struct kmig_migrate *m)
 
 	m->t_start = kmig_now_ns();
 	ret = setup(m);
-	if (!ret)
+	if (!ret && !m->o.stopped)
 		ret = kmig_migrate_precopy(m);
 	if (!ret)
 		ret = kmig_migrate_switchover(m);
@@ -416,8 +448,8 @@ void kmig_migrate_stats(struct kmig_migrate *m, struct kmig_migrate_stats *st)
 {
 	pthread_mutex_lock(&m->lock);
 	*st = m->st;
-	if (m->s)
-		kmig_send_stats(m->s, &st->stream);
+	if (m->sink.ops)
+		m->sink.ops->stats(m->sink.p, &st->stream);
 	pthread_mutex_unlock(&m->lock);
 	if (st->state < KMIG_MIGRATE_COMPLETED && m->t_start)
 		st->total_ns = kmig_now_ns() - m->t_start;
@@ -427,7 +459,8 @@ void kmig_migrate_destroy(struct kmig_migrate *m)
 {
 	if (!m)
 		return;
-	kmig_send_destroy(m->s);
+	if (m->sink.ops)
+		m->sink.ops->destroy(m->sink.p);
 	kmig_dirty_close(m->dirty);
 	kmig_ram_free(&m->ram);
 	kmig_vmmp_memmap_free(m->mm);

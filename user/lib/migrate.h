@@ -32,6 +32,7 @@
 
 #include "dirty.h"
 #include "send.h"
+#include "sink.h"
 #include "stats.h"
 
 enum kmig_migrate_state {
@@ -62,6 +63,20 @@ struct kmig_migrate_opts {
 	const char *kmig_dev;		/* NULL: /dev/kmig */
 	bool no_module;			/* the userspace fallback even with
 					 * /dev/kmig (to compare the paths) */
+	FILE *note;			/* if set: a one-line note there when the
+					 * module is not used though not refused
+					 * by no_module, saying why */
+	/*
+	 * kmig save (save.h): the pages go to the sink @open_sink makes once
+	 * the guest's RAM is mapped (a snapshot file) instead of the stream to
+	 * host:port; finish commits it; there is no destination to COMMIT to.
+	 * On failure it returns -errno with its reason in @err.
+	 */
+	int (*open_sink)(void *arg, const struct kmig_ram *ram, int vm_fd,
+			 struct kmig_sink *out, char *err, size_t errlen);
+	void *sink_arg;
+	bool stopped;			/* no precopy: pause, one pass of every page */
+	bool resume_source;		/* completed: resume the source guest */
 };
 
 #define KMIG_MIGRATE_MAX_ROWS	64

@@ -25,8 +25,10 @@ struct kmig_migrate {
 	struct kmig_vmmp_memmap *mm;
 	struct kmig_ram ram;
 	struct kmig_dirty *dirty;
-	struct kmig_send *s;
+	struct kmig_sink sink;		/* where the pages go */
+	struct kmig_send *s;		/* the stream, if that is the sink */
 	bool paused;			/* we paused the source guest */
+	bool found_paused;		/* a stopped save of a paused guest */
 	uint32_t throttle0;		/* the source's throttle before us */
 	uint64_t t_start, t_clear;
 	struct kmig_migrate_downtime dt;	/* published into st */

@@ -20,24 +20,30 @@ struct counts {
 	uint64_t bytes, data, zero;
 };
 
-static void stream_counts(struct kmig_send *s, struct counts *c)
+static void stream_counts(struct kmig_sink *k, struct counts *c)
 {
 	struct kmig_stats st;
 
-	kmig_send_stats(s, &st);
+	k->ops->stats(k->p, &st);
 	c->bytes = st.sum.bytes_wire;
 	c->data = st.sum.pages_raw + st.sum.pages_compressed;
 	c->zero = st.sum.pages_none + st.sum.pages_zero;
 }
 
+static const char *sink_error(struct kmig_migrate *m)
+{
+	return m->sink.ops->error(m->sink.p);
+}
+
 /* Queue the harvested pages (iteration 0: every page), with the zero
- * hints of a tracker that classifies. */
+ * hints of a tracker that classifies (none without a harvest: stopped). */
 static int queue_harvest(struct kmig_migrate *m, bool all)
 {
 	for (unsigned int i = 0; i < m->dirty->nr; i++) {
 		const struct kmig_dirty_slot *ds = &m->dirty->slots[i];
-		int ret = kmig_send_queue_zero(m->s, ds->block, 0, ds->npages,
-					       all ? NULL : ds->dirty, ds->zero);
+		int ret = m->sink.ops->queue(m->sink.p, ds->block, 0, ds->npages,
+					     all ? NULL : ds->dirty,
+					     m->o.stopped ? NULL : ds->zero);
 
 		if (ret)
 			return ret;
@@ -113,16 +119,16 @@ static int transfer(struct kmig_migrate *m, struct kmig_migrate_iter *it)
 	if (ret)
 		return kmig_migrate_fail(m, ret, "iteration %u: %s", it->index,
 					 kmig_dirty_error(m->dirty));
-	stream_counts(m->s, &a);
+	stream_counts(&m->sink, &a);
 	ret = queue_harvest(m, it->index == 0);
 	snprintf(point, sizeof(point), "precopy-%u", it->index);
 	kmig_migrate_hook(m, point);
 	if (!ret)
-		ret = kmig_send_flush(m->s);
+		ret = m->sink.ops->flush(m->sink.p);
 	if (ret)
-		return kmig_migrate_fail(m, ret, "iteration %u: %s", it->index, kmig_send_error(m->s));
+		return kmig_migrate_fail(m, ret, "iteration %u: %s", it->index, sink_error(m));
 	it->transfer_ns = kmig_now_ns() - t1;
-	stream_counts(m->s, &b);
+	stream_counts(&m->sink, &b);
 	it->bytes = b.bytes - a.bytes;
 	it->data_pages = b.data - a.data;
 	it->zero_pages = b.zero - a.zero;
@@ -156,12 +162,13 @@ int kmig_migrate_precopy(struct kmig_migrate *m)
 	return ret;
 }
 
-/* Guest paused: the last harvest, no clear (nothing writes any more). */
+/* Guest paused: the last harvest, no clear (nothing writes any more).
+ * A stopped save has no harvest: every page, once. */
 static int final_pass(struct kmig_migrate *m, struct kmig_migrate_iter *it)
 {
 	struct kmig_migrate_downtime *dt = &m->dt;
 	uint64_t t0;
-	int ret = harvest(m, it);
+	int ret = m->o.stopped ? 0 : harvest(m, it);
 
 	if (ret)
 		return ret;
@@ -173,9 +180,9 @@ static int final_pass(struct kmig_migrate *m, struct kmig_migrate_iter *it)
 		if (ret)
 			return kmig_migrate_fail(m, ret, "%s", kmig_dirty_error(m->dirty));
 	}
-	ret = queue_harvest(m, false);
+	ret = queue_harvest(m, m->o.stopped);
 	if (ret)
-		return kmig_migrate_fail(m, ret, "final pass: %s", kmig_send_error(m->s));
+		return kmig_migrate_fail(m, ret, "final pass: %s", sink_error(m));
 	return 0;
 }
 
@@ -195,17 +202,19 @@ static int send_state(struct kmig_migrate *m, struct kmig_migrate_iter *it,
 	if (ret)
 		return kmig_migrate_fail(m, ret, "GET_DEVICE_STATE: %s", kmig_vmmp_last_error(m->vmm));
 	t0 = kmig_now_ns();
-	ret = kmig_send_finish(m->s, m->devstate, m->devstate_len);
+	ret = m->sink.ops->finish(m->sink.p, m->devstate, m->devstate_len);
 	dt->transfer_ns = kmig_now_ns() - t0;
 	it->transfer_ns = dt->devstate_ns + dt->transfer_ns;
 	if (ret)
-		return kmig_migrate_fail(m, ret, "switchover: %s", kmig_send_error(m->s));
-	stream_counts(m->s, &b);
+		return kmig_migrate_fail(m, ret, "switchover: %s", sink_error(m));
+	stream_counts(&m->sink, &b);
 	it->bytes = b.bytes - a->bytes;
 	it->data_pages = b.data - a->data;
 	it->zero_pages = b.zero - a->zero;
 	it->bandwidth = it->transfer_ns ? it->bytes * 1000000000ULL / it->transfer_ns : 0;
 	kmig_migrate_add_row(m, it);
+	if (!m->s)		/* a file: finish committed it */
+		return 0;
 	t0 = kmig_now_ns();
 	ret = kmig_send_await_prepared(m->s, m->o.switchover_timeout_ms);
 	dt->prepare_ns = kmig_now_ns() - t0;
@@ -256,13 +265,13 @@ int kmig_migrate_switchover(struct kmig_migrate *m)
 	struct counts before;
 	int ret = kmig_migrate_set_state(m, KMIG_MIGRATE_SWITCHOVER);
 
-	stream_counts(m->s, &before);
-	if (!ret)
+	stream_counts(&m->sink, &before);
+	if (!ret && !m->found_paused)
 		ret = kmig_vmmp_pause(m->vmm);
 	if (ret)
 		return ret == -ECANCELED ? ret :
 		       kmig_migrate_fail(m, ret, "PAUSE: %s", kmig_vmmp_last_error(m->vmm));
-	m->paused = true;
+	m->paused = !m->found_paused;
 	dt->pause_ns = kmig_now_ns() - t0;
 	kmig_migrate_hook(m, "switchover");
 	ret = kmig_migrate_check_cancel(m);
@@ -270,7 +279,7 @@ int kmig_migrate_switchover(struct kmig_migrate *m)
 		ret = final_pass(m, &it);
 	if (!ret)
 		ret = send_state(m, &it, &before);
-	if (!ret)
+	if (!ret && m->s)
 		ret = commit(m);
 	dt->total_ns = kmig_now_ns() - t0;
 	kmig_migrate_publish(m);

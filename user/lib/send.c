@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "chunk.h"
 #include "net.h"
 #include "send_int.h"
 
@@ -54,9 +55,7 @@ int kmig_send_create(struct kmig_send **out, const struct kmig_send_opts *o,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	kmig_ratelimit_init(&s->rl, s->o.max_bandwidth);
-	for (unsigned int i = 0; i < ram->nr; i++)
-		s->chunk_base[i + 1] = s->chunk_base[i] +
-			KMIG_DIV_ROUND_UP(ram->blocks[i].npages, KMIG_CHUNK_PAGES);
+	kmig_chunk_bases(ram, s->chunk_base);
 	if (getrandom(s->session, sizeof(s->session), 0) != sizeof(s->session)) {
 		ret = -EIO;
 		goto fail;
@@ -215,53 +214,25 @@ static int push(struct kmig_send *s, unsigned int ch, const struct kmig_work *w)
 	return ret ? failed_code(s) ?: ret : 0;
 }
 
-/* Bits of a chunk's mask for pages [lo, hi) from the caller's bitmap (bit
- * 0 = page @first; NULL: all, unless @none); returns the number set. */
-static uint64_t chunk_bits(uint64_t *mask, uint64_t base, uint64_t first, const uint64_t *bitmap,
-			   bool none, uint64_t lo, uint64_t hi)
+static int push_chunk(void *arg, unsigned int ch, const struct kmig_work *w, uint64_t set)
 {
-	uint64_t set = 0;
+	struct kmig_send *s = arg;
+	int ret = push(s, ch, w);
 
-	memset(mask, 0, KMIG_CHUNK_PAGES / 8);
-	if (!bitmap && none)
-		return 0;
-	for (uint64_t p = lo; p < hi;) {
-		uint64_t k = p - base, take = KMIG_MIN(hi - p, 64 - k % 64);
-		uint64_t bits = bitmap ? kmig_bitmap_get(bitmap, p - first, take) :
-			       (take < 64 ? (1ULL << take) - 1 : ~0ULL);
-
-		mask[k / 64] |= bits << (k % 64);
-		set += __builtin_popcountll(bits);
-		p += take;
-	}
-	return set;
+	if (!ret)
+		s->pages_queued += set;
+	return ret;
 }
 
 int kmig_send_queue_zero(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
 			 const uint64_t *bitmap, const uint64_t *zero)
 {
-	uint64_t end, chunk;
-	int ret;
+	uint64_t end;
 
 	if (block >= s->ram->nr || !kmig_add_ok(first, n, &end) || end > s->ram->blocks[block].npages)
 		return -EINVAL;
-	for (uint64_t p = first; p < end; p = (chunk + 1) * KMIG_CHUNK_PAGES) {
-		struct kmig_work w = { .kind = KMIG_WORK_PAGES, .block = block };
-		uint64_t set, hi;
-
-		chunk = p / KMIG_CHUNK_PAGES;
-		w.arg = chunk * KMIG_CHUNK_PAGES;
-		hi = KMIG_MIN(end, w.arg + KMIG_CHUNK_PAGES);
-		set = chunk_bits(w.mask, w.arg, first, bitmap, false, p, hi);
-		if (!set)
-			continue;
-		chunk_bits(w.zmask, w.arg, first, zero, true, p, hi);
-		ret = push(s, kmig_chunk_channel(s->chunk_base, block, chunk, s->nr), &w);
-		if (ret)
-			return ret;
-		s->pages_queued += set;
-	}
-	return 0;
+	return kmig_chunk_split(s->chunk_base, s->nr, block, first, end, bitmap, zero,
+				push_chunk, s);
 }
 
 int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "bits.h"
+#include "chunk.h"
 #include "crc.h"
 #include "net.h"
 #include "send_int.h"
@@ -159,30 +160,6 @@ static bool want_compress(struct kmig_send_chan *ch, size_t raw)
 	return o->auto_compress ? kmig_autocomp_want(&ch->ac) : true;
 }
 
-/*
- * Which pages of the chunk are zero: the dirty tracker's hints (zmask) are
- * taken as they are, never read; the other pages are classified here.
- */
-static int classify_chunk(struct kmig_send_chan *ch, const struct kmig_ram_block *b,
-			  const struct kmig_work *w, unsigned int n, uint64_t *zero,
-			  struct kmig_class_counts *cnt)
-{
-	uint64_t want[KMIG_CHUNK_PAGES / 64], hinted = 0;
-	int ret;
-
-	for (unsigned int i = 0; i < KMIG_CHUNK_PAGES / 64; i++) {
-		want[i] = w->mask[i] & ~w->zmask[i];
-		hinted += __builtin_popcountll(w->mask[i] & w->zmask[i]);
-	}
-	if (!hinted)
-		return kmig_classify(&ch->cls, b, w->arg, n, 0, w->mask, zero, cnt);
-	ret = kmig_classify(&ch->cls, b, w->arg, n, 0, want, zero, cnt);
-	for (unsigned int i = 0; !ret && i < KMIG_CHUNK_PAGES / 64; i++)
-		zero[i] = (zero[i] & want[i]) | (w->mask[i] & w->zmask[i]);
-	cnt->none += hinted;
-	return ret;
-}
-
 static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 {
 	const struct kmig_ram_block *b = &ch->s->ram->blocks[w->block];
@@ -196,7 +173,7 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	bool want;
 	int ret;
 
-	ret = classify_chunk(ch, b, w, n, zero, &cnt);
+	ret = kmig_chunk_classify(&ch->cls, b, w, n, zero, &cnt);
 	if (ret)
 		return ret;
 	build_lists(ch, w->mask, zero, n, &h.nr_zero, &h.nr_data);

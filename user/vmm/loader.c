@@ -168,8 +168,8 @@ static int write_params(struct kvmm *vm)
 	p->spin = vm->opts.spin;
 	p->ram_end = vm->ram_size;
 	/* The a-b range straddles slots 0 and 1: dirty pages in both. */
-	kguest_layout(p, KGUEST_WORK_GPA, vm->ram_size, center,
-		      vm->opts.ab_bytes >> KGUEST_PAGE_SHIFT);
+	kguest_layout_fill(p, KGUEST_WORK_GPA, vm->ram_size, center,
+			   vm->opts.ab_bytes >> KGUEST_PAGE_SHIFT, vm->opts.fill_pct);
 	if (p->nr_regions == 0 || vm->opts.ab_bytes < KGUEST_PAGE_SIZE * vm->nr_vcpus) {
 		kvmm_err("--ab must give every vCPU at least one page");
 		return -EINVAL;

@@ -62,6 +62,8 @@ static void usage(FILE *f)
 		"  --incoming          destination: wait for device state and COMMIT\n"
 		"  --seed N            pattern seed (default 1)\n"
 		"  --ab SIZE           a-b (dirtying) range (default 16M)\n"
+		"  --fill PCT          share of the rest the guest fills, 1..100 (default:\n"
+		"                      a third stays zero)\n"
 		"  --rate N            cap on a-b page writes per second (default none)\n"
 		"  --spin N            guest delay loop per page (default 0)\n"
 		"  --report N          pages between progress exits (default 4096)\n"
@@ -178,7 +180,7 @@ static const char *default_guest(void)
 
 enum { O_MEM = 256, O_SLOTS, O_VCPUS, O_GUEST, O_INCOMING, O_SEED, O_AB,
        O_RATE, O_SPIN, O_REPORT, O_THROTTLE, O_NO_THP, O_QUIET, O_SOCKET,
-       O_HELP };
+       O_HELP, O_FILL };
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, O_SOCKET },
@@ -189,6 +191,7 @@ static const struct option long_opts[] = {
 	{ "incoming", no_argument, NULL, O_INCOMING },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "ab", required_argument, NULL, O_AB },
+	{ "fill", required_argument, NULL, O_FILL },
 	{ "rate", required_argument, NULL, O_RATE },
 	{ "spin", required_argument, NULL, O_SPIN },
 	{ "report", required_argument, NULL, O_REPORT },
@@ -226,6 +229,11 @@ static int parse_opt(struct kvmm_opts *o, int c, const char *arg)
 	case O_INCOMING: o->incoming = 1; return 0;
 	case O_SEED: return parse_u64(arg, UINT64_MAX, &o->seed);
 	case O_AB: return parse_size(arg, &o->ab_bytes);
+	case O_FILL:
+		if (parse_u64(arg, 100, &v) || !v)
+			return -EINVAL;
+		o->fill_pct = (uint32_t)v;
+		return 0;
 	case O_RATE: return parse_u64(arg, UINT64_MAX / 1000000000ULL, &o->rate);
 	case O_SPIN: return parse_u64(arg, UINT32_MAX, &o->spin);
 	case O_REPORT:

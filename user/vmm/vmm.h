@@ -29,6 +29,7 @@ struct kvmm_opts {
 	int quiet;
 	uint64_t seed;
 	uint64_t ab_bytes;
+	uint32_t fill_pct;	/* text + random share of the rest; 0: thirds */
 	uint64_t rate;		/* a-b pages per second, all vCPUs; 0: no cap */
 	uint64_t spin;
 	uint64_t report;

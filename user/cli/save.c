@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmig save: a VMM's guest into a snapshot file, live (precopy into the
+ * file: the migration state machine with the file as its sink) or stopped
+ * (paused for one pass of every page).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "migrate.h"
+#include "snap_write.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kmig save --vmm SOCKET --file FILE [options]\n"
+		"  -s, --vmm SOCKET          the VMM whose guest to save\n"
+		"  -f, --file FILE           the snapshot file (created, or truncated first)\n"
+		"  -c, --channels N          writer threads (default 2, max 64)\n"
+		"      --live                precopy into the file while the guest runs (default)\n"
+		"      --stopped             pause the guest and write every page once\n"
+		"      --after WHAT          resume (default): the guest runs on; pause: it stays\n"
+		"                            paused; quit: the VMM exits (suspend to a file)\n"
+		"  -D, --downtime-limit MS   live: switch over when the rest fits (default 300)\n"
+		"  -i, --max-iterations N    live: switch over at iteration N anyway (default 30)\n"
+		"      --no-data-crc         no per-page CRC32C in the file\n"
+		"      --buffered            no O_DIRECT\n"
+		"      --no-module           the userspace fallback even where /dev/kmig is usable\n"
+		"  -j, --json                report as JSON\n"
+		"  -q, --quiet               no report, no progress line\n"
+		"Exit status: 0 saved (the file is complete); 1 failed or cancelled (no file is\n"
+		"left, the guest runs); 2 usage.\n");
+}
+
+struct save_args {
+	struct kmig_migrate_opts o;
+	struct kmig_snap_target t;
+	bool json, quiet;
+};
+
+enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED, OPT_NOMOD };
+
+static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	return cli_parse_num("save", opt, v, min, max, out);
+}
+
+static int parse_after(struct save_args *a, const char *v)
+{
+	a->o.resume_source = !strcmp(v, "resume");
+	a->o.keep_source = !strcmp(v, "pause");
+	if (!a->o.resume_source && !a->o.keep_source && strcmp(v, "quit"))
+		return cli_err("save", "parse --after", v, EINVAL, "expected resume, pause or quit");
+	return 0;
+}
+
+static int parse_opt(struct save_args *a, int c, const char *v)
+{
+	uint64_t n = 0;
+	int ret = 0;
+
+	switch (c) {
+	case 's': a->o.vmm_path = v; break;
+	case 'f': a->t.path = v; break;
+	case 'c':
+		ret = parse_num("parse --channels", v, 1, KMIG_MAX_CHANNELS, &n);
+		a->t.w.nr_threads = n;
+		break;
+	case OPT_LIVE: a->o.stopped = false; break;
+	case OPT_STOPPED: a->o.stopped = true; break;
+	case OPT_AFTER: return parse_after(a, v);
+	case 'D':
+		ret = parse_num("parse --downtime-limit", v, 1, 3600000, &n);
+		a->o.downtime_limit_ns = n * 1000000;
+		break;
+	case 'i':
+		ret = parse_num("parse --max-iterations", v, 1, 100000, &n);
+		a->o.max_iterations = n;
+		break;
+	case OPT_NO_CRC: a->t.w.no_data_crc = true; break;
+	case OPT_BUFFERED: a->t.w.buffered = true; break;
+	case OPT_NOMOD: a->o.no_module = true; break;
+	case 'j': a->json = true; break;
+	case 'q': a->quiet = true; break;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	default:
+		usage(stderr);
+		return 2;
+	}
+	return ret;
+}
+
+static int parse_args(struct save_args *a, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vmm", required_argument, NULL, 's' }, { "file", required_argument, NULL, 'f' },
+		{ "channels", required_argument, NULL, 'c' },
+		{ "live", no_argument, NULL, OPT_LIVE },
+		{ "stopped", no_argument, NULL, OPT_STOPPED },
+		{ "after", required_argument, NULL, OPT_AFTER },
+		{ "downtime-limit", required_argument, NULL, 'D' },
+		{ "max-iterations", required_argument, NULL, 'i' },
+		{ "no-data-crc", no_argument, NULL, OPT_NO_CRC },
+		{ "buffered", no_argument, NULL, OPT_BUFFERED },
+		{ "no-module", no_argument, NULL, OPT_NOMOD },
+		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "s:f:c:D:i:jqh", opts, NULL)) != -1) {
+		ret = parse_opt(a, c, optarg);
+		if (ret)
+			return ret;
+	}
+	if (optind != argc || !a->o.vmm_path || !a->t.path) {
+		usage(stderr);
+		return 2;
+	}
+	a->t.w.live = !a->o.stopped;
+	return 0;
+}
+
+static void cancel_cb(void *obj, const char *why)
+{
+	kmig_migrate_cancel(obj, why);
+}
+
+static void json_report(const struct save_args *a, const struct kmig_migrate_stats *st)
+{
+	printf("{\"file\": \"");
+	for (const char *p = a->t.path; *p; p++)
+		printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+	printf("\", \"io\": \"%s\", \"mode\": \"%s\", \"data_crc\": %s, \"save\": ", a->t.io,
+	       a->o.stopped ? "stopped" : "live", a->t.w.no_data_crc ? "false" : "true");
+	kmig_migrate_stats_json(stdout, st);
+	printf("}\n");
+}
+
+static int report(const struct save_args *a, struct kmig_migrate *m, int ret)
+{
+	struct kmig_migrate_stats *st = malloc(sizeof(*st));
+
+	if (!st)
+		return cli_err("save", "report", "", ENOMEM, NULL);
+	kmig_migrate_stats(m, st);
+	if (a->json) {
+		json_report(a, st);
+	} else if (!a->quiet) {
+		printf("kmig save: %s %s, %s, %s\n", a->o.stopped ? "stopped" : "live", a->t.path,
+		       a->t.io[0] ? a->t.io : "-", ret ? "NOT saved" : "complete");
+		kmig_migrate_stats_print(stdout, st);
+	}
+	fflush(stdout);
+	if (ret)
+		fprintf(stderr, "kmig save: %s%s; %s %s; the guest is %s\n",
+			st->state == KMIG_MIGRATE_CANCELLED ? "" : "failed: ", st->error, a->t.path,
+			a->t.io[0] ? "was removed (it never became complete)" : "was not touched",
+			st->source_end);
+	free(st);
+	return ret ? 1 : 0;
+}
+
+int cmd_save(int argc, char **argv)
+{
+	struct save_args a = { 0 };
+	struct kmig_migrate *m;
+	struct cli_watch w;
+	int ret;
+
+	kmig_migrate_opts_init(&a.o);
+	kmig_snap_wopts_init(&a.t.w);
+	a.o.resume_source = true;
+	a.o.open_sink = kmig_snap_open_sink;
+	a.o.sink_arg = &a.t;
+	cli_block_signals();
+	ret = parse_args(&a, argc, argv);
+	if (ret)
+		return ret;
+	a.o.note = a.quiet ? NULL : stderr;
+	ret = kmig_migrate_create(&m, &a.o);
+	if (ret)
+		return cli_err("save", "create", "", ret, NULL);
+	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
+				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
+	cli_watch_start(&w);
+	ret = kmig_migrate_run(m);
+	cli_watch_stop(&w);
+	if (!a.quiet && a.t.io[0] && strcmp(a.t.io, "O_DIRECT"))
+		fprintf(stderr, "kmig save: %s: %s\n", a.t.path, a.t.io);
+	ret = report(&a, m, ret);
+	kmig_migrate_destroy(m);
+	return ret;
+}

@@ -1,0 +1,265 @@
+#!/bin/bash
+# Snapshot files end to end: kmig save of a running kguest (live and
+# stopped) into a file, kmig restore into an --incoming kmig-vmm, each
+# checked with the a-b checker on the destination (every page verified,
+# the guest makes progress) and on the source (resumed intact).
+#
+#   matrix:     live/stopped x 1/2/4 writer and reader threads x sparse
+#               (--fill 10), default and dense (--fill 100) guests, on the
+#               work filesystem with O_DIRECT (asserted)
+#   after:      --after pause leaves the source paused, quit ends its VMM
+#   fallback:   a ramfs mount (refuses O_DIRECT: the buffered fallback and
+#               its message) and a tmpfs mount (whatever it does, said)
+#   interrupted: the saver killed mid-precopy over a complete file, and
+#               killed just before its commit: both files are refused, the
+#               --keep-vmm destination then takes a good file
+#   refused:    a destination of another layout, a file of garbage
+#   cancel:     SIGINT during precopy: no file left, the source runs
+#   sanitizers: one live save and restore with the ASan/UBSan kmig
+#               (KMIG_SAN), no report
+. "$(dirname "$0")/miglib.sh"
+
+# kill_pids, then reap them quietly (no job notices in the output)
+kill_pids() {
+	local p
+	for p in "$@"; do kill -9 "$p" 2>/dev/null; done
+	for p in "$@"; do wait "$p" 2>/dev/null; done
+}
+
+# save NAME SRC FILE [save args...]: kmig save --json -> SAVE_ST, $WORK/NAME.save.json
+save() {
+	local name=$1 src=$2 file=$3 pid
+	shift 3
+	env ${SAVE_ENV:-} "${SAVE_KMIG:-$KMIG}" save --json --vmm "$WORK/$src.sock" --file "$file" \
+		"$@" >"$WORK/$name.save.json" 2>"$WORK/$name.save.err" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_bounded "$pid" 120
+	SAVE_ST=$?
+}
+
+# restore NAME DST FILE [restore args...] -> REST_ST, $WORK/NAME.rest.json
+restore() {
+	local name=$1 dst=$2 file=$3 pid
+	shift 3
+	"${SAVE_KMIG:-$KMIG}" restore --json --vmm "$WORK/$dst.sock" --file "$file" "$@" \
+		>"$WORK/$name.rest.json" 2>"$WORK/$name.rest.err" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_bounded "$pid" 120
+	REST_ST=$?
+}
+
+# roundtrip NAME FILE "VMM ARGS" "SAVE ARGS" "RESTORE ARGS": save a fresh
+# guest, restore it elsewhere, check both; WANT_IO: the expected io.
+roundtrip() {
+	local name=$1 file=$2 j io
+	start_pair "$name-s" "$name-d" $3 || { not_ok "$name: setup"; return 1; }
+	save "$name" "$name-s" "$file" $4
+	j=$WORK/$name.save.json
+	if [ "$SAVE_ST" != 0 ] || [ "$(json_get "$j" 'j["save"]["status"]')" != completed ]; then
+		not_ok "$name: save exit $SAVE_ST: $(cat "$WORK/$name.save.err")"
+		kill_pids "$SRC_PID" "$DST_PID"
+		return 1
+	fi
+	io=$(json_get "$j" 'j["io"]')
+	if [ -n "${WANT_IO:-}" ] && [ "${io%%:*}" != "$WANT_IO" ]; then
+		not_ok "$name: io '$io', expected $WANT_IO"
+	fi
+	check_guest "$name-s" || { not_ok "$name: source after the save"; kill_pids "$SRC_PID" "$DST_PID"; return 1; }
+	restore "$name" "$name-d" "$file" $5
+	if [ "$REST_ST" != 0 ]; then
+		not_ok "$name: restore exit $REST_ST: $(cat "$WORK/$name.rest.err")"
+		kill_pids "$SRC_PID" "$DST_PID"
+		return 1
+	fi
+	check_guest "$name-d" || { not_ok "$name: restored guest"; kill_pids "$SRC_PID" "$DST_PID"; return 1; }
+	restore_consistent "$j" "$WORK/$name.rest.json" ||
+		{ not_ok "$name: reports: $(restore_consistent "$j" "$WORK/$name.rest.json" 2>&1)"; kill_pids "$SRC_PID" "$DST_PID"; return 1; }
+	ok "$name ($(json_get "$WORK/$name.rest.json" '"%d pages read, %d absent, %s" % (j["pages_read"], j["pages_absent"], j["io"])'))"
+	quit_vmm "$name-s"
+	quit_vmm "$name-d"
+	wait_bounded "$SRC_PID" 10
+	wait_bounded "$DST_PID" 10
+}
+
+# The restore read exactly the pages the file holds; every page of the
+# guest is either read or absent; the save went through every page.
+restore_consistent() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["save"]
+r = json.load(open(sys.argv[2]))
+assert r["status"] == "running", r["status"]
+assert r["pages_read"] + r["pages_absent"] == r["ram_bytes"] // 4096, r
+assert r["bytes_read"] == r["pages_read"] * 4096, r
+rows = s["iterations"]
+assert rows[0]["data_pages"] + rows[0]["zero_pages"] == s["ram_bytes"] // 4096, rows[0]
+assert s["stream"]["role"] == "save", s["stream"]["role"]
+PY
+}
+
+matrix() {
+	WANT_IO=O_DIRECT roundtrip live-2-default "$WORK/a.snap" "" "-c 2" "-c 2"
+	WANT_IO=O_DIRECT roundtrip live-4-dense "$WORK/b.snap" "--fill 100 --ab 32M" "-c 4" "-c 1"
+	WANT_IO=O_DIRECT roundtrip live-1-sparse "$WORK/c.snap" "--fill 10" "-c 1 --no-data-crc" "-c 4"
+	WANT_IO=O_DIRECT roundtrip stopped-1-dense "$WORK/d.snap" "--fill 100" "--stopped -c 1" "-c 2"
+	WANT_IO=O_DIRECT roundtrip stopped-4-sparse "$WORK/e.snap" "--fill 10" "--stopped -c 4" "-c 4"
+	WANT_IO=O_DIRECT roundtrip stopped-2-default "$WORK/f.snap" "" "--stopped -c 2" "-c 2"
+}
+
+after_modes() {
+	start_vmm after-p --mem "$GUEST_MEM" --vcpus 2 && wait_ready after-p || { not_ok "after: setup"; return; }
+	local p=$VMM_PID
+	save after-p after-p "$WORK/p.snap" --after pause
+	if [ "$SAVE_ST" = 0 ] && [ "$(vmm_field after-p state)" = paused ]; then
+		ok "--after pause: the source stays paused"
+	else
+		not_ok "--after pause: exit $SAVE_ST, state $(vmm_field after-p state)"
+	fi
+	save after-q after-p "$WORK/q.snap" --stopped --after quit
+	if [ "$SAVE_ST" != 0 ]; then
+		# paused guests are not saved: resume first
+		"$VMMCTL" "$WORK/after-p.sock" resume >/dev/null 2>&1
+		save after-q after-p "$WORK/q.snap" --stopped --after quit
+	fi
+	if [ "$SAVE_ST" = 0 ] && wait_bounded "$p" 10; then
+		ok "--after quit: the source VMM exited after the save"
+	else
+		not_ok "--after quit: exit $SAVE_ST: $(cat "$WORK/after-q.save.err")"
+		kill_pids "$p"
+	fi
+}
+
+# MOUNT TYPE: a small filesystem of TYPE in $WORK/TYPE (removed by the trap)
+fs_mount() {
+	mkdir -p "$WORK/$1"
+	if [ "$(id -u)" != 0 ] || ! mount -t "$1" -o size=400M "$1" "$WORK/$1" 2>/dev/null; then
+		return 1
+	fi
+	CLEANUP_HOOKS+=("umount $WORK/$1 2>/dev/null")
+}
+
+fallback() {
+	local t
+	for t in ramfs tmpfs; do
+		if ! fs_mount "$t"; then
+			echo "# SKIP $t: cannot mount one (needs root)"
+			continue
+		fi
+		if [ "$t" = ramfs ]; then
+			WANT_IO=buffered roundtrip "fs-$t" "$WORK/$t/x.snap" "--fill 50" "-c 2" "-c 2" || continue
+			grep -q "buffered: the filesystem refuses O_DIRECT (EINVAL at open)" "$WORK/fs-$t.save.err" &&
+			grep -q "buffered: the filesystem refuses O_DIRECT" "$WORK/fs-$t.rest.err" &&
+				ok "$t: the fallback said so: $(head -1 "$WORK/fs-$t.save.err")" ||
+				not_ok "$t: no fallback message: $(cat "$WORK/fs-$t.save.err")"
+		else
+			roundtrip "fs-$t" "$WORK/$t/x.snap" "--fill 50" "-c 2" "-c 2" || continue
+			local io
+			io=$(json_get "$WORK/fs-$t.save.json" 'j["io"]')
+			if [ "$io" = O_DIRECT ] || grep -q "$io" "$WORK/fs-$t.save.err"; then
+				ok "$t: $io"
+			else
+				not_ok "$t: io '$io' not reported on stderr"
+			fi
+		fi
+		rm -f "$WORK/$t/x.snap"
+		umount "$WORK/$t"
+	done
+}
+
+# A file that must be refused by restore (into a --keep-vmm destination
+# that stays waiting) and, unless NO_INFO, by snapshot-info, with MSG in
+# both errors.
+refused() {
+	local name=$1 dst=$2 file=$3 msg=$4
+	restore "$name" "$dst" "$file" --keep-vmm
+	if [ -z "${NO_INFO:-}" ] && "$KMIG" snapshot-info "$file" >/dev/null 2>"$WORK/$name.info.err"; then
+		not_ok "$name: snapshot-info accepted it"
+		return
+	fi
+	if [ "$REST_ST" = 1 ] && grep -q "$msg" "$WORK/$name.rest.err" &&
+	   { [ -n "${NO_INFO:-}" ] || grep -q "$msg" "$WORK/$name.info.err"; } &&
+	   [ "$(vmm_field "$dst" state)" = incoming ]; then
+		ok "$name: refused: $(sed -n 's/^kmig restore: failed: //p' "$WORK/$name.rest.err")"
+	else
+		not_ok "$name: exit $REST_ST: $(cat "$WORK/$name.rest.err") / state $(vmm_field "$dst" state)"
+	fi
+}
+
+interrupted() {
+	local f=$WORK/k.snap
+	start_pair int-s int-d --fill 50 || { not_ok "interrupted: setup"; return; }
+	save int-good int-s "$WORK/good.snap" -c 2
+	cp --sparse=always "$WORK/good.snap" "$f"
+	# 1: killed in the middle of the first pass, over a complete file
+	SAVE_ENV="KMIG_TEST_HOOK=precopy-0=kill" save int-kill1 int-s "$f" -c 2
+	[ "$SAVE_ST" = 137 ] || not_ok "kill at precopy-0: exit $SAVE_ST: $(cat "$WORK/int-kill1.save.err")"
+	refused int-kill1 int-d "$f" "state WRITING, expected COMPLETE"
+	# 2: killed with every page and the metadata written, before the commit
+	SAVE_ENV="KMIG_TEST_HOOK=save-commit=kill" save int-kill2 int-s "$f" --stopped -c 2
+	[ "$SAVE_ST" = 137 ] || not_ok "kill at save-commit: exit $SAVE_ST: $(cat "$WORK/int-kill2.save.err")"
+	refused int-kill2 int-d "$f" "state WRITING, expected COMPLETE"
+	# refused files never touched the destination: a good file restores into it
+	restore int-good int-d "$WORK/good.snap" -c 2
+	if [ "$REST_ST" = 0 ] && check_guest int-d; then
+		ok "interrupted: the waiting destination then took the good file"
+	else
+		not_ok "interrupted: good file after refusals: $(cat "$WORK/int-good.rest.err")"
+	fi
+	kill_pids "$SRC_PID" "$DST_PID"
+}
+
+refused_files() {
+	local f=$WORK/good.snap
+	start_vmm ref-d --mem 64M --vcpus 2 --incoming || { not_ok "refused: setup"; return; }
+	local d=$VMM_PID
+	NO_INFO=1 refused layout ref-d "$f" "the destination VM's is slot0 of"
+	head -c 65536 /dev/urandom >"$WORK/junk.snap"
+	refused junk ref-d "$WORK/junk.snap" "not a kmig snapshot file"
+	truncate -s 1G "$WORK/junk.snap"
+	cp --sparse=always "$f" "$WORK/short.snap"
+	truncate -s 8M "$WORK/short.snap"
+	refused truncated ref-d "$WORK/short.snap" "truncated: the header's file_size is"
+	restore ref-nokeep ref-d "$f"
+	if [ "$REST_ST" = 1 ] && wait_bounded "$d" 10; then
+		ok "refused without --keep-vmm: the destination VMM quit"
+	else
+		not_ok "refused without --keep-vmm: exit $REST_ST"
+		kill_pids "$d"
+	fi
+}
+
+cancel() {
+	start_vmm can-s --mem "$GUEST_MEM" --vcpus 2 && wait_ready can-s || { not_ok "cancel: setup"; return; }
+	local p=$VMM_PID
+	SAVE_ENV="KMIG_TEST_HOOK=precopy-0=sigint" save cancel can-s "$WORK/cancel.snap"
+	if [ "$SAVE_ST" = 1 ] && [ ! -e "$WORK/cancel.snap" ] &&
+	   grep -q "cancelled by signal SIGINT" "$WORK/cancel.save.err" && check_source_intact can-s; then
+		ok "cancel: no file left, the source runs: $(tail -1 "$WORK/cancel.save.err")"
+	else
+		not_ok "cancel: exit $SAVE_ST, file $(ls "$WORK/cancel.snap" 2>&1): $(cat "$WORK/cancel.save.err")"
+	fi
+	kill_pids "$p"
+}
+
+sanitizers() {
+	if [ -z "${KMIG_SAN:-}" ] || [ ! -x "$KMIG_SAN" ]; then
+		echo "# SKIP sanitizers: KMIG_SAN not set"
+		return
+	fi
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		SAVE_KMIG=$KMIG_SAN roundtrip san-live "$WORK/san.snap" "--fill 50" "-c 2" "-c 2" &&
+	! grep -q "ERROR: \|runtime error" "$WORK"/san-live.*.err &&
+		ok "sanitizers: live save and restore under ASan/UBSan" ||
+		not_ok "sanitizers: $(cat "$WORK"/san-live.*.err)"
+}
+
+matrix
+after_modes
+fallback
+interrupted
+refused_files
+cancel
+sanitizers
+summary
