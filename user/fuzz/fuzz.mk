@@ -10,7 +10,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -I../uapi -Ilib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIBSRC := $(filter-out lib/send%.c lib/recv.c lib/net.c lib/migrate%.c lib/precopy.c \
 	lib/incoming.c lib/restore.c lib/sink_send.c, $(LIB_SRCS))
-FUZZ_NAMES := fuzz_packet fuzz_hello fuzz_nl fuzz_snap
+FUZZ_NAMES := fuzz_packet fuzz_hello fuzz_nl fuzz_snap fuzz_vmmp
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 
 $(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_LIBSRC) $(wildcard lib/*.h)
@@ -26,7 +26,7 @@ $(BUILD)/gen_corpus: fuzz/gen_corpus.c $(LIB)
 fuzz-build: $(FUZZ_BINS)
 
 fuzz-corpus: $(BUILD)/gen_corpus
-	$(Q)mkdir -p fuzz/corpus/hello fuzz/corpus/packet fuzz/corpus/snap
+	$(Q)mkdir -p fuzz/corpus/hello fuzz/corpus/packet fuzz/corpus/snap fuzz/corpus/vmmp
 	$(Q)$(BUILD)/gen_corpus fuzz/corpus
 
 # New inputs go to a scratch directory; the committed corpus is read only.

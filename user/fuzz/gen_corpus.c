@@ -13,6 +13,7 @@
 #include "codec.h"
 #include "wire.h"
 #include "snap_small.h"
+#include "vmm_proto.h"
 
 #define PG KMIG_PAGE_SIZE
 
@@ -163,15 +164,64 @@ static void snap_corpus(void)
 	put("snap", "writing-1", f, n + 1);
 }
 
+/* fuzz_vmmp records in mode 3 (auto HELLO, harness-built headers). */
+static void vrec(uint16_t type, const void *p, uint16_t len)
+{
+	memcpy(out + olen, &type, 2);
+	memcpy(out + olen + 2, &len, 2);
+	memcpy(out + olen + 4, p, len);
+	olen += 4 + (size_t)len;
+}
+
+static void vmmp_corpus(void)
+{
+	struct kmig_vmmp_simple simple = { 0 };
+	struct { struct kmig_vmmp_dirty_log_set q; uint32_t slots[2]; } start = {
+		.q = { .nr_slots = 2 }, .slots = { 0, (1U << 16) | 2 } };
+	struct kmig_vmmp_dirty_log_set all = { 0 };
+	struct kmig_vmmp_get_dirty_log get = { .slot = 0 };
+	struct kmig_vmmp_clear_dirty_log clr = { .slot = 0, .first_page = 128,
+						 .num_pages = 72 };
+	struct kmig_vmmp_throttle thr = { .percent = 50 };
+	struct kmig_vmmp_get_device_state gds = { .max_len = 4096 };
+	struct { struct kmig_vmmp_device_state_chunk c; uint8_t b[16]; } sds = {
+		.c = { .total_len = 16, .len = 16 } };
+
+	olen = 0;
+	out[olen++] = 3;
+	vrec(KMIG_VMMP_GET_SLOTS, &simple, sizeof(simple));
+	vrec(KMIG_VMMP_DIRTY_LOG_START, &start, sizeof(start));
+	vrec(KMIG_VMMP_GET_DIRTY_LOG, &get, sizeof(get));
+	vrec(KMIG_VMMP_CLEAR_DIRTY_LOG, &clr, sizeof(clr));
+	vrec(KMIG_VMMP_THROTTLE, &thr, sizeof(thr));
+	vrec(KMIG_VMMP_QUERY, &simple, sizeof(simple));
+	vrec(KMIG_VMMP_DIRTY_LOG_STOP, &all, sizeof(all));
+	put("vmmp", "session", out, olen);
+
+	olen = 0;
+	out[olen++] = 3;
+	vrec(KMIG_VMMP_PAUSE, &simple, sizeof(simple));
+	vrec(KMIG_VMMP_GET_DEVICE_STATE, &gds, sizeof(gds));
+	gds.offset = 4096;
+	vrec(KMIG_VMMP_GET_DEVICE_STATE, &gds, sizeof(gds));
+	vrec(KMIG_VMMP_SET_DEVICE_STATE, &sds, sizeof(sds));
+	vrec(KMIG_VMMP_COMMIT, &simple, sizeof(simple));
+	vrec(KMIG_VMMP_RESUME, &simple, sizeof(simple));
+	simple.flags = KMIG_VMMP_QUIT_F_EXIT;
+	vrec(KMIG_VMMP_QUIT, &simple, sizeof(simple));
+	put("vmmp", "switchover", out, olen);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: gen_corpus DIR (with DIR/hello, DIR/packet, DIR/snap)\n");
+		fprintf(stderr, "usage: gen_corpus DIR (with DIR/hello, DIR/packet, DIR/snap, DIR/vmmp)\n");
 		return 2;
 	}
 	dir = argv[1];
 	hello_corpus();
 	packet_corpus();
 	snap_corpus();
+	vmmp_corpus();
 	return 0;
 }

@@ -321,7 +321,7 @@ static int write_devstate_table(struct kmig_snap_writer *w, const void *devstate
 	w->h.devstate_len = len;
 	w->h.devstate_crc = kmig_crc32c_buf(devstate, len);
 	w->h.file_size = w->h.devstate_offset + kmig_snap_align_up(len, KMIG_SNAP_ALIGN);
-	if (len)	/* devstate may be NULL then: memcpy(NULL) is undefined */
+	if (len)	/* a stopped save of a VMM without device state: NULL, 0 */
 		memcpy(buf, devstate, len);
 	ret = len ? write_meta(w, "device state", buf, len, w->h.devstate_offset) : 0;
 	if (!ret) {
