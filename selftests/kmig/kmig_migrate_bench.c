@@ -17,9 +17,10 @@
  *             scan of the first pass, the deferred stop (KMIG_LOG_STOP)
  *             after the switchover
  *
- * Tables (medians of the runs): (a) total time and downtime, module vs
- * fallback at each rate; (b) the dirty-log stop on the downtime path:
- * downtime and where the stop's time went, naive vs fallback vs module.
+ * Tables (medians of the runs): (a) total time, downtime, pages sent and
+ * the helper's CPU, module vs fallback at each rate; (b) the dirty-log stop
+ * on the downtime path: downtime and where the stop's time went, naive vs
+ * fallback vs module; (c) the downtime's parts per path.
  * Every migration must complete on the path it asked for, or the program
  * fails. TCG makes everything about 10x slower than on hardware: compare
  * within this run only.
@@ -40,7 +41,8 @@
 enum b_mode { B_NAIVE, B_FALLBACK, B_MODULE, B_MODES };
 enum b_metric {
 	M_TOTAL, M_DOWN, M_STOP_IN, M_STOP_CALL, M_STOP_END, M_STOP_WORK, M_SYNCS, M_MIB,
-	M_PAGES, M_ZERO, M_CPU, M_THP, M_METRICS
+	M_PAGES, M_ZERO, M_CPU, M_THP,
+	M_D_PAUSE, M_D_HARVEST, M_D_DEVSTATE, M_D_LAST, M_D_STAGING, M_D_COMMIT, M_METRICS
 };
 
 static const char *const b_mode_name[B_MODES] = { "naive", "fallback", "module" };
@@ -123,6 +125,12 @@ static void b_record(double *v[M_METRICS], const char *j, double thp, uint64_t c
 	*v[M_PAGES] = kt_json_u64(j, "pages_normal");
 	*v[M_ZERO] = kt_json_u64(j, "pages_zero");
 	*v[M_CPU] = cpu_ns / 1e6;
+	*v[M_D_PAUSE] = b_ms(j, "downtime.pause_ns");
+	*v[M_D_HARVEST] = b_ms(j, "downtime.final_harvest_ns");
+	*v[M_D_DEVSTATE] = b_ms(j, "downtime.device_state_ns");
+	*v[M_D_LAST] = b_ms(j, "downtime.last_pages_end_ns");
+	*v[M_D_STAGING] = b_ms(j, "downtime.destination_staging_ns");
+	*v[M_D_COMMIT] = b_ms(j, "downtime.commit_resumed_ns");
 	*v[M_THP] = thp;
 }
 
@@ -231,6 +239,24 @@ static void b_table_b(const struct b_opts *o)
 	       b_med(0, B_MODULE, M_THP, o->runs), o->mem_mib);
 }
 
+/* Where the downtime went, per path: the parts of the report's downtime. */
+static void b_table_c(const struct b_opts *o)
+{
+	printf("\n(c) the downtime's parts, medians of %u, ms (the report's downtime section)\n",
+	       o->runs);
+	printf("| dirty rate pages/s | path     | pause | final harvest | device state | "
+	       "last pages + END | dst staging | COMMIT to RESUMED |\n");
+	printf("|--------------------|----------|-------|---------------|--------------|"
+	       "------------------|-------------|-------------------|\n");
+	for (unsigned int r = 0; r < B_RATES; r++)
+		for (enum b_mode m = 0; m < B_MODES; m++)
+			printf("| %18u | %-8s | %5.1f | %13.1f | %12.1f | %16.1f | %11.1f | %17.1f |\n",
+			       o->rate[r], b_mode_name[m], b_med(r, m, M_D_PAUSE, o->runs),
+			       b_med(r, m, M_D_HARVEST, o->runs), b_med(r, m, M_D_DEVSTATE, o->runs),
+			       b_med(r, m, M_D_LAST, o->runs), b_med(r, m, M_D_STAGING, o->runs),
+			       b_med(r, m, M_D_COMMIT, o->runs));
+}
+
 /* shmem THP to "advise" for the run (kmig-vmm's memfds ask for it); the
  * old setting in @old, "" if it could not be changed. */
 static void b_thp_on(char *old, size_t len)
@@ -313,5 +339,6 @@ int main(int argc, char **argv)
 	b_thp_restore(old);
 	b_table_a(&o);
 	b_table_b(&o);
+	b_table_c(&o);
 	return 0;
 }
