@@ -21,6 +21,10 @@
  *   module's deferred stop; the destination VMM never ran the guest.
  * no_module: --no-module on the same host: every path is the fallback,
  *   the module's counters do not move, the guest arrives intact.
+ * save_module: kmig save (live, into a file) shares the precopy loop and
+ *   the tracker: it completes on the module path with the deferred stop
+ *   done, the source guest runs on intact with logging off (records and
+ *   KVM), and kmig restore brings the file up intact in the destination.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +245,32 @@ TEST_F_TIMEOUT(mig, no_module, 240)
 	EXPECT_EQ(STAT(self->before, HARVEST_CALLS), STAT(self->after, HARVEST_CALLS));
 	EXPECT_EQ(STAT(self->before, ZSCAN_CALLS), STAT(self->after, ZSCAN_CALLS));
 	EXPECT_EQ(STAT(self->before, STOP_REQUESTS), STAT(self->after, STOP_REQUESTS));
+}
+
+TEST_F_TIMEOUT(mig, save_module, 240)
+{
+	char file[128], *out;
+	const char *save[] = { "save", "--json", "--vmm", self->m.src, "--file", file, NULL };
+	const char *restore[] = { "restore", "-q", "--vmm", self->m.dst, "--file", file, NULL };
+	int st;
+
+	snprintf(file, sizeof(file), "%s/snap", self->m.dir);
+	st = kt_mig_kmig(&self->m, "save", save, MIG_MS, &self->json);
+	TH_LOG("%s", self->json);
+	ASSERT_EQ(0, st);
+	expect_str(_metadata, self->json, "status", "completed");
+	expect_str(_metadata, self->json, "paths.harvest", "module");
+	expect_str(_metadata, self->json, "paths.log_stop", "module-deferred");
+	expect_str(_metadata, self->json, "module.stop_state", "done");
+	expect_str(_metadata, self->json, "source", "running");
+	expect_str(_metadata, self->json, "source_dirty_log", "off");
+	assert_guest_ok(_metadata, self->m.src);
+	assert_kvm_logging_off(_metadata, self->m.src);
+
+	st = kt_mig_kmig(&self->m, "restore", restore, MIG_MS, &out);
+	EXPECT_EQ(0, st) TH_LOG("kmig restore: %s", out);
+	free(out);
+	assert_guest_ok(_metadata, self->m.dst);
 }
 
 KT_HARNESS_MAIN

@@ -77,6 +77,10 @@ int kt_mig_migrate(struct kt_mig *m, const char *const *args, const char *env,
  * system: the module's harvest and zero scans run in its ioctls). */
 int kt_mig_migrate_cpu(struct kt_mig *m, const char *const *args, const char *env,
 		       int timeout_ms, char **json, char **err, uint64_t *cpu_ns);
+/* `kmig @args...` (e.g. save, restore), output in @m's directory as
+ * @name.log: exit status, output (malloc'd) in *out. */
+int kt_mig_kmig(struct kt_mig *m, const char *name, const char *const *args, int timeout_ms,
+		char **out);
 /* `kmig-vmmctl SOCKET CMD...`: exit status, output (malloc'd) in *out. */
 int kt_mig_ctl(const char *sock, const char *const *cmd, char **out);
 /* One field of `kmig-vmmctl SOCKET query` ("state", "dirty_log", ...). */

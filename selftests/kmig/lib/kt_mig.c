@@ -76,6 +76,22 @@ bool kt_json_str(const char *json, const char *path, char *buf, size_t len)
 	return true;
 }
 
+int kt_mig_kmig(struct kt_mig *m, const char *name, const char *const *args, int timeout_ms,
+		char **out)
+{
+	const char *argv[KT_MIG_MAX_ARGS];
+	char prog[128], log[160];
+	struct kt_proc p;
+	int st;
+
+	snprintf(log, sizeof(log), "%s/%s.log", m->dir, name);
+	build_argv(argv, bin("kmig", prog, sizeof(prog)), NULL, args);
+	kt_proc_start(&p, log, argv, NULL);
+	st = kt_proc_wait(&p, timeout_ms);
+	*out = kt_file_read(log);
+	return st;
+}
+
 int kt_mig_ctl(const char *sock, const char *const *cmd, char **out)
 {
 	const char *argv[KT_MIG_MAX_ARGS], *fixed[] = { sock, NULL };
