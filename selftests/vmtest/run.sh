@@ -69,7 +69,7 @@ if [ -z "${KVER:-}" ]; then
 fi
 kernel=/boot/vmlinuz-$KVER
 case $mode in
-bench) def_timeout=290; def_mem=3072 ;;
+bench) def_timeout=900; def_mem=3072 ;;
 shell) def_timeout=86400; def_mem=1024 ;;
 *) def_timeout=420; def_mem=1024 ;;
 esac

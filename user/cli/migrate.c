@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		"                              downtime; during: inside it, as a naive VMM does\n"
 		"                              (for benchmarks)\n"
 		"      --keep-source           leave the source VMM paused instead of telling it to quit\n"
+		"      --no-module             the userspace fallback even where /dev/kmig is usable\n"
+		"                              (harvest, zero detection, log stop: to compare)\n"
 		"  -C, --control SOCKET        accept kmig migrate-cancel / migrate-status there\n"
 		"  -T, --timeout SEC           for the destination's answers at switchover (default 30)\n"
 		"  -j, --json                  report as JSON\n"
@@ -47,7 +49,7 @@ struct mig_args {
 	bool json, quiet;
 };
 
-enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP };
+enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP, OPT_NOMOD };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -108,6 +110,7 @@ static int parse_opt(struct mig_args *a, int c, const char *v)
 		a->o.stop_in_downtime = !strcmp(v, "during");
 		break;
 	case OPT_KEEP: a->o.keep_source = true; break;
+	case OPT_NOMOD: a->o.no_module = true; break;
 	case 'C': a->control = v; break;
 	case 'T':
 		ret = parse_num("parse --timeout", v, 1, 3600, &n);
@@ -141,6 +144,7 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 		{ "throttle-max", required_argument, NULL, OPT_TMAX },
 		{ "dirty-log-stop", required_argument, NULL, OPT_STOP },
 		{ "keep-source", no_argument, NULL, OPT_KEEP },
+		{ "no-module", no_argument, NULL, OPT_NOMOD },
 		{ "control", required_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
@@ -267,6 +271,7 @@ int cmd_migrate(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
+	a.o.note = a.quiet ? NULL : stderr;
 	ret = kmig_migrate_create(&m, &a.o);
 	if (ret)
 		return cli_err("migrate", "create", "", ret, NULL);

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"  -i, --max-iterations N    live: switch over at iteration N anyway (default 30)\n"
 		"      --no-data-crc         no per-page CRC32C in the file\n"
 		"      --buffered            no O_DIRECT\n"
+		"      --no-module           the userspace fallback even where /dev/kmig is usable\n"
 		"  -j, --json                report as JSON\n"
 		"  -q, --quiet               no report, no progress line\n"
 		"Exit status: 0 saved (the file is complete); 1 failed or cancelled (no file is\n"
@@ -41,7 +42,7 @@ struct save_args {
 	bool json, quiet;
 };
 
-enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED };
+enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED, OPT_NOMOD };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -82,6 +83,7 @@ static int parse_opt(struct save_args *a, int c, const char *v)
 		break;
 	case OPT_NO_CRC: a->t.w.no_data_crc = true; break;
 	case OPT_BUFFERED: a->t.w.buffered = true; break;
+	case OPT_NOMOD: a->o.no_module = true; break;
 	case 'j': a->json = true; break;
 	case 'q': a->quiet = true; break;
 	case 'h':
@@ -106,6 +108,7 @@ static int parse_args(struct save_args *a, int argc, char **argv)
 		{ "max-iterations", required_argument, NULL, 'i' },
 		{ "no-data-crc", no_argument, NULL, OPT_NO_CRC },
 		{ "buffered", no_argument, NULL, OPT_BUFFERED },
+		{ "no-module", no_argument, NULL, OPT_NOMOD },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -181,6 +184,7 @@ int cmd_save(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
+	a.o.note = a.quiet ? NULL : stderr;
 	ret = kmig_migrate_create(&m, &a.o);
 	if (ret)
 		return cli_err("save", "create", "", ret, NULL);

@@ -5,13 +5,10 @@
  * re-protected; see dirty.h for why).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kmig.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bits.h"
 #include "dirty.h"
@@ -46,28 +43,14 @@ int kmig_dirty_create(struct kmig_dirty **out, const struct kmig_dirty_ops *ops,
 	if (!d->scratch)
 		goto nomem;
 	snprintf(d->why, sizeof(d->why), "%s", ops->name);
+	d->st.harvest_path = "vmm";
+	d->st.zero_path = "sender-threads";
+	d->st.stop_path = "vmm-sync";
 	*out = d;
 	return 0;
 nomem:
 	kmig_dirty_close(d);
 	return -ENOMEM;
-}
-
-/* Why the module is not used (it never is, yet: its harvest is not part of
- * this uapi); said honestly in every report. */
-static void module_why(struct kmig_dirty *d, const char *dev)
-{
-	int fd = open(dev, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(d->why, sizeof(d->why), "userspace fallback (bitmaps through the VMM): "
-			 "%s: %s%s", dev, strerror(errno),
-			 errno == ENOENT ? " (kmig.ko not loaded)" : "");
-		return;
-	}
-	close(fd);
-	snprintf(d->why, sizeof(d->why), "userspace fallback (bitmaps through the VMM): %s is "
-		 "there, but kmig migrate does not use the module's harvest yet", dev);
 }
 
 int kmig_dirty_open(struct kmig_dirty **out, struct kmig_vmmp_client *vmm,
@@ -76,7 +59,22 @@ int kmig_dirty_open(struct kmig_dirty **out, struct kmig_vmmp_client *vmm,
 	int ret = kmig_dirty_create(out, &kmig_dirty_vmm_ops, vmm, mm);
 
 	if (!ret)
-		module_why(*out, dev_path ? dev_path : KMIG_DEVICE_PATH);
+		ret = kmig_dirty_kmod_use(*out, mm, dev_path ? dev_path : KMIG_DEVICE_PATH);
+	if (ret) {
+		kmig_dirty_close(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+int kmig_dirty_open_fallback(struct kmig_dirty **out, struct kmig_vmmp_client *vmm,
+			     const struct kmig_vmmp_memmap *mm, const char *reason)
+{
+	int ret = kmig_dirty_create(out, &kmig_dirty_vmm_ops, vmm, mm);
+
+	if (!ret)
+		snprintf((*out)->why, sizeof((*out)->why), "%s: %s", kmig_dirty_vmm_ops.name,
+			 reason);
 	return ret;
 }
 
@@ -169,6 +167,8 @@ int kmig_dirty_clear(struct kmig_dirty *d)
 		ret = d->ops->clear(d, ds, lo * 64, KMIG_MIN((hi + 1) * 64, ds->npages) - lo * 64,
 				    d->scratch + lo);
 	}
+	if (!ret && d->ops->cleared)
+		d->ops->cleared(d);
 	d->st.clear_ns += kmig_now_ns() - t0;
 	return ret;
 }
@@ -185,5 +185,17 @@ int kmig_dirty_stop(struct kmig_dirty *d, enum kmig_dirty_stop how)
 	d->st.stops++;
 	if (!ret)
 		d->started = false;
+	return ret;
+}
+
+int kmig_dirty_settle(struct kmig_dirty *d, int timeout_ms)
+{
+	uint64_t t0 = kmig_now_ns();
+	int ret;
+
+	if (!d->ops->settle)
+		return 0;
+	ret = d->ops->settle(d, timeout_ms);
+	d->st.settle_ns += kmig_now_ns() - t0;
 	return ret;
 }

@@ -22,6 +22,10 @@
 		    (1U << KMIG_VMMP_RESUME) | (1U << KMIG_VMMP_GET_DEVICE_STATE) | \
 		    (1U << KMIG_VMMP_QUERY))
 
+/* How long the helper waits for a deferred dirty-log stop to end (the
+ * module's worker spaces slots by stop_interval_us, 10 ms by default). */
+#define LOG_STOP_WAIT_MS	10000
+
 static const char *const state_names[] = {
 	[KMIG_MIGRATE_SETUP] = "setup", [KMIG_MIGRATE_PRECOPY] = "precopy",
 	[KMIG_MIGRATE_SWITCHOVER] = "switchover", [KMIG_MIGRATE_COMMIT] = "commit",
@@ -220,13 +224,16 @@ static int setup_vmm(struct kmig_migrate *m)
 	ret = kmig_ram_from_vmm(&m->ram, m->mm, false);
 	if (ret)
 		return kmig_migrate_fail(m, ret, "mapping the guest's memfds: %s", strerror(-ret));
-	ret = kmig_dirty_open(&m->dirty, m->vmm, m->mm, m->o.kmig_dev);
+	ret = m->o.no_module ? kmig_dirty_open_fallback(&m->dirty, m->vmm, m->mm, "--no-module") :
+	      kmig_dirty_open(&m->dirty, m->vmm, m->mm, m->o.kmig_dev);
 	if (ret)
 		return kmig_migrate_fail(m, ret, "dirty tracking: %s", strerror(-ret));
 	pthread_mutex_lock(&m->lock);
 	m->st.ram_bytes = kmig_ram_total(&m->ram);
 	snprintf(m->st.dirty_path, sizeof(m->st.dirty_path), "%s", m->dirty->why);
 	pthread_mutex_unlock(&m->lock);
+	if (m->o.note && !m->o.no_module && strcmp(m->dirty->st.harvest_path, "module"))
+		fprintf(m->o.note, "kmig: not using kmig.ko: %s\n", m->dirty->why);
 	return 0;
 }
 
@@ -235,15 +242,16 @@ static int open_sink(struct kmig_migrate *m)
 {
 	struct kmig_send_opts so = m->o.stream;
 	struct kmig_sink k = { &kmig_sink_send_ops, NULL };
+	int vm_fd = m->o.no_module ? -1 : m->mm->vm_fd;	/* -1: no module zero scan */
 	char err[256] = "";
 	int ret;
 
 	if (m->o.open_sink) {
-		ret = m->o.open_sink(m->o.sink_arg, &m->ram, m->mm->vm_fd, &k, err, sizeof(err));
+		ret = m->o.open_sink(m->o.sink_arg, &m->ram, vm_fd, &k, err, sizeof(err));
 		if (ret)
 			return kmig_migrate_fail(m, ret, "%s", err[0] ? err : strerror(-ret));
 	} else {
-		so.vm_fd = m->mm->vm_fd;
+		so.vm_fd = vm_fd;
 		so.kmig_dev = m->o.kmig_dev;
 		so.switchover = 1;
 		ret = kmig_send_create((struct kmig_send **)&k.p, &so, &m->ram);
@@ -253,7 +261,8 @@ static int open_sink(struct kmig_migrate *m)
 	pthread_mutex_lock(&m->lock);
 	m->sink = k;
 	m->s = m->o.open_sink ? NULL : k.p;
-	snprintf(m->st.zero_path, sizeof(m->st.zero_path), "%s", k.ops->classify_path(k.p));
+	snprintf(m->st.zero_path, sizeof(m->st.zero_path), "%s", m->o.no_module ?
+		 "userspace fallback: --no-module" : k.ops->classify_path(k.p));
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
@@ -293,26 +302,36 @@ static int setup(struct kmig_migrate *m)
 }
 
 /* Append "; then STEP failed: why" for a recovery step that failed. */
-static void recovery_error(struct kmig_migrate *m, const char *what, int ret)
+static void recovery_error(struct kmig_migrate *m, const char *what, int ret, const char *text)
 {
 	size_t len;
 
 	pthread_mutex_lock(&m->lock);
 	len = strlen(m->st.error);
 	snprintf(m->st.error + len, sizeof(m->st.error) - len, "; then %s failed: %s", what,
-		 kmig_vmmp_last_error(m->vmm)[0] ? kmig_vmmp_last_error(m->vmm) : strerror(-ret));
+		 text && text[0] ? text : strerror(-ret));
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Stop dirty logging after the data or the recovery, never in downtime. */
-static void stop_logging(struct kmig_migrate *m, enum kmig_dirty_stop how)
+static void vmm_error(struct kmig_migrate *m, const char *what, int ret)
+{
+	recovery_error(m, what, ret, kmig_vmmp_last_error(m->vmm));
+}
+
+/* Stop dirty logging after the data or the recovery, never in downtime:
+ * lazily (the module's deferred stop returns at once), then wait for the
+ * stop's end outside any window that matters, so that the report and the
+ * VMM tell the truth about it. */
+static void stop_logging(struct kmig_migrate *m)
 {
 	uint64_t t0 = kmig_now_ns();
-	int ret = m->dirty ? kmig_dirty_stop(m->dirty, how) : 0;
+	int ret = m->dirty ? kmig_dirty_stop(m->dirty, KMIG_DIRTY_STOP_LAZY) : 0;
 
 	m->stop_after_ns = m->dirty && m->dirty->st.stops ? kmig_now_ns() - t0 : 0;
+	if (!ret && m->dirty)
+		ret = kmig_dirty_settle(m->dirty, LOG_STOP_WAIT_MS);
 	if (ret)
-		recovery_error(m, "stopping dirty logging", ret);
+		recovery_error(m, "stopping dirty logging", ret, kmig_dirty_error(m->dirty));
 }
 
 /* What the report says about the source after a failure: asked, not
@@ -345,17 +364,17 @@ static void recover(struct kmig_migrate *m, int err)
 	if (m->paused) {
 		ret = kmig_vmmp_resume(m->vmm);
 		if (ret)
-			recovery_error(m, "RESUME", ret);
+			vmm_error(m, "RESUME", ret);
 		m->paused = ret != 0;
 	}
 	if (m->conv.throttle != m->throttle0) {
 		ret = kmig_vmmp_throttle(m->vmm, m->throttle0, NULL);
 		if (ret)
-			recovery_error(m, "restoring the throttle", ret);
+			vmm_error(m, "restoring the throttle", ret);
 		else
 			m->conv.throttle = m->throttle0;
 	}
-	stop_logging(m, KMIG_DIRTY_STOP_NOW);
+	stop_logging(m);
 	confirm_source(m);
 }
 
@@ -366,11 +385,11 @@ static void finish_source(struct kmig_migrate *m)
 	int ret;
 
 	if (!m->o.stop_in_downtime)
-		stop_logging(m, KMIG_DIRTY_STOP_LAZY);
+		stop_logging(m);
 	if (m->o.resume_source && m->paused) {	/* a save: the guest goes on */
 		ret = kmig_vmmp_resume(m->vmm);
 		if (ret)
-			recovery_error(m, "RESUME", ret);
+			vmm_error(m, "RESUME", ret);
 		m->paused = ret != 0;
 	}
 	confirm_source(m);	/* dirty logging really off? */
@@ -381,7 +400,7 @@ static void finish_source(struct kmig_migrate *m)
 	}
 	ret = kmig_vmmp_quit(m->vmm, KMIG_VMMP_QUIT_F_EXIT);
 	if (ret)
-		recovery_error(m, "QUIT", ret);
+		vmm_error(m, "QUIT", ret);
 	m->source_end = ret ? "paused" : "quit";
 }
 
@@ -415,7 +434,7 @@ int kmig_migrate_run(struct kmig_migrate *m)
 		finish_source(m);
 	} else if (end == KMIG_MIGRATE_IN_DOUBT) {
 		kmig_send_cancel(m->s, ret);
-		stop_logging(m, KMIG_DIRTY_STOP_NOW);
+		stop_logging(m);
 		confirm_source(m);
 	} else {
 		recover(m, ret);

@@ -61,6 +61,11 @@ struct kmig_migrate_opts {
 	bool keep_source;		/* leave the source paused instead of QUIT */
 	int switchover_timeout_ms;	/* PREPARED and RESUMED; 0: 30 s */
 	const char *kmig_dev;		/* NULL: /dev/kmig */
+	bool no_module;			/* the userspace fallback even with
+					 * /dev/kmig (to compare the paths) */
+	FILE *note;			/* if set: a one-line note there when the
+					 * module is not used though not refused
+					 * by no_module, saying why */
 	/*
 	 * kmig save (save.h): the pages go to the sink @open_sink makes once
 	 * the guest's RAM is mapped (a snapshot file) instead of the stream to

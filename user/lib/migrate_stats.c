@@ -84,6 +84,45 @@ static void print_downtime(FILE *f, const struct kmig_migrate_stats *st)
 		d->commit_ns > d->dst_total_ns ? ms(d->commit_ns - d->dst_total_ns) : 0);
 }
 
+static void print_harvest(FILE *f, const struct kmig_migrate_stats *st)
+{
+	const struct kmig_dirty_stats *d = &st->dirty;
+
+	if (strcmp(d->harvest_path, "module")) {
+		fprintf(f, "    harvest         the VMM's GET_DIRTY_LOG, one request per slot\n");
+		fprintf(f, "    dirty pages     zero-checked on the sender threads, after the clear\n");
+		return;
+	}
+	fprintf(f, "    harvest         module: %llu harvests in %llu KMIG_HARVEST calls, %llu dirty "
+		"pages\n", (unsigned long long)d->harvests, (unsigned long long)d->kmod.ioctls,
+		(unsigned long long)d->kmod.dirty);
+	fprintf(f, "    dirty pages     classified by the module at harvest: %llu zero (%llu of them "
+		"already zero at the destination, not sent again)\n",
+		(unsigned long long)d->kmod.zero, (unsigned long long)d->kmod.zero_known);
+}
+
+static void print_stop(FILE *f, const struct kmig_migrate_stats *st)
+{
+	const struct kmig_dirty_stats *d = &st->dirty;
+	const struct kmig_dirty_kmod_stats *k = &d->kmod;
+
+	fprintf(f, "  dirty-log stop    %.3f ms %s\n",
+		ms(st->downtime.stop_ns ? st->downtime.stop_ns : st->stop_after_ns),
+		st->downtime.stop_ns ? "INSIDE the downtime (naive order, for comparison)" :
+		"after the switchover, outside the downtime");
+	if (st->downtime.stop_ns || !k->stop_id)
+		fprintf(f, "    path            the VMM's DIRTY_LOG_STOP, synchronous%s%s\n",
+			d->stop_note[0] ? ": " : "", d->stop_note);
+	else
+		fprintf(f, "    path            module deferred stop, request %llu: the call returned "
+			"at once;\n                    it ended %s after %.3f ms (KVM work %.3f ms; %u "
+			"slots: %u done, %u skipped, %u failed),\n                    then the VMM's "
+			"DIRTY_LOG_STOP (its records; KVM: nothing to change) %.3f ms\n",
+			(unsigned long long)k->stop_id, k->stop_state ? k->stop_state : "-",
+			ms(k->stop_end_ns), ms(k->stop_work_ns), k->stop_slots, k->stop_done,
+			k->stop_skipped, k->stop_failed, ms(k->confirm_ns));
+}
+
 static void print_dirty_log(FILE *f, const struct kmig_migrate_stats *st)
 {
 	const struct kmig_dirty_stats *d = &st->dirty;
@@ -91,10 +130,9 @@ static void print_dirty_log(FILE *f, const struct kmig_migrate_stats *st)
 	fprintf(f, "  dirty-log calls   start %.3f ms; harvest %llu calls %.3f ms; clear %llu "
 		"calls %.3f ms; stop %.3f ms\n", ms(d->start_ns), (unsigned long long)d->harvests,
 		ms(d->harvest_ns), (unsigned long long)d->clears, ms(d->clear_ns), ms(d->stop_ns));
-	fprintf(f, "  dirty-log stop    %.3f ms %s\n",
-		ms(st->downtime.stop_ns ? st->downtime.stop_ns : st->stop_after_ns),
-		st->downtime.stop_ns ? "INSIDE the downtime (naive order, for comparison)" :
-		"after the switchover, outside the downtime");
+	if (d->harvest_path)
+		print_harvest(f, st);
+	print_stop(f, st);
 }
 
 void kmig_migrate_stats_print(FILE *f, const struct kmig_migrate_stats *st)
@@ -106,7 +144,8 @@ void kmig_migrate_stats_print(FILE *f, const struct kmig_migrate_stats *st)
 	if (st->error[0])
 		fprintf(f, "  error             %s\n", st->error);
 	fprintf(f, "  dirty tracking    %s\n", st->dirty_path[0] ? st->dirty_path : "-");
-	fprintf(f, "  zero detection    %s\n", st->zero_path[0] ? st->zero_path : "-");
+	fprintf(f, "  zero detection    first pass and data pages, on the sender threads: %s\n",
+		st->zero_path[0] ? st->zero_path : "-");
 	fprintf(f, "  RAM               %.1f MiB, %u channel%s, codec %s%s\n", mib(st->ram_bytes),
 		st->stream.nr_channels, st->stream.nr_channels == 1 ? "" : "s",
 		st->stream.auto_compress ? "auto:" : "", st->stream.codec ? st->stream.codec : "-");
@@ -209,6 +248,37 @@ static void json_dirty(FILE *f, const struct kmig_migrate_stats *st)
 	json_u64(f, "stop_ns", d->stop_ns);
 	json_u64(f, "vmm_reported_ns", d->vmm_ns);
 	json_u64(f, "stop_after_switchover_ns", st->stop_after_ns);
+	json_u64(f, "settle_ns", d->settle_ns);
+	fputc('}', f);
+}
+
+/* Which path did what (module or fallback), and the module's own figures. */
+static void json_paths(FILE *f, const struct kmig_dirty_stats *d)
+{
+	const struct kmig_dirty_kmod_stats *k = &d->kmod;
+
+	fprintf(f, ", \"paths\": {\"harvest\": ");
+	json_str(f, d->harvest_path);
+	fprintf(f, ", \"dirty_zero\": ");
+	json_str(f, d->zero_path);
+	fprintf(f, ", \"log_stop\": ");
+	json_str(f, d->stop_path);
+	fprintf(f, ", \"log_stop_note\": ");
+	json_str(f, d->stop_note);
+	fprintf(f, "}, \"module\": {\"harvest_ioctls\": %llu", (unsigned long long)k->ioctls);
+	json_u64(f, "harvest_dirty_pages", k->dirty);
+	json_u64(f, "harvest_zero_pages", k->zero);
+	json_u64(f, "harvest_zero_known", k->zero_known);
+	json_u64(f, "stop_id", k->stop_id);
+	fprintf(f, ", \"stop_state\": ");
+	json_str(f, k->stop_state);
+	json_u64(f, "stop_end_ns", k->stop_end_ns);
+	json_u64(f, "stop_work_ns", k->stop_work_ns);
+	json_u64(f, "stop_slots", k->stop_slots);
+	json_u64(f, "stop_slots_done", k->stop_done);
+	json_u64(f, "stop_slots_skipped", k->stop_skipped);
+	json_u64(f, "stop_slots_failed", k->stop_failed);
+	json_u64(f, "stop_confirm_ns", k->confirm_ns);
 	fputc('}', f);
 }
 
@@ -226,7 +296,8 @@ void kmig_migrate_stats_json(FILE *f, const struct kmig_migrate_stats *st)
 	json_str(f, st->dirty_path);
 	fprintf(f, ", \"zero_detection\": ");
 	json_str(f, st->zero_path);
-	fprintf(f, ", \"module_used\": %s", !strncmp(st->dirty_path, "module", 6) ? "true" : "false");
+	fprintf(f, ", \"module_used\": %s", st->dirty.harvest_path &&
+		!strcmp(st->dirty.harvest_path, "module") ? "true" : "false");
 	fprintf(f, ", \"converged\": ");
 	json_str(f, st->converged);
 	json_u64(f, "ram_bytes", st->ram_bytes);
@@ -250,6 +321,7 @@ void kmig_migrate_stats_json(FILE *f, const struct kmig_migrate_stats *st)
 		st->throttle_peak);
 	json_downtime(f, &st->downtime);
 	json_dirty(f, st);
+	json_paths(f, &st->dirty);
 	json_rows(f, st);
 	fprintf(f, ", \"stream\": ");
 	kmig_stats_json(f, &st->stream);

@@ -268,8 +268,15 @@ static int h_dirty_log_set(struct req *r, int enable)
 	for (i = 0; i < n; i++) {
 		const struct kmig_vmmp_slot *sl = &r->s->slots[idx[i]];
 
-		if (r->s->logging[idx[i]] == enable)
-			continue;	/* already in the requested state */
+		/*
+		 * STOP skips slots already off. START re-registers every slot:
+		 * the record may be stale (kmig.ko's deferred stop turns logging
+		 * off behind the VMM's back until the helper's DIRTY_LOG_STOP
+		 * catches the records up), and KVM treats an unchanged slot as
+		 * "nothing to change".
+		 */
+		if (!enable && !r->s->logging[idx[i]])
+			continue;
 		ret = r->s->ops->dirty_log_set(r->s->ctx, sl, enable, &r->err);
 		if (ret)
 			return ret;

@@ -127,7 +127,7 @@ static void t_clear_rule(struct t_state *st)
 	kmig_dirty_close(d);
 }
 
-/* kmig_dirty_open() says why the module is not used. */
+/* kmig_dirty_open() says why the module is not used; --no-module. */
 static void t_why(struct t_state *st)
 {
 	struct kmig_dirty *d;
@@ -136,16 +136,148 @@ static void t_why(struct t_state *st)
 	printf("# %s\n", d->why);
 	T_ASSERT(st, strstr(d->why, "userspace fallback") &&
 		 strstr(d->why, "No such file or directory (kmig.ko not loaded)"), "%s", d->why);
+	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops && !strcmp(d->st.harvest_path, "vmm") &&
+		 !strcmp(d->st.zero_path, "sender-threads") &&
+		 !strcmp(d->st.stop_path, "vmm-sync"), "paths %s %s %s", d->st.harvest_path,
+		 d->st.zero_path, d->st.stop_path);
 	kmig_dirty_close(d);
+	/* A device that is not kmig: the first ioctl says so. */
 	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/dev/null") == 0, "open");
 	printf("# %s\n", d->why);
-	T_ASSERT(st, strstr(d->why, "does not use the module's harvest yet"), "%s", d->why);
+	T_ASSERT(st, strstr(d->why, "userspace fallback") &&
+		 strstr(d->why, "KMIG_GET_INFO on /dev/null: Inappropriate ioctl"), "%s", d->why);
+	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops, "ops %s", d->ops->name);
+	kmig_dirty_close(d);
+	T_ASSERT(st, kmig_dirty_open_fallback(&d, NULL, &mm, "--no-module") == 0, "open");
+	printf("# %s\n", d->why);
+	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops &&
+		 !strcmp(d->why, "userspace fallback (bitmaps through the VMM): --no-module"),
+		 "%s", d->why);
+	kmig_dirty_close(d);
+}
+
+/*
+ * The module path's harvest (dirty_kmod.c) without the module: a stand-in
+ * plays the module's two bitmaps per round and uses the same merge and
+ * "sent" steps. Slot 0 (300 pages): round 1: non-zero 0..9, zero 10..19
+ * and 100..109, of which 100..104 are known zero already; round 2 (the
+ * round-1 pages were cleared and queued): page 12 was written (non-zero),
+ * the rest still zero; round 3: page 12 is zero again.
+ */
+static uint64_t known[KMIG_BITMAP_WORDS(300)], mzero[KMIG_BITMAP_WORDS(300)];
+static int round_nr;
+static uint64_t left_out;	/* known zero pages the last merge left out */
+
+static int m_harvest(struct kmig_dirty *d, unsigned int iteration)
+{
+	struct kmig_dirty_slot *ds = &d->slots[0];
+
+	for (unsigned int i = 0; i < d->nr; i++) {
+		if (!d->slots[i].zero)
+			d->slots[i].zero = calloc(KMIG_BITMAP_WORDS(d->slots[i].npages), 8);
+		if (!d->slots[i].zero)
+			return -ENOMEM;
+		memset(d->slots[i].dirty, 0, KMIG_BITMAP_WORDS(d->slots[i].npages) * 8);
+		d->slots[i].nr_dirty = d->slots[i].nr_zero = 0;
+	}
+	memset(mzero, 0, sizeof(mzero));
+	round_nr++;
+	if (round_nr == 1) {
+		set(ds->dirty, 0, 10);
+		set(known, 100, 105);
+	}
+	set(mzero, 10, 20);
+	set(mzero, 100, 110);
+	if (round_nr == 2) {
+		kmig_clear_bit(mzero, 12);
+		kmig_set_bit(ds->dirty, 12);
+	}
+	left_out = kmig_dirty_kmod_merge(ds, mzero, known);
+	return 0;
+}
+
+static void m_cleared(struct kmig_dirty *d)
+{
+	kmig_dirty_kmod_sent(&d->slots[0], known);
+}
+
+static const struct kmig_dirty_ops mod_ops = {
+	.name = "stand-in for the module", .start = f_start, .harvest = m_harvest,
+	.clear = f_clear, .cleared = m_cleared, .stop = f_stop,
+};
+
+static bool bits_are(const uint64_t *bm, uint64_t n, const char *want)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (kmig_test_bit(bm, i) != (want[i] == '1'))
+			return false;
+	return true;
+}
+
+/* "1" for pages in [a, b) of the pairs given, "0" elsewhere, n pages. */
+static void pattern(char *out, uint64_t n, const uint64_t *pairs, unsigned int nr)
+{
+	memset(out, '0', n);
+	for (unsigned int p = 0; p < nr; p += 2)
+		memset(out + pairs[p], '1', pairs[p + 1] - pairs[p]);
+}
+
+static void t_known_zero(struct t_state *st)
+{
+	static const uint64_t r1_dirty[] = { 0, 20, 105, 110 }, r1_zero[] = { 10, 20, 105, 110 },
+		r1_known[] = { 10, 20, 100, 110 }, r2_known[] = { 10, 12, 13, 20, 100, 110 };
+	char want[300];
+	struct kmig_dirty *d;
+	uint64_t dirty, zero;
+
+	memset(&fk, 0, sizeof(fk));
+	memset(known, 0, sizeof(known));
+	round_nr = 0;
+	T_ASSERT(st, kmig_dirty_create(&d, &mod_ops, NULL, &mm) == 0, "create");
+	T_ASSERT(st, kmig_dirty_start(d) == 0, "start");
+	T_ASSERT(st, kmig_dirty_harvest(d, 0, &dirty, &zero) == 0, "harvest 1");
+	/* Sent: the non-zero pages and the zero pages not known yet. */
+	T_ASSERT(st, dirty == 25 && zero == 15 && left_out == 5, "round 1: %llu dirty %llu zero, "
+		 "%llu left out", (unsigned long long)dirty, (unsigned long long)zero,
+		 (unsigned long long)left_out);
+	pattern(want, 300, r1_dirty, 4);
+	T_ASSERT(st, bits_are(d->slots[0].dirty, 300, want), "round 1 dirty bitmap");
+	pattern(want, 300, r1_zero, 4);
+	T_ASSERT(st, bits_are(d->slots[0].zero, 300, want), "round 1 zero bitmap");
+	T_ASSERT(st, kmig_dirty_clear(d) == 0 && fk.nr == 1, "clear: %u calls", fk.nr);
+	/* Only the non-zero pages are re-protected; zero pages become known. */
+	pattern(want, 300, (const uint64_t[]){ 0, 10 }, 2);
+	T_ASSERT(st, fk.calls[0].first == 0 && bits_are(fk.calls[0].bits, 10, want),
+		 "round 1 clear");
+	pattern(want, 300, r1_known, 4);
+	T_ASSERT(st, bits_are(known, 300, want), "known after round 1");
+
+	T_ASSERT(st, kmig_dirty_harvest(d, 1, &dirty, &zero) == 0, "harvest 2");
+	T_ASSERT(st, dirty == 1 && zero == 0 && left_out == 19, "round 2: %llu dirty %llu zero, "
+		 "%llu left out", (unsigned long long)dirty, (unsigned long long)zero,
+		 (unsigned long long)left_out);
+	T_ASSERT(st, kmig_test_bit(d->slots[0].dirty, 12), "page 12 goes as data");
+	T_ASSERT(st, kmig_dirty_clear(d) == 0, "clear 2");
+	pattern(want, 300, r2_known, 6);
+	T_ASSERT(st, bits_are(known, 300, want), "known after round 2: page 12 left it");
+
+	T_ASSERT(st, kmig_dirty_harvest(d, 2, &dirty, &zero) == 0, "harvest 3");
+	T_ASSERT(st, dirty == 1 && zero == 1 && kmig_test_bit(d->slots[0].zero, 12),
+		 "round 3: page 12 goes as a zero marker again (%llu %llu)",
+		 (unsigned long long)dirty, (unsigned long long)zero);
+	/* A harvest that leads to the switchover is not cleared: nothing
+	 * becomes known, so the final harvest sends page 12 as zero again. */
+	T_ASSERT(st, !kmig_test_bit(known, 12), "page 12 known before it was sent");
+	T_ASSERT(st, kmig_dirty_harvest(d, 3, &dirty, &zero) == 0 && zero == 1 &&
+		 kmig_test_bit(d->slots[0].zero, 12), "final harvest sends page 12");
 	kmig_dirty_close(d);
 }
 
 int main(void)
 {
-	static const struct t_case cases[] = { T_CASE(t_clear_rule), T_CASE(t_why) };
+	static const struct t_case cases[] = {
+		T_CASE(t_clear_rule), T_CASE(t_why), T_CASE(t_known_zero),
+	};
 
 	return t_main("dirty", cases, sizeof(cases) / sizeof(cases[0]));
 }
