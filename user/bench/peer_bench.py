@@ -275,8 +275,12 @@ def main():
                     live_chain(cfg, work, tool, "loopback " + dens, fill, codecs, None, rows)
         if "link" in sections and a.link != "none":
             net = Netns(a.link)
-            for tool in ("qemu", "kmig"):
-                live_chain(cfg, work, tool, "%s dense" % a.link, 100, codecs, net, rows)
+            for fill, dens in ((100, "dense"), (10, "10%")):
+                if a.smoke and fill != 100:
+                    continue
+                for tool in ("qemu", "kmig"):
+                    live_chain(cfg, work, tool, "%s %s" % (a.link, dens), fill, codecs, net,
+                               rows)
             net.close()
             net = None
         if "snapshot" in sections:

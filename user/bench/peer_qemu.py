@@ -89,7 +89,9 @@ class Qemu:
                 os.unlink(f)
         argv = ["qemu-system-x86_64", "-accel", cfg.accel, "-m", cfg.mem, "-smp", "1",
                 "-name", name + ",debug-threads=on", "-nographic", "-no-reboot",
-                "-nic", "none", "-monitor", "none", "-serial", "file:" + self.serial,
+                # No VGA, NIC, floppy or CD: their RAM (16 MiB of VGA) would
+                # migrate too and the guest uses none of them.
+                "-nodefaults", "-serial", "file:" + self.serial,
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
                 "-kernel", cfg.kguest, "-append", cmdline]
         if incoming:

@@ -12,8 +12,7 @@ LIVE = [("total s", "total_s", "%.2f"),
         ("iterations (dirty syncs)", "iterations", "%.0f"),
         ("CPU s, source", "src_cpu_s", "%.2f"),
         ("CPU s, destination", "dst_cpu_s", "%.2f"),
-        ("guest writes/s before", "guest_rate", "%.0f"),
-        ("dirty pages/s (tool's estimate)", "dirty_rate", "%.0f")]
+        ("guest writes/s before", "guest_rate", "%.0f")]
 SNAP = [("save s", "save_s", "%.2f"),
         ("save s, incl. fsync", "save_sync_s", "%.2f"),
         ("restore s", "restore_s", "%.2f"),
