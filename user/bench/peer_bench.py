@@ -22,6 +22,7 @@ and one table with kmig/QEMU ratios on stdout.
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,9 +46,9 @@ def parse():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.environ.get("BUILD", "build"))
     ap.add_argument("--mem", default="1G", help="guest RAM (default 1G)")
-    ap.add_argument("--ab", type=int, default=256, help="a-b range, MiB (default 256)")
-    ap.add_argument("--rate", type=int, default=5000,
-                    help="guest page writes/s, both sides (default 5000)")
+    ap.add_argument("--ab", type=int, default=128, help="a-b range, MiB (default 128)")
+    ap.add_argument("--rate", type=int, default=2000,
+                    help="guest page writes/s, both sides (default 2000)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--codecs", default="none,zlib,zstd")
     ap.add_argument("--channels", type=int, default=2)
@@ -56,6 +57,8 @@ def parse():
                     help="rate of the emulated link (tc tbf on a veth pair); 'none': skip")
     ap.add_argument("--sections", default="live,link,snapshot")
     ap.add_argument("--out", default=None, help="directory of the CSV files (default BUILD)")
+    ap.add_argument("--timeout", type=int, default=180,
+                    help="seconds a migration may take before it counts as failed")
     ap.add_argument("--smoke", action="store_true",
                     help="one small run per section: a quick check that everything works")
     a = ap.parse_args()
@@ -174,12 +177,26 @@ def live_chain(cfg, work, tool, scenario, fill, codecs, net, rows):
                 if guest_rate <= 0:
                     raise RuntimeError("%s: the guest makes no progress before run %d" %
                                        (tool, n))
-                if tool == "qemu":
-                    port = pp.free_port() if not net else 4400 + n
-                    m = peer_qemu.migrate(cfg, src, dst, codec, "%s:%d" % (d_addr, port),
-                                          "%s:%d" % (d_addr, port))
-                else:
-                    m = peer_kmig.migrate(cfg, src, dst, codec, d_addr, s_ns, d_ns)
+                try:
+                    if tool == "qemu":
+                        port = pp.free_port() if not net else 4400 + n
+                        m = peer_qemu.migrate(cfg, src, dst, codec, "%s:%d" % (d_addr, port),
+                                              "%s:%d" % (d_addr, port))
+                    else:
+                        m = peer_kmig.migrate(cfg, src, dst, codec, d_addr, s_ns, d_ns)
+                except RuntimeError as e:
+                    # Counted and reported; the chain goes on from the source
+                    # (both tools leave it running after a failed migration).
+                    print("  %-5s %-14s %-4s #%d: FAILED: %s" % (tool, scenario, codec, rep,
+                                                              str(e)[:300]), flush=True)
+                    cfg.failures.append("%s %s %s #%d: %s" % (tool, scenario, codec, rep,
+                                                              str(e)[:200]))
+                    if tool == "qemu":
+                        peer_qemu.cancel(src)
+                    dst.kill()
+                    vms.remove(dst)
+                    n -= 1
+                    continue
                 m.update(tool=tool, scenario=scenario, codec=codec, rep=rep,
                          guest_rate=guest_rate)
                 rows.append(m)
@@ -244,7 +261,9 @@ def main():
     cfg.kguest = os.path.join(cfg.build, "kguest.elf")
     cfg.mem, cfg.ab_mib, cfg.rate, cfg.repeat = a.mem, a.ab, a.rate, a.repeat
     cfg.channels, cfg.downtime_ms, cfg.level = a.channels, a.downtime_ms, 1
-    cfg.seed, cfg.report, cfg.bandwidth, cfg.timeout = 7, 512, None, 600
+    # timeout: a migration that has not converged by then counts as failed
+    cfg.seed, cfg.report, cfg.bandwidth, cfg.timeout = 7, 512, None, a.timeout
+    cfg.failures = []
     codecs = a.codecs.split(",")
     sections = a.sections.split(",")
     out = os.path.abspath(a.out or cfg.build)
@@ -253,6 +272,8 @@ def main():
             sys.exit("bench-peer: %s/%s missing (make -C user first)" % (cfg.build, f))
     if not shutil.which("qemu-system-x86_64"):
         sys.exit("bench-peer: qemu-system-x86_64 not installed (package qemu-system-x86)")
+    # SIGTERM cleans up like Ctrl-C: the finally blocks kill every VM
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = tempfile.mkdtemp(prefix="kmig-peer.")
     net = None
     rows = []

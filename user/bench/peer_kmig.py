@@ -33,6 +33,16 @@ class Child:
                                                    open(self.errf).read()[-1500:]))
         return json.load(open(self.out))
 
+    def stop(self):
+        """SIGTERM (kmig cancels cleanly: the source runs on), then reap."""
+        if self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
 
 class Vmm:
     """kmig-vmm with one vCPU (as the multiboot guest under QEMU)."""
@@ -114,8 +124,18 @@ def migrate(cfg, src, dst, codec, addr_host, netns_src=None, netns_dst=None):
     if cfg.bandwidth:
         argv += ["--max-bandwidth", str(cfg.bandwidth)]
     mig = Child(argv, work, "kmig-migrate")
-    j = mig.wait(cfg.timeout)
-    inc.wait(60)
+    try:
+        j = mig.wait(cfg.timeout)
+        inc.wait(60)
+    except RuntimeError:
+        mig.stop()
+        inc.stop()
+        # A cancel that came too late (after COMMIT) leaves the source
+        # paused: resume it, the chain goes on from it.
+        if src.query().get("state") != "running":
+            subprocess.run([cfg.build + "/kmig-vmmctl", src.sock, "resume"],
+                           capture_output=True)
+        raise
     cpu1 = (pp.host_cpu(src.pid), pp.host_cpu(dst.pid))
     return {"total_s": j["total_ns"] / 1e9,
             "downtime_ms": j["downtime_ns"] / 1e6,

@@ -199,6 +199,18 @@ def migrate(cfg, src, dst, codec, addr, listen_addr):
             "dst_cpu_s": cpu1[1] - cpu0[1]}
 
 
+def cancel(src):
+    """Cancel a migration that failed or took too long; the source runs on."""
+    try:
+        src.qmp.cmd("migrate_cancel")
+        pp.wait_for(lambda: src.qmp.cmd("query-migrate").get("status") in
+                    ("cancelled", "failed", "completed"), 30, "migrate_cancel")
+        if src.qmp.cmd("query-status")["status"] != "running":
+            src.qmp.cmd("cont")
+    except (QMPError, OSError, RuntimeError):
+        pass
+
+
 def save(cfg, src, path):
     """Pause the guest, write it to @path through exec:cat (the only file
     route of Debian's QEMU 7.2: no mapped-ram), fsync. Returns seconds."""

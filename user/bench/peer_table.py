@@ -137,5 +137,7 @@ def report(rows, cfg, out, elapsed):
         print("\n(b) Snapshot to a file and back (QEMU: one stream through exec:cat, "
               "buffered; kmig: %d threads, O_DIRECT)" % cfg.channels)
         snap_table(med, snap)
+    for f in cfg.failures:
+        print("FAILED (not in the medians): " + f)
     print("\nCSV: %s/bench-peer.csv (medians), bench-peer-runs.csv (every run); %.0f s" %
           (out, elapsed))
