@@ -31,6 +31,7 @@ import time
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_kmig  # noqa: E402
+import peer_net  # noqa: E402
 import peer_proc as pp  # noqa: E402
 import peer_qemu  # noqa: E402
 import peer_table  # noqa: E402
@@ -115,34 +116,6 @@ def calibrate_spin(cfg, work):
     return spin
 
 
-class Netns:
-    """Two namespaces joined by a veth pair shaped to @rate each way."""
-
-    def __init__(self, rate):
-        pid = os.getpid()
-        self.src, self.dst = "kmigPS%d" % pid, "kmigPD%d" % pid
-        net = "10.198.%d" % (pid % 250)
-        self.addr, self.addr_src = net + ".2", net + ".1"
-        cmds = ["ip netns add " + self.src, "ip netns add " + self.dst,
-                "ip link add ps%d netns %s type veth peer name pd%d netns %s" %
-                (pid, self.src, pid, self.dst),
-                "ip -n %s addr add %s.1/30 dev ps%d" % (self.src, net, pid),
-                "ip -n %s addr add %s.2/30 dev pd%d" % (self.dst, net, pid)]
-        for ns, dev in ((self.src, "ps%d" % pid), (self.dst, "pd%d" % pid)):
-            cmds += ["ip -n %s link set %s up" % (ns, dev), "ip -n %s link set lo up" % ns,
-                     "tc -n %s qdisc add dev %s root tbf rate %s burst 256kb latency 50ms" %
-                     (ns, dev, rate)]
-        for c in cmds:
-            r = subprocess.run(c.split(), capture_output=True, text=True)
-            if r.returncode:
-                self.close()
-                raise RuntimeError("netns setup: %s: %s" % (c, r.stderr.strip()))
-
-    def close(self):
-        for ns in (self.src, self.dst):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-
-
 def cmdline(cfg, fill):
     return "seed=%d ab=%d fill=%d report=%d spin=%d" % (cfg.seed, cfg.ab_mib, fill,
                                                       cfg.report, cfg.spin)
@@ -157,8 +130,7 @@ def boot(cfg, work, tool, name, fill, incoming=False, netns=None):
 def live_chain(cfg, work, tool, scenario, fill, codecs, net, rows):
     """cfg.repeat rounds of every codec, each run from the last one's
     destination."""
-    ns_s, ns_d = (net.src, net.dst) if net else (None, None)
-    addr = net.addr if net else "127.0.0.1"
+    ns_s, ns_d = net.src, net.dst
     vms = [boot(cfg, work, tool, "%s-0" % tool, fill, netns=ns_s)]
     n = 0
     try:
@@ -169,7 +141,7 @@ def live_chain(cfg, work, tool, scenario, fill, codecs, net, rows):
                 src = vms[-1]
                 # Odd hops go back: source and destination swap namespaces.
                 s_ns, d_ns = (ns_s, ns_d) if n % 2 else (ns_d, ns_s)
-                d_addr = addr if n % 2 or not net else net.addr_src
+                d_addr = net.addr if n % 2 else net.addr_src
                 dst = boot(cfg, work, tool, "%s-%d" % (tool, n), fill, True, d_ns)
                 vms.append(dst)
                 src.wait_dirtying()	# a migrated-in guest: its first report
@@ -177,9 +149,10 @@ def live_chain(cfg, work, tool, scenario, fill, codecs, net, rows):
                 if guest_rate <= 0:
                     raise RuntimeError("%s: the guest makes no progress before run %d" %
                                        (tool, n))
+                tx0 = net.tx_bytes()
                 try:
                     if tool == "qemu":
-                        port = pp.free_port() if not net else 4400 + n
+                        port = 4400 + n	# a namespace of our own: free
                         m = peer_qemu.migrate(cfg, src, dst, codec, "%s:%d" % (d_addr, port),
                                               "%s:%d" % (d_addr, port))
                     else:
@@ -198,7 +171,7 @@ def live_chain(cfg, work, tool, scenario, fill, codecs, net, rows):
                     n -= 1
                     continue
                 m.update(tool=tool, scenario=scenario, codec=codec, rep=rep,
-                         guest_rate=guest_rate)
+                         guest_rate=guest_rate, wire_bytes=net.tx_bytes() - tx0)
                 rows.append(m)
                 print("  %-5s %-14s %-4s #%d: total %6.2f s, downtime %7.1f ms, %6.0f MiB, "
                       "%d iters, cpu %.2f/%.2f s, guest %.0f writes/s, dirty %.0f pages/s" %
@@ -289,13 +262,16 @@ def main():
               "%d runs each" % (cfg.mem, cfg.ab_mib, cfg.seed, cfg.rate, cfg.spin,
                                 cfg.channels, cfg.downtime_ms, cfg.repeat), flush=True)
         if "live" in sections:
+            net = peer_net.Loopback()
             for fill, dens in ((100, "dense"), (10, "10%")):
                 if a.smoke and fill != 100:
                     continue
                 for tool in ("qemu", "kmig"):
-                    live_chain(cfg, work, tool, "loopback " + dens, fill, codecs, None, rows)
+                    live_chain(cfg, work, tool, "loopback " + dens, fill, codecs, net, rows)
+            net.close()
+            net = None
         if "link" in sections and a.link != "none":
-            net = Netns(a.link)
+            net = peer_net.Link(a.link)
             for fill, dens in ((100, "dense"), (10, "10%")):
                 if a.smoke and fill != 100:
                     continue

@@ -139,7 +139,7 @@ def migrate(cfg, src, dst, codec, addr_host, netns_src=None, netns_dst=None):
     cpu1 = (pp.host_cpu(src.pid), pp.host_cpu(dst.pid))
     return {"total_s": j["total_ns"] / 1e9,
             "downtime_ms": j["downtime_ns"] / 1e6,
-            "wire_bytes": j["transferred_bytes"],
+            "tool_bytes": j["transferred_bytes"],
             "zero_pages": j["pages_zero"],
             "normal_pages": j["pages_normal"],
             "iterations": j["dirty_sync_count"],

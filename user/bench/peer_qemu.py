@@ -190,7 +190,7 @@ def migrate(cfg, src, dst, codec, addr, listen_addr):
             # runs; kept as qemu_downtime_ms.
             "downtime_ms": (resume - stop) * 1e3,
             "qemu_downtime_ms": st.get("downtime", 0),
-            "wire_bytes": ram["transferred"],
+            "tool_bytes": ram["transferred"],	# multifd: uncompressed in 7.2
             "zero_pages": ram["duplicate"],
             "normal_pages": ram["normal"],
             "iterations": ram["dirty-sync-count"],

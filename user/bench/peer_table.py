@@ -7,7 +7,8 @@ import statistics
 
 LIVE = [("total s", "total_s", "%.2f"),
         ("downtime ms", "downtime_ms", "%.1f"),
-        ("MiB on the wire", "wire_MiB", "%.0f"),
+        ("MiB on the wire (IP, both ways)", "wire_MiB", "%.0f"),
+        ("MiB, the tool's own count", "tool_MiB", "%.0f"),
         ("zero pages (k)", "zero_kpages", "%.1f"),
         ("iterations (dirty syncs)", "iterations", "%.0f"),
         ("CPU s, source", "src_cpu_s", "%.2f"),
@@ -22,6 +23,7 @@ SNAP = [("save s", "save_s", "%.2f"),
 def derive(r):
     if "wire_bytes" in r:
         r["wire_MiB"] = r["wire_bytes"] / 2**20
+        r["tool_MiB"] = r["tool_bytes"] / 2**20
         r["zero_kpages"] = r["zero_pages"] / 1e3
     if "file_bytes" in r:
         r["file_MiB"] = r["file_bytes"] / 2**20
