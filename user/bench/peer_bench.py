@@ -132,12 +132,13 @@ def live_chain(cfg, work, tool, scenario, fill, codecs, net, rows):
     destination."""
     ns_s, ns_d = net.src, net.dst
     vms = [boot(cfg, work, tool, "%s-0" % tool, fill, netns=ns_s)]
-    n = 0
+    n = attempts = 0
     try:
         vms[-1].wait_dirtying()
         for rep in range(1, cfg.repeat + 1):
             for codec in codecs:
                 n += 1
+                attempts += 1
                 src = vms[-1]
                 # Odd hops go back: source and destination swap namespaces.
                 s_ns, d_ns = (ns_s, ns_d) if n % 2 else (ns_d, ns_s)
@@ -152,7 +153,7 @@ def live_chain(cfg, work, tool, scenario, fill, codecs, net, rows):
                 tx0 = net.tx_bytes()
                 try:
                     if tool == "qemu":
-                        port = 4400 + n	# a namespace of our own: free
+                        port = 4400 + attempts	# a namespace of our own: free
                         m = peer_qemu.migrate(cfg, src, dst, codec, "%s:%d" % (d_addr, port),
                                               "%s:%d" % (d_addr, port))
                     else:
@@ -168,7 +169,7 @@ def live_chain(cfg, work, tool, scenario, fill, codecs, net, rows):
                         peer_qemu.cancel(src)
                     dst.kill()
                     vms.remove(dst)
-                    n -= 1
+                    n -= 1	# the guest stays where it was
                     continue
                 m.update(tool=tool, scenario=scenario, codec=codec, rep=rep,
                          guest_rate=guest_rate, wire_bytes=net.tx_bytes() - tx0)
@@ -200,12 +201,12 @@ def snapshot_chain(cfg, work, tool, scenario, fill, rows):
             vms.append(dst)
             if tool == "qemu":
                 save_s, save_sync_s = peer_qemu.save(cfg, src, path)
-                size = os.path.getsize(path)
+                size = os.stat(path).st_blocks * 512	# allocated: kmig's file is sparse
                 src.quit()
                 restore_s = peer_qemu.restore(cfg, dst, path)
             else:
                 save_s = save_sync_s = peer_kmig.save(cfg, src, path)
-                size = os.path.getsize(path)
+                size = os.stat(path).st_blocks * 512	# allocated: kmig's file is sparse
                 restore_s = peer_kmig.restore(cfg, dst, path)
             os.unlink(path)
             vms.remove(src)

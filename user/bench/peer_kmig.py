@@ -5,7 +5,6 @@ save and restored with kmig restore.
 import json
 import os
 import subprocess
-import time
 
 import peer_proc as pp
 

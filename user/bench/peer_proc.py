@@ -1,5 +1,5 @@
 """Process helpers of the QEMU comparison (bench/peer_bench.py): CPU time
-per thread from /proc, free ports, waiting, the guest's serial progress.
+per thread from /proc, waiting, the guest's serial progress.
 
 CPU time is what a migration costs the host besides the guest itself: all
 threads of a process except its vCPU threads (QEMU names them "CPU N/TCG"
@@ -7,7 +7,6 @@ or "CPU N/KVM" with -name debug-threads=on; kmig-vmm names them "vcpu N").
 """
 import os
 import re
-import socket
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -50,14 +49,6 @@ def host_cpu(pid):
     threads that have exited (QEMU's migration threads do, at the end)."""
     vcpus = sum(c for comm, c in thread_cpu(pid).values() if VCPU_COMM.match(comm))
     return process_cpu(pid) - vcpus
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(pred, timeout, what, step=0.05):

@@ -17,7 +17,7 @@ LIVE = [("total s", "total_s", "%.2f"),
 SNAP = [("save s", "save_s", "%.2f"),
         ("save s, incl. fsync", "save_sync_s", "%.2f"),
         ("restore s", "restore_s", "%.2f"),
-        ("file MiB", "file_MiB", "%.0f")]
+        ("file MiB (allocated)", "file_MiB", "%.0f")]
 
 
 def derive(r):
