@@ -5,9 +5,9 @@ guest, same run.
 The guest is kguest.elf on both sides: a multiboot kernel under QEMU
 (-kernel, one vCPU) and kmig-vmm's guest (--vcpus 1), with the same RAM
 size, seed, a-b range and fill (dense: every non-a-b page text or random;
-sparse: 10 % of them) and the same page-write rate: kmig-vmm caps it with
---rate, the QEMU guest's delay loop (spin=) is calibrated to it first, and
-the rate is measured on both sides before every migration. QEMU 7.2 is
+sparse: 10 % of them) and the same page-write rate: the guest's delay loop
+(spin) is calibrated to it under each VMM first (a busy vCPU on both
+sides), and the rate is measured on both sides before every migration. QEMU 7.2 is
 driven over QMP like a management layer would: multifd with the same
 channel count and codec (level) as kmig, downtime-limit as kmig's,
 max-bandwidth unlimited as kmig's default.
@@ -95,30 +95,33 @@ def mini(cfg, mem):
     return c
 
 
-def calibrate_spin(cfg, work):
-    """The QEMU guest's delay loop for cfg.rate page writes/s."""
-    spin = 300
-    for _ in range(3):
-        q = peer_qemu.Qemu(mini(cfg, "64M"), work, "calibrate",
-                           "ab=2 report=256 spin=%d" % spin)
+def calibrate_spin(cfg, work, tool):
+    """The guest's delay loop (pause instructions after each page write)
+    for cfg.rate page writes/s under @tool: a busy vCPU on both sides, as
+    a guest doing work is, not one that sleeps between writes."""
+    spin = 300 if tool == "qemu" else 10000
+    small = mini(cfg, "64M")
+    small.ab_mib, small.report = 2, 256
+    for _ in range(4):
+        small.spin = {tool: spin}
+        vm = boot(small, work, tool, "calibrate", 100)
         try:
-            q.wait_dirtying(60)
-            r = pp.rate(q.pages, 3.0)
+            vm.wait_dirtying(60)
+            r = pp.rate(vm.pages, 3.0)
         finally:
-            q.kill()
+            vm.kill()
         if r <= 0:
-            raise RuntimeError("calibration: the QEMU guest made no progress")
-        new = max(1, int(spin * r / cfg.rate))
-        print("  calibrate: spin %d -> %.0f page writes/s" % (spin, r), flush=True)
+            raise RuntimeError("calibration: the %s guest made no progress" % tool)
+        print("  calibrate %s: spin %d -> %.0f page writes/s" % (tool, spin, r), flush=True)
         if abs(r - cfg.rate) < 0.1 * cfg.rate:
-            return spin
-        spin = new
+            break
+        spin = max(1, int(spin * r / cfg.rate))
     return spin
 
 
 def cmdline(cfg, fill):
     return "seed=%d ab=%d fill=%d report=%d spin=%d" % (cfg.seed, cfg.ab_mib, fill,
-                                                      cfg.report, cfg.spin)
+                                                      cfg.report, cfg.spin["qemu"])
 
 
 def boot(cfg, work, tool, name, fill, incoming=False, netns=None):
@@ -257,11 +260,12 @@ def main():
         cfg.qemu_version = subprocess.run(["qemu-system-x86_64", "--version"],
                                           capture_output=True, text=True).stdout.split()[3]
         print("QEMU %s: accel %s (%s)" % (cfg.qemu_version, cfg.accel, why), flush=True)
-        cfg.spin = calibrate_spin(cfg, work)
-        print("guest: %s RAM, 1 vCPU, a-b %d MiB, seed %d, %d page writes/s (kmig-vmm "
-              "--rate; QEMU guest spin=%d); %d channels, downtime limit %d ms, "
-              "%d runs each" % (cfg.mem, cfg.ab_mib, cfg.seed, cfg.rate, cfg.spin,
-                                cfg.channels, cfg.downtime_ms, cfg.repeat), flush=True)
+        cfg.spin = {t: calibrate_spin(cfg, work, t) for t in ("qemu", "kmig")}
+        print("guest: %s RAM, 1 vCPU, a-b %d MiB, seed %d, %d page writes/s (delay loop "
+              "spin=%d under QEMU, %d under kmig-vmm); %d channels, downtime limit %d ms, "
+              "%d runs each" % (cfg.mem, cfg.ab_mib, cfg.seed, cfg.rate, cfg.spin["qemu"],
+                                cfg.spin["kmig"], cfg.channels, cfg.downtime_ms, cfg.repeat),
+              flush=True)
         if "live" in sections:
             net = peer_net.Loopback()
             for fill, dens in ((100, "dense"), (10, "10%")):

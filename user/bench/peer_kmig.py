@@ -51,7 +51,7 @@ class Vmm:
         self.sock = os.path.join(work, name + ".sock")
         argv = [cfg.build + "/kmig-vmm", "--quiet", "--socket", self.sock, "--mem", cfg.mem,
                 "--vcpus", "1", "--seed", str(cfg.seed), "--report", str(cfg.report),
-                "--rate", str(cfg.rate)]
+                "--spin", str(cfg.spin["kmig"])]
         if incoming:
             argv.append("--incoming")
         else:
