@@ -26,20 +26,24 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
 fi
 
-qemu-system-x86_64 -accel tcg -m 64 -nographic -no-reboot -nic none \
-	-monitor none -serial "file:$dir/serial" \
-	-object memory-backend-file,id=ram,size=64M,mem-path="$dir/ram",share=on \
-	-machine pc,memory-backend=ram \
-	-kernel "$kguest" -append "seed=7 ab=2 report=256" \
-	>"$dir/qemu.log" 2>&1 &
-qpid=$!
+# boot APPEND SWEEP: a 64 MiB guest on a fresh RAM file, until its serial
+# console shows sweep SWEEP (up to 60 s; TCG fills 64 MiB in a few seconds)
+boot() {
+	rm -f "$dir/ram" "$dir/serial"
+	qemu-system-x86_64 -accel tcg -m 64 -nographic -no-reboot -nic none \
+		-monitor none -serial "file:$dir/serial" \
+		-object memory-backend-file,id=ram,size=64M,mem-path="$dir/ram",share=on \
+		-machine pc,memory-backend=ram \
+		-kernel "$kguest" -append "$1" >"$dir/qemu.log" 2>&1 &
+	qpid=$!
+	for _ in $(seq 600); do
+		grep -q "kguest: sweep $2 " "$dir/serial" 2>/dev/null && break
+		kill -0 "$qpid" 2>/dev/null || break
+		sleep 0.1
+	done
+}
 
-# Up to 60 s for three sweeps (TCG fills 64 MiB in a few seconds).
-for _ in $(seq 600); do
-	grep -q "kguest: sweep 3 " "$dir/serial" 2>/dev/null && break
-	kill -0 "$qpid" 2>/dev/null || break
-	sleep 0.1
-done
+boot "seed=7 ab=2 report=256" 3
 sed 's/^/# /' "$dir/serial" | head -8
 
 if grep -q "kguest: multiboot, ram" "$dir/serial" && grep -q "kguest: fill done" "$dir/serial"; then
@@ -61,19 +65,7 @@ fi
 
 # fill=PCT: 10% of the non-a-b pages text or random, the rest zero.
 kill "$qpid" 2>/dev/null; kill -CONT "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
-rm -f "$dir/ram" "$dir/serial"
-qemu-system-x86_64 -accel tcg -m 64 -nographic -no-reboot -nic none \
-	-monitor none -serial "file:$dir/serial" \
-	-object memory-backend-file,id=ram,size=64M,mem-path="$dir/ram",share=on \
-	-machine pc,memory-backend=ram \
-	-kernel "$kguest" -append "seed=7 ab=2 report=256 fill=10" \
-	>"$dir/qemu.log" 2>&1 &
-qpid=$!
-for _ in $(seq 600); do
-	grep -q "kguest: sweep 1 " "$dir/serial" 2>/dev/null && break
-	kill -0 "$qpid" 2>/dev/null || break
-	sleep 0.1
-done
+boot "seed=7 ab=2 report=256 fill=10" 1
 kill -STOP "$qpid" 2>/dev/null
 out=$("$ctl" check-file "$dir/ram")
 rc=$?
