@@ -6,6 +6,7 @@
 #   make check      all tests: userspace tests here, module tests on the
 #                   VM test host (make vmtest)
 #   make bench      benchmarks, printed as tables with ratios
+#   make bench-peer kmig against QEMU's own migration, same guest (~20 min)
 #   make demo       the main job: a live migration of a real KVM guest
 #
 # Settings (override on the command line):
@@ -36,12 +37,12 @@ MAKEFLAGS += --no-print-directory
 endif
 
 .PHONY: all kmod user selftests deps deps-check check check-user vmtest \
-	bench bench-user bench-vm demo clean help
+	bench bench-user bench-vm bench-peer demo clean help
 
 all: kmod user selftests
 
 help:
-	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
 
 # Install missing packages; apt-get update first, non-interactively.
 deps:
@@ -93,6 +94,9 @@ bench: all
 
 bench-user: user
 	$(Q)$(MAKE) -C user bench
+
+bench-peer: user
+	$(Q)$(MAKE) -C user bench-peer
 
 bench-vm: kmod selftests
 	$(Q)selftests/vmtest/run.sh --bench

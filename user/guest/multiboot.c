@@ -4,6 +4,8 @@
  * from defaults and the command line, progress on the UART.
  *
  * Command line (all optional, decimal): seed=N ab=MIB spin=N report=PAGES
+ * fill=PCT (share of the non-a-b memory filled with text and random pages,
+ * 1..100; default 0: thirds zero, text, random, as kmig-vmm's --fill)
  * e.g. qemu-system-x86_64 -kernel kguest.elf -append "seed=7 ab=16"
  */
 #include "guest.h"
@@ -56,7 +58,7 @@ void kguest_multiboot_main(uint32_t mbi_addr)
 	const struct mb_info *mbi = (const void *)(uintptr_t)mbi_addr;
 	struct kguest_params *p = (void *)(uintptr_t)KGUEST_PARAMS_GPA;
 	const char *cmd = 0;
-	uint64_t ram_end = 64ULL << 20, ab;
+	uint64_t ram_end = 64ULL << 20, ab, fill;
 
 	if (mbi->flags & MB_INFO_MEM)
 		ram_end = (1ULL << 20) + ((uint64_t)mbi->mem_upper << 10);
@@ -76,8 +78,14 @@ void kguest_multiboot_main(uint32_t mbi_addr)
 	p->flags = KGUEST_F_SERIAL;
 	p->ram_end = ram_end;
 	ab = cmdline_u64(cmd, "ab", DEFAULT_AB_MIB) << 20;
-	kguest_layout(p, KGUEST_WORK_GPA, ram_end, (KGUEST_WORK_GPA + ram_end) / 2,
-		      ab >> KGUEST_PAGE_SHIFT);
+	/* Out of range: the default layout, not a guess. */
+	fill = cmdline_u64(cmd, "fill", 0);
+	if (fill > 100)
+		fill = 0;
+	/* Same centre as kmig-vmm's default split (ram / 2 + 1 MiB), so both
+	 * VMMs lay out the same guest for the same RAM size. */
+	kguest_layout_fill(p, KGUEST_WORK_GPA, ram_end, (KGUEST_WORK_GPA + ram_end) / 2,
+			   ab >> KGUEST_PAGE_SHIFT, (uint32_t)fill);
 
 	kguest_puts("kguest: multiboot, ram ");
 	kguest_putu(ram_end >> 20);
@@ -85,6 +93,8 @@ void kguest_multiboot_main(uint32_t mbi_addr)
 	kguest_putu(p->nr_regions);
 	kguest_puts(", seed ");
 	kguest_putu(p->seed);
+	kguest_puts(", fill ");
+	kguest_putu(fill);
 	kguest_puts("\n");
 	kguest_main(0, p);
 }
