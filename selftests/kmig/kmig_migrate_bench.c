@@ -202,8 +202,9 @@ static void b_table_a(const struct b_opts *o)
 			       b_ratio(o, r, m, M_TOTAL), b_ratio(o, r, m, M_DOWN),
 			       b_ratio(o, r, m, M_CPU));
 	}
-	printf("data pages: sent as page data; zero pages: sent as zero markers (never read on\n"
-	       "the module path); CPU: kmig migrate's user + system time (its ioctls included).\n");
+	printf("data pages: sent as page data; zero pages: sent as zero markers (module path:\n"
+	       "each never-written page twice, classified by the module, then re-read once by the\n"
+	       "sender threads); CPU: kmig migrate's user + system time (its ioctls included).\n");
 }
 
 static void b_table_b(const struct b_opts *o)

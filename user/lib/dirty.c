@@ -173,6 +173,11 @@ int kmig_dirty_clear(struct kmig_dirty *d)
 	return ret;
 }
 
+void kmig_dirty_paused(struct kmig_dirty *d)
+{
+	d->paused = true;
+}
+
 int kmig_dirty_stop(struct kmig_dirty *d, enum kmig_dirty_stop how)
 {
 	uint64_t t0 = kmig_now_ns();

@@ -34,8 +34,9 @@
  * slots[i].dirty = its dirty | zero bitmaps and slots[i].zero = its zero
  * bitmap (the module's dirty is dirty-and-non-zero); the generic clear then
  * clears exactly the module's dirty bitmap, which is its rule 2. Zero pages
- * the destination already holds as zero are left out of later harvests
- * (see dirty_kmod.c). stop(LAZY) = kmig_logstop_request() of every slot:
+ * the destination already holds as zero are re-read once by the sender
+ * threads after a clear, which takes them out of the dirty set, and are
+ * left out of the final harvest (see dirty_kmod.c). stop(LAZY) = kmig_logstop_request() of every slot:
  * it returns at once; kmig_dirty_settle() later waits for the module's end
  * of it and has the VMM match its records. Start, clear and stop(NOW)
  * stay with the VMM.
@@ -131,6 +132,7 @@ struct kmig_dirty {
 	struct kmig_dirty_slot *slots;
 	uint64_t *scratch;		/* the clear bitmap, largest slot */
 	bool started;
+	bool paused;			/* kmig_dirty_paused(): final harvests */
 	struct kmig_dirty_stats st;
 	char why[256];			/* which implementation and why */
 	char err[320];
@@ -165,6 +167,9 @@ int kmig_dirty_clear(struct kmig_dirty *d);
  * LAZY returns at once with the module (the stop goes on in a kernel
  * worker); call kmig_dirty_settle() afterwards. */
 int kmig_dirty_stop(struct kmig_dirty *d, enum kmig_dirty_stop how);
+/* The guest is paused: the harvests from now on are final (never
+ * cleared, their classification is the last word). */
+void kmig_dirty_paused(struct kmig_dirty *d);
 /* After a LAZY stop: wait up to @timeout_ms for the deferred stop to end
  * (cancelled after that), then the VMM's DIRTY_LOG_STOP, which KVM makes a
  * no-op for the slots already off, so that the VMM's records (QUERY, a
@@ -184,12 +189,14 @@ int kmig_dirty_kmod_use(struct kmig_dirty *d, const struct kmig_vmmp_memmap *mm,
  * The module's harvest of one slot made into what the precopy loop sends
  * (exposed for tests). On entry @ds->dirty holds the module's dirty-and-
  * non-zero bitmap, @mzero its dirty-and-zero bitmap, @known the pages known
- * zero at the destination. On return @ds->dirty = non-zero | (zero &
- * ~known), @ds->zero = zero & ~known, and the counts; returns how many
- * zero pages were left out as known.
+ * zero at the destination. On return @ds->zero = zero & ~known (sent as
+ * markers, kept dirty) and @ds->dirty = non-zero | (zero & ~known), plus,
+ * unless @final, the zero & known pages: those are cleared and re-checked
+ * by the sender threads (dirty_kmod.c says why). Returns how many zero
+ * pages were left out as known (only a @final harvest leaves any out).
  */
 uint64_t kmig_dirty_kmod_merge(struct kmig_dirty_slot *ds, const uint64_t *mzero,
-			       const uint64_t *known);
+			       const uint64_t *known, bool final);
 /* After the harvest was cleared (its pages are queued now): its zero pages
  * become known zero, its non-zero pages stop being so. */
 void kmig_dirty_kmod_sent(const struct kmig_dirty_slot *ds, uint64_t *known);

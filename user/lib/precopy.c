@@ -168,7 +168,11 @@ static int final_pass(struct kmig_migrate *m, struct kmig_migrate_iter *it)
 {
 	struct kmig_migrate_downtime *dt = &m->dt;
 	uint64_t t0;
-	int ret = m->o.stopped ? 0 : harvest(m, it);
+	int ret;
+
+	if (!m->o.stopped)
+		kmig_dirty_paused(m->dirty);
+	ret = m->o.stopped ? 0 : harvest(m, it);
 
 	if (ret)
 		return ret;
