@@ -275,56 +275,19 @@ TEST_F(attach, two_sessions)
 	close(kfd2);
 }
 
-/*
- * A separate VMM process: it creates the VM and its memory, passes the VM
- * fd over a unix socket (SCM_RIGHTS), and exits when told to. The helper
- * (this process) attaches with the received fd. Returns the VMM's pid.
- */
-static pid_t kt_spawn_vmm(int *sock, int *vm_fd)
+/* The VMM child's slot (kt_spawn_vmm()): the scan fixture's layout. */
+static void vmm_setup(struct kt_vm *vm)
 {
-	int sv[2];
-	pid_t pid;
-	char c;
+	static struct kt_mem mem;	/* the child's, for its lifetime */
 
-	KT_CALL_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
-	pid = fork();
-	KT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct kt_vm vm;
-		struct kt_mem mem;
-
-		close(sv[0]);
-		kt_vm_create(&vm);
-		kt_setup_slot(&vm, &mem);
-		KT_CALL_OK(kt_send_fd(sv[1], vm.fd), "sendmsg(SCM_RIGHTS)");
-		/* Wait for "exit" (or the helper's death), then exit. */
-		if (read(sv[1], &c, 1) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(sv[1]);
-	*sock = sv[0];
-	*vm_fd = kt_recv_fd(sv[0]);
-	KT_ASSERT(*vm_fd >= 0, "receiving the VM fd failed");
-	return pid;
-}
-
-static void kt_stop_vmm(pid_t pid, int sock)
-{
-	int status;
-
-	KT_ASSERT(write(sock, "x", 1) == 1, "write: %s", strerror(errno));
-	KT_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
-	KT_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status),
-		  "VMM status %#x", status);
-	close(sock);
+	kt_setup_slot(vm, &mem);
 }
 
 /* The helper reads the memory of a VM that belongs to another process. */
 TEST_F(attach, vmm_process_exits)
 {
 	int sock, vm_fd;
-	pid_t pid = kt_spawn_vmm(&sock, &vm_fd);
+	pid_t pid = kt_spawn_vmm(vmm_setup, &sock, &vm_fd);
 	struct kt_scan s;
 	int kfd2;
 
@@ -352,7 +315,7 @@ TEST_F(attach, vmm_process_exits)
 TEST_F(attach, vmm_exits_helper_fd_closed)
 {
 	int sock, vm_fd;
-	pid_t pid = kt_spawn_vmm(&sock, &vm_fd);
+	pid_t pid = kt_spawn_vmm(vmm_setup, &sock, &vm_fd);
 	struct kt_scan s;
 
 	kmig_attach(self->kfd, vm_fd, NULL);

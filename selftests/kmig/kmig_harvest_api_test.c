@@ -368,11 +368,21 @@ TEST(initially_set)
 	free(bm);
 }
 
+/* The VMM child's VM (kt_spawn_vmm()): manual-protect, slot 1 logging. */
+static void vmm_setup(struct kt_vm *vm)
+{
+	static struct kt_mem m;		/* the child's, for its lifetime */
+
+	kt_vm_manual_protect(vm, true);
+	kt_mem_alloc(&m, KT_ANON, KT_MIB);
+	kt_vm_set_slot(vm, 1, KVM_MEM_LOG_DIRTY_PAGES, 0, KT_MIB, m.hva);
+}
+
 /* The VMM exits: plain harvests still read the VM's bitmaps; classifying
  * needs its memory, which is gone. */
 TEST(vmm_gone)
 {
-	int sv[2], fd, vm_fd;
+	int sock, fd, vm_fd;
 	uint64_t bm[4];
 	struct kmig_harvest_entry e = {
 		.slot = 1, .num_pages = 256, .dirty_bitmap = (uintptr_t)bm,
@@ -382,30 +392,12 @@ TEST(vmm_gone)
 		.entries = (uintptr_t)&e,
 	};
 	pid_t pid;
-	int go = 1;
 
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (!pid) {
-		struct kt_vm vm;
-		struct kt_mem m;
-
-		kt_vm_create(&vm);
-		kt_vm_manual_protect(&vm, true);
-		kt_mem_alloc(&m, KT_ANON, KT_MIB);
-		kt_vm_set_slot(&vm, 1, KVM_MEM_LOG_DIRTY_PAGES, 0, KT_MIB, m.hva);
-		/* Exits once the parent has attached. */
-		if (kt_send_fd(sv[1], vm.fd) || read(sv[1], &go, sizeof(go)) != sizeof(go))
-			_exit(1);
-		_exit(0);
-	}
-	vm_fd = kt_recv_fd(sv[0]);
-	ASSERT_GE(vm_fd, 0);
+	/* The VMM exits once we have attached. */
+	pid = kt_spawn_vmm(vmm_setup, &sock, &vm_fd);
 	fd = kmig_open();
 	kmig_attach(fd, vm_fd, NULL);
-	ASSERT_EQ(sizeof(go), write(sv[0], &go, sizeof(go)));
-	waitpid(pid, NULL, 0);
+	kt_stop_vmm(pid, sock);
 	ASSERT_EQ(0, __kmig_harvest(fd, &h));
 	EXPECT_EQ(256, e.nr_dirty);
 	e.cursor = 0;
@@ -415,8 +407,6 @@ TEST(vmm_gone)
 	ASSERT_ERRNO(ENODEV, __kmig_harvest(fd, &h));
 	close(fd);
 	close(vm_fd);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 static void t_kick_param(const char *val)

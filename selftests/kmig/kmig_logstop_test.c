@@ -299,38 +299,31 @@ TEST_F(ls, vm_closed)
 	kmig_nl_stop_free(&st);
 }
 
+/* The VMM child's VM (kt_spawn_vmm()): slot 1 logging. */
+static void vmm_setup(struct kt_vm *vm)
+{
+	static struct kt_mem m;		/* the child's, for its lifetime */
+
+	kt_mem_alloc(&m, KT_ANON, KT_MIB);
+	kt_vm_set_slot(vm, 1, KVM_MEM_LOG_DIRTY_PAGES, 0, KT_MIB, m.hva);
+}
+
 /* The VMM process exits while the request is pending. */
 TEST(vmm_exits)
 {
 	struct kmig_log_stop a = { .size = sizeof(a), .nr_slots = 1 };
 	struct kmig_nl *nl = t_nl_events();
 	struct kmig_nl_stop st;
-	int sv[2], kfd, vm_fd, go;
+	int sock, kfd, vm_fd;
 	uint32_t slot = 1;
 	uint64_t id;
 	pid_t pid;
 
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (!pid) {
-		struct kt_vm vm;
-		struct kt_mem m;
-
-		kt_vm_create(&vm);
-		kt_mem_alloc(&m, KT_ANON, KT_MIB);
-		kt_vm_set_slot(&vm, 1, KVM_MEM_LOG_DIRTY_PAGES, 0, KT_MIB, m.hva);
-		if (kt_send_fd(sv[1], vm.fd) || read(sv[1], &go, sizeof(go)) != sizeof(go))
-			_exit(1);
-		_exit(0);
-	}
-	vm_fd = kt_recv_fd(sv[0]);
-	ASSERT_GE(vm_fd, 0);
+	pid = kt_spawn_vmm(vmm_setup, &sock, &vm_fd);
 	kfd = kmig_open();
 	kmig_attach(kfd, vm_fd, NULL);
 	id = t_stop(kfd, &slot, 1, 0, 300 * MS, 0);
-	ASSERT_EQ(sizeof(go), write(sv[0], &go, sizeof(go)));
-	waitpid(pid, NULL, 0);
+	kt_stop_vmm(pid, sock);
 	ASSERT_EQ(0, t_wait_stop(nl, id, 10000, &st));
 	ASSERT_EQ(1, st.nr_slot_info);
 	EXPECT_EQ(KMIG_STOP_SLOT_VM_GONE, st.slot_info[0].result);
@@ -341,8 +334,6 @@ TEST(vmm_exits)
 	kmig_nl_close(nl);
 	close(kfd);
 	close(vm_fd);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 TEST_F(ls, cancel)

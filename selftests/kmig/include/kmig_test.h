@@ -244,6 +244,11 @@ int __kmig_log_stop_query(int fd, struct kmig_log_stop_query *a);
 
 int kt_send_fd(int sock, int fd);
 int kt_recv_fd(int sock);
+/* A VMM in a child process: creates a VM, runs @setup on it, sends its fd
+ * (returned in *@vm_fd; *@sock stays open) and exits on kt_stop_vmm(),
+ * which checks that it exited 0 and closes @sock. */
+pid_t kt_spawn_vmm(void (*setup)(struct kt_vm *vm), int *sock, int *vm_fd);
+void kt_stop_vmm(pid_t pid, int sock);
 uint64_t kt_now_ns(void);
 /* xorshift64*: reproducible patterns from a printed seed. */
 uint64_t kt_rand(uint64_t *state);

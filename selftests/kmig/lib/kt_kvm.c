@@ -2,13 +2,16 @@
 /*
  * kt_kvm.c - KVM VMs, memslots and a byte-writing guest for the tests.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -265,4 +268,49 @@ uint64_t kt_rand(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/*
+ * A separate VMM process: it creates the VM, runs @setup on it (slots,
+ * modes), passes the VM fd over a unix socket (SCM_RIGHTS), and exits when
+ * told to (or when this process dies). The helper (this process) attaches
+ * with the received fd. Returns the VMM's pid.
+ */
+pid_t kt_spawn_vmm(void (*setup)(struct kt_vm *vm), int *sock, int *vm_fd)
+{
+	int sv[2];
+	pid_t pid;
+	char c;
+
+	KT_CALL_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+	pid = fork();
+	KT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct kt_vm vm;
+
+		close(sv[0]);
+		kt_vm_create(&vm);
+		setup(&vm);
+		KT_CALL_OK(kt_send_fd(sv[1], vm.fd), "sendmsg(SCM_RIGHTS)");
+		/* Wait for "exit" (or the helper's death), then exit. */
+		if (read(sv[1], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(sv[1]);
+	*sock = sv[0];
+	*vm_fd = kt_recv_fd(sv[0]);
+	KT_ASSERT(*vm_fd >= 0, "receiving the VM fd failed");
+	return pid;
+}
+
+void kt_stop_vmm(pid_t pid, int sock)
+{
+	int status;
+
+	KT_ASSERT(write(sock, "x", 1) == 1, "write: %s", strerror(errno));
+	KT_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+	KT_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status),
+		  "VMM status %#x", status);
+	close(sock);
 }
