@@ -648,12 +648,12 @@ static void zs_walk(struct zscan *zs, unsigned long addr, unsigned long end)
 }
 
 /* Runs the steps of one call; returns the pages done. */
-static u64 zs_run(struct zscan *zs, u64 todo)
+static u64 zs_run(struct zscan *zs, u64 npages)
 {
 	u64 done = 0;
 
-	while (done < todo) {
-		u64 step = min_t(u64, todo - done, KMIG_ZSCAN_STEP);
+	while (done < npages) {
+		u64 step = min_t(u64, npages - done, KMIG_ZSCAN_STEP);
 		unsigned long start = zs->base + (done << PAGE_SHIFT);
 
 		if (mmap_read_lock_killable(zs->mm))
@@ -695,10 +695,10 @@ static int zs_copy_out(struct kmig_zero_scan *a, const struct zscan *zs,
 	return 0;
 }
 
-/* Scans @todo pages from the cursor of @a in @slot. */
+/* Scans @npages pages from the cursor of @a in @slot. */
 static int zs_scan(struct kmig_session *s, struct kvm *kvm,
 		   struct kmig_zero_scan *a, const struct kmig_slot *slot,
-		   u64 todo)
+		   u64 npages)
 {
 	u64 t0 = ktime_get_ns(), done, sum;
 	struct zscan *zs;
@@ -709,7 +709,7 @@ static int zs_scan(struct kmig_session *s, struct kvm *kvm,
 	zs = kzalloc(sizeof(*zs), GFP_KERNEL);
 	if (!zs)
 		return -ENOMEM;
-	zs->bitmap = kvcalloc(BITS_TO_LONGS(todo), sizeof(long), GFP_KERNEL);
+	zs->bitmap = kvcalloc(BITS_TO_LONGS(npages), sizeof(long), GFP_KERNEL);
 	if (!zs->bitmap)
 		goto out;
 	zs->mm = kmig_vm_get_mm(kvm);
@@ -720,7 +720,7 @@ static int zs_scan(struct kmig_session *s, struct kvm *kvm,
 	zs->no_read = a->flags & KMIG_SCAN_F_NO_READ;
 	zs->base = slot->hva + ((a->first_page + a->cursor) << PAGE_SHIFT);
 
-	done = zs_run(zs, todo);
+	done = zs_run(zs, npages);
 	mmput(zs->mm);
 
 	for (sum = 0, k = 0; k < KMIG_ZK_NR; k++)
@@ -773,7 +773,7 @@ int kmig_zscan_ioctl(struct kmig_session *s, void *arg)
 	struct kmig_zero_scan *a = arg;
 	struct kmig_slot slot;
 	struct kvm *kvm;
-	u64 todo;
+	u64 npages;
 	int ret;
 
 	ret = zs_check_args(a);
@@ -790,10 +790,10 @@ int kmig_zscan_ioctl(struct kmig_session *s, void *arg)
 		return ret;
 
 	a->nr_none = a->nr_zero_page = a->nr_zero_data = a->nr_nonzero = 0;
-	todo = min(a->num_pages - a->cursor, zs_batch(a->max_pages));
-	if (!todo)
+	npages = min(a->num_pages - a->cursor, zs_batch(a->max_pages));
+	if (!npages)
 		return 0;
-	return zs_scan(s, kvm, a, &slot, todo);
+	return zs_scan(s, kvm, a, &slot, npages);
 }
 
 /*
