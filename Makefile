@@ -27,8 +27,20 @@ export KVER KDIR V
 DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm pkg-config \
 	zlib1g-dev libzstd-dev liblz4-dev libmnl-dev libisal-dev \
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
-	qemu-system-x86 busybox-static cpio kmod xz-utils \
+	busybox-static cpio kmod xz-utils \
 	iproute2 util-linux procps python3
+
+# Packages newer than Debian 12 has, as PACKAGE,MIN_VERSION, installed from its
+# backports suite (scripts/apt-backports.sh adds it, pinned): QEMU 10 for
+# make bench-peer (the VM test host runs with any QEMU).
+BACKPORT_PACKAGES := qemu-system-x86,1:10
+
+# Shell: the packages of BACKPORT_PACKAGES missing or too old, on stdout.
+backports_missing = for pv in $(BACKPORT_PACKAGES); do \
+		p=$${pv%%,*}; v=$$(dpkg-query -W -f='$${Status} $${Version}' $$p 2>/dev/null | \
+			sed -n 's/^install ok installed //p'); \
+		[ -n "$$v" ] && dpkg --compare-versions "$$v" ge "$${pv\#*,}" || echo $$p; \
+	done
 
 ifeq ($(V),1)
 Q :=
@@ -58,6 +70,15 @@ deps:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 			--no-install-recommends $$missing; \
 	else echo "  DEPS   all installed"; fi
+	$(Q)missing=$$($(backports_missing)); \
+	if [ -n "$$missing" ]; then \
+		suite=$$(scripts/apt-backports.sh) || exit 1; \
+		echo "  DEPS   installing from $$suite:" $$missing; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			-o DPkg::Lock::Timeout=600 --no-install-recommends \
+			$$(for p in $$missing; do echo $$p/$$suite; done); \
+	fi
 
 # Re-resolve KVER after deps may have installed the headers.
 kmod:
@@ -77,8 +98,9 @@ selftests:
 deps-check:
 	$(Q)for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-			grep -q '^install ok installed' || { $(MAKE) deps; break; }; \
-	done
+			grep -q '^install ok installed' || { $(MAKE) deps; exit; }; \
+	done; \
+	[ -z "$$($(backports_missing))" ] || $(MAKE) deps
 
 check: deps-check
 	$(Q)$(MAKE) all
