@@ -7,7 +7,7 @@
 #   make check      all tests: userspace tests here, module tests on the
 #                   VM test host (make vmtest)
 #   make bench      benchmarks, printed as tables with ratios
-#   make bench-peer kmig against QEMU's own migration, same guest (~20 min)
+#   make bench-peer kmig against QEMU 10, same guest, both on KVM (the lab)
 #   make demo       the main job: a live migration of a real KVM guest
 #
 # Settings (override on the command line):
