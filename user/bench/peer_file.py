@@ -114,7 +114,7 @@ def section(cfg, guests, rows, repeat):
     print("  disk %s: O_DIRECT write %.0f MB/s, read %.0f MB/s" %
           (cfg.dir, disk[0]["write"] / 1e6, disk[0]["read"] / 1e6), flush=True)
     for name, g in guests:
-        why = peer_live.fits(cfg, g)
+        why = g.problem() or peer_live.fits(cfg, g)
         if why:
             print("  skipped %s: %s" % (name, why), flush=True)
             cfg.skipped.append("%s: %s" % (name, why))

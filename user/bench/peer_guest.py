@@ -70,6 +70,17 @@ class Guest:
                                                  fmt_size(self.mem), want // MiB))
         return max(pct, 1)
 
+    def problem(self):
+        """Why this guest cannot be run by both VMMs, or None."""
+        if self.ab_mib * MiB + WORK_START + 64 * MiB > self.mem:
+            return "a %d MiB a-b range leaves no room in %s (--ab)" % (self.ab_mib,
+                                                                      fmt_size(self.mem))
+        try:
+            self.qemu_fill()
+        except ValueError as e:
+            return str(e)
+        return None
+
     def qemu_visible_mib(self):
         return qemu_visible(self.mem) // MiB
 

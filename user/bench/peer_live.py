@@ -127,12 +127,7 @@ def scenario(cfg, guest, name, codecs, net, rows, repeat):
     with the reason, a chain that breaks (a guest that does not boot or
     stops making progress) is reported; both are listed at the end and the
     bench goes on."""
-    why = fits(cfg, guest)
-    if why is None:
-        try:
-            guest.qemu_fill()
-        except ValueError as e:
-            why = str(e)
+    why = guest.problem() or fits(cfg, guest)
     if why:
         print("  skipped %s: %s" % (name, why), flush=True)
         cfg.skipped.append("%s: %s" % (name, why))

@@ -133,14 +133,26 @@ class Sampler:
 
 
 def window_rate(samples, t0, t1):
-    """Page writes/s between t0 and t1 from a sampler's pairs: the first
-    sample at or after t0 and the last one at or before t1 (None when the
-    window holds fewer than two)."""
-    inside = [(t, p) for t, p in samples if t0 <= t <= t1]
-    if len(inside) < 2 or inside[-1][0] - inside[0][0] < 0.5 * (t1 - t0):
+    """Page writes/s between t0 and t1 from a sampler's pairs. The guest's
+    counter moves in steps (one per progress report): the count at time t
+    is interpolated between the moments each step was first seen, so a
+    window shorter than the steps still gets the rate the guest had
+    (None when the samples do not cover the window)."""
+    steps = []
+    for t, p in samples:
+        if not steps or p != steps[-1][1]:
+            steps.append((t, p))
+    if not samples or samples[0][0] > t0 or samples[-1][0] < t1:
         return None
-    (ta, pa), (tb, pb) = inside[0], inside[-1]
-    return (pb - pa) / (tb - ta)
+
+    def at(t):
+        prev = steps[0]
+        for s in steps:
+            if s[0] > t:
+                return prev[1] + (s[1] - prev[1]) * (t - prev[0]) / (s[0] - prev[0])
+            prev = s
+        return prev[1]	# no step since: the guest wrote less than one report
+    return (at(t1) - at(t0)) / (t1 - t0)
 
 
 def mem_available():

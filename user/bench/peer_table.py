@@ -41,7 +41,7 @@ CANCEL = [("guest writes/s before", "guest_rate", "%.0f"),
           ("within 10% of before after s", "recovered_s", "%.1f"),
           ("dirty-log stop ms", "log_stop_ms", "%.1f"),
           ("cancel command s", "cancel_s", "%.2f"),
-          ("CPU s, source", "src_cpu_s", "%.2f")]
+          ("CPU s, source, to 5 s after", "src_cpu_s", "%.2f")]
 
 
 def derive(r, disk=None):
