@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +40,7 @@ import peer_proc as pp  # noqa: E402
 import peer_qemu  # noqa: E402
 import peer_report  # noqa: E402
 import peer_scale  # noqa: E402
+import peer_table  # noqa: E402
 
 SECTIONS = ("live", "link", "sparse", "file", "cancel", "scale")
 # --quick: every section, smaller and once.
@@ -229,12 +231,16 @@ def run(a, cfg, rows):
     for sec in SECTIONS:
         if sec not in sections:
             continue
-        # A section that breaks is reported; the others still run.
+        # A section that breaks (even on a bug of the bench) is reported;
+        # the others still run, and every run so far is on disk.
         try:
             run_of[sec]()
-        except RuntimeError as e:
+        except Exception as e:  # noqa: BLE001
+            traceback.print_exc()
             print("  section %s FAILED: %s" % (sec, str(e)[:300]), flush=True)
             cfg.failures.append("section %s: %s" % (sec, str(e)[:200]))
+        os.makedirs(cfg.out, exist_ok=True)
+        peer_table.write_csv(os.path.join(cfg.out, "bench-peer-runs.csv"), rows)
 
 
 def main():
