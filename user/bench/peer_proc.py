@@ -136,14 +136,19 @@ def window_rate(samples, t0, t1):
     """Page writes/s between t0 and t1 from a sampler's pairs. The guest's
     counter moves in steps (one per progress report): the count at time t
     is interpolated between the moments each step was first seen, so a
-    window shorter than the steps still gets the rate the guest had
-    (None when the samples do not cover the window)."""
+    window shorter than the steps still gets the rate the guest had. The
+    window is cut to the samples' span; None when that leaves less than
+    80% of it."""
     steps = []
     for t, p in samples:
         if not steps or p != steps[-1][1]:
             steps.append((t, p))
-    if not samples or samples[0][0] > t0 or samples[-1][0] < t1:
+    if not samples:
         return None
+    a, b = max(t0, samples[0][0]), min(t1, samples[-1][0])
+    if b - a < 0.8 * (t1 - t0):
+        return None
+    t0, t1 = a, b
 
     def at(t):
         prev = steps[0]
