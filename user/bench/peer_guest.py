@@ -58,6 +58,11 @@ class Guest:
         rest = self.mem - WORK_START - self.ab_mib * MiB
         return rest * self.fill // 100 + self.ab_mib * MiB
 
+    def fill_timeout(self):
+        """Seconds the guest may take to fill: 1 MiB/s and 5 minutes more
+        (the lab under load has been seen at a few MiB/s)."""
+        return 300 + self.data_bytes() // MiB
+
     def qemu_fill(self):
         """The fill percent of what QEMU's guest sees that writes the same
         data, or raises ValueError when it cannot."""

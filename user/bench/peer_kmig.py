@@ -107,7 +107,8 @@ class Vmm:
             pass
         return None
 
-    def wait_dirtying(self, timeout=600):
+    def wait_dirtying(self, timeout=None):
+        timeout = timeout or self.guest.fill_timeout()
         pp.wait_for(lambda: self.query().get("ready") == "yes" or self.proc.poll() is not None,
                     timeout, "%s: kguest fill" % self.name, 0.2)
         if self.proc.poll() is not None:

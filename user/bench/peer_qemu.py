@@ -128,7 +128,8 @@ class Qemu:
     def pages(self):
         return pp.serial_pages(self.serial)
 
-    def wait_dirtying(self, timeout=600):
+    def wait_dirtying(self, timeout=None):
+        timeout = timeout or self.guest.fill_timeout()
         pp.wait_for(lambda: self.pages() is not None or self.proc.poll() is not None,
                     timeout, "%s: kguest fill" % self.name, 0.2)
         if self.proc.poll() is not None:
