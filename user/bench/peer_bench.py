@@ -65,13 +65,16 @@ def parse():
                     help="a small run of every section (sizes and repeats cut down)")
     ap.add_argument("--mem", default="256M", help="guest RAM of live and file (default 256M)")
     ap.add_argument("--ab", type=int, default=128, help="a-b range, MiB (default 128)")
-    ap.add_argument("--rate", type=int, default=2000,
-                    help="guest page writes/s, both sides (default 2000)")
+    ap.add_argument("--rate", type=int, default=1000,
+                    help="guest page writes/s, both sides (default 1000)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per case (default 3)")
     ap.add_argument("--codecs", default="none,zlib,zstd,lz4",
                     help="live and link codecs (lz4: kmig only; default none,zlib,zstd,lz4)")
     ap.add_argument("--channels", type=int, default=2)
     ap.add_argument("--downtime-limit", type=int, default=300, dest="downtime_ms")
+    ap.add_argument("--max-iterations", type=int, default=30,
+                    help="switch over after this many passes anyway, both tools (kmig's "
+                    "default; QEMU gets its downtime limit raised then)")
     ap.add_argument("--link", default="1gbit", help="rate of the emulated link (default 1gbit)")
     ap.add_argument("--sparse-mem", default="8G", help="the large sparse guest (default 8G)")
     ap.add_argument("--sparse-fill", type=int, default=5, help="its data, %% (default 5)")
@@ -146,6 +149,7 @@ def setup(a):
     cfg.kguest = os.path.join(cfg.build, "kguest.elf")
     cfg.rate, cfg.repeat, cfg.ab_mib = a.rate, a.repeat, a.ab
     cfg.channels, cfg.downtime_ms, cfg.level = a.channels, a.downtime_ms, 1
+    cfg.max_iterations = a.max_iterations
     cfg.timeout, cfg.link, cfg.port = a.timeout, a.link, 4400
     cfg.codecs = a.codecs.split(",")
     cfg.mem = pg.parse_size(a.mem)

@@ -163,7 +163,8 @@ def _migrate_argv(cfg, src, codec, addr_host, port, netns_src):
     argv = _ns(netns_src) + [cfg.build + "/kmig", "migrate", "--json", "--vmm", src.sock,
                              "--to", "%s:%s" % (addr_host, port),
                              "--channels", str(cfg.channels), "--compress", codec,
-                             "--downtime-limit", str(cfg.downtime_ms), "--keep-source"]
+                             "--downtime-limit", str(cfg.downtime_ms), "--keep-source",
+                             "--max-iterations", str(cfg.max_iterations)]
     if codec != "none":
         argv += ["--level", str(cfg.level)]
     return argv
@@ -198,6 +199,7 @@ def migrate(cfg, src, dst, codec, addr_host, netns_src=None, netns_dst=None):
          "zero_pages": j["pages_zero"],
          "normal_pages": j["pages_normal"],
          "iterations": j["dirty_sync_count"],
+         "forced": int("bound" in (j.get("converged") or "")),
          "src_cpu_s": cpu1[0] - cpu0[0] + mig.cpu,
          "dst_cpu_s": cpu1[1] - cpu0[1] + inc.cpu,
          "guest_pages_during": src.pages() - p0 if p0 is not None else None,

@@ -19,6 +19,9 @@ TRACE = ["migration_bitmap_sync_start", "migration_bitmap_sync_end",
          "vmstate_downtime_checkpoint", "global_dirty_changed", "kvm_set_user_memory"]
 
 
+MAX_DOWNTIME_MS = 2000 * 1000	# QEMU's MAX_MIGRATE_DOWNTIME
+
+
 class QMPError(RuntimeError):
     pass
 
@@ -155,9 +158,20 @@ class Qemu:
             params["direct-io"] = True
         self.qmp.cmd("migrate-set-parameters", **params)
 
-    def wait_migration(self, timeout, incoming=False):
+    def wait_migration(self, timeout, incoming=False, max_syncs=None):
+        """Until completed (or failed). With @max_syncs, the bench does what
+        kmig's --max-iterations does and a management layer would: past
+        that many dirty syncs it raises downtime-limit to QEMU's maximum,
+        so the next iteration switches over (QEMU has no such bound)."""
+        self.forced = False
+
         def done():
             st = self.qmp.cmd("query-migrate")
+            syncs = st.get("ram", {}).get("dirty-sync-count", 0)
+            if max_syncs and not self.forced and st.get("status") == "active" and \
+                    syncs > max_syncs:
+                self.qmp.cmd("migrate-set-parameters", **{"downtime-limit": MAX_DOWNTIME_MS})
+                self.forced = True
             # QEMU sets "completed" a moment before it computes total-time
             # and downtime: wait for them too (an incoming side has none).
             if st.get("status") == "completed" and (st.get("total-time") or incoming):
@@ -205,7 +219,8 @@ def migrate(cfg, src, dst, codec, addr):
     cpu0 = (pp.host_cpu(src.pid), pp.host_cpu(dst.pid))
     p0, t0 = src.pages(), time.time()
     src.qmp.cmd("migrate", uri="tcp:%s" % addr)
-    st = src.wait_migration(cfg.timeout)
+    # kmig's iteration 0 is QEMU's second sync (QEMU syncs once at setup)
+    st = src.wait_migration(cfg.timeout, max_syncs=cfg.max_iterations + 1)
     pp.wait_for(lambda: dst.qmp.poll_events() or dst.qmp.event_time("RESUME"), 30,
                 "destination RESUME", 0.02)
     cpu1 = (pp.host_cpu(src.pid), pp.host_cpu(dst.pid))
@@ -223,6 +238,7 @@ def migrate(cfg, src, dst, codec, addr):
          "zero_pages": ram["duplicate"],
          "normal_pages": ram["normal"],
          "iterations": ram["dirty-sync-count"],
+         "forced": int(src.forced),
          "src_cpu_s": cpu1[0] - cpu0[0],
          "dst_cpu_s": cpu1[1] - cpu0[1],
          "guest_pages_during": src.pages() - p0 if p0 is not None else None,

@@ -16,6 +16,7 @@ LIVE = [("total s", "total_s", "%.2f"),
         ("guest writes/s during", "guest_rate_during", "%.0f"),
         ("guest writes/s before", "guest_rate", "%.0f"),
         ("dirty syncs", "iterations", "%.0f"),
+        ("runs switched over by --max-iterations", "forced", "%.0f"),
         ("setup ms", "setup_ms", "%.1f"),
         ("first pass s", "first_pass_s", "%.2f"),
         ("dirty sync ms (median)", "sync_ms", "%.2f"),
@@ -42,6 +43,10 @@ CANCEL = [("guest writes/s before", "guest_rate", "%.0f"),
           ("dirty-log stop ms", "log_stop_ms", "%.1f"),
           ("cancel command s", "cancel_s", "%.2f"),
           ("CPU s, source, to 5 s after", "src_cpu_s", "%.2f")]
+
+
+# Summed over the runs, not their median.
+COUNTED = {"forced"}
 
 
 def derive(r, disk=None):
@@ -74,7 +79,7 @@ def medians(rows, disk=None):
         for k in keys:
             v = [x[k] for x in rr if isinstance(x.get(k), (int, float))]
             if v:
-                out[key][k] = statistics.median(v)
+                out[key][k] = sum(v) if k in COUNTED else statistics.median(v)
         out[key]["runs"] = len(rr)
     return out
 
