@@ -79,6 +79,7 @@
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -400,6 +401,13 @@ static u32 ls_collect(struct kvm *kvm, u32 *names)
 	return n;
 }
 
+static int ls_cmp_name(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * The request for the @n slots @names, or with @names NULL for every slot
  * that logs dirty pages; its slots also go to the bitmap @mine. The slots
@@ -424,6 +432,8 @@ static int ls_build(struct kvm *kvm, const u32 *names, u32 n,
 		if (!all)
 			goto out;
 		ls_collect(kvm, all);
+		/* Memslots are hashed: handle (and report) them in name order. */
+		sort(all, n, sizeof(*all), ls_cmp_name, NULL);
 		names = all;
 	}
 	ret = -ENOMEM;
