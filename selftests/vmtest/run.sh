@@ -38,15 +38,15 @@
 # Settings (environment): KVER (kernel release for --kernel 6.1 or 6.12;
 # default: the newest installed with headers), VMTEST_KERNEL_IMAGE,
 # VMTEST_MODDIR (the root of lib/modules/<release>), VMTEST_KO (kmig.ko)
-# override what --kernel picks; VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
+# override what --kernel picks; VMTEST_APPEND (more kernel command line);
+# VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
 # VMTEST_SMP (2), VMTEST_TCG_THREAD (single: multi-threaded TCG froze the
 # emulated machine now and then; see Documentation/testing.rst).
-# Output: selftests/vmtest/out/ (console-<mode>-<kernel>.log, initramfs).
+# Output: selftests/vmtest/out/<kernel>/ (console-<mode>.log, initramfs).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-out="$here/out"
 
 mode=tests
 kname=6.1
@@ -95,6 +95,8 @@ case $kname in
 	debug=1 ;;
 *) echo "vmtest: unknown kernel '$kname' (6.1, 6.1-debug, 6.12)" >&2; exit 2 ;;
 esac
+out="$here/out/$kname"
+mkdir -p "$out"
 kernel=${VMTEST_KERNEL_IMAGE:-${kernel:-/boot/vmlinuz-$KVER}}
 moddir=${VMTEST_MODDIR:-$moddir}
 ko=${VMTEST_KO:-$ko}
@@ -103,6 +105,8 @@ bench) def_timeout=900; def_mem=3072 ;;
 shell) def_timeout=86400; def_mem=1024 ;;
 *) def_timeout=420; def_mem=1024 ;;
 esac
+# KASAN, lockdep and kmemleak slow the emulated machine down several times.
+[ $debug = 1 ] && def_timeout=$((def_timeout * 4))
 timeout_s=${timeout_s:-${VMTEST_TIMEOUT:-$def_timeout}}
 mem=${mem:-${VMTEST_MEM:-$def_mem}}
 test_timeout=${VMTEST_TEST_TIMEOUT:-$((timeout_s - 30))}
@@ -175,11 +179,12 @@ EOF
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
 
 # ---- boot ----
-log="$out/console-$mode-$kname.log"
+log="$out/console-$mode.log"
 # secretmem.enable: memfd_secret is off by default on 6.1 (a test maps it).
 append="console=ttyS0 ignore_loglevel panic=-1 oops=panic softlockup_panic=1 secretmem.enable=1"
 # The debug kernel: the first warning or KASAN report ends the run.
 [ $debug = 1 ] && append="$append panic_on_warn=1 kasan.fault=panic"
+append="$append ${VMTEST_APPEND:-}"
 qemu=(qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -cpu max -m "$mem" -smp "$smp" -nographic
 	-no-reboot -kernel "$kernel" -initrd "$out/initramfs.cpio.gz" -append "$append")
 echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $KVER, ${mem} MiB, limit ${timeout_s}s"
