@@ -26,7 +26,7 @@
  * capability is checked in the initial user namespace.
  *
  * Stop events list each slot of the request in its own nest inside
- * KMIG_A_STOP, whose length is 16 bits: past about 1,700 slots the nest
+ * KMIG_A_STOP, whose length is 16 bits: past about 2,000 slots the nest
  * would wrap. The slots that do not fit are left out and counted in
  * KMIG_STOP_A_SLOTS_OMITTED; the per-result counts cover every slot.
  */

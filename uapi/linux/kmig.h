@@ -574,7 +574,7 @@ struct kmig_log_stop_query {
  *	multicast on "events": a deferred-stop request ended. KMIG_A_STOP
  *	with KMIG_STOP_A_STATE done or cancelled and one KMIG_STOP_A_SLOT per
  *	slot with its result, in request order, as many as fit the nest's
- *	16-bit length (about 1,700); KMIG_STOP_A_SLOTS_OMITTED counts the
+ *	16-bit length (about 2,000); KMIG_STOP_A_SLOTS_OMITTED counts the
  *	slots left out. KMIG_STOP_A_DONE, _SKIPPED and _FAILED count all.
  * KMIG_CMD_SESSION_EVENT
  *	multicast on "events": KMIG_A_EVENT (attached, closed),
