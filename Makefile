@@ -150,7 +150,7 @@ vmtest: deps-check kmod selftests
 	$(Q)selftests/vmtest/run.sh --kernel 6.1
 
 vmtest-6.12: deps-check kmod-6.12 selftests
-	$(Q)selftests/vmtest/run.sh --kernel 6.12
+	$(Q)KVER_612=$(KVER_612) selftests/vmtest/run.sh --kernel 6.12
 
 vmtest-debug: deps-check kmod-debug selftests
 	$(Q)selftests/vmtest/run.sh --kernel 6.1-debug

@@ -35,8 +35,8 @@
 # and DIR/bench-list.txt. Adding a test program to a suite's Makefile, or a
 # new suite directory, is all it takes.
 #
-# Settings (environment): KVER (kernel release for --kernel 6.1 or 6.12;
-# default: the newest installed with headers), VMTEST_KERNEL_IMAGE,
+# Settings (environment): KVER, KVER_612 (kernel release for --kernel 6.1,
+# 6.12; default: the newest installed with headers), VMTEST_KERNEL_IMAGE,
 # VMTEST_MODDIR (the root of lib/modules/<release>), VMTEST_KO (kmig.ko)
 # override what --kernel picks; VMTEST_APPEND (more kernel command line);
 # VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
@@ -84,7 +84,7 @@ moddir=/
 ko=$top/kmod/kmig.ko
 case $kname in
 6.1) KVER=${KVER:-$(newest_headers 6.1)} ;;
-6.12) KVER=${KVER:-$(newest_headers 6.12)}; ko=$top/kmod/build/$KVER/kmig.ko ;;
+6.12) KVER=${KVER_612:-$(newest_headers 6.12)}; ko=$top/kmod/build/$KVER/kmig.ko ;;
 6.1-debug)
 	kdir=$("$here/kernel-debug.sh" dir) ||
 		{ echo "vmtest: the debug kernel is not built (make kernel-debug)" >&2; exit 1; }
