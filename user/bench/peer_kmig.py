@@ -114,6 +114,13 @@ class Vmm:
         if self.proc.poll() is not None:
             raise RuntimeError("%s exited: %s" % (self.name, open(self.err.name).read()))
 
+    def state(self):
+        """For error messages: what the VMM says and its last words."""
+        q = self.query()
+        return "%s: state %s, pages %s, exits %s, run_ms %s; stderr: %s" % (
+            self.name, q.get("state"), q.get("pages_written"), q.get("exits"),
+            q.get("run_ms"), open(self.err.name, errors="replace").read()[-300:].strip())
+
     def resume_if_paused(self):
         if self.query().get("state") != "running":
             subprocess.run([self.cfg.build + "/kmig-vmmctl", self.sock, "resume"],

@@ -80,8 +80,8 @@ def chain(cfg, guest, tool, scenario, codecs, net, rows, repeat):
                 src.wait_dirtying()	# a migrated-in guest: its first report
                 before = pp.rate(src.pages, RATE_WINDOW_S)
                 if before <= 0:
-                    raise RuntimeError("%s: the guest makes no progress before run %d" %
-                                       (tool, hop))
+                    raise RuntimeError("%s: the guest makes no progress before run %d (%s)" %
+                                       (tool, hop, src.state()))
                 tx0 = net.tx_bytes()
                 try:
                     m = one(cfg, tool, src, dst, codec, net, hop, cfg.port)
@@ -112,7 +112,8 @@ def chain(cfg, guest, tool, scenario, codecs, net, rows, repeat):
         last = vms[-1]
         last.wait_dirtying()
         if pp.rate(last.pages, RATE_WINDOW_S) <= 0:
-            raise RuntimeError("%s: the last destination's guest makes no progress" % tool)
+            raise RuntimeError("%s: the last destination's guest makes no progress (%s)" %
+                               (tool, last.state()))
     finally:
         for v in vms:
             v.kill()

@@ -138,6 +138,15 @@ class Qemu:
         if self.proc.poll() is not None:
             raise RuntimeError("%s exited: %s" % (self.name, self.log_text()))
 
+    def state(self):
+        """For error messages: the run state and the guest's last words."""
+        try:
+            st = self.qmp.cmd("query-status").get("status")
+        except (QMPError, OSError) as e:
+            st = "no answer (%s)" % e
+        tail = pp.serial_tail(self.serial, 300).decode(errors="replace").strip()
+        return "%s: %s; serial: %s" % (self.name, st, tail.replace("\n", " | "))
+
     def ram_seen(self):
         return pp.serial_ram_mib(self.serial)
 
