@@ -216,17 +216,19 @@ def migrate(cfg, src, dst, codec, addr_host, netns_src=None, netns_dst=None):
 
 
 class Live:
-    """A migration that goes on until cancelled (@bandwidth bytes/s, no
-    iteration cap): for the cancel scenario."""
+    """A migration that goes on until cancelled (@bandwidth bytes/s, a
+    downtime limit it cannot meet, no iteration cap): for the cancel
+    scenario."""
 
-    def __init__(self, cfg, src, dst, addr_host, bandwidth, netns_src=None, netns_dst=None):
+    def __init__(self, cfg, src, dst, addr_host, bandwidth, downtime_ms, netns_src=None,
+                 netns_dst=None):
         work = os.path.dirname(src.sock)
         self.src, self.cfg = src, cfg
         self.ctl = os.path.join(work, "migrate.ctl")
         self.inc, port = _incoming(cfg, dst, addr_host, netns_dst)
         argv = _migrate_argv(cfg, src, "none", addr_host, port, netns_src)
         argv += ["--max-bandwidth", str(bandwidth), "--max-iterations", "100000",
-                 "--control", self.ctl]
+                 "--downtime-limit", str(downtime_ms), "--control", self.ctl]
         self.mig = Child(argv, work, "kmig-migrate")
         pp.wait_for(lambda: os.path.exists(self.ctl) or self.mig.proc.poll() is not None, 30,
                     "kmig migrate control socket")

@@ -64,7 +64,9 @@ def wait_for(pred, timeout, what, step=0.05):
     raise RuntimeError("timed out after %ds waiting for %s" % (timeout, what))
 
 
-PAGES_RE = re.compile(rb"kguest: sweep \d+ pages (\d+)")
+# Whole lines only: QEMU writes the UART to the file a byte at a time, and
+# a line cut in the middle of its number reads as a smaller count.
+PAGES_RE = re.compile(rb"kguest: sweep \d+ pages (\d+)\r?\n")
 RAM_RE = re.compile(rb"kguest: multiboot, ram (\d+) MiB")
 
 

@@ -151,13 +151,13 @@ class Qemu:
         return pp.serial_ram_mib(self.serial)
 
     def setup_migration(self, codec="none", channels=1, multifd=True, mapped_ram=False,
-                        bandwidth=None):
+                        bandwidth=None, downtime_ms=None):
         caps = [("multifd", multifd), ("events", True)]
         if mapped_ram:
             caps.append(("mapped-ram", True))
         self.qmp.cmd("migrate-set-capabilities",
                      capabilities=[{"capability": c, "state": s} for c, s in caps])
-        params = {"downtime-limit": self.cfg.downtime_ms,
+        params = {"downtime-limit": downtime_ms or self.cfg.downtime_ms,
                   "max-bandwidth": bandwidth or (1 << 40)}
         if multifd:
             params.update({"multifd-channels": channels, "multifd-compression": codec})
@@ -256,10 +256,11 @@ def migrate(cfg, src, dst, codec, addr):
     return m
 
 
-def start_live(cfg, src, dst, addr, bandwidth):
-    """A migration that goes on until cancelled: @bandwidth bytes/s."""
+def start_live(cfg, src, dst, addr, bandwidth, downtime_ms):
+    """A migration that goes on until cancelled: @bandwidth bytes/s, a
+    downtime limit it cannot meet."""
     for q in (src, dst):
-        q.setup_migration("none", cfg.channels, bandwidth=bandwidth)
+        q.setup_migration("none", cfg.channels, bandwidth=bandwidth, downtime_ms=downtime_ms)
     dst.qmp.cmd("migrate-incoming", uri="tcp:%s" % addr)
     src.qmp.cmd("migrate", uri="tcp:%s" % addr)
 
