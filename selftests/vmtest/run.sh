@@ -3,7 +3,9 @@
 #
 # The VM test host: boots Debian's 6.1 kernel under qemu (TCG) with an
 # initramfs holding busybox, the KVM modules, kmig.ko and the selftests,
-# runs the tests (or benchmarks) there and checks the results.
+# runs the tests (or benchmarks) there and checks the results. The boot
+# code (kernel, modules, /init, qemu, the kernel log's verdict) is boot.sh,
+# shared with the lab (lab.sh).
 #
 #   host (this machine, Linux without modules)
 #    +-- qemu-system-x86_64 -accel tcg -cpu max -smp 2 <- the VM test host
@@ -29,15 +31,16 @@
 # and DIR/bench-list.txt. Adding a test program to a suite's Makefile, or a
 # new suite directory, is all it takes.
 #
-# Settings (environment): KVER (kernel version; default: newest installed
-# 6.1 with headers), VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
-# VMTEST_SMP (2), VMTEST_TCG_THREAD (single: multi-threaded TCG froze the
-# emulated machine now and then; see Documentation/testing.rst).
+# Settings (environment): VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
+# VMTEST_SMP (2), and the kernel and how it boots (boot.sh: KVER,
+# VMTEST_KERNEL, VMTEST_MODDIR, VMTEST_KMIG_KO, VMTEST_TCG_THREAD).
 # Output: selftests/vmtest/out/ (console-<mode>.log, initramfs).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
+vm_name=vmtest
+. "$(dirname "$0")/boot.sh"
+here=$vm_here
+top=$vm_top
 out="$here/out"
 
 mode=tests
@@ -47,7 +50,6 @@ verbose=0
 timeout_s=""
 mem=""
 smp=${VMTEST_SMP:-2}
-tcg_thread=${VMTEST_TCG_THREAD:-single}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bench) mode=bench ;;
@@ -63,11 +65,6 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-if [ -z "${KVER:-}" ]; then
-	KVER=$(ls -1d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null |
-		sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
-fi
-kernel=/boot/vmlinuz-$KVER
 case $mode in
 bench) def_timeout=900; def_mem=3072 ;;
 shell) def_timeout=86400; def_mem=1024 ;;
@@ -77,33 +74,12 @@ timeout_s=${timeout_s:-${VMTEST_TIMEOUT:-$def_timeout}}
 mem=${mem:-${VMTEST_MEM:-$def_mem}}
 test_timeout=${VMTEST_TEST_TIMEOUT:-$((timeout_s - 30))}
 
-die() { echo "vmtest: $*" >&2; exit 1; }
-
-[ -n "$KVER" ] || die "no 6.1 kernel headers installed (make deps)"
-[ -r "$kernel" ] || die "$kernel not found (package linux-image-amd64)"
-[ -f "$top/kmod/kmig.ko" ] || die "kmod/kmig.ko not built (make kmod)"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
-busybox=$(command -v busybox) || die "busybox missing (make deps)"
-! ldd "$busybox" >/dev/null 2>&1 || die "$busybox is not static (package busybox-static)"
+vm_resolve
+mkdir -p "$out"
 
 # ---- initramfs ----
 root="$out/rootfs"
-rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,modules,tests}
-cp "$busybox" "$root/bin/busybox"
-cp "$here/init" "$root/init"
-chmod 755 "$root/init"
-
-# KVM modules in load order, from modules.dep.
-modprobe --show-depends -S "$KVER" kvm-amd | awk '$1 == "insmod" {print $2}' \
-	> "$out/modules.list" || die "cannot resolve kvm-amd's dependencies for $KVER"
-: > "$root/modules/order"
-while read -r ko; do
-	cp "$ko" "$root/modules/"
-	basename "$ko" >> "$root/modules/order"
-done < "$out/modules.list"
-cp "$top/kmod/kmig.ko" "$root/modules/kmig.ko"
-
+vm_rootfs "$root" kvm-amd
 for mk in "$top"/selftests/*/Makefile; do
 	suite=$(basename "$(dirname "$mk")")
 	[ "$suite" = vmtest ] && continue
@@ -125,7 +101,7 @@ if [ -n "$only" ]; then
 	list=$out/only.list
 fi
 mapfile -t expected < <(grep . "$list" || true)
-[ "$mode" = shell ] || [ ${#expected[@]} -gt 0 ] || die "nothing to run"
+[ "$mode" = shell ] || [ ${#expected[@]} -gt 0 ] || vm_die "nothing to run"
 
 cat > "$root/vmtest.conf" <<EOF
 MODE='$mode'
@@ -133,14 +109,13 @@ ONLY='$only'
 ARGS='$args'
 TEST_TIMEOUT='$test_timeout'
 EOF
-(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
+vm_pack "$root" "$out/initramfs.cpio.gz"
 
 # ---- boot ----
 log="$out/console-$mode.log"
-qemu=(qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -cpu max -m "$mem" -smp "$smp" -nographic
-	-no-reboot -kernel "$kernel" -initrd "$out/initramfs.cpio.gz"
-	-append "console=ttyS0 ignore_loglevel panic=-1 oops=panic softlockup_panic=1")
-echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $KVER, ${mem} MiB, limit ${timeout_s}s"
+vm_qemu "$mem" "$smp" "$out/initramfs.cpio.gz"
+qemu=("${vm_qemu[@]}" -nographic)
+echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $vm_kver, ${mem} MiB, limit ${timeout_s}s"
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}"
 fi
@@ -198,8 +173,7 @@ for entry in "${expected[@]}"; do
 done
 
 # Kernel complaints anywhere in the console or in the dmesg dump.
-bad='WARNING:|BUG:|Oops|lockdep|KASAN|general protection|[Uu]nable to handle|Call Trace|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Kernel panic|kernel BUG|UBSAN|refcount_t:|list_(add|del) corruption|bad page'
-if grep -nE "$bad" "$log" > "$out/dmesg-bad.txt"; then
+if vm_complaints "$log" "$out/dmesg-bad.txt"; then
 	problem "kernel warnings/errors in dmesg:"
 	head -n 30 "$out/dmesg-bad.txt" | sed 's/^/    /'
 fi
