@@ -162,6 +162,8 @@ trap 'exit 143' TERM
 # ---- initramfs, environment, scratch disk ----
 vm_rootfs "$run/rootfs" virtio_pci virtio_blk 9pnet_virtio 9p overlay ext4 kvm-amd
 q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }	# quoted for /init's busybox sh
+tty=0
+[ ! -t 1 ] || tty=1
 {
 	echo "MODE=lab"
 	echo "MODE_LAB=$( [ $shell = 1 ] && echo shell || echo command)"
@@ -170,6 +172,7 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }	# quoted for /init's busybox sh
 	echo "LAB_CWD=$(q "$PWD")"
 	echo "LAB_CMD=$(q "$(printf '%q ' "$@")")"
 	echo "LAB_CMD_TIMEOUT=$((timeout_s - 60))"
+	echo "LAB_TTY=$tty"
 	if [ $shell = 1 ] && size=$(stty size 2>/dev/null); then
 		echo "ROWS=${size% *} COLS=${size#* }"
 	fi
