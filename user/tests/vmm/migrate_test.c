@@ -23,12 +23,11 @@ FIXTURE(mig) {
 	struct kmig_vmmp_memmap *sm, *dm;
 };
 
-static const char *const src_args[] = { "--mem", "128M", "--vcpus", "2", NULL };
-static const char *const dst_args[] = { "--mem", "128M", "--vcpus", "2",
-					"--incoming", NULL };
-
 FIXTURE_SETUP(mig)
 {
+	const char *const src_args[] = { "--mem", tvmm_mem(), "--vcpus", "2", NULL };
+	const char *const dst_args[] = { "--mem", tvmm_mem(), "--vcpus", "2", "--incoming", NULL };
+
 	ASSERT_EQ(0, tvmm_start(&self->src, src_args));
 	ASSERT_EQ(0, tvmm_start(&self->dst, dst_args));
 	ASSERT_EQ(0, tvmm_connect(&self->src, &self->s));
@@ -195,7 +194,7 @@ TEST_F(mig, bad_device_state_is_refused)
 
 TEST_F(mig, layout_mismatch_is_refused)
 {
-	static const char *const one_vcpu[] = { "--mem", "128M", "--incoming", NULL };
+	const char *const one_vcpu[] = { "--mem", tvmm_mem(), "--incoming", NULL };
 	struct kmig_vmmp_client *c;
 	struct tvmm t;
 	void *blob;
