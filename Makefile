@@ -4,16 +4,24 @@
 #                   userspace helper, the reference VMM and the selftests
 #   make deps       install every Debian package the build and tests need
 #   make check      all tests: userspace tests here, module tests on the
-#                   VM test host (make vmtest)
+#                   VM test host (make vmtest); where this machine has no
+#                   usable /dev/kvm, the tests that need KVM run in the lab
 #   make bench      benchmarks, printed as tables with ratios
 #   make bench-peer kmig against QEMU's own migration, same guest (~20 min)
-#   make demo       the main job: a live migration of a real KVM guest
+#   make demo       the main job: a live migration of a real KVM guest,
+#                   in the lab with kmig.ko where this machine has no
+#                   usable /dev/kvm or /dev/kmig
+#   make lab        a shell in the lab (selftests/vmtest/lab.sh: the VM
+#                   test host with this machine's userland, /dev/kvm and
+#                   /dev/kmig; KMIG_LAB=1 sends everything above there)
 #
 # Settings (override on the command line):
 #   KVER   the 6.1 kernel to build the module for and boot in the VM test
 #          host; default: the newest installed 6.1 kernel with headers
 #   KDIR   its build directory
 #   V=1    verbose build output
+#   KMIG_LAB=1 (environment) what needs KVM runs in the lab even where
+#          /dev/kvm works; KMIG_LAB=0 never in the lab
 
 KVER ?= $(shell ls -1d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | \
 	sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
@@ -37,12 +45,12 @@ MAKEFLAGS += --no-print-directory
 endif
 
 .PHONY: all kmod user selftests deps deps-check check check-user vmtest \
-	bench bench-user bench-vm bench-peer demo clean help
+	bench bench-user bench-vm bench-peer demo lab clean help
 
 all: kmod user selftests
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,24p' Makefile | sed 's/^# \{0,1\}//'
 
 # Install missing packages; apt-get update first, non-interactively.
 deps:
@@ -92,17 +100,21 @@ bench: all
 	$(Q)$(MAKE) bench-user
 	$(Q)$(MAKE) bench-vm
 
-bench-user: user
+# kmod too: without /dev/kvm here they run in the lab, which loads kmig.ko.
+bench-user: kmod user
 	$(Q)$(MAKE) -C user bench
 
-bench-peer: user
+bench-peer: kmod user
 	$(Q)$(MAKE) -C user bench-peer
 
 bench-vm: kmod selftests
 	$(Q)selftests/vmtest/run.sh --bench
 
-demo: user
+demo: kmod user
 	$(Q)$(MAKE) -C user demo
+
+lab: kmod user
+	$(Q)selftests/vmtest/lab.sh --shell
 
 clean:
 	$(Q)if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean; fi
