@@ -12,7 +12,8 @@
 #          |     (/dev/kvm: nested KVM on the emulated SVM; /dev/kmig)
 #          +-- /     overlay: this machine's / (virtio-9p, read-only)
 #          |         under a tmpfs (writes stay in the lab's memory)
-#          +-- /tmp  a scratch ext4 disk (O_DIRECT works), discarded
+#          +-- /tmp  this machine's /tmp under a scratch ext4 disk (what
+#          |         is written goes to the disk: O_DIRECT works), discarded
 #          +-- OUT   this machine's OUT folder (virtio-9p, writable)
 #          +-- COMMAND: same directory, same exported environment
 #
