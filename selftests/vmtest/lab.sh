@@ -214,7 +214,7 @@ else
 	what="'$*'"
 fi
 say "$why: running $what in the lab"
-say "(the VM test host with this machine's userland: kernel $vm_kver under TCG, kvm-amd and kmig.ko; ${mem} MiB, $cpus vCPUs, limit ${timeout_s}s; about 10x slower than a host with KVM)"
+say "(the VM test host with this machine's userland: kernel $vm_kver under TCG, kvm-amd and kmig.ko; ${mem} MiB, $cpus vCPUs, limit ${timeout_s}s; 10-50x slower than a host with KVM)"
 start=$(date +%s)
 if [ $verbose = 1 ]; then
 	touch "$log"

@@ -15,7 +15,7 @@
 # downtime limit in ms; low enough that both rates iterate down to a small
 # final pass, so a stop inside the downtime shows), BENCH_THP (advise; or
 # the value to set for the run, e.g. never, to compare). In the lab (TCG,
-# 20-40x slower, sending at 5-10 MiB/s) the defaults are 128M, 32M,
+# 10-50x slower, sending at 5-10 MiB/s) the defaults are 128M, 32M,
 # "250 1000", 3 and 100 ms.
 set -u
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
@@ -99,7 +99,7 @@ run() {
 	"$BUILD/kmig-vmmctl" "$WORK/dst.sock" quit --exit >/dev/null 2>&1
 	wait "$src" "$dst" 2>/dev/null
 	python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print("  %-22s total %6.2f s, downtime %7.1f ms, dirty-log stop %6.1f ms %s" % (sys.argv[2], j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, (j["downtime"]["dirty_log_stop_ns"] or j["dirty_log"]["stop_after_switchover_ns"]) / 1e6, "inside the downtime" if j["downtime"]["dirty_log_stop_ns"] else "after it"))' \
-		"$WORK/$tag.json" "$tag"
+		"$WORK/$tag.json" "$tag${4:+ $4}"
 }
 
 for b in kmig kmig-vmm kmig-vmmctl kguest.elf; do
@@ -109,7 +109,7 @@ echo "Live migration benchmark: $MEM guest, 2 vCPUs, kguest dirtying a $AB range
 echo "$(echo "$RATES" | sed 's/ / and /') page writes/s, $CHANNELS channels over loopback, downtime limit"
 echo "$LIMIT ms, $REPEAT runs each."
 if [ -n "${KMIG_IN_LAB:-}" ]; then
-	echo "Where: in the lab ($KMIG_LAB_WHY): kmig-vmm on nested KVM under TCG, 20-40x"
+	echo "Where: in the lab ($KMIG_LAB_WHY): kmig-vmm on nested KVM under TCG, 10-50x"
 	echo "slower than on a host with KVM; compare only within this run."
 else
 	echo "Where: this machine's KVM."

@@ -16,7 +16,7 @@
 # Only one 4 GiB guest exists at a time. Big files are deleted as soon as
 # they are used, and all of them at the end.
 #
-# Settings: BENCH_MEM (4G; 512M in the lab, which is 20-40x slower),
+# Settings: BENCH_MEM (4G; 512M in the lab, which is 10-50x slower),
 # BENCH_CHANNELS (2), BENCH_DIR (a directory on the filesystem to measure;
 # default: a new one under ${TMPDIR:-/tmp}: the lab's scratch disk there).
 set -u

@@ -15,7 +15,7 @@
 # writes/s; 1000 in the lab), DEMO_CHANNELS (2), DEMO_DOWNTIME (50 ms: the
 # downtime limit; 300 in the lab, kmig's default), DEMO_ARGS (more kmig
 # migrate options: --no-module runs the same migration on the userspace
-# fallback, to compare). The lab is 20-40x slower than KVM on a host: its
+# fallback, to compare). The lab is 10-50x slower than KVM on a host: its
 # guest is smaller and dirties less, and its timings compare only with each
 # other.
 set -u
@@ -72,7 +72,7 @@ if [ -n "${KMIG_IN_LAB:-}" ]; then
 	step "0. Where: in the lab, because $KMIG_LAB_WHY"
 	echo "The lab is Debian's 6.1 kernel under QEMU's TCG, with kvm.ko, kvm-amd.ko and kmig.ko"
 	echo "loaded, running this machine's programs: the migration can use the module there."
-	echo "Everything there is 20-40x slower than on a host with KVM: a $MEM guest instead of"
+	echo "Everything there is 10-50x slower than on a host with KVM: a $MEM guest instead of"
 	echo "2G, and its figures compare only with other runs in the lab."
 fi
 

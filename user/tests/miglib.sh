@@ -9,7 +9,7 @@
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 VMM=$BUILD/kmig-vmm
 VMMCTL=$BUILD/kmig-vmmctl
-# In the lab (selftests/vmtest/lab.sh: nested KVM under TCG, 20-40x
+# In the lab (selftests/vmtest/lab.sh: nested KVM under TCG, 10-50x
 # slower than a host with KVM) a guest that dirties without a cap keeps the
 # lab's CPU busy and starves the programs under test: there every VMM gets
 # a dirty-rate cap (a test's own --rate comes later and wins) below what

@@ -2,7 +2,7 @@
 # The live-migration tests (make -C user check-migrate: migrate.sh and
 # migcancel.sh; check-snapshot: snapshot.sh), or the scripts named, each
 # under a time limit; a summary line at the end. MIGRATE_REPEAT=N for more
-# hops. In the lab (KMIG_IN_LAB: nested KVM under TCG, 20-40x slower) the
+# hops. In the lab (KMIG_IN_LAB: nested KVM under TCG, 10-50x slower) the
 # limit is 2400 s instead of 600.
 set -u
 dir=$(dirname "$0")

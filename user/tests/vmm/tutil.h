@@ -22,7 +22,7 @@ struct tvmm {
 int tvmm_start(struct tvmm *t, const char *const *args);
 /*
  * Guest memory of the tests (--mem): 128M, or 32M in the lab (KMIG_IN_LAB:
- * nested KVM under TCG, 20-40x slower).
+ * nested KVM under TCG, 10-50x slower).
  */
 const char *tvmm_mem(void);
 /* Connect (retrying while the VMM starts up) and do HELLO. */
