@@ -123,7 +123,7 @@ lab_why() {
 	1) echo "KMIG_LAB=1"; return ;;
 	0) return ;;
 	esac
-	[ -n "$need" ] || { echo "lab.sh was asked to"; return; }
+	[ -n "$need" ] || { echo "as asked"; return; }
 	lacks
 }
 
