@@ -7,7 +7,7 @@
 # there unchanged: the tests, the demo, the benchmarks, a shell.
 #
 #   this machine
-#    +-- qemu-system-x86_64 -accel tcg -cpu max             <- the lab
+#    +-- qemu-system-x86_64 -accel tcg -cpu max,-erms,-fsrm <- the lab
 #          +-- Debian 6.1 kernel: kvm.ko, kvm-amd.ko, kmig.ko
 #          |     (/dev/kvm: nested KVM on the emulated SVM; /dev/kmig)
 #          +-- /     overlay: this machine's / (virtio-9p, read-only)
@@ -41,7 +41,7 @@
 #   -v            show the lab's kernel console while it runs (stderr)
 #
 # Environment:
-#   KMIG_LAB=1    always the lab; KMIG_LAB=0: with --need, always here
+#   KMIG_LAB=1    always the lab; KMIG_LAB=0 never (COMMAND runs here)
 #   VMTEST_KERNEL, VMTEST_MODDIR, VMTEST_KMIG_KO, KVER, VMTEST_TCG_THREAD,
 #                 VMTEST_CPU: the kernel the lab boots and how (boot.sh);
 #                 the lab's CPU is max,-erms,-fsrm: without "fast rep movsb"
