@@ -78,11 +78,17 @@ int kmig_restore_create(struct kmig_restore **out, const struct kmig_restore_opt
 	return 0;
 }
 
+static int cancelled(void *arg);
+
 /* The VMM must wait for an incoming guest; map its memfds for writing. */
 static int setup_vmm(struct kmig_restore *r)
 {
+	struct kmig_vmmp_client_opts vo = {
+		.name = "kmig restore", .timeout_ms = r->o.vmm_timeout_ms,
+		.cancelled = cancelled, .cancel_arg = r,
+	};
 	const struct kmig_vmmp_info *info;
-	int ret = kmig_vmmp_connect(r->o.vmm_path, "kmig restore", &r->vmm);
+	int ret = kmig_vmmp_connect_opts(r->o.vmm_path, &vo, &r->vmm);
 
 	if (ret)
 		return fail(r, ret, "connecting to the VMM at %s: %s", r->o.vmm_path,
