@@ -467,7 +467,7 @@ static int check_sealed(struct kmig_vmmp_client *c, int fd, const char *what)
 		return 0;
 	if (seals < 0)
 		return fail(c, -EPROTO,
-			    "GET_SLOTS reply: the %s is not a memfd that takes seals (F_GET_SEALS: %s); "
+			    "GET_SLOTS reply: the %s takes no seals, it is no memfd (F_GET_SEALS: %s); "
 			    "the VMM must pass memfds sealed with F_SEAL_SHRINK",
 			    what, strerror(errno));
 	return fail(c, -EPROTO,
