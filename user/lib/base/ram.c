@@ -178,7 +178,9 @@ int kmig_ram_add_fd(struct kmig_ram *ram, const char *name, int fd, uint64_t siz
 int kmig_ram_add_file(struct kmig_ram *ram, const char *name, const char *path,
 		      bool writable, unsigned int *id)
 {
-	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO would block open() until a writer came; it is
+	 * refused below like anything that is not a regular file. */
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)

@@ -112,7 +112,8 @@ TEST_F(files, restore_lying_claim)
 	tvmm_stop(&t);
 }
 
-/* A FIFO, or a symlink to one, as a snapshot path: refused at once. */
+/* A FIFO, or a symlink to one, as a snapshot path (or a block to send):
+ * refused at once (before: open() waited for a writer forever). */
 TEST_F(files, fifo_snapshot_path)
 {
 	static const char *const vargs[] = { "--mem", "32M", "--incoming", NULL };
@@ -130,6 +131,8 @@ TEST_F(files, fifo_snapshot_path)
 	ASSERT_EQ(0, tvmm_connect(&t, &c));
 	kmig_vmmp_client_close(c);
 	for (int i = 0; i < 2; i++) {
+		char spec[160];
+		const char *send[] = { "send", "-q", "-b", spec, "127.0.0.1:9", NULL };
 		const char *info[] = { "snapshot-info", paths[i], NULL };
 		const char *rest[] = { "restore", "-q", "--keep-vmm", "--vmm", t.sock,
 				       "--file", paths[i], NULL };
@@ -142,6 +145,12 @@ TEST_F(files, fifo_snapshot_path)
 		log_run(_metadata, "restore", &r);
 		EXPECT_TRUE(tkmig_exited(&r, 1));
 		EXPECT_NE(NULL, strstr(r.err, "not a regular file"));
+		/* The same for a block kmig send reads. */
+		snprintf(spec, sizeof(spec), "blk=%s", paths[i]);
+		ASSERT_EQ(0, tkmig_run(&r, send, 10000, 0, 0));
+		log_run(_metadata, "send", &r);
+		EXPECT_TRUE(tkmig_exited(&r, 1));
+		EXPECT_LT(r.ms, 5000);
 	}
 	EXPECT_EQ(0, tvmm_stop(&t));
 }
