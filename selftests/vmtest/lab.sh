@@ -31,6 +31,7 @@
 #                 writes there is on this machine afterwards; inside,
 #                 $KMIG_LAB_OUT (KMIG_LAB_OUT, selftests/vmtest/out/files)
 #   --disk SIZE   the scratch disk for /tmp (KMIG_LAB_DISK, 16G, sparse)
+#   --kernel K    6.1 (default), 6.12 or 6.1-debug (KMIG_LAB_KERNEL; boot.sh)
 #   --shell       an interactive shell (on this terminal) instead of COMMAND
 #   --need kvm|kmig
 #                 run COMMAND here, without the lab, when this machine
@@ -42,8 +43,9 @@
 #
 # Environment:
 #   KMIG_LAB=1    always the lab; KMIG_LAB=0 never (COMMAND runs here)
-#   VMTEST_KERNEL, VMTEST_MODDIR, VMTEST_KMIG_KO, KVER, VMTEST_TCG_THREAD,
-#                 VMTEST_CPU: the kernel the lab boots and how (boot.sh);
+#   KVER, KVER_612, VMTEST_KERNEL_IMAGE, VMTEST_MODDIR, VMTEST_KO,
+#                 VMTEST_APPEND, VMTEST_TCG_THREAD, VMTEST_CPU: the
+#                 kernel the lab boots and how (boot.sh);
 #                 the lab's CPU is max,-erms,-fsrm: without "fast rep movsb"
 #                 the kernel and glibc copy with loops that TCG runs 4x
 #                 faster than its one-byte-at-a-time rep movsb
@@ -65,6 +67,7 @@ cpus=${KMIG_LAB_CPUS:-1}
 timeout_s=${KMIG_LAB_TIMEOUT:-3600}
 out_dir=${KMIG_LAB_OUT:-$vm_here/out/files}
 disk=${KMIG_LAB_DISK:-16G}
+kname=${KMIG_LAB_KERNEL:-6.1}
 shell=0
 need=""
 why_only=0
@@ -76,6 +79,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout_s=$2; shift ;;
 	--out) out_dir=$2; shift ;;
 	--disk) disk=$2; shift ;;
+	--kernel) kname=$2; shift ;;
 	--shell) shell=1 ;;
 	--need) need=$2; shift ;;
 	--why) why_only=1 ;;
@@ -142,7 +146,7 @@ if [ -z "$why" ]; then
 fi
 
 VMTEST_CPU=${VMTEST_CPU:-max,-erms,-fsrm}
-vm_resolve
+vm_select "$kname"
 command -v mkfs.ext4 >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 command -v mkfs.ext4 >/dev/null || vm_die "mkfs.ext4 missing (package e2fsprogs)"
 mkdir -p "$vm_here/out" "$out_dir"
@@ -167,6 +171,7 @@ tty=0
 [ ! -t 1 ] || tty=1
 {
 	echo "MODE=lab"
+	echo "DEBUG=$vm_debug"
 	echo "MODE_LAB=$( [ $shell = 1 ] && echo shell || echo command)"
 	echo "LAB_OUT=$(q "$out_dir")"
 	echo "LAB_MODDIR=$(q "$(cd "$vm_moddir" && pwd)")"

@@ -13,8 +13,14 @@
 #                +-- kvm.ko, kvm-amd.ko, kmig.ko
 #                +-- selftest binaries (static) -> nested KVM VMs
 #
-# Usage: run.sh [--bench] [--shell] [--only SUITE:PROG[,SUITE:PROG...]]
+# Usage: run.sh [--kernel 6.1|6.1-debug|6.12] [--bench] [--shell]
+#               [--only SUITE:PROG[,SUITE:PROG...]]
 #               [--args "HARNESS ARGS"] [--timeout SECONDS] [--mem MIB] [-v]
+#   --kernel   which kernel the test host boots (default 6.1): Debian's 6.1,
+#              the debug 6.1 of kernel-debug.sh (KASAN, lockdep, UBSAN,
+#              kmemleak, ...; must be built), or Debian's 6.12; kmig.ko is
+#              the one built for it (kmod/kmig.ko for 6.1, else
+#              kmod/build/<release>/kmig.ko)
 #   (default)  run every test of every suite's kselftest-list, fail on any
 #              failed, skipped or missing test, on a module that does not
 #              load, on a kernel warning/oops in dmesg, or on a timeout
@@ -32,18 +38,19 @@
 # new suite directory, is all it takes.
 #
 # Settings (environment): VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
-# VMTEST_SMP (2), and the kernel and how it boots (boot.sh: KVER,
-# VMTEST_KERNEL, VMTEST_MODDIR, VMTEST_KMIG_KO, VMTEST_TCG_THREAD).
-# Output: selftests/vmtest/out/ (console-<mode>.log, initramfs).
+# VMTEST_SMP (2), and the kernel and how it boots (boot.sh: KVER, KVER_612,
+# VMTEST_KERNEL_IMAGE, VMTEST_MODDIR, VMTEST_KO, VMTEST_APPEND,
+# VMTEST_TCG_THREAD).
+# Output: selftests/vmtest/out/<kernel>/ (console-<mode>.log, initramfs).
 set -euo pipefail
 
 vm_name=vmtest
 . "$(dirname "$0")/boot.sh"
 here=$vm_here
 top=$vm_top
-out="$here/out"
 
 mode=tests
+kname=6.1
 only=""
 args=""
 verbose=0
@@ -52,6 +59,7 @@ mem=""
 smp=${VMTEST_SMP:-2}
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--kernel) kname="$2"; shift ;;
 	--bench) mode=bench ;;
 	--shell) mode=shell ;;
 	--only) only="$2"; shift ;;
@@ -65,21 +73,27 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+vm_select "$kname"
+debug=$vm_debug
+out="$here/out/$kname"
+mkdir -p "$out"
 case $mode in
 bench) def_timeout=900; def_mem=3072 ;;
 shell) def_timeout=86400; def_mem=1024 ;;
 *) def_timeout=420; def_mem=1024 ;;
 esac
+# KASAN, lockdep and kmemleak slow the emulated machine down about 6
+# times (the tests took 1,640 s there, 270 s on Debian's kernels).
+[ $debug = 1 ] && def_timeout=$((def_timeout * 6))
 timeout_s=${timeout_s:-${VMTEST_TIMEOUT:-$def_timeout}}
 mem=${mem:-${VMTEST_MEM:-$def_mem}}
 test_timeout=${VMTEST_TEST_TIMEOUT:-$((timeout_s - 30))}
 
-vm_resolve
-mkdir -p "$out"
-
 # ---- initramfs ----
+# loop for the tests that map a block device (built in on some kernels:
+# then nothing to load).
 root="$out/rootfs"
-vm_rootfs "$root" kvm-amd
+vm_rootfs "$root" kvm-amd loop
 for mk in "$top"/selftests/*/Makefile; do
 	suite=$(basename "$(dirname "$mk")")
 	[ "$suite" = vmtest ] && continue
@@ -108,6 +122,7 @@ MODE='$mode'
 ONLY='$only'
 ARGS='$args'
 TEST_TIMEOUT='$test_timeout'
+DEBUG='$debug'
 EOF
 vm_pack "$root" "$out/initramfs.cpio.gz"
 
@@ -143,6 +158,14 @@ fi
 if grep -q '^KMIG-VMTEST: module-load-failed' "$log"; then
 	problem "$(grep '^KMIG-VMTEST: module-load-failed' "$log")"
 	grep -iE 'kmig|insmod|Unknown symbol' "$log" | head -n 20 | sed 's/^/    /'
+fi
+# Module references after each program (init reloads kmig.ko between
+# programs) and kmemleak's findings (debug kernel).
+if grep -qE '^KMIG-VMTEST: (refcount|reload-failed|kmemleak:)' "$log"; then
+	mapfile -t lines < <(grep -E '^KMIG-VMTEST: (refcount|reload-failed|kmemleak:)' "$log")
+	for line in "${lines[@]}"; do problem "$line"; done
+	awk '/^KMIG-VMTEST: kmemleak-begin/{p=1; next} /^KMIG-VMTEST: kmemleak-end/{p=0} p' \
+		"$log" | head -n 40 | sed 's/^/    /'
 fi
 
 # Top-level KTAP results: the ones the runner printed, one per program.

@@ -12,8 +12,8 @@
 #include <stdarg.h>
 #include <stdint.h>
 
-#include "../guest/kguest.h"
-#include "vmm_proto_server.h"
+#include "kguest.h"
+#include "kmig/vmm_proto_server.h"
 
 #define KVMM_MAX_SLOTS	8
 #define KVMM_MAX_MSRS	16
@@ -34,6 +34,7 @@ struct kvmm_opts {
 	uint64_t spin;
 	uint64_t report;
 	uint32_t throttle;
+	uint32_t client_timeout_ms;	/* HELLO and reply bound; 0: default */
 };
 
 struct kvmm_slot {
