@@ -20,12 +20,26 @@ struct tvmm {
  * (NULL-terminated). It gets SIGTERM if the test process dies.
  */
 int tvmm_start(struct tvmm *t, const char *const *args);
+/*
+ * Guest memory of the tests (--mem): 128M, or 32M in the lab (KMIG_IN_LAB:
+ * nested KVM under TCG, 10-50x slower).
+ */
+const char *tvmm_mem(void);
 /* Connect (retrying while the VMM starts up) and do HELLO. */
 int tvmm_connect(const struct tvmm *t, struct kmig_vmmp_client **c);
 /* SIGTERM, reap, remove the temp dir; the exit status (0 if reaped before). */
 int tvmm_stop(struct tvmm *t);
 /* Wait for the VMM to exit by itself (after QUIT --exit); status or -1. */
 int tvmm_wait_exit(struct tvmm *t, int timeout_ms);
+
+/*
+ * Whether a running kguest whose a-b range is @ab may write the page at
+ * @gpa: the a-b range, its status page, its stacks (in the image), and its
+ * page tables, where the CPU sets accessed and dirty bits; KVM logs those
+ * writes with nested paging (on hardware and in the lab), not with this
+ * machine's shadow paging.
+ */
+int tvmm_guest_writes(uint64_t gpa, const struct kguest_region *ab);
 
 /* QUERY until the workload is set up (READY) or @timeout_ms passes. */
 int tvmm_wait_ready(struct kmig_vmmp_client *c, int timeout_ms);
@@ -40,6 +54,29 @@ void tvmm_ranges(const struct kmig_vmmp_memmap *m, struct kmig_abcheck_range *r)
 int tvmm_check(const struct kmig_vmmp_memmap *m, struct kmig_abcheck_report *rep);
 
 void tvmm_sleep_ms(int ms);
+/* Milliseconds on CLOCK_MONOTONIC. */
+long tvmm_now_ms(void);
+
+/* A kmig command run by the hostile-peer tests: how it ended and what it
+ * cost (the fields /usr/bin/time -v reports). */
+struct trun {
+	pid_t pid;
+	int status;		/* wait status; -1 if it had to be killed */
+	long maxrss_kib;	/* peak resident memory */
+	long ms;		/* wall time */
+	char errfile[64];
+	char err[4096];		/* its stderr */
+};
+
+/* Start build/kmig (or $KMIG) with @args (NULL-terminated), stdout to
+ * /dev/null, stderr kept; it gets SIGKILL if the test dies. */
+int tkmig_spawn(struct trun *r, const char *const *args);
+/* Wait at most @timeout_ms (then SIGKILL, status -1); fills the rest. */
+void tkmig_wait(struct trun *r, int timeout_ms);
+/* Both, with @sig sent @sig_ms after the start when @sig != 0. */
+int tkmig_run(struct trun *r, const char *const *args, int timeout_ms, int sig, int sig_ms);
+/* It exited by itself with @code (not by a signal, not killed). */
+int tkmig_exited(const struct trun *r, int code);
 /* Open file descriptors of process @pid, or -1. */
 int tvmm_count_fds(pid_t pid);
 
