@@ -36,12 +36,28 @@ configured() {
 		/etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
 }
 
+# The mirror this machine already takes the release from (a machine that
+# reaches only a local mirror gets backports from there too), else Debian's.
+release_uri() {
+	local uri
+	uri=$(awk -v rel="$VERSION_CODENAME" '
+		/^[[:space:]]*$/ { if (ok && uri != "") { print uri; exit } ok = 0; uri = ""; next }
+		tolower($1) == "uris:" { uri = $2 }
+		tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == rel) ok = 1 }
+		END { if (ok && uri != "") print uri }' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+	[ -n "$uri" ] || uri=$(sed -n "s|^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\)[[:space:]]\{1,\}$VERSION_CODENAME[[:space:]].*|\2|p" \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
+	echo "${uri:-http://deb.debian.org/debian}"
+}
+
 if ! configured; then
-	echo "apt-backports: adding $suite to /etc/apt/sources.list.d/$suite.sources" >&2
+	uri=$(release_uri)
+	echo "apt-backports: adding $suite ($uri) to /etc/apt/sources.list.d/$suite.sources" >&2
 	$sudo tee "/etc/apt/sources.list.d/$suite.sources" >/dev/null <<EOT
 # Added by kmig's scripts/apt-backports.sh (pinned in preferences.d/$suite)
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $uri
 Suites: $suite
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -59,8 +75,10 @@ Pin-Priority: 100
 EOT
 fi
 if ! apt-cache policy | grep -q "n=$suite,"; then
-	apt_get update >&2
+	# apt-get update fails, or only warns, when a source is unreachable:
+	# either way the suite's index is what tells.
+	apt_get update >&2 || true
 	apt-cache policy | grep -q "n=$suite," ||
-		die "apt-get update did not fetch $suite's index (no access to deb.debian.org?)"
+		die "apt-get update did not fetch $suite's index: is the mirror reachable? (sources: /etc/apt/sources.list.d/$suite.sources)"
 fi
 echo "$suite"
