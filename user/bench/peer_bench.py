@@ -46,6 +46,8 @@ SECTIONS = ("live", "link", "sparse", "file", "cancel", "scale")
 # --quick: every section, smaller and once.
 QUICK = {"mem": "128M", "ab": 32, "repeat": 1, "codecs": "none,zstd", "sparse_mem": "1G",
          "scale_sizes": "0.25G,0.5G", "scale_fills": "10", "cancel_mem": "256M"}
+# --smoke: that the bench runs end to end here (a few minutes in the lab).
+SMOKE = dict(QUICK, sections="live", codecs="none")
 
 
 class Cfg:
@@ -58,11 +60,14 @@ def parse():
     ap.add_argument("--out", default=None, help="directory of the CSV files (default BUILD)")
     ap.add_argument("--dir", default=None,
                     help="directory of the snapshot files, on the disk to measure "
-                    "(default: the --out directory)")
+                    "(default: a temporary directory under $TMPDIR or /tmp; in the lab "
+                    "/tmp is its scratch ext4 disk, the --out folder a 9p export)")
     ap.add_argument("--sections", default=",".join(SECTIONS),
                     help="any of %s (default: all)" % ",".join(SECTIONS))
     ap.add_argument("--quick", action="store_true",
                     help="a small run of every section (sizes and repeats cut down)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="the smallest run: live over loopback, codec none, 128 MiB, once")
     ap.add_argument("--mem", default="256M", help="guest RAM of live and file (default 256M)")
     ap.add_argument("--ab", type=int, default=128, help="a-b range, MiB (default 128)")
     ap.add_argument("--rate", type=int, default=1000,
@@ -93,8 +98,9 @@ def parse():
                     help="seconds a migration may take before it counts as failed")
     ap.add_argument("--allow-tcg", action="store_true",
                     help="run even where QEMU's guest cannot use KVM (no fair ratios)")
-    if ap.parse_known_args()[0].quick:
-        ap.set_defaults(**QUICK)	# options given explicitly still win
+    known = ap.parse_known_args()[0]
+    if known.quick or known.smoke:	# options given explicitly still win
+        ap.set_defaults(**(SMOKE if known.smoke else QUICK))
     a = ap.parse_args()
     bad = set(a.sections.split(",")) - set(SECTIONS)
     if bad:
@@ -166,7 +172,7 @@ def setup(a):
     cfg.scale_repeat = a.scale_repeat
     cfg.failures, cfg.skipped = [], []
     cfg.out = os.path.abspath(a.out or cfg.build)
-    cfg.dir = os.path.abspath(a.dir or cfg.out)
+    cfg.dir = os.path.abspath(a.dir) if a.dir else None	# None: cfg.work (main)
     for f in ("kmig", "kmig-vmm", "kmig-vmmctl", "kguest.elf"):
         if not os.path.exists(os.path.join(cfg.build, f)):
             sys.exit("bench-peer: %s/%s missing (make -C user first)" % (cfg.build, f))
@@ -260,6 +266,7 @@ def main():
     # SIGTERM cleans up like Ctrl-C: the finally blocks kill every VM
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cfg.work = tempfile.mkdtemp(prefix="kmig-peer.")
+    cfg.dir = cfg.dir or cfg.work
     cfg.thp_old = None
     rows = []
     t0 = time.monotonic()
