@@ -60,13 +60,15 @@ def windows(samples, t_cancel):
 
 def recovered_after(wins, before):
     """Start of the first two windows in a row (1 s) both within 10% of
-    @before (seconds after the cancel), or None: one window alone can be
-    a fluke of a shared machine, and demanding every later one is too."""
+    @before (seconds after the cancel), or infinity when none are in the
+    5 s measured (a run that never recovered must weigh in the median, not
+    drop out of it): one window alone can be a fluke of a shared machine,
+    and demanding every later one is too."""
     ok = [w is not None and w >= 0.9 * before for w in wins]
     for k in range(len(wins) - 1):
         if ok[k] and ok[k + 1]:
             return k * WINDOW_S
-    return None
+    return float("inf")
 
 
 def wait_syncs(read, timeout):
@@ -154,7 +156,8 @@ def section(cfg, guest, net, rows, repeat):
                 print("  %-5s cancel #%d: %.0f writes/s before, %.0f during, after: %s "
                       "(0.5 s windows); within 10%% after %s s" %
                       (tool, rep, r["guest_rate"] or 0, r["guest_rate_during"] or 0,
-                       r["windows"], r["recovered_s"] if r["recovered_s"] is not None
-                       else "> 5"), flush=True)
+                       r["windows"], "> %g" % AFTER_S
+                       if r["recovered_s"] in (None, float("inf")) else r["recovered_s"]),
+                      flush=True)
         finally:
             src.kill()

@@ -82,7 +82,10 @@ def report(med, fill, sizes, csv_rows):
             row += [fmt % v if v is not None else "-" for v in vals]
             if fixed_per:
                 a, b = fixed_per
-                row += [fmt % a, fmt % b] + [fmt % (a + b * x) for x in AT]
+                # A cost that falls as the guest grows is noise between
+                # the sizes, not a trend: no extrapolation from it.
+                row += [fmt % a, fmt % b] + [fmt % (a + b * x) if b >= 0 else "noise"
+                                             for x in AT]
                 csv_rows.append({"fill": fill, "tool": tool, "phase": key, "fixed": a,
                                  "per_gib": b, "at_64g": a + b * 64, "at_256g": a + b * 256})
             else:

@@ -39,7 +39,7 @@ CANCEL = [("guest writes/s before", "guest_rate", "%.0f"),
           ("writes/s, 0-1 s after cancel", "rate_1s", "%.0f"),
           ("writes/s, 1-5 s after", "rate_1_5s", "%.0f"),
           ("0-1 s after / before", "rate_1s_rel", "%.2f"),
-          ("within 10% of before after s", "recovered_s", "%.1f"),
+          ("within 10% of before after s (inf: not in 5 s)", "recovered_s", "%.1f"),
           ("dirty-log stop ms", "log_stop_ms", "%.1f"),
           ("cancel command s", "cancel_s", "%.2f"),
           ("CPU s, source, to 5 s after", "src_cpu_s", "%.2f")]
@@ -108,7 +108,7 @@ def table(head, rows):
 
 
 def ratio(k, q):
-    if q is None or k is None:
+    if q is None or k is None or float("inf") in (k, q):
         return "-"
     if q == 0:
         return "-" if k == 0 else "inf"
