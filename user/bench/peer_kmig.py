@@ -207,6 +207,7 @@ def migrate(cfg, src, dst, codec, addr_host, netns_src=None, netns_dst=None):
          "normal_pages": j["pages_normal"],
          "iterations": j["dirty_sync_count"],
          "forced": int("bound" in (j.get("converged") or "")),
+         "module_used": int(bool(j.get("module_used"))),	# harvest through /dev/kmig
          "src_cpu_s": cpu1[0] - cpu0[0] + mig.cpu,
          "dst_cpu_s": cpu1[1] - cpu0[1] + inc.cpu,
          "guest_pages_during": src.pages() - p0 if p0 is not None else None,

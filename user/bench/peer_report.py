@@ -85,6 +85,10 @@ def report(rows, cfg, out, elapsed):
               "(--allow-tcg); no ratio of this run counts" % cfg.accel)
     print("guests: 1 vCPU, a-b %d MiB, %s; THP: enabled=%s, shmem_enabled=%s" %
           (cfg.ab_mib, cfg.rate_text, cfg.thp[0], cfg.thp[1]))
+    mod = [r["module_used"] for r in rows if r["tool"] == "kmig" and "module_used" in r]
+    if mod:
+        print("kmig's dirty harvest through the module (/dev/kmig) in %d of %d live "
+              "migrations" % (sum(mod), len(mod)))
     codecs = [c for c in cfg.codecs if c in ("none", "zlib", "zstd")]
     extra = [c for c in cfg.codecs if c not in codecs]
     if live or link:
