@@ -7,12 +7,19 @@
 #   make check      all tests: userspace tests here, module tests on the
 #                   VM test host under Debian's 6.12 and the debug 6.1
 #                   kernel (if cached on this machine, else Debian's 6.1;
-#                   CHECK_DEBUG, Documentation/testing.rst)
+#                   CHECK_DEBUG, Documentation/testing.rst); where this
+#                   machine has no usable /dev/kvm, the tests that need
+#                   KVM run in the lab
 #   make bench      benchmarks, printed as tables with ratios
 #   make bench-peer kmig against QEMU's own migration, same guest (~20 min)
-#   make demo       the main job: a live migration of a real KVM guest
+#   make demo       the main job: a live migration of a real KVM guest,
+#                   in the lab with kmig.ko where this machine has no
+#                   usable /dev/kvm or /dev/kmig
+#   make lab        a shell in the lab (selftests/vmtest/lab.sh: the VM
+#                   test host with this machine's userland, /dev/kvm and
+#                   /dev/kmig; KMIG_LAB=1 sends everything above there)
 #   make vmtest[-6.12|-debug]  module tests on Debian's 6.1 (the kernel of
-#                   the benchmarks), 6.12, or the debug 6.1
+#                   the benchmarks and the lab), 6.12, or the debug 6.1
 #   make kernel-debug  build the debug 6.1 kernel (cached per machine)
 #
 # Settings (override on the command line):
@@ -21,10 +28,14 @@
 #   KDIR   its build directory
 #   CHECK_DEBUG  auto (default), yes (build the debug kernel if needed), no
 #   V=1    verbose build output
+#   KMIG_LAB=1 (environment) what needs KVM runs in the lab even where
+#          /dev/kvm works; KMIG_LAB=0 never in the lab
 
-KVER ?= $(shell ls -1d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | \
-	sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
-KDIR ?= /usr/src/linux-headers-$(KVER)
+# (Empty when inherited empty: a sub-make run after `make deps` installed
+# the headers must find them, though the parent exported KVER unset.)
+KVER := $(or $(strip $(KVER)),$(shell ls -1d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | \
+	sed 's,.*/linux-headers-,,' | sort -V | tail -n 1))
+KDIR := $(or $(filter-out /usr/src/linux-headers-,$(strip $(KDIR))),/usr/src/linux-headers-$(KVER))
 V ?= 0
 
 export KVER KDIR V
@@ -52,7 +63,7 @@ MAKEFLAGS += --no-print-directory
 endif
 
 .PHONY: all kmod user selftests deps deps-check check check-user vmtest \
-	bench bench-user bench-vm bench-peer demo clean help \
+	bench bench-user bench-vm bench-peer demo lab clean help \
 	kmod-6.12 kmod-debug kernel-debug vmtest-6.12 vmtest-debug check-debug
 
 all: kmod user selftests
@@ -143,7 +154,9 @@ check-debug:
 	*) echo "CHECK_DEBUG=$(CHECK_DEBUG): auto, yes or no" >&2; exit 2 ;; \
 	esac
 
-check-user: deps-check user
+# kmod too: without /dev/kvm here the tests that need KVM run in the lab.
+check-user: deps-check
+	$(Q)$(MAKE) kmod user
 	$(Q)$(MAKE) -C user check
 
 vmtest: deps-check kmod selftests
@@ -160,18 +173,26 @@ bench: deps-check
 	$(Q)$(MAKE) bench-user
 	$(Q)$(MAKE) bench-vm
 
-bench-user: deps-check user
+# kmod too: without /dev/kvm here they run in the lab, which loads kmig.ko
+# (a second make: deps-check may have just installed the headers).
+bench-user: deps-check
+	$(Q)$(MAKE) kmod user
 	$(Q)$(MAKE) -C user bench
 
-bench-peer: deps-check user
+bench-peer: deps-check
+	$(Q)$(MAKE) kmod user
 	$(Q)$(MAKE) -C user bench-peer
 
 bench-vm: deps-check kmod selftests
 	$(Q)selftests/vmtest/run.sh --bench
 
 demo: deps-check
-	$(Q)$(MAKE) user
+	$(Q)$(MAKE) kmod user
 	$(Q)$(MAKE) -C user demo
+
+lab: deps-check
+	$(Q)$(MAKE) kmod user
+	$(Q)selftests/vmtest/lab.sh --shell
 
 clean:
 	$(Q)if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean; fi

@@ -3,7 +3,9 @@
 #
 # The VM test host: boots Debian's 6.1 kernel under qemu (TCG) with an
 # initramfs holding busybox, the KVM modules, kmig.ko and the selftests,
-# runs the tests (or benchmarks) there and checks the results.
+# runs the tests (or benchmarks) there and checks the results. The boot
+# code (kernel, modules, /init, qemu, the kernel log's verdict) is boot.sh,
+# shared with the lab (lab.sh).
 #
 #   host (this machine, Linux without modules)
 #    +-- qemu-system-x86_64 -accel tcg -cpu max -smp 2 <- the VM test host
@@ -35,18 +37,17 @@
 # and DIR/bench-list.txt. Adding a test program to a suite's Makefile, or a
 # new suite directory, is all it takes.
 #
-# Settings (environment): KVER, KVER_612 (kernel release for --kernel 6.1,
-# 6.12; default: the newest installed with headers), VMTEST_KERNEL_IMAGE,
-# VMTEST_MODDIR (the root of lib/modules/<release>), VMTEST_KO (kmig.ko)
-# override what --kernel picks; VMTEST_APPEND (more kernel command line);
-# VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
-# VMTEST_SMP (2), VMTEST_TCG_THREAD (single: multi-threaded TCG froze the
-# emulated machine now and then; see Documentation/testing.rst).
+# Settings (environment): VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
+# VMTEST_SMP (2), and the kernel and how it boots (boot.sh: KVER, KVER_612,
+# VMTEST_KERNEL_IMAGE, VMTEST_MODDIR, VMTEST_KO, VMTEST_APPEND,
+# VMTEST_TCG_THREAD).
 # Output: selftests/vmtest/out/<kernel>/ (console-<mode>.log, initramfs).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
+vm_name=vmtest
+. "$(dirname "$0")/boot.sh"
+here=$vm_here
+top=$vm_top
 
 mode=tests
 kname=6.1
@@ -56,7 +57,6 @@ verbose=0
 timeout_s=""
 mem=""
 smp=${VMTEST_SMP:-2}
-tcg_thread=${VMTEST_TCG_THREAD:-single}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kname="$2"; shift ;;
@@ -73,33 +73,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-newest_headers() {
-	ls -1d /usr/src/linux-headers-"$1".*-amd64 2>/dev/null |
-		sed 's,.*/linux-headers-,,' | sort -V | tail -n 1
-}
-# The kernel: image, modules (moddir/lib/modules/$KVER), kmig.ko built
-# for it, and what its command line adds.
-debug=0
-moddir=/
-ko=$top/kmod/kmig.ko
-case $kname in
-6.1) KVER=${KVER:-$(newest_headers 6.1)} ;;
-6.12) KVER=${KVER_612:-$(newest_headers 6.12)}; ko=$top/kmod/build/$KVER/kmig.ko ;;
-6.1-debug)
-	kdir=$("$here/kernel-debug.sh" dir) ||
-		{ echo "vmtest: the debug kernel is not built (make kernel-debug)" >&2; exit 1; }
-	KVER=$(cat "$kdir/release")
-	kernel=$kdir/vmlinuz
-	moddir=$kdir/modules
-	ko=$top/kmod/build/$KVER/kmig.ko
-	debug=1 ;;
-*) echo "vmtest: unknown kernel '$kname' (6.1, 6.1-debug, 6.12)" >&2; exit 2 ;;
-esac
+vm_select "$kname"
+debug=$vm_debug
 out="$here/out/$kname"
 mkdir -p "$out"
-kernel=${VMTEST_KERNEL_IMAGE:-${kernel:-/boot/vmlinuz-$KVER}}
-moddir=${VMTEST_MODDIR:-$moddir}
-ko=${VMTEST_KO:-$ko}
 case $mode in
 bench) def_timeout=900; def_mem=3072 ;;
 shell) def_timeout=86400; def_mem=1024 ;;
@@ -112,41 +89,11 @@ timeout_s=${timeout_s:-${VMTEST_TIMEOUT:-$def_timeout}}
 mem=${mem:-${VMTEST_MEM:-$def_mem}}
 test_timeout=${VMTEST_TEST_TIMEOUT:-$((timeout_s - 30))}
 
-die() { echo "vmtest: $*" >&2; exit 1; }
-
-[ -n "$KVER" ] || die "no $kname kernel headers installed (make deps)"
-[ -r "$kernel" ] || die "$kernel not found (make deps)"
-[ -f "$ko" ] || die "${ko#$top/} not built (make kmod)"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
-busybox=$(command -v busybox) || die "busybox missing (make deps)"
-! ldd "$busybox" >/dev/null 2>&1 || die "$busybox is not static (package busybox-static)"
-
 # ---- initramfs ----
+# loop for the tests that map a block device (built in on some kernels:
+# then nothing to load).
 root="$out/rootfs"
-rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,modules,tests}
-cp "$busybox" "$root/bin/busybox"
-cp "$here/init" "$root/init"
-chmod 755 "$root/init"
-
-# KVM modules in load order, from modules.dep; loop for the tests that
-# map a block device (built in, on some kernels: then nothing to load).
-: > "$out/modules.list"
-for m in kvm-amd loop; do
-	modprobe --show-depends -d "$moddir" -S "$KVER" $m | awk '$1 == "insmod" {print $2}' \
-		>> "$out/modules.list" || die "cannot resolve $m's dependencies for $KVER"
-done
-: > "$root/modules/order"
-awk '!seen[$0]++' "$out/modules.list" | while read -r m; do
-	# Debian's 6.12 compresses its modules: busybox insmod wants them plain.
-	case $m in
-	*.ko.xz) name=$(basename "$m" .xz); xz -dc "$m" > "$root/modules/$name" ;;
-	*) name=$(basename "$m"); cp "$m" "$root/modules/" ;;
-	esac
-	echo "$name" >> "$root/modules/order"
-done
-cp "$ko" "$root/modules/kmig.ko"
-
+vm_rootfs "$root" kvm-amd loop
 for mk in "$top"/selftests/*/Makefile; do
 	suite=$(basename "$(dirname "$mk")")
 	[ "$suite" = vmtest ] && continue
@@ -168,7 +115,7 @@ if [ -n "$only" ]; then
 	list=$out/only.list
 fi
 mapfile -t expected < <(grep . "$list" || true)
-[ "$mode" = shell ] || [ ${#expected[@]} -gt 0 ] || die "nothing to run"
+[ "$mode" = shell ] || [ ${#expected[@]} -gt 0 ] || vm_die "nothing to run"
 
 cat > "$root/vmtest.conf" <<EOF
 MODE='$mode'
@@ -177,18 +124,13 @@ ARGS='$args'
 TEST_TIMEOUT='$test_timeout'
 DEBUG='$debug'
 EOF
-(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
+vm_pack "$root" "$out/initramfs.cpio.gz"
 
 # ---- boot ----
 log="$out/console-$mode.log"
-# secretmem.enable: memfd_secret is off by default on 6.1 (a test maps it).
-append="console=ttyS0 ignore_loglevel panic=-1 oops=panic softlockup_panic=1 secretmem.enable=1"
-# The debug kernel: the first warning or KASAN report ends the run.
-[ $debug = 1 ] && append="$append panic_on_warn=1 kasan.fault=panic"
-append="$append ${VMTEST_APPEND:-}"
-qemu=(qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -cpu max -m "$mem" -smp "$smp" -nographic
-	-no-reboot -kernel "$kernel" -initrd "$out/initramfs.cpio.gz" -append "$append")
-echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $KVER, ${mem} MiB, limit ${timeout_s}s"
+vm_qemu "$mem" "$smp" "$out/initramfs.cpio.gz"
+qemu=("${vm_qemu[@]}" -nographic)
+echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $vm_kver, ${mem} MiB, limit ${timeout_s}s"
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}"
 fi
@@ -254,8 +196,7 @@ for entry in "${expected[@]}"; do
 done
 
 # Kernel complaints anywhere in the console or in the dmesg dump.
-bad='WARNING:|BUG:|Oops|lockdep is turned off|DEBUG_LOCKS_WARN_ON|KASAN|general protection|[Uu]nable to handle|Call Trace|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Kernel panic|kernel BUG|UBSAN|refcount_t:|list_(add|del) corruption|bad page|ODEBUG|suspected memory leak|possible (circular|recursive) locking|sleeping function called from invalid context'
-if grep -nE "$bad" "$log" > "$out/dmesg-bad.txt"; then
+if vm_complaints "$log" "$out/dmesg-bad.txt"; then
 	problem "kernel warnings/errors in dmesg:"
 	head -n 30 "$out/dmesg-bad.txt" | sed 's/^/    /'
 fi

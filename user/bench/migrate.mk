@@ -1,9 +1,11 @@
 # Live-migration benchmark (bench/migrate_bench.sh): a 2 GiB kguest at two
 # dirty rates, dirty-log stop after the switchover vs inside the downtime;
 # tables with ratios against baselines of the same run. About 2-3 minutes.
+# Without a usable /dev/kvm it runs in the lab ($(LAB)), on the module path
+# and the fallback, with a 128 MiB guest.
 #   make bench-migrate BENCH_REPEAT=5 BENCH_RATES="10000 100000"
 .PHONY: bench-migrate
 bench-migrate: all
-	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/migrate_bench.sh
+	$(Q)BUILD=$(CURDIR)/$(BUILD) $(LAB) --need kvm -- bench/migrate_bench.sh
 
 bench:: bench-migrate

@@ -7,20 +7,27 @@
 # switched to "advise" for the run when possible (and restored): huge pages
 # are what makes stopping dirty logging expensive.
 #
+# Where /dev/kmig is usable (in the lab: bench/migrate.mk) every run is
+# made twice, on the module path and with --no-module on the fallback.
+#
 # Settings: BENCH_MEM (2G), BENCH_AB (512M), BENCH_RATES ("5000 50000" page
 # writes/s), BENCH_REPEAT (5), BENCH_CHANNELS (2), BENCH_LIMIT (30: the
 # downtime limit in ms; low enough that both rates iterate down to a small
 # final pass, so a stop inside the downtime shows), BENCH_THP (advise; or
-# the value to set for the run, e.g. never, to compare).
+# the value to set for the run, e.g. never, to compare). In the lab (TCG,
+# 10-50x slower, sending at 5-10 MiB/s) the defaults are 128M, 32M,
+# "250 1000", 3 and 100 ms.
 set -u
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 HERE=$(cd "$(dirname "$0")" && pwd)
-MEM=${BENCH_MEM:-2G}
-AB=${BENCH_AB:-512M}
-RATES=${BENCH_RATES:-5000 50000}
-REPEAT=${BENCH_REPEAT:-5}
+if [ -n "${KMIG_IN_LAB:-}" ]; then
+	MEM=${BENCH_MEM:-128M} AB=${BENCH_AB:-32M} RATES=${BENCH_RATES:-250 1000}
+	REPEAT=${BENCH_REPEAT:-3} LIMIT=${BENCH_LIMIT:-100}
+else
+	MEM=${BENCH_MEM:-2G} AB=${BENCH_AB:-512M} RATES=${BENCH_RATES:-5000 50000}
+	REPEAT=${BENCH_REPEAT:-5} LIMIT=${BENCH_LIMIT:-30}
+fi
 CHANNELS=${BENCH_CHANNELS:-2}
-LIMIT=${BENCH_LIMIT:-30}
 THP=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 WORK=$(mktemp -d /tmp/kmig-bench.XXXXXX)
 PIDS=()
@@ -65,7 +72,7 @@ thp_mib() {
 		"/proc/$1/smaps_rollup" 2>/dev/null
 }
 
-# run RATE MODE N: one migration, its report in $WORK/RATE-MODE-N.json
+# run RATE MODE N [ARGS]: one migration, its report in $WORK/RATE-MODE-N.json
 run() {
 	local rate=$1 mode=$2 n=$3 tag="$1-$2-$3" src dst in port
 	rm -f "$WORK"/*.sock "$WORK/port"
@@ -86,13 +93,13 @@ run() {
 	port=$(cat "$WORK/port")
 	timeout -k 5 120 "$BUILD/kmig" migrate --json --vmm "$WORK/src.sock" --to "127.0.0.1:$port" \
 		--channels "$CHANNELS" --downtime-limit "$LIMIT" --max-iterations 30 \
-		--dirty-log-stop "$mode" >"$WORK/$tag.json" 2>"$WORK/$tag.err" ||
+		--dirty-log-stop "$mode" ${4:-} >"$WORK/$tag.json" 2>"$WORK/$tag.err" ||
 		{ echo "migrate failed: $(cat "$WORK/$tag.err")"; kill -9 "$in" "$src" "$dst"; wait; return 1; }
 	wait "$in"
 	"$BUILD/kmig-vmmctl" "$WORK/dst.sock" quit --exit >/dev/null 2>&1
 	wait "$src" "$dst" 2>/dev/null
 	python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print("  %-22s total %6.2f s, downtime %7.1f ms, dirty-log stop %6.1f ms %s" % (sys.argv[2], j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, (j["downtime"]["dirty_log_stop_ns"] or j["dirty_log"]["stop_after_switchover_ns"]) / 1e6, "inside the downtime" if j["downtime"]["dirty_log_stop_ns"] else "after it"))' \
-		"$WORK/$tag.json" "$tag"
+		"$WORK/$tag.json" "$tag${4:+ $4}"
 }
 
 for b in kmig kmig-vmm kmig-vmmctl kguest.elf; do
@@ -101,16 +108,29 @@ done
 echo "Live migration benchmark: $MEM guest, 2 vCPUs, kguest dirtying a $AB range at"
 echo "$(echo "$RATES" | sed 's/ / and /') page writes/s, $CHANNELS channels over loopback, downtime limit"
 echo "$LIMIT ms, $REPEAT runs each."
-thp_on
-if [ -e /dev/kmig ]; then
-	MODULE_WHY="not run: /dev/kmig exists, but kmig migrate does not use the module yet"
+if [ -n "${KMIG_IN_LAB:-}" ]; then
+	echo "Where: in the lab ($KMIG_LAB_WHY): kmig-vmm on nested KVM under TCG, 10-50x"
+	echo "slower than on a host with KVM; compare only within this run."
 else
-	MODULE_WHY="not run: no /dev/kmig here (this kernel cannot load modules)"
+	echo "Where: this machine's KVM."
 fi
+thp_on
+MODULE_WHY=$("$HERE/../../selftests/vmtest/lab.sh" --need kmig --why)
+if [ -n "$MODULE_WHY" ]; then
+	MODULE_WHY="not run: $MODULE_WHY"
+	PATH_ARGS=("")
+else
+	MODULE_WHY="run: /dev/kmig is usable here; each run is also made with --no-module"
+	PATH_ARGS=("" "--no-module")
+fi
+# File names tell runs apart by rate, order and number: the fallback runs
+# of a module machine are numbered after the module's.
 for rate in $RATES; do
 	for ((n = 1; n <= REPEAT; n++)); do
 		for mode in after during; do
-			run "$rate" "$mode" "$n" || exit 1
+			for p in "${!PATH_ARGS[@]}"; do
+				run "$rate" "$mode" $((n + p * REPEAT)) "${PATH_ARGS[$p]}" || exit 1
+			done
 		done
 	done
 done

@@ -42,11 +42,13 @@ BLOCK_ARGS() {
 	echo "-b ram0=$d/ram0 -b text=$d/text -b random=$d/random -b zero=$d/zero"
 }
 
-# wait_file FILE [SECONDS]
+# wait_file FILE [SECONDS [PID]]: until FILE has content; gives up at
+# once when PID (the process that writes it) is gone
 wait_file() {
 	local i
 	for ((i = 0; i < ${2:-10} * 20; i++)); do
 		[ -s "$1" ] && return 0
+		[ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || { [ -s "$1" ]; return; }
 		sleep 0.05
 	done
 	return 1
@@ -62,7 +64,7 @@ start_receiver() {
 		>"$WORK/$name.rx.out" 2>"$WORK/$name.rx.err" &
 	RX_PID=$!
 	PIDS+=("$RX_PID")
-	if ! wait_file "$WORK/$name.ready" 10; then
+	if ! wait_file "$WORK/$name.ready" 10 "$RX_PID"; then
 		echo "# receiver $name did not start: $(cat "$WORK/$name.rx.err")"
 		return 1
 	fi

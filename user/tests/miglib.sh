@@ -9,7 +9,28 @@
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 VMM=$BUILD/kmig-vmm
 VMMCTL=$BUILD/kmig-vmmctl
+# In the lab (selftests/vmtest/lab.sh: nested KVM under TCG, 10-50x
+# slower than a host with KVM) a guest that dirties without a cap keeps the
+# lab's CPU busy and starves the programs under test: there every VMM gets
+# a dirty-rate cap (a test's own --rate comes later and wins) below what
+# the slowest codec sends there (zlib: ~0.5 MB/s on a loaded machine), with
+# progress reports often enough to see it advance, and guests are smaller.
+# LAB_VMM_ARGS adds arguments to every VMM anywhere. PROGRESS_WAIT bounds
+# the wait for a guest's progress (seconds): a migrated guest keeps the
+# source's report interval, and its first report under the destination's
+# cap can take a while there.
+PROGRESS_WAIT=5
+if [ -n "${KMIG_IN_LAB:-}" ]; then
+	GUEST_MEM=${GUEST_MEM:-32M}
+	LAB_VMM_ARGS=${LAB_VMM_ARGS---rate 50 --report 8}
+	PROGRESS_WAIT=60
+fi
 GUEST_MEM=${GUEST_MEM:-128M}
+
+# lab_or HOST LAB: a test's setting here, or its value scaled for the lab
+lab_or() {
+	if [ -n "${KMIG_IN_LAB:-}" ]; then echo "$2"; else echo "$1"; fi
+}
 
 # Kill what we started (the trap in lib.sh also does, by pid).
 kill_pids() {
@@ -32,18 +53,29 @@ wait_bounded() {
 	return 124
 }
 
-# start_vmm NAME ARGS...: kmig-vmm on $WORK/NAME.sock -> VMM_PID
+# start_vmm NAME ARGS...: kmig-vmm on $WORK/NAME.sock -> VMM_PID. A VMM
+# that exits (no /dev/kvm, bad arguments) fails the start at once.
+declare -A VMM_PIDS
 start_vmm() {
 	local name=$1 i
 	shift
-	"$VMM" --quiet --socket "$WORK/$name.sock" "$@" 2>"$WORK/$name.vmm.err" &
+	"$VMM" --quiet --socket "$WORK/$name.sock" ${LAB_VMM_ARGS:-} "$@" 2>"$WORK/$name.vmm.err" &
 	VMM_PID=$!
+	VMM_PIDS[$name]=$VMM_PID
 	PIDS+=("$VMM_PID")
 	for ((i = 0; i < 200; i++)); do
 		[ -S "$WORK/$name.sock" ] && return 0
+		vmm_alive "$name" || return 1
 		sleep 0.05
 	done
-	echo "# vmm $name did not start: $(cat "$WORK/$name.vmm.err")"
+	echo "# vmm $name did not start in 10 s: $(cat "$WORK/$name.vmm.err")"
+	return 1
+}
+
+# vmm_alive NAME: the VMM is still there, or say how it ended
+vmm_alive() {
+	kill -0 "${VMM_PIDS[$1]}" 2>/dev/null && return 0
+	echo "# vmm $1 exited: $(cat "$WORK/$1.vmm.err")"
 	return 1
 }
 
@@ -57,6 +89,7 @@ wait_ready() {
 	local i
 	for ((i = 0; i < 600; i++)); do
 		[ "$(vmm_field "$1" ready)" = yes ] && return 0
+		vmm_alive "$1" || return 1
 		sleep 0.05
 	done
 	echo "# vmm $1 not ready"
@@ -83,7 +116,7 @@ start_incoming() {
 		>"$WORK/$name.in.out" 2>"$WORK/$name.in.err" &
 	IN_PID=$!
 	PIDS+=("$IN_PID")
-	if ! wait_file "$WORK/$name.ready" 10; then
+	if ! wait_file "$WORK/$name.ready" 10 "$IN_PID"; then
 		echo "# incoming $name did not start: $(cat "$WORK/$name.in.err")"
 		return 1
 	fi
@@ -104,20 +137,24 @@ start_migrate() {
 
 # json_get FILE EXPR: a field of a JSON report (python3 expression on j)
 json_get() {
-	python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
+	python3 -S -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
 }
 
 # check_running NAME: state running, the checker passes (pause, verify,
 # resume) and the guest makes progress afterwards.
 check_guest() {
-	local name=$1 out before after
+	local name=$1 out before after i
 	[ "$(vmm_field "$name" state)" = running ] || { echo "# $name: state $(vmm_field "$name" state)"; return 1; }
 	out=$("$VMMCTL" "$WORK/$name.sock" check 2>&1) || { echo "# $name: check: $out"; return 1; }
 	echo "$out" | grep -q "integrity: ok: 0 bad pages" || { echo "# $name: $out"; return 1; }
 	before=$(vmm_field "$name" pages_written)
-	sleep 0.2
-	after=$(vmm_field "$name" pages_written)
-	[ -n "$after" ] && [ "$after" -gt "$before" ] || { echo "# $name: no progress ($before -> $after)"; return 1; }
+	for ((i = 0; i < PROGRESS_WAIT * 5; i++)); do
+		sleep 0.2
+		after=$(vmm_field "$name" pages_written)
+		[ -n "$after" ] && [ "$after" -gt "$before" ] && return 0
+	done
+	echo "# $name: no progress in $PROGRESS_WAIT s ($before -> $after)"
+	return 1
 }
 
 # The source after a failed or cancelled migration: running, intact,

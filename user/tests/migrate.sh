@@ -63,8 +63,9 @@ case_checks() {
 }
 
 # The matrices use a 4 MiB a-b range: zlib (~65 MB/s per core here)
-# converges too, and each case takes about a second.
-MATRIX_SRC="--ab 4M"
+# converges too, and each case takes about a second. In the lab 1 MiB at
+# its capped rate (miglib.sh): zlib runs at ~2 MB/s there.
+MATRIX_SRC="--ab $(lab_or 4M 1M)"
 
 # The per-iteration rows add up to the stream's totals; the final pass
 # sent exactly the pages it harvested; every page of the guest went out in
@@ -153,10 +154,13 @@ repeat_hops() {
 	fi
 }
 
-# Dirty rate 3000 pages/s over 32 MiB, a 30 MiB/s link, 20 ms limit.
+# Dirty rate 3000 pages/s over 32 MiB, a 30 MiB/s link, 20 ms limit; in
+# the lab, which sends at 5-10 MiB/s, 150 pages/s over 8 MiB, a 2 MiB/s
+# link and a 200 ms limit.
 iterate_case() {
 	local j=$WORK/iterate.json n
-	SRC_ARGS="--ab 32M --rate 3000" migrate_case iterate -c 2 -r 30M --downtime-limit 20 \
+	SRC_ARGS=$(lab_or "--ab 32M --rate 3000" "--ab 8M --rate 150") migrate_case iterate -c 2 \
+		$(lab_or "-r 30M --downtime-limit 20" "-r 2M --downtime-limit 200") \
 		--max-iterations 50 || return
 	n=$(json_get "$j" 'j["dirty_sync_count"]')
 	if [ -n "$n" ] && [ "$n" -ge 3 ] &&
@@ -167,17 +171,22 @@ iterate_case() {
 	fi
 }
 
-# An unthrottled guest over 32 MiB against a 40 MiB/s link.
+# An unthrottled guest over 32 MiB against a 40 MiB/s link. In the lab 8
+# MiB against 2 MiB/s and a 200 ms limit, the guest capped at 20000 pages/s
+# (more than it dirties with dirty logging on there, but it leaves the
+# lab's CPU to the rest while it waits to migrate).
 converge_cases() {
-	local args="-c 2 -r 40M --downtime-limit 30" j
-	SRC_ARGS="--ab 32M --report 512" migrate_case noconverge $args --max-iterations 4 || return
+	local args j src
+	args="-c 2 $(lab_or "-r 40M --downtime-limit 30" "-r 2M --downtime-limit 200")"
+	src=$(lab_or "--ab 32M --report 512" "--ab 8M --rate 20000 --report 512")
+	SRC_ARGS=$src migrate_case noconverge $args --max-iterations 4 || return
 	j=$WORK/noconverge.json
 	if [ "$(json_get "$j" 'j["converged"]')" = "iteration bound reached" ]; then
 		ok "noconverge: without auto-converge the iteration bound ends precopy"
 	else
 		not_ok "noconverge: $(json_get "$j" 'j["converged"]')"
 	fi
-	SRC_ARGS="--ab 32M --report 512" migrate_case autoconverge $args --max-iterations 60 \
+	SRC_ARGS=$src migrate_case autoconverge $args --max-iterations 60 \
 		--auto-converge --throttle-initial 50 --throttle-increment 25 || return
 	j=$WORK/autoconverge.json
 	if [ "$(json_get "$j" 'j["throttle_peak_pct"]')" -ge 50 ] &&

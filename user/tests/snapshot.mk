@@ -3,11 +3,12 @@
 # tmpfs, interrupted saves, refused files, a cancel, and one run of the
 # ASan/UBSan kmig. The format's unit test (tests/test_snap.c) runs with
 # the other unit tests, its fuzzer (fuzz/fuzz_snap.c) with the fuzzers.
+# Without a usable /dev/kvm it runs in the lab ($(LAB)).
 #   make check-snapshot            about a minute here
 .PHONY: check-snapshot
 check-snapshot: all
 	$(Q)$(MAKE) --no-print-directory SAN=1 all >/dev/null
 	$(Q)BUILD=$(CURDIR)/$(BUILD) KMIG=$(CURDIR)/$(BUILD)/kmig KMIG_SAN=$(CURDIR)/build-san/kmig \
-		timeout -k 10 600 bash tests/snapshot.sh
+		$(LAB) --need kvm -- tests/run-migrate.sh snapshot
 
 check:: check-snapshot

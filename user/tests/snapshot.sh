@@ -101,7 +101,7 @@ PY
 
 matrix() {
 	WANT_IO=O_DIRECT roundtrip live-2-default "$WORK/a.snap" "" "-c 2" "-c 2"
-	WANT_IO=O_DIRECT roundtrip live-4-dense "$WORK/b.snap" "--fill 100 --ab 32M" "-c 4" "-c 1"
+	WANT_IO=O_DIRECT roundtrip live-4-dense "$WORK/b.snap" "--fill 100 --ab $(lab_or 32M 8M)" "-c 4" "-c 1"
 	WANT_IO=O_DIRECT roundtrip live-1-sparse "$WORK/c.snap" "--fill 10" "-c 1 --no-data-crc" "-c 4"
 	WANT_IO=O_DIRECT roundtrip stopped-1-dense "$WORK/d.snap" "--fill 100" "--stopped -c 1" "-c 2"
 	WANT_IO=O_DIRECT roundtrip stopped-4-sparse "$WORK/e.snap" "--fill 10" "--stopped -c 4" "-c 4"

@@ -67,9 +67,9 @@ check:: check-vmm
 VMM_BENCH := $(BUILD)/tests/vmm/vmm_bench
 
 .PHONY: bench-vmm
+# Without a usable /dev/kvm it runs in the lab ($(LAB)).
 bench-vmm: $(VMM_BENCH) $(KVMM) $(KGUEST)
-	$(Q)$(VMM_BENCH) --mem 1G --vcpus 2 --ab 16M
-	$(Q)echo
-	$(Q)$(VMM_BENCH) --mem 1G --vcpus 2 --ab 512M
+	$(Q)$(LAB) --need kvm -- sh -c '$(VMM_BENCH) --mem 1G --vcpus 2 --ab 16M && echo && \
+		$(VMM_BENCH) --mem 1G --vcpus 2 --ab 512M'
 
 bench:: bench-vmm

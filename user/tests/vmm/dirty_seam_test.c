@@ -24,7 +24,7 @@ FIXTURE(seam) {
 
 FIXTURE_SETUP(seam)
 {
-	static const char *const args[] = { "--mem", "128M", "--vcpus", "2", NULL };
+	const char *const args[] = { "--mem", tvmm_mem(), "--vcpus", "2", NULL };
 
 	ASSERT_EQ(0, tvmm_start(&self->t, args));
 	ASSERT_EQ(0, tvmm_connect(&self->t, &self->c));
@@ -94,8 +94,7 @@ TEST_F(seam, harvest_clear_stop)
 				continue;
 			if (in_ab(gpa, ab))
 				in++;
-			else if (gpa != KGUEST_STATUS_GPA &&
-				 !(gpa >= KGUEST_IMAGE_GPA && gpa < KGUEST_IMAGE_END))
+			else if (!tvmm_guest_writes(gpa, ab))
 				out++;	/* a page the guest never writes after its fill */
 		}
 	}

@@ -24,7 +24,7 @@ FIXTURE(dirty) {
 
 FIXTURE_SETUP(dirty)
 {
-	static const char *const args[] = { "--mem", "128M", "--vcpus", "2", NULL };
+	const char *const args[] = { "--mem", tvmm_mem(), "--vcpus", "2", NULL };
 	int i;
 
 	ASSERT_EQ(0, tvmm_start(&self->t, args));
@@ -64,15 +64,6 @@ static const struct kguest_region *ab_region(const struct kmig_vmmp_memmap *m)
 		if (p->regions[i].kind == KGUEST_AB)
 			return &p->regions[i];
 	return NULL;
-}
-
-/* Pages a running kguest may write besides its a-b range. */
-static int may_write(uint64_t gpa, const struct kguest_region *ab)
-{
-	if (gpa >= ab->gpa && gpa < ab->gpa + ab->pages * KGUEST_PAGE_SIZE)
-		return 1;
-	return gpa == KGUEST_STATUS_GPA ||
-	       (gpa >= KGUEST_IMAGE_GPA && gpa < KGUEST_IMAGE_END); /* stacks */
 }
 
 static void clear_all(struct __test_metadata *_metadata, FIXTURE_DATA(dirty) *self)
@@ -128,7 +119,7 @@ TEST_F(dirty, bitmap_matches_guest_writes)
 			if (!test_bit(self->bitmap[s], i))
 				continue;
 			in_slot[s]++;
-			stray += !may_write(gpa, ab);
+			stray += !tvmm_guest_writes(gpa, ab);
 		}
 	}
 	/* Every a-b page whose counter moved is dirty, in whichever slot. */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,7 +23,7 @@ FIXTURE(vmm) {
 
 FIXTURE_SETUP(vmm)
 {
-	static const char *const args[] = { "--mem", "128M", "--vcpus", "2", NULL };
+	const char *const args[] = { "--mem", tvmm_mem(), "--vcpus", "2", NULL };
 
 	ASSERT_EQ(0, tvmm_start(&self->t, args));
 	ASSERT_EQ(0, tvmm_connect(&self->t, &self->c));
@@ -61,14 +62,16 @@ TEST_F(vmm, memslot_layout_and_memfds)
 	struct kmig_vmmp_memmap *m;
 	const struct kguest_params *p;
 	const struct kguest_status *st;
+	uint64_t mem = strtoull(tvmm_mem(), NULL, 10) * MIB;
 	int odd = 0;
 
+	/* kmig-vmm splits --mem in two slots, the first 1 MiB over half. */
 	ASSERT_EQ(0, tvmm_map(self->c, PROT_READ, &m, NULL));
 	ASSERT_EQ(2, m->nr_slots);
 	ASSERT_EQ(0, m->slots[0].gpa);
-	ASSERT_EQ(65 * MIB, m->slots[0].size);
-	ASSERT_EQ(65 * MIB, m->slots[1].gpa);
-	ASSERT_EQ(63 * MIB, m->slots[1].size);
+	ASSERT_EQ(mem / 2 + MIB, m->slots[0].size);
+	ASSERT_EQ(mem / 2 + MIB, m->slots[1].gpa);
+	ASSERT_EQ(mem / 2 - MIB, m->slots[1].size);
 	odd = m->slots[0].size % (2 * MIB) || m->slots[1].size % (2 * MIB);
 	ASSERT_TRUE(odd);
 	ASSERT_GE(m->vm_fd, 0);
@@ -78,7 +81,7 @@ TEST_F(vmm, memslot_layout_and_memfds)
 	ASSERT_EQ(KGUEST_PARAMS_MAGIC, p->magic);
 	ASSERT_EQ(2, p->nr_vcpus);
 	ASSERT_EQ(KGUEST_STATUS_MAGIC, st->magic);
-	ASSERT_EQ(NULL, kmig_vmmp_memmap_gpa(m, 128 * MIB, 1));
+	ASSERT_EQ(NULL, kmig_vmmp_memmap_gpa(m, mem, 1));
 	kmig_vmmp_memmap_free(m);
 }
 

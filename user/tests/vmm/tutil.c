@@ -166,6 +166,11 @@ int tvmm_start(struct tvmm *t, const char *const *args)
 	return 0;
 }
 
+const char *tvmm_mem(void)
+{
+	return getenv("KMIG_IN_LAB") ? "32M" : "128M";
+}
+
 int tvmm_connect(const struct tvmm *t, struct kmig_vmmp_client **c)
 {
 	int i, ret = -ENOENT;
@@ -219,6 +224,15 @@ int tvmm_stop(struct tvmm *t)
 		cleanup_dir(t);
 	}
 	return ret;
+}
+
+int tvmm_guest_writes(uint64_t gpa, const struct kguest_region *ab)
+{
+	if (gpa >= ab->gpa && gpa < ab->gpa + ab->pages * KGUEST_PAGE_SIZE)
+		return 1;
+	return gpa == KGUEST_STATUS_GPA || gpa == KGUEST_PML4_GPA || gpa == KGUEST_PDPT_GPA ||
+	       (gpa >= KGUEST_PD_GPA && gpa < KGUEST_PD_GPA + KGUEST_PD_MAX * KGUEST_PAGE_SIZE) ||
+	       (gpa >= KGUEST_IMAGE_GPA && gpa < KGUEST_IMAGE_END);
 }
 
 int tvmm_wait_ready(struct kmig_vmmp_client *c, int timeout_ms)

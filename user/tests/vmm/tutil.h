@@ -20,12 +20,26 @@ struct tvmm {
  * (NULL-terminated). It gets SIGTERM if the test process dies.
  */
 int tvmm_start(struct tvmm *t, const char *const *args);
+/*
+ * Guest memory of the tests (--mem): 128M, or 32M in the lab (KMIG_IN_LAB:
+ * nested KVM under TCG, 10-50x slower).
+ */
+const char *tvmm_mem(void);
 /* Connect (retrying while the VMM starts up) and do HELLO. */
 int tvmm_connect(const struct tvmm *t, struct kmig_vmmp_client **c);
 /* SIGTERM, reap, remove the temp dir; the exit status (0 if reaped before). */
 int tvmm_stop(struct tvmm *t);
 /* Wait for the VMM to exit by itself (after QUIT --exit); status or -1. */
 int tvmm_wait_exit(struct tvmm *t, int timeout_ms);
+
+/*
+ * Whether a running kguest whose a-b range is @ab may write the page at
+ * @gpa: the a-b range, its status page, its stacks (in the image), and its
+ * page tables, where the CPU sets accessed and dirty bits; KVM logs those
+ * writes with nested paging (on hardware and in the lab), not with this
+ * machine's shadow paging.
+ */
+int tvmm_guest_writes(uint64_t gpa, const struct kguest_region *ab);
 
 /* QUERY until the workload is set up (READY) or @timeout_ms passes. */
 int tvmm_wait_ready(struct kmig_vmmp_client *c, int timeout_ms);
