@@ -8,6 +8,11 @@
 #   make bench      benchmarks, printed as tables with ratios
 #   make bench-peer kmig against QEMU's own migration, same guest (~20 min)
 #   make demo       the main job: a live migration of a real KVM guest
+#   make install    kmig, kmig-vmm, kmig-vmmctl, man pages, the uapi header,
+#                   the module sources for DKMS, the udev rule, the systemd
+#                   units (DESTDIR, PREFIX: packaging/dirs.mk); make uninstall
+#   make dist       the source tarball build-dist/kmig-VERSION.tar.xz
+#   make deb        Debian packages kmig, kmig-dkms, libkmig-dev in build-deb/
 #
 # Settings (override on the command line):
 #   KVER   the 6.1 kernel to build the module for and boot in the VM test
@@ -27,7 +32,8 @@ DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm pkg-config \
 	zlib1g-dev libzstd-dev liblz4-dev libmnl-dev libisal-dev \
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	qemu-system-x86 busybox-static cpio kmod xz-utils \
-	iproute2 util-linux procps python3
+	iproute2 util-linux procps python3 \
+	debhelper dh-dkms dkms dpkg-dev fakeroot lintian debootstrap man-db
 
 ifeq ($(V),1)
 Q :=
@@ -37,12 +43,13 @@ MAKEFLAGS += --no-print-directory
 endif
 
 .PHONY: all kmod user selftests deps deps-check check check-user vmtest \
-	bench bench-user bench-vm bench-peer demo clean help
+	bench bench-user bench-vm bench-peer demo clean help \
+	install uninstall dist deb
 
 all: kmod user selftests
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^$$/p' Makefile | sed '/^$$/d; s/^# \{0,1\}//'
 
 # Install missing packages; apt-get update first, non-interactively.
 deps:
@@ -103,6 +110,53 @@ bench-vm: kmod selftests
 
 demo: user
 	$(Q)$(MAKE) -C user demo
+
+# ---- installing (packaging/: the DKMS, udev, systemd and modules-load files)
+include packaging/dirs.mk
+VERSION := $(shell packaging/version.sh)
+DKMS_SRC = $(dkmsdir)/kmig-$(VERSION)
+# The module's sources (sub-folders too), not kbuild's generated kmig.mod.c.
+KMOD_FILES := $(shell cd kmod && find . -type f \( -name Kbuild -o -name Makefile \
+	-o -name '*.[chS]' -o -name '*.sh' \) ! -name '*.mod.c' | sed 's,^\./,,' | sort)
+MAN8 := $(wildcard Documentation/man/*.8)
+UNITS := kmig-incoming@.service kmig-monitor.service
+SUBST = sed -e 's|@BINDIR@|$(bindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
+	-e 's|@PKGDATADIR@|$(pkgdatadir)|g' -e 's|\#MODULE_VERSION\#|$(VERSION)|g'
+
+# No deps-check here: package builds (dpkg-buildpackage) install nothing.
+install:
+	$(Q)$(MAKE) -C user install
+	@$(if $(Q),echo "  INSTALL man pages; uapi header; DKMS sources; udev rule; systemd units")
+	$(Q)$(INSTALL) -d $(DESTDIR)$(man8dir) $(DESTDIR)$(includedir)/linux \
+		$(DESTDIR)$(DKMS_SRC)/kmod $(DESTDIR)$(DKMS_SRC)/uapi/linux \
+		$(DESTDIR)$(udevrulesdir) $(DESTDIR)$(systemdunitdir) \
+		$(DESTDIR)$(pkgdatadir)/modules-load.d
+	$(Q)$(INSTALL) -m 644 $(MAN8) $(DESTDIR)$(man8dir)/
+	$(Q)$(INSTALL) -m 644 uapi/linux/kmig.h $(DESTDIR)$(includedir)/linux/
+	$(Q)for f in $(KMOD_FILES); do \
+		$(INSTALL) -D -m 644 kmod/$$f $(DESTDIR)$(DKMS_SRC)/kmod/$$f || exit; done
+	$(Q)$(INSTALL) -m 644 uapi/linux/kmig.h $(DESTDIR)$(DKMS_SRC)/uapi/linux/
+	$(Q)$(SUBST) packaging/dkms/dkms.conf > $(DESTDIR)$(DKMS_SRC)/dkms.conf
+	$(Q)$(INSTALL) -m 644 packaging/udev/60-kmig.rules $(DESTDIR)$(udevrulesdir)/
+	$(Q)for u in $(UNITS); do \
+		$(SUBST) packaging/systemd/$$u.in > $(DESTDIR)$(systemdunitdir)/$$u || exit; done
+	$(Q)$(SUBST) packaging/modules-load/kmig.conf.in \
+		> $(DESTDIR)$(pkgdatadir)/modules-load.d/kmig.conf
+	$(Q)$(INSTALL) -m 644 packaging/systemd/kmig-incoming.conf $(DESTDIR)$(pkgdatadir)/
+
+uninstall:
+	$(Q)$(MAKE) -C user uninstall
+	$(Q)rm -f $(addprefix $(DESTDIR)$(man8dir)/,$(notdir $(MAN8))) \
+		$(DESTDIR)$(includedir)/linux/kmig.h \
+		$(DESTDIR)$(udevrulesdir)/60-kmig.rules \
+		$(addprefix $(DESTDIR)$(systemdunitdir)/,$(UNITS))
+	$(Q)rm -rf $(DESTDIR)$(DKMS_SRC) $(DESTDIR)$(pkgdatadir)
+
+dist:
+	$(Q)packaging/dist.sh
+
+deb:
+	$(Q)packaging/deb.sh
 
 clean:
 	$(Q)if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean; fi
