@@ -3,8 +3,9 @@
 #   make            build kmod/kmig.ko (against Debian's 6.1 headers), the
 #                   userspace helper, the reference VMM and the selftests
 #   make deps       install every Debian package the build and tests need
-#   make check      all tests: userspace tests here, module tests on the
-#                   VM test host (make vmtest)
+#   make check      all tests: userspace tests here, installation and
+#                   packages (make check-pkg), module tests on the VM test
+#                   host (make vmtest)
 #   make bench      benchmarks, printed as tables with ratios
 #   make bench-peer kmig against QEMU's own migration, same guest (~20 min)
 #   make demo       the main job: a live migration of a real KVM guest
@@ -44,7 +45,7 @@ endif
 
 .PHONY: all kmod user selftests deps deps-check check check-user vmtest \
 	bench bench-user bench-vm bench-peer demo clean help \
-	install uninstall dist deb
+	install uninstall dist deb check-pkg
 
 all: kmod user selftests
 
@@ -87,6 +88,7 @@ deps-check:
 
 check: all
 	$(Q)$(MAKE) check-user
+	$(Q)$(MAKE) check-pkg
 	$(Q)$(MAKE) vmtest
 
 check-user: user
@@ -157,6 +159,10 @@ dist:
 
 deb:
 	$(Q)packaging/deb.sh
+
+# install layout, packages (lintian), a fresh Debian 12 root with them
+check-pkg: user
+	$(Q)packaging/check.sh
 
 clean:
 	$(Q)if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean; fi

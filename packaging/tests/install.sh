@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make install / make uninstall, and the DKMS sources they install:
+#   - make install DESTDIR=... PREFIX=/usr lays out exactly the expected
+#     files (every tracked file of kmod/ among them), kmig-vmm as a symlink
+#     to the VMM beside its guest image, units and dkms.conf filled in;
+#   - the installed kmig --version names the version and the revision;
+#   - PREFIX=/usr/local moves the programs and the units follow;
+#   - make uninstall leaves no file behind;
+#   - dkms builds kmig.ko from the installed sources for every kernel here
+#     that has headers (private DKMS trees: the system's are not touched;
+#     as a user other than root, dkms cannot sign the module, and says so).
+. "$(dirname "$0")/lib.sh"
+
+V=$("$TOP/packaging/version.sh")
+REV=$("$TOP/packaging/version.sh" --revision)
+stage=$WORK/stage
+
+# The expected files of PREFIX=/usr (symlinks as "path -> target").
+expected() {
+	cat <<-EOT
+	lib/systemd/system/kmig-incoming@.service
+	lib/systemd/system/kmig-monitor.service
+	lib/udev/rules.d/60-kmig.rules
+	usr/bin/kmig
+	usr/bin/kmig-vmm -> ../libexec/kmig/kmig-vmm
+	usr/bin/kmig-vmmctl
+	usr/include/linux/kmig.h
+	usr/libexec/kmig/kguest.elf
+	usr/libexec/kmig/kmig-vmm
+	usr/share/kmig/kmig-incoming.conf
+	usr/share/kmig/modules-load.d/kmig.conf
+	usr/share/man/man8/kmig.8
+	usr/share/man/man8/kmig-vmm.8
+	usr/share/man/man8/kmig-vmmctl.8
+	usr/src/kmig-$V/dkms.conf
+	usr/src/kmig-$V/uapi/linux/kmig.h
+	EOT
+	if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$TOP" ls-files kmod
+	else
+		(cd "$TOP" && find kmod -type f \( -name Kbuild -o -name Makefile -o -name '*.[chS]' \
+			-o -name '*.sh' \) ! -name '*.mod.c')
+	fi | sed "s,^,usr/src/kmig-$V/,"
+}
+
+# The files under a root, symlinks with their target.
+listing() {
+	(cd "$1" && find . ! -type d | sed 's,^\./,,' | sort | while read -r f; do
+		if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f"; fi
+	done)
+}
+
+make_install() {
+	make -s -C "$TOP" "$@" >"$WORK/make.log" 2>&1 || { cat "$WORK/make.log"; return 1; }
+}
+
+if make_install install DESTDIR="$stage" PREFIX=/usr; then
+	ok "make install DESTDIR=... PREFIX=/usr"
+else
+	not_ok "make install DESTDIR=... PREFIX=/usr"
+	summary
+fi
+
+expected | sort > "$WORK/expected"
+listing "$stage" > "$WORK/got"
+check "the installed files are exactly the expected ones" diff -u "$WORK/expected" "$WORK/got"
+check "kmig --version names version $V and revision $REV" \
+	test "$("$stage/usr/bin/kmig" --version)" = "kmig $V (revision $REV)"
+check "kmig-vmm (the symlink) runs the VMM" \
+	bash -c "'$stage/usr/bin/kmig-vmm' --help | grep -q -- '--socket PATH'"
+check "dkms.conf has PACKAGE_VERSION $V" \
+	grep -qx "PACKAGE_VERSION=\"$V\"" "$stage/usr/src/kmig-$V/dkms.conf"
+check "the units run /usr/bin/kmig" grep -q '^ExecStart=/usr/bin/kmig ' \
+	"$stage/lib/systemd/system/kmig-incoming@.service" \
+	"$stage/lib/systemd/system/kmig-monitor.service"
+check "no @PLACEHOLDER@ left in an installed file" \
+	bash -c "! grep -rlE '@[A-Z]+@|#MODULE_VERSION#' '$stage'"
+check "the udev rule gives /dev/kmig root:kvm 0660" grep -q \
+	'KERNEL=="kmig", OWNER="root", GROUP="kvm", MODE="0660"' "$stage/lib/udev/rules.d/60-kmig.rules"
+
+if make_install uninstall DESTDIR="$stage" PREFIX=/usr; then
+	check "make uninstall leaves no file" test -z "$(listing "$stage")"
+else
+	not_ok "make uninstall"
+fi
+
+local_stage=$WORK/local
+if make_install install DESTDIR="$local_stage" PREFIX=/usr/local; then
+	check "PREFIX=/usr/local: programs in /usr/local/bin, units run them" bash -c "
+		test -x '$local_stage/usr/local/bin/kmig' &&
+		test -f '$local_stage/usr/local/libexec/kmig/kguest.elf' &&
+		grep -q '^ExecStart=/usr/local/bin/kmig ' '$local_stage/lib/systemd/system/kmig-monitor.service'"
+else
+	not_ok "make install PREFIX=/usr/local"
+fi
+
+# DKMS: the installed sources build for every kernel with headers.
+make_install install DESTDIR="$stage" PREFIX=/usr
+kernels=$(for b in /lib/modules/*/build; do [ -d "$b/" ] && basename "$(dirname "$b")"; done)
+if ! command -v dkms >/dev/null; then
+	not_ok "dkms is not installed (make deps)"
+elif [ -z "$kernels" ]; then
+	skip "no kernel with headers in /lib/modules"
+else
+	for k in $kernels; do
+		tree=$WORK/dkms-$k
+		mkdir -p "$tree"
+		ko=$tree/kmig/$V/$k/$(uname -m)/module/kmig.ko
+		if timeout 600 dkms build -m kmig -v "$V" -k "$k" --sourcetree "$stage/usr/src" \
+			--dkmstree "$tree" >"$WORK/dkms-$k.log" 2>&1 && [ -f "$ko" ] &&
+		   [ "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$k" ]; then
+			ok "dkms build: kmig.ko for $k"
+		else
+			not_ok "dkms build: kmig.ko for $k"
+			tail -n 30 "$WORK/dkms-$k.log" "$tree/kmig/$V/build/make.log" 2>/dev/null |
+				sed 's/^/#   /'
+		fi
+	done
+fi
+summary
