@@ -11,7 +11,8 @@
 #   make demo       the main job: a live migration of a real KVM guest
 #   make install    kmig, kmig-vmm, kmig-vmmctl, man pages, the uapi header,
 #                   the module sources for DKMS, the udev rule, the systemd
-#                   units (DESTDIR, PREFIX: packaging/dirs.mk); make uninstall
+#                   units, tmpfiles.d and sysusers.d entries (DESTDIR,
+#                   PREFIX: packaging/dirs.mk); make uninstall
 #   make dist       the source tarball build-dist/kmig-VERSION.tar.xz
 #   make deb        Debian packages kmig, kmig-dkms, libkmig-dev in build-deb/
 #
@@ -145,6 +146,9 @@ install:
 	$(Q)$(SUBST) packaging/modules-load/kmig.conf.in \
 		> $(DESTDIR)$(pkgdatadir)/modules-load.d/kmig.conf
 	$(Q)$(INSTALL) -m 644 packaging/systemd/kmig-incoming.conf $(DESTDIR)$(pkgdatadir)/
+	$(Q)$(INSTALL) -D -m 644 packaging/tmpfiles/kmig.conf $(DESTDIR)$(tmpfilesdir)/kmig.conf
+	$(Q)$(INSTALL) -D -m 644 packaging/sysusers/kmig.conf $(DESTDIR)$(sysusersdir)/kmig.conf
+	$(Q)$(INSTALL) -d $(DESTDIR)$(sysconfdir)/kmig/incoming
 
 uninstall:
 	$(Q)$(MAKE) -C user uninstall
@@ -152,7 +156,10 @@ uninstall:
 		$(DESTDIR)$(includedir)/linux/kmig.h \
 		$(DESTDIR)$(udevrulesdir)/60-kmig.rules \
 		$(addprefix $(DESTDIR)$(systemdunitdir)/,$(UNITS))
+	$(Q)rm -f $(DESTDIR)$(tmpfilesdir)/kmig.conf $(DESTDIR)$(sysusersdir)/kmig.conf
 	$(Q)rm -rf $(DESTDIR)$(DKMS_SRC) $(DESTDIR)$(pkgdatadir)
+	@# The settings an administrator wrote stay.
+	$(Q)rmdir $(DESTDIR)$(sysconfdir)/kmig/incoming $(DESTDIR)$(sysconfdir)/kmig 2>/dev/null || true
 
 dist:
 	$(Q)packaging/dist.sh

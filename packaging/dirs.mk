@@ -2,8 +2,9 @@
 # user/Makefile. Override any of them on the command line, e.g.
 #   make install PREFIX=/usr DESTDIR=/tmp/stage
 #
-# The system's own lookup directories (udev rules, systemd units, DKMS
-# sources) do not follow PREFIX: udev, systemd and dkms only look there.
+# The system's own lookup directories (udev rules, systemd units,
+# tmpfiles.d, sysusers.d, DKMS sources, /etc) do not follow PREFIX: udev,
+# systemd and dkms only look there.
 
 PREFIX ?= /usr/local
 exec_prefix ?= $(PREFIX)
@@ -24,6 +25,12 @@ udevrulesdir := $(or $(shell pkg-config --variable=udevdir udev 2>/dev/null),/li
 endif
 ifeq ($(origin systemdunitdir),undefined)
 systemdunitdir := $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+endif
+ifeq ($(origin tmpfilesdir),undefined)
+tmpfilesdir := $(or $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null),/usr/lib/tmpfiles.d)
+endif
+ifeq ($(origin sysusersdir),undefined)
+sysusersdir := $(or $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null),/usr/lib/sysusers.d)
 endif
 dkmsdir ?= /usr/src
 

@@ -5,7 +5,8 @@
 #   - apt-get installs kmig, kmig-dkms and libkmig-dev (build-deb/, from
 #     make deb) with their dependencies from the machine's Debian mirror;
 #   - kmig --version, man kmig / kmig-vmm / kmig-vmmctl work; dkms knows
-#     kmig; systemd-analyze verify accepts the units;
+#     kmig; group kvm and /run/kmig exist (sysusers.d, tmpfiles.d);
+#     systemd-analyze verify accepts the units;
 #   - with /dev/kvm: the README's first migration, with the installed
 #     programs: a guest in kmig-vmm, a destination kmig-vmm --incoming,
 #     the listener's command exactly as kmig-incoming@.service runs it (with
@@ -128,6 +129,8 @@ for page in kmig kmig-vmm kmig-vmmctl; do
 		grep -q '^NAME'"
 done
 check "dkms status: kmig/$V added" bash -c "chroot '$root' dkms status kmig | grep -q '^kmig/$V'"
+check "group kvm (sysusers.d), /run/kmig root:kvm 1770 (tmpfiles.d)" \
+	test "$(in_root stat -c '%U:%G %a' /run/kmig)" = "root:kvm 1770"
 cp "$root/lib/systemd/system/kmig-incoming@.service" "$root/tmp/kmig-incoming@vm1.service"
 check "systemd-analyze verify: the units" in_root systemd-analyze verify \
 	/lib/systemd/system/kmig-monitor.service /tmp/kmig-incoming@vm1.service
@@ -168,7 +171,8 @@ wait_for() {
 migrate_in_root() {
 	local unit=$root/lib/systemd/system/kmig-incoming@.service conf=/etc/kmig/incoming/vm1.conf
 	local cmd port rc
-	mkdir -p "$root/run/kmig" "$root/run/kmig-incoming/vm1" "$root/etc/kmig/incoming"
+	# As systemd would for the unit: its RuntimeDirectory.
+	mkdir -p "$root/run/kmig-incoming/vm1"
 	# The example settings, on a free loopback port.
 	sed 's/^KMIG_LISTEN=.*/KMIG_LISTEN=127.0.0.1:0/' "$root/usr/share/kmig/kmig-incoming.conf" \
 		> "$root$conf"

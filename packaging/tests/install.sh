@@ -36,6 +36,8 @@ expected() {
 	usr/share/man/man8/kmig-vmmctl.8
 	usr/src/kmig-$V/dkms.conf
 	usr/src/kmig-$V/uapi/linux/kmig.h
+	usr/lib/sysusers.d/kmig.conf
+	usr/lib/tmpfiles.d/kmig.conf
 	EOT
 	if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
 		git -C "$TOP" ls-files kmod
@@ -77,6 +79,7 @@ check "the units run /usr/bin/kmig" grep -q '^ExecStart=/usr/bin/kmig ' \
 	"$stage/lib/systemd/system/kmig-monitor.service"
 check "no @PLACEHOLDER@ left in an installed file" \
 	bash -c "! grep -rlE '@[A-Z]+@|#MODULE_VERSION#' '$stage'"
+check "the settings directory etc/kmig/incoming" test -d "$stage/etc/kmig/incoming"
 check "the udev rule gives /dev/kmig root:kvm 0660" grep -q \
 	'KERNEL=="kmig", OWNER="root", GROUP="kvm", MODE="0660"' "$stage/lib/udev/rules.d/60-kmig.rules"
 
