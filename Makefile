@@ -2,6 +2,7 @@
 #
 #   make            build kmod/kmig.ko (against Debian's 6.1 headers), the
 #                   userspace helper, the reference VMM and the selftests
+#                   (never installs packages; deps, check, demo, bench do)
 #   make deps       install every Debian package the build and tests need
 #   make check      all tests: userspace tests here, installation and
 #                   packages (make check-pkg), module tests on the VM test
@@ -68,50 +69,54 @@ deps:
 	else echo "  DEPS   all installed"; fi
 
 # Re-resolve KVER after deps may have installed the headers.
-kmod: deps-check
+kmod:
 	$(Q)test -n "$(KVER)" -a -d "$(KDIR)" || { \
 		echo "kmod: no 6.1 kernel headers found (KDIR=$(KDIR)); run 'make deps'" >&2; exit 1; }
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules $(if $(filter 1,$(V)),V=1)
 
-user: deps-check
+user:
 	$(Q)$(MAKE) -C user
 
-selftests: deps-check
+selftests:
 	$(Q)$(MAKE) -C selftests/kmig
 
-# Cheap check used by the build targets: install packages only if any is
-# missing (so a fresh machine needs nothing but the README's command).
+# Cheap check used by the README's commands (check, demo) and the
+# benchmarks: install packages only if any is missing, so a fresh machine
+# needs nothing but those commands. A plain `make` never installs anything.
 deps-check:
 	$(Q)for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 			grep -q '^install ok installed' || { $(MAKE) deps; break; }; \
 	done
 
-check: all
+check: deps-check
+	$(Q)$(MAKE) all
 	$(Q)$(MAKE) check-user
 	$(Q)$(MAKE) check-pkg
 	$(Q)$(MAKE) vmtest
 
-check-user: user
+check-user: deps-check user
 	$(Q)$(MAKE) -C user check
 
-vmtest: kmod selftests
+vmtest: deps-check kmod selftests
 	$(Q)selftests/vmtest/run.sh
 
-bench: all
+bench: deps-check
+	$(Q)$(MAKE) all
 	$(Q)$(MAKE) bench-user
 	$(Q)$(MAKE) bench-vm
 
-bench-user: user
+bench-user: deps-check user
 	$(Q)$(MAKE) -C user bench
 
-bench-peer: user
+bench-peer: deps-check user
 	$(Q)$(MAKE) -C user bench-peer
 
-bench-vm: kmod selftests
+bench-vm: deps-check kmod selftests
 	$(Q)selftests/vmtest/run.sh --bench
 
-demo: user
+demo: deps-check
+	$(Q)$(MAKE) user
 	$(Q)$(MAKE) -C user demo
 
 # ---- installing (packaging/: the DKMS, udev, systemd and modules-load files)

@@ -47,7 +47,7 @@
 #include <unistd.h>
 
 #include "kt_harness.h"
-#include "kmod_harvest.h"
+#include "kmod/kmod_harvest.h"
 
 #define T_ITERATIONS	40
 #define T_MIN_WRITES	256	/* guest writes per iteration, at least */

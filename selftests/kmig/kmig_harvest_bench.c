@@ -37,10 +37,10 @@
 #include <unistd.h>
 
 #include "kmig_test.h"
-#include "kmod_harvest.h"
-#include "kmod_logstop.h"
-#include "kmod_nl.h"
-#include "zero.h"
+#include "kmod/kmod_harvest.h"
+#include "kmod/kmod_logstop.h"
+#include "kmod/kmod_nl.h"
+#include "base/zero.h"
 
 #define B_SLOT		1
 #define B_GPA		(1UL << 30)

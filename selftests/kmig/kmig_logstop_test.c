@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "kt_harness.h"
-#include "kmod_nl.h"
+#include "kmod/kmod_nl.h"
 
 #define MS		1000000ULL
 #define T_KO_PATH	"/modules/kmig.ko"

@@ -31,13 +31,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "kmod_dev.h"
-#include "kmod_harvest.h"
-#include "kmod_logstop.h"
-#include "kmod_nl.h"
+#include "kmod/kmod_dev.h"
+#include "kmod/kmod_harvest.h"
+#include "kmod/kmod_logstop.h"
+#include "kmod/kmod_nl.h"
 #include "kt_harness.h"
 #include "kt_mig.h"
-#include "vmm_proto_client.h"
+#include "kmig/vmm_proto_client.h"
 
 #define MIG_MS		150000
 #define STAT(s, a)	((s).v[KMIG_NL_STAT(KMIG_STATS_A_##a)])

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kmig_nl_test - the generic netlink family "kmig", through the helper
- * library's libmnl client (user/lib/kmod_nl.c) and raw libmnl messages.
+ * library's libmnl client (user/lib/kmod/kmod_nl.c) and raw libmnl messages.
  *
  * counters: a session does a known amount of work (one zero scan, two
  * harvests, one synchronous and one cancelled deferred stop); the session
@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "kt_harness.h"
-#include "kmod_harvest.h"
-#include "kmod_nl.h"
+#include "kmod/kmod_harvest.h"
+#include "kmod/kmod_nl.h"
 
 #define ST(attr)	KMIG_NL_STAT(KMIG_STATS_A_##attr)
 

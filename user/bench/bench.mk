@@ -7,10 +7,10 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 PROGS += $(BENCH_BINS)
 BENCH_ARGS ?=
 
-$(BUILD)/bench/%: bench/%.c $(LIB)
+$(BUILD)/bench/%: bench/%.c $(TESTLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC     $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(TESTLIB) $(LIB) $(LDFLAGS) $(LDLIBS)
 
 bench:: $(BUILD)/bench/stream_bench
 	$(Q)$(BUILD)/bench/stream_bench $(BENCH_ARGS)

@@ -24,14 +24,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bits.h"
-#include "classify.h"
-#include "codec.h"
+#include "base/bits.h"
+#include "pages/classify.h"
+#include "codec/codec.h"
 #include "imagegen.h"
-#include "net.h"
-#include "recv.h"
-#include "send.h"
-#include "zero.h"
+#include "base/net.h"
+#include "stream/recv.h"
+#include "stream/send.h"
+#include "base/zero.h"
 
 #define PG KMIG_PAGE_SIZE
 #define GIB (1024.0 * 1024 * 1024)

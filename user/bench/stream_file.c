@@ -27,13 +27,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bits.h"
-#include "net.h"
-#include "ram_vmm.h"
-#include "recv.h"
-#include "send.h"
-#include "vmm_proto_client.h"
-#include "wire.h"
+#include "base/bits.h"
+#include "base/net.h"
+#include "vmmp/ram_vmm.h"
+#include "stream/recv.h"
+#include "stream/send.h"
+#include "kmig/vmm_proto_client.h"
+#include "stream/wire.h"
 
 #define BUF (1U << 20)
 /* No device state in this stream: pages and the table are the largest. */

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ram.h"
-#include "send.h"
+#include "base/ram.h"
+#include "stream/send.h"
 
 struct cli_cmd {
 	const char *name;

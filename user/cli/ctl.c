@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "net.h"
+#include "base/net.h"
 
 #define REQ_MAX 64
 

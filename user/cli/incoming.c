@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "incoming.h"
-#include "net.h"
+#include "migrate/incoming.h"
+#include "base/net.h"
 
 static void usage(FILE *f)
 {

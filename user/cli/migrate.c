@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "migrate.h"
-#include "net.h"
+#include "migrate/migrate.h"
+#include "base/net.h"
 
 #define EXIT_IN_DOUBT 3
 

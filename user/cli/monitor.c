@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bits.h"
+#include "base/bits.h"
 #include "cli.h"
-#include "kmod_nl.h"
+#include "kmod/kmod_nl.h"
 
 static void usage(FILE *f)
 {

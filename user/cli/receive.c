@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bits.h"
+#include "base/bits.h"
 #include "cli.h"
-#include "net.h"
-#include "recv.h"
+#include "base/net.h"
+#include "stream/recv.h"
 
 static void usage(FILE *f)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "restore.h"
+#include "migrate/restore.h"
 
 static void usage(FILE *f)
 {
@@ -51,7 +51,7 @@ static int parse_args(struct restore_args *a, int argc, char **argv)
 		case 's': a->o.vmm_path = optarg; break;
 		case 'f': a->o.file = optarg; break;
 		case 'c':
-			if (cli_parse_u64(optarg, 1, KMIG_MAX_CHANNELS, &n))
+			if (cli_parse_u64(optarg, 1, KMIG_MAX_WORKERS, &n))
 				return cli_err("restore", "parse --channels", optarg, EINVAL,
 					       "expected 1..64");
 			a->o.nr_threads = n;

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "migrate.h"
-#include "snap_write.h"
+#include "migrate/migrate.h"
+#include "snap/snap_write.h"
 
 static void usage(FILE *f)
 {
@@ -67,7 +67,7 @@ static int parse_opt(struct save_args *a, int c, const char *v)
 	case 's': a->o.vmm_path = v; break;
 	case 'f': a->t.path = v; break;
 	case 'c':
-		ret = parse_num("parse --channels", v, 1, KMIG_MAX_CHANNELS, &n);
+		ret = parse_num("parse --channels", v, 1, KMIG_MAX_WORKERS, &n);
 		a->t.w.nr_threads = n;
 		break;
 	case OPT_LIVE: a->o.stopped = false; break;

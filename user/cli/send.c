@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bits.h"
+#include "base/bits.h"
 #include "cli.h"
-#include "net.h"
-#include "send.h"
+#include "base/net.h"
+#include "stream/send.h"
 
 static void usage(FILE *f)
 {

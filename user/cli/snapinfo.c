@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "snap_load.h"
+#include "snap/snap_load.h"
 
 static void usage(FILE *f)
 {
@@ -89,7 +89,7 @@ int cmd_snapshot_info(int argc, char **argv)
 		switch (c) {
 		case 'v': verify = true; break;
 		case 'c':
-			if (cli_parse_u64(optarg, 1, KMIG_MAX_CHANNELS, &n))
+			if (cli_parse_u64(optarg, 1, KMIG_MAX_WORKERS, &n))
 				return cli_err("snapshot-info", "parse --channels", optarg, EINVAL,
 					       "expected 1..64");
 			break;

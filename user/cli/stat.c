@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "kmod_nl.h"
+#include "kmod/kmod_nl.h"
 
 struct stat_view {
 	struct kmig_nl_totals totals;

@@ -6,21 +6,23 @@
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 20
 FUZZ_BUILD := build-fuzz
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -I../uapi -Ilib \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -I../uapi -Iinclude -Ilib -Itests/lib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIBSRC := $(filter-out lib/send%.c lib/recv.c lib/net.c lib/migrate%.c lib/precopy.c \
-	lib/incoming.c lib/restore.c lib/sink_send.c, $(LIB_SRCS))
+# The parsers and what they need, without the stream's sockets and the
+# migration state machines.
+FUZZ_LIBSRC := $(filter-out lib/stream/send%.c lib/stream/recv.c lib/base/net.c \
+	lib/stream/sink_send.c, $(foreach l,base codec kmod vmmp pages stream dirty snap,$(LIB_$(l)_SRCS)))
 FUZZ_NAMES := fuzz_packet fuzz_hello fuzz_nl fuzz_snap fuzz_vmmp
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 
-$(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_LIBSRC) $(wildcard lib/*.h)
+$(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_LIBSRC) $(wildcard lib/*/*.h include/kmig/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LDLIBS)
 
-$(BUILD)/gen_corpus: fuzz/gen_corpus.c $(LIB)
+$(BUILD)/gen_corpus: fuzz/gen_corpus.c $(TESTLIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(TESTLIB) $(LIB) $(LDFLAGS) $(LDLIBS)
 
 .PHONY: fuzz fuzz-build fuzz-corpus
 fuzz-build: $(FUZZ_BINS)

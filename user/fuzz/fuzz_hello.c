@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "stream/wire.h"
 
 static void hello(const uint8_t *d, size_t n)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmod_nl.h"
+#include "kmod/kmod_nl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "rx.h"
+#include "stream/rx.h"
 
 #define PG KMIG_PAGE_SIZE
 

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "snap_load.h"
+#include "snap/snap_load.h"
 #include "snap_small.h"
 
 /* What the loader promises about a file it accepted. */

@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmm_proto_server.h"
+#include "kmig/vmm_proto_server.h"
 
 #define PAGES0 200	/* slot 0: not a multiple of 64, for the tail rule */
 #define PAGES1 64

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bits.h"
-#include "codec.h"
-#include "wire.h"
+#include "base/bits.h"
+#include "codec/codec.h"
+#include "stream/wire.h"
 #include "snap_small.h"
-#include "vmm_proto.h"
+#include "kmig/vmm_proto.h"
 
 #define PG KMIG_PAGE_SIZE
 

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bits.h"
-#include "crc.h"
-#include "snap_fmt.h"
+#include "base/bits.h"
+#include "base/crc.h"
+#include "snap/snap_fmt.h"
 
 /* @len bytes at @off inside @n? */
 static inline int snap_small_in(size_t n, uint64_t off, uint64_t len)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Test content helpers (see lib/imagegen.h for the image generator). */
+/* Test content helpers (see tests/lib/imagegen.h for the image generator). */
 #ifndef KMIG_TEST_GEN_H
 #define KMIG_TEST_GEN_H
 

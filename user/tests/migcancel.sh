@@ -4,7 +4,7 @@
 # destination helper or the destination VMM killed during precopy and
 # during the switchover, the destination cancelled, the destination dying
 # after COMMIT (outcome unknown), the source VMM dying. Each failure happens at a named
-# point through KMIG_TEST_HOOK (lib/hook.h), not after a sleep.
+# point through KMIG_TEST_HOOK (lib/base/hook.h), not after a sleep.
 #
 # Afterwards: kmig migrate exits 1 (3 after COMMIT) with a clear message;
 # the source guest runs, passes the integrity check, makes progress, and

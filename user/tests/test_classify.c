@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bits.h"
-#include "classify.h"
+#include "base/bits.h"
+#include "pages/classify.h"
 #include "t.h"
 
 #define PG KMIG_PAGE_SIZE

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <zstd.h>
 
-#include "codec.h"
+#include "codec/codec.h"
 #include "gen.h"
 #include "t.h"
 

@@ -11,8 +11,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "bits.h"
-#include "dirty.h"
+#include "base/bits.h"
+#include "dirty/dirty.h"
 #include "t.h"
 
 #define MAX_CALLS 8

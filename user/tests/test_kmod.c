@@ -10,10 +10,10 @@
 #include <linux/genetlink.h>
 #include <string.h>
 
-#include "kmod_dev.h"
-#include "kmod_harvest.h"
-#include "kmod_logstop.h"
-#include "kmod_nl.h"
+#include "kmod/kmod_dev.h"
+#include "kmod/kmod_harvest.h"
+#include "kmod/kmod_logstop.h"
+#include "kmod/kmod_nl.h"
 #include "t.h"
 
 static char buf[65536];

@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "bits.h"
+#include "base/bits.h"
 #include "gen.h"
-#include "recv.h"
-#include "send.h"
+#include "stream/recv.h"
+#include "stream/send.h"
 #include "t.h"
 
 #define PG KMIG_PAGE_SIZE

@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bits.h"
-#include "crc.h"
-#include "snap_load.h"
-#include "snap_write.h"
+#include "base/bits.h"
+#include "base/crc.h"
+#include "snap/snap_load.h"
+#include "snap/snap_write.h"
 #include "t.h"
 
 #define B0_PAGES	300	/* not a multiple of 64: the bitmap has a tail */

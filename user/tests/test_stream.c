@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "bits.h"
-#include "net.h"
-#include "wire.h"
+#include "base/bits.h"
+#include "base/net.h"
+#include "stream/wire.h"
 #include "gen.h"
-#include "recv.h"
-#include "send.h"
+#include "stream/recv.h"
+#include "stream/send.h"
 #include "t.h"
 
 #define PG KMIG_PAGE_SIZE

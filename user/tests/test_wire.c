@@ -10,13 +10,13 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "bits.h"
-#include "crc.h"
+#include "base/bits.h"
+#include "base/crc.h"
 #include "gen.h"
-#include "rx.h"
+#include "stream/rx.h"
 #include "t.h"
-#include "wire.h"
-#include "zero.h"
+#include "stream/wire.h"
+#include "base/zero.h"
 
 #define PG KMIG_PAGE_SIZE
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "t.h"
-#include "zero.h"
+#include "base/zero.h"
 
 static unsigned char zeros[8192 + 128];
 static unsigned char buf[8192 + 128];

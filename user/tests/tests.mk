@@ -8,10 +8,10 @@ UNIT_SRCS := $(wildcard tests/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROGS += $(UNIT_BINS)
 
-$(BUILD)/tests/test_%: tests/test_%.c $(LIB)
+$(BUILD)/tests/test_%: tests/test_%.c $(TESTLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC     $@")
-	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests -Itests/lib -o $@ $< $(TESTLIB) $(LIB) $(LDFLAGS) $(LDLIBS)
 
 .PHONY: unit e2e san
 unit: $(UNIT_BINS)

@@ -12,8 +12,8 @@
 #include <stdarg.h>
 #include <stdint.h>
 
-#include "../guest/kguest.h"
-#include "vmm_proto_server.h"
+#include "kguest.h"
+#include "kmig/vmm_proto_server.h"
 
 #define KVMM_MAX_SLOTS	8
 #define KVMM_MAX_MSRS	16

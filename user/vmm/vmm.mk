@@ -9,14 +9,20 @@ KVMMCTL_SRCS := $(wildcard vmm/ctl/*.c)
 KVMMCTL_OBJS := $(KVMMCTL_SRCS:%.c=$(BUILD)/%.o)
 
 PROGS += $(KVMM) $(if $(KVMMCTL_SRCS),$(KVMMCTL))
+$(KVMMCTL_OBJS): override CFLAGS += -Itests/lib
 
-$(KVMM): $(KVMM_OBJS) $(LIB)
-	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(KVMM_OBJS) $(LIB) $(LDLIBS)
+# The VMM links the VMM-protocol server and the base helpers only (and
+# ISA-L for its device state's CRC); the control tool adds the test
+# library's a-b checker.
+KVMM_LIBS := $(LIB_vmmp) $(LIB_base)
 
-$(KVMMCTL): $(KVMMCTL_OBJS) $(LIB)
+$(KVMM): $(KVMM_OBJS) $(KVMM_LIBS)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(KVMMCTL_OBJS) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(KVMM_OBJS) $(KVMM_LIBS) $(LDLIBS_base)
+
+$(KVMMCTL): $(KVMMCTL_OBJS) $(TESTLIB) $(KVMM_LIBS)
+	@$(if $(Q),echo "  LD     $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(KVMMCTL_OBJS) $(TESTLIB) $(KVMM_LIBS) $(LDLIBS_base)
 
 # Tests (tests/vmm/): kselftest-harness programs against a real kmig-vmm,
 # plus a QEMU boot of the multiboot guest. The harness headers come from
@@ -26,7 +32,7 @@ VMM_KHDR := $(BUILD)/khdr
 VMM_TEST_SRCS := $(wildcard tests/vmm/*_test.c)
 VMM_TESTS := $(VMM_TEST_SRCS:tests/vmm/%.c=$(BUILD)/tests/vmm/%)
 VMM_TUTIL_OBJS := $(BUILD)/tests/vmm/tutil.o
-VMM_TEST_CFLAGS := -I$(VMM_KHDR) -Itests/vmm -Wno-missing-prototypes \
+VMM_TEST_CFLAGS := -I$(VMM_KHDR) -Itests/vmm -Itests/lib -Wno-missing-prototypes \
 	-Wno-shadow -Wno-sign-compare -Wno-misleading-indentation
 
 $(VMM_KHDR)/kselftest_harness.h:
@@ -43,9 +49,9 @@ $(BUILD)/tests/vmm/%.o: tests/vmm/%.c $(VMM_KHDR)/kselftest_harness.h
 	@$(if $(Q),echo "  CC     $@")
 	$(Q)$(CC) $(CFLAGS) $(VMM_TEST_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/vmm/%: $(BUILD)/tests/vmm/%.o $(VMM_TUTIL_OBJS) $(LIB)
+$(BUILD)/tests/vmm/%: $(BUILD)/tests/vmm/%.o $(VMM_TUTIL_OBJS) $(TESTLIB) $(LIB)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(VMM_TUTIL_OBJS) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(VMM_TUTIL_OBJS) $(TESTLIB) $(LIB) $(LDLIBS)
 
 # Keep the objects: they are intermediate files of the pattern rules.
 .SECONDARY: $(VMM_TESTS:%=%.o) $(BUILD)/tests/vmm/vmm_bench.o

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The dirty-tracking seam (lib/dirty.h) with its VMM-protocol
+ * The dirty-tracking seam (lib/dirty/dirty.h) with its VMM-protocol
  * implementation against a real kmig-vmm running kguest: start, a first
  * harvest (every page, with INITIALLY_SET), clear, then a harvest that
  * holds only pages the guest may write, and within them the a-b pages;
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "dirty.h"
+#include "dirty/dirty.h"
 #include "kselftest_harness.h"
 #include "tutil.h"
 

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "abcheck.h"
-#include "vmm_proto_client.h"
+#include "kmig/vmm_proto_client.h"
 
 struct tvmm {
 	pid_t pid;

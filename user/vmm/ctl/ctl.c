@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "abcheck.h"
-#include "vmm_proto_client.h"
+#include "kmig/vmm_proto_client.h"
 
 struct ctl_cmd {
 	const char *name;

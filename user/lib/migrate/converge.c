@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "migrate/converge.h"
+#include "base/ram.h"
+
+#define MIN_MEASURE_BYTES	(1ULL << 20)
+
+void kmig_conv_init(struct kmig_conv *c)
+{
+	*c = (struct kmig_conv){
+		.downtime_limit_ns = 300 * 1000000ULL,
+		.max_iterations = 30,
+		.throttle_initial = 20,
+		.throttle_increment = 10,
+		.throttle_max = 99,
+		.bytes_per_page = KMIG_PAGE_SIZE,
+	};
+}
+
+static void measure(struct kmig_conv *c, const struct kmig_conv_sample *s)
+{
+	if (s->prev_bytes < MIN_MEASURE_BYTES || !s->prev_ns || !s->prev_data_pages)
+		return;
+	c->bandwidth = s->prev_bytes * 1e9 / s->prev_ns;
+	c->bytes_per_page = (double)s->prev_bytes / s->prev_data_pages;
+}
+
+static uint64_t expected(const struct kmig_conv *c, uint64_t pages)
+{
+	double ns;
+
+	if (!pages)
+		return 0;
+	if (c->bandwidth <= 0)
+		return UINT64_MAX;
+	ns = pages * c->bytes_per_page / c->bandwidth * 1e9;
+	return ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns;
+}
+
+/* QEMU's trigger: dirtied more than half of what was transferred. */
+static void throttle_step(struct kmig_conv *c, const struct kmig_conv_sample *s)
+{
+	if (!c->auto_converge || s->dirty_pages * KMIG_PAGE_SIZE <= s->prev_bytes / 2)
+		return;
+	if (++c->high < 2)
+		return;
+	c->high = 0;
+	if (!c->throttle)
+		c->throttle = c->throttle_initial;
+	else
+		c->throttle += c->throttle_increment;
+	if (c->throttle > c->throttle_max)
+		c->throttle = c->throttle_max;
+}
+
+enum kmig_conv_verdict kmig_conv_decide(struct kmig_conv *c, const struct kmig_conv_sample *s,
+					uint64_t *expected_ns)
+{
+	measure(c, s);
+	*expected_ns = expected(c, s->dirty_pages);
+	if (*expected_ns <= c->downtime_limit_ns)
+		return KMIG_CONV_DOWNTIME;
+	if (s->iteration >= c->max_iterations)
+		return KMIG_CONV_BOUND;
+	throttle_step(c, s);
+	return KMIG_CONV_ITERATE;
+}
+
+const char *kmig_conv_verdict_name(enum kmig_conv_verdict v)
+{
+	switch (v) {
+	case KMIG_CONV_DOWNTIME:
+		return "expected downtime within the limit";
+	case KMIG_CONV_BOUND:
+		return "iteration bound reached";
+	default:
+		return "iterate";
+	}
+}

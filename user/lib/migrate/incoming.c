@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live migration, destination side: the VMM's memfds as the receiver's
+ * RAM, a watchdog on the VMM's socket while pages arrive, then staging,
+ * the source's COMMIT, and the VMM's one-batch COMMIT.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "base/bits.h"
+#include "base/hook.h"
+#include "migrate/incoming.h"
+#include "vmmp/ram_vmm.h"
+#include "kmig/vmm_proto_client.h"
+
+#define NEEDED_OPS ((1U << KMIG_VMMP_GET_SLOTS) | (1U << KMIG_VMMP_SET_DEVICE_STATE) | \
+		    (1U << KMIG_VMMP_COMMIT))
+
+struct kmig_incoming {
+	struct kmig_incoming_opts o;
+	pthread_mutex_t lock;		/* state, cancel, st */
+	enum kmig_incoming_state state;
+	bool cancel;
+	char cancel_why[128];
+	struct kmig_incoming_stats st;
+
+	struct kmig_vmmp_client *vmm;
+	struct kmig_vmmp_memmap *mm;
+	struct kmig_ram ram;
+	struct kmig_recv *r;
+	int stop_fd;			/* eventfd: ends the watchdog */
+	uint64_t t_start;
+};
+
+static const char *const state_names[] = {
+	[KMIG_INCOMING_LISTENING] = "listening", [KMIG_INCOMING_RECEIVING] = "receiving",
+	[KMIG_INCOMING_PREPARED] = "prepared", [KMIG_INCOMING_COMMITTING] = "committing",
+	[KMIG_INCOMING_RUNNING] = "running", [KMIG_INCOMING_CANCELLED] = "cancelled",
+	[KMIG_INCOMING_FAILED] = "failed",
+};
+
+const char *kmig_incoming_state_name(enum kmig_incoming_state s)
+{
+	return s <= KMIG_INCOMING_FAILED ? state_names[s] : "?";
+}
+
+void kmig_incoming_opts_init(struct kmig_incoming_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
+/* Statistics are read by other threads: written under the lock. */
+#define SET(in, field, v) do {				\
+	pthread_mutex_lock(&(in)->lock);		\
+	(in)->st.field = (v);				\
+	pthread_mutex_unlock(&(in)->lock);		\
+} while (0)
+
+static int fail(struct kmig_incoming *in, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct kmig_incoming *in, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&in->lock);
+	if (!in->st.error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(in->st.error, sizeof(in->st.error), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
+const char *kmig_incoming_error(const struct kmig_incoming *in)
+{
+	return in->st.error;
+}
+
+static const char *vmm_error(struct kmig_incoming *in, int ret)
+{
+	const char *t = kmig_vmmp_last_error(in->vmm);
+
+	return t[0] ? t : strerror(-ret);
+}
+
+/* The VMM must hold a guest that waits for us. */
+static int setup_vmm(struct kmig_incoming *in)
+{
+	const struct kmig_vmmp_info *info;
+	int ret = kmig_vmmp_connect(in->o.vmm_path, "kmig incoming", &in->vmm);
+
+	if (ret)
+		return fail(in, ret, "connecting to the destination VMM at %s: %s",
+			    in->o.vmm_path, strerror(-ret));
+	info = kmig_vmmp_info(in->vmm);
+	if (!(info->vm_flags & KMIG_VMMP_VM_F_INCOMING))
+		return fail(in, -EINVAL, "the VMM at %s is not waiting for an incoming "
+			    "migration (start it with --incoming)", in->o.vmm_path);
+	if ((info->ops & NEEDED_OPS) != NEEDED_OPS)
+		return fail(in, -EOPNOTSUPP, "the VMM implements requests %#x, kmig incoming "
+			    "needs %#x", info->ops, NEEDED_OPS);
+	ret = kmig_vmmp_get_slots(in->vmm, &in->mm);
+	if (ret)
+		return fail(in, ret, "GET_SLOTS: %s", vmm_error(in, ret));
+	ret = kmig_ram_from_vmm(&in->ram, in->mm, true);
+	if (ret)
+		return fail(in, ret, "mapping the VMM's memfds: %s", strerror(-ret));
+	SET(in, ram_bytes, kmig_ram_total(&in->ram));
+	return 0;
+}
+
+int kmig_incoming_create(struct kmig_incoming **out, const struct kmig_incoming_opts *o)
+{
+	struct kmig_incoming *in = calloc(1, sizeof(*in));
+	struct kmig_recv_opts ro = o->stream;
+	int ret;
+
+	*out = in;
+	if (!in)
+		return -ENOMEM;
+	in->o = *o;
+	if (!in->o.commit_timeout_ms)
+		in->o.commit_timeout_ms = 30000;
+	in->stop_fd = -1;
+	in->st.vmm_end = "waiting";
+	kmig_ram_init(&in->ram);
+	pthread_mutex_init(&in->lock, NULL);
+	in->t_start = kmig_now_ns();
+	ret = setup_vmm(in);
+	if (ret)
+		return ret;
+	in->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (in->stop_fd < 0)
+		return fail(in, -errno, "eventfd: %s", strerror(errno));
+	ro.switchover = 1;
+	ret = kmig_recv_create(&in->r, &ro, &in->ram);
+	if (!ret)
+		ret = kmig_recv_listen(in->r, o->host, o->port);
+	if (ret)
+		return fail(in, ret, "listening on %s:%s: %s", o->host ? o->host : "",
+			    o->port, strerror(-ret));
+	return 0;
+}
+
+uint16_t kmig_incoming_port(const struct kmig_incoming *in)
+{
+	return in->r ? kmig_recv_port(in->r) : 0;
+}
+
+static int set_state(struct kmig_incoming *in, enum kmig_incoming_state st)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&in->lock);
+	if (st == KMIG_INCOMING_COMMITTING && in->cancel)
+		ret = -ECANCELED;
+	else
+		in->st.state = in->state = st;
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
+int kmig_incoming_cancel(struct kmig_incoming *in, const char *why)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->state >= KMIG_INCOMING_COMMITTING) {
+		ret = in->state == KMIG_INCOMING_COMMITTING ? -EBUSY : -EALREADY;
+	} else if (!in->cancel) {
+		in->cancel = true;
+		snprintf(in->cancel_why, sizeof(in->cancel_why), "%s while %s", why,
+			 kmig_incoming_state_name(in->state));
+		if (in->r)
+			kmig_recv_cancel(in->r, -ECANCELED);
+	}
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
+static int cancelled(void *arg)
+{
+	struct kmig_incoming *in = arg;
+	bool c;
+
+	pthread_mutex_lock(&in->lock);
+	c = in->cancel;
+	pthread_mutex_unlock(&in->lock);
+	return c;
+}
+
+/* While pages arrive nobody talks to the VMM; if its socket closes (the
+ * VMM died), there is no guest to migrate into any more: fail now. */
+static void *watchdog(void *arg)
+{
+	struct kmig_incoming *in = arg;
+	struct pollfd p[2] = {
+		{ .fd = kmig_vmmp_client_fd(in->vmm), .events = POLLIN | POLLRDHUP },
+		{ .fd = in->stop_fd, .events = POLLIN },
+	};
+
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+	if (p[0].revents && !p[1].revents)
+		kmig_recv_abort(in->r, -EPIPE, "destination VMM: its socket closed "
+				"(did it exit?): no guest to migrate into");
+	return NULL;
+}
+
+static int receive(struct kmig_incoming *in)
+{
+	uint64_t one = 1, t0 = kmig_now_ns();
+	pthread_t wd;
+	int ret = set_state(in, KMIG_INCOMING_RECEIVING);
+
+	kmig_hook_run("listening", cancelled, in);
+	ret = -pthread_create(&wd, NULL, watchdog, in);
+	if (ret)
+		return fail(in, ret, "watchdog thread: %s", strerror(-ret));
+	ret = kmig_recv_run(in->r);
+	if (write(in->stop_fd, &one, sizeof(one)) != sizeof(one))
+		abort();	/* an eventfd write of 1 cannot fail */
+	pthread_join(wd, NULL);
+	SET(in, receive_ns, kmig_now_ns() - t0);
+	if (ret)
+		return fail(in, ret, "receiving: %s", kmig_recv_error(in->r));
+	return 0;
+}
+
+/* The device state to the VMM (validated and staged, not applied). */
+static int stage(struct kmig_incoming *in)
+{
+	char msg[KMIG_ERR_MAX];
+	uint64_t t0 = kmig_now_ns();
+	const void *blob;
+	size_t len;
+	int ret;
+
+	kmig_hook_run("received", cancelled, in);
+	if (cancelled(in))
+		return -ECANCELED;
+	blob = kmig_recv_devstate(in->r, &len);
+	if (!blob) {
+		ret = -EPROTO;
+		snprintf(msg, sizeof(msg), "the source sent no device state");
+	} else {
+		ret = kmig_vmmp_set_device_state(in->vmm, blob, len);
+		snprintf(msg, sizeof(msg), "destination VMM: handing over the device state: %s",
+			 ret ? vmm_error(in, ret) : "");
+	}
+	SET(in, devstate_ns, kmig_now_ns() - t0);
+	SET(in, devstate_bytes, len);
+	if (ret) {
+		kmig_recv_abort(in->r, ret, msg);
+		return fail(in, ret, "%s", msg);
+	}
+	return set_state(in, KMIG_INCOMING_PREPARED);
+}
+
+static int await_commit(struct kmig_incoming *in)
+{
+	uint64_t t0 = kmig_now_ns();
+	int ret = kmig_recv_await_commit(in->r, in->o.commit_timeout_ms);
+
+	SET(in, wait_commit_ns, kmig_now_ns() - t0);
+	if (ret)
+		return fail(in, ret, "%s", kmig_recv_error(in->r));
+	kmig_hook_run("commit", cancelled, in);
+	ret = set_state(in, KMIG_INCOMING_COMMITTING);
+	if (ret)
+		kmig_recv_abort(in->r, ret, "cancelled at the destination before its COMMIT");
+	return ret;
+}
+
+/* The VMM's one batch: memslots and state, then the guest runs. */
+static int commit(struct kmig_incoming *in)
+{
+	uint64_t t0 = kmig_now_ns();
+	struct kmig_resumed rep;
+	char msg[KMIG_ERR_MAX];
+	int ret = kmig_vmmp_commit(in->vmm);
+
+	SET(in, commit_ns, kmig_now_ns() - t0);
+	SET(in, vmm_commit_ns, kmig_vmmp_last_duration_ns(in->vmm));
+	if (ret) {
+		snprintf(msg, sizeof(msg), "destination VMM: COMMIT: %s", vmm_error(in, ret));
+		kmig_recv_abort(in->r, ret, msg);
+		return fail(in, ret, "%s", msg);
+	}
+	set_state(in, KMIG_INCOMING_RUNNING);
+	SET(in, vmm_end, "running");
+	kmig_hook_run("resumed", cancelled, in);
+	rep = (struct kmig_resumed){ .devstate_ns = in->st.devstate_ns,
+				     .commit_ns = in->st.vmm_commit_ns,
+				     .total_ns = kmig_now_ns() - t0 };
+	SET(in, resumed_ns, rep.total_ns);
+	if (kmig_recv_resumed(in->r, &rep)) {
+		pthread_mutex_lock(&in->lock);
+		snprintf(in->st.warning, sizeof(in->st.warning), "the guest runs here, but "
+			 "RESUMED did not reach the source (%s): it stays paused there",
+			 kmig_recv_error(in->r));
+		pthread_mutex_unlock(&in->lock);
+	}
+	return 0;
+}
+
+/* The guest never ran here: tell the VMM to go, unless asked not to. */
+static void give_up(struct kmig_incoming *in, int ret)
+{
+	bool was_cancel = ret == -ECANCELED && cancelled(in);
+	const char *end = "waiting";
+
+	if (in->r)
+		kmig_recv_cancel(in->r, ret);
+	if (in->vmm && !in->o.keep_vmm)
+		end = kmig_vmmp_quit(in->vmm, KMIG_VMMP_QUIT_F_EXIT) ? "gone" : "quit";
+	pthread_mutex_lock(&in->lock);
+	if (was_cancel)
+		snprintf(in->st.error, sizeof(in->st.error), "cancelled by %s", in->cancel_why);
+	in->st.vmm_end = in->vmm ? end : "unknown";
+	pthread_mutex_unlock(&in->lock);
+	set_state(in, was_cancel ? KMIG_INCOMING_CANCELLED : KMIG_INCOMING_FAILED);
+}
+
+int kmig_incoming_run(struct kmig_incoming *in)
+{
+	int ret = receive(in);
+
+	if (!ret)
+		ret = stage(in);
+	if (!ret)
+		ret = await_commit(in);
+	if (!ret)
+		ret = commit(in);
+	if (ret)
+		give_up(in, ret);
+	pthread_mutex_lock(&in->lock);
+	in->st.total_ns = kmig_now_ns() - in->t_start;
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
+void kmig_incoming_stats(struct kmig_incoming *in, struct kmig_incoming_stats *st)
+{
+	pthread_mutex_lock(&in->lock);
+	*st = in->st;
+	pthread_mutex_unlock(&in->lock);
+	if (in->r)
+		kmig_recv_stats(in->r, &st->stream);
+	if (st->state < KMIG_INCOMING_RUNNING)
+		st->total_ns = kmig_now_ns() - in->t_start;
+}
+
+void kmig_incoming_destroy(struct kmig_incoming *in)
+{
+	if (!in)
+		return;
+	kmig_recv_destroy(in->r);
+	kmig_ram_free(&in->ram);
+	kmig_vmmp_memmap_free(in->mm);
+	if (in->vmm)
+		kmig_vmmp_client_close(in->vmm);
+	if (in->stop_fd >= 0)
+		close(in->stop_fd);
+	pthread_mutex_destroy(&in->lock);
+	free(in);
+}

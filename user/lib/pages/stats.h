@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Transfer statistics, like QEMU's query-migrate: bytes on the wire, pages
+ * by kind, time per phase, per channel; rendered as a table or JSON.
+ * Counters are written by their channel's thread only (relaxed atomics, so
+ * a progress reader on another thread sees sane values).
+ */
+#ifndef KMIG_STATS_H
+#define KMIG_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pages/pages.h"
+
+struct kmig_chan_stats {
+	uint64_t packets;
+	uint64_t bytes_wire;		/* headers + bodies, this direction */
+	uint64_t pages_none;		/* sender: zero, never read (a hole, or a dirty
+					 * tracker's zero hint) */
+	uint64_t pages_zero;		/* sender: read, zero; receiver: all zero markers */
+	uint64_t pages_zeroed;		/* receiver: zero marker cleared a written page */
+	uint64_t pages_raw;		/* data pages sent/received uncompressed */
+	uint64_t pages_compressed;	/* data pages in compressed batches */
+	uint64_t bytes_compressed;	/* their payload bytes on the wire */
+	uint64_t batches_raw, batches_compressed;
+	uint64_t ns_classify;		/* sender: hole skip + zero check */
+	uint64_t ns_codec;		/* compress (sender) / decompress (receiver) */
+	uint64_t ns_io;			/* time in send/recv */
+	uint64_t ns_throttle;		/* sender: waiting for the rate limiter */
+};
+
+enum kmig_phase {
+	KMIG_PHASE_SETUP,	/* connect/accept, hellos, block table */
+	KMIG_PHASE_PAGES,	/* page transfer until the last flush */
+	KMIG_PHASE_FINISH,	/* device state, END, acknowledgements */
+	KMIG_PHASE_NR,
+};
+
+struct kmig_stats {
+	const char *role;	/* "send" or "receive" */
+	const char *codec;
+	int auto_compress;
+	unsigned int nr_channels;
+	uint64_t ram_bytes;	/* size of all blocks */
+	uint64_t pages_queued;	/* sender: pages handed to kmig_send_queue() */
+	uint64_t syncs;		/* flush barriers completed */
+	uint64_t devstate_bytes;
+	uint64_t ns_phase[KMIG_PHASE_NR];
+	uint64_t ns_total;
+	struct kmig_chan_stats chan[KMIG_MAX_WORKERS];
+	struct kmig_chan_stats sum;
+};
+
+/* Fill @st->sum from the channels. */
+void kmig_stats_sum(struct kmig_stats *st);
+/* Copy counters with relaxed loads (from a live stream). */
+void kmig_chan_stats_load(struct kmig_chan_stats *dst, const struct kmig_chan_stats *src);
+
+void kmig_stats_print(FILE *f, const struct kmig_stats *st);
+void kmig_stats_json(FILE *f, const struct kmig_stats *st);
+
+#endif /* KMIG_STATS_H */

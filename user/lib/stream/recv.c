@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The receiver stream: accept phase (hellos of one session, replies), one
+ * thread per channel running read -> check -> apply, acknowledgements, and
+ * the failure path (an ERROR packet to the sender, then every socket shut).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/bits.h"
+#include "base/crc.h"
+#include "base/net.h"
+#include "stream/recv.h"
+#include "stream/rx.h"
+
+struct recv_chan {
+	struct kmig_recv *r;
+	int fd;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t wlock;	/* replies: acks from this thread, ERROR from any */
+	uint64_t tx_seq;	/* our replies */
+	uint8_t *body;
+	size_t body_cap;
+	struct kmig_rx_chan rx;
+};
+
+struct kmig_recv {
+	struct kmig_recv_opts o;
+	struct kmig_ram *ram;
+	int lfd;
+	uint16_t port;
+	int pending_fds[KMIG_MAX_CHANNELS];	/* kmig_recv_set_fds() */
+	unsigned int nr_pending;		/* taken ones are set to -1 */
+
+	struct kmig_rx_session sess;
+	bool sess_init;
+	uint8_t session[KMIG_SESSION_ID_LEN];
+	struct recv_chan chans[KMIG_MAX_CHANNELS];
+	unsigned int nr;		/* from the first hello */
+	unsigned int arrived;
+
+	pthread_mutex_t lock;		/* err, failed, fds for cancel */
+	int failed;
+	struct kmig_err err;
+	uint64_t t_start, t_setup, t_end;
+};
+
+int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,
+		     struct kmig_ram *ram)
+{
+	struct kmig_recv *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->o = *o;
+	if (!r->o.max_channels || r->o.max_channels > KMIG_MAX_CHANNELS)
+		r->o.max_channels = KMIG_MAX_CHANNELS;
+	if (!r->o.max_ram)
+		r->o.max_ram = 64ULL << 30;
+	if (!r->o.max_devstate)
+		r->o.max_devstate = 64U << 20;
+	if (!r->o.accept_timeout_ms)
+		r->o.accept_timeout_ms = 30000;
+	r->ram = ram;
+	r->lfd = -1;
+	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++) {
+		r->chans[i].fd = -1;
+		pthread_mutex_init(&r->chans[i].wlock, NULL);
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	r->t_start = kmig_now_ns();
+	*out = r;
+	return 0;
+}
+
+int kmig_recv_listen(struct kmig_recv *r, const char *host, const char *port)
+{
+	return kmig_net_listen(host, port, &r->lfd, &r->port);
+}
+
+uint16_t kmig_recv_port(const struct kmig_recv *r)
+{
+	return r->port;
+}
+
+int kmig_recv_set_fds(struct kmig_recv *r, const int *fds, unsigned int nr)
+{
+	if (!nr || nr > KMIG_MAX_CHANNELS)
+		return -EINVAL;
+	memcpy(r->pending_fds, fds, nr * sizeof(int));
+	r->nr_pending = nr;
+	return 0;
+}
+
+static void shut_all(struct kmig_recv *r)
+{
+	if (r->lfd >= 0)
+		shutdown(r->lfd, SHUT_RDWR);	/* wakes a pending poll/accept */
+	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++)
+		if (r->chans[i].fd >= 0)
+			shutdown(r->chans[i].fd, SHUT_RDWR);
+}
+
+static int recv_fail(struct kmig_recv *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void send_error(struct recv_chan *c, const char *msg);
+
+/* Record the first failure, tell the sender why on every channel (best
+ * effort, bounded by a send timeout), then shut every socket down. */
+static int recv_fail(struct kmig_recv *r, int code, const char *fmt, ...)
+{
+	bool first = false;
+	va_list ap;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->failed) {
+		r->err.code = code;
+		va_start(ap, fmt);
+		vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+		va_end(ap);
+		r->failed = 1;
+		first = true;
+	}
+	code = r->err.code;
+	pthread_mutex_unlock(&r->lock);
+	if (!first)
+		return code;
+	for (unsigned int i = 0; i < r->nr; i++)
+		if (r->chans[i].fd >= 0)
+			send_error(&r->chans[i], r->err.msg);
+	pthread_mutex_lock(&r->lock);
+	shut_all(r);
+	pthread_mutex_unlock(&r->lock);
+	if (r->sess_init) {
+		pthread_mutex_lock(&r->sess.lock);
+		r->sess.failed = true;
+		pthread_cond_broadcast(&r->sess.cond);
+		pthread_mutex_unlock(&r->sess.lock);
+	}
+	return code;
+}
+
+void kmig_recv_cancel(struct kmig_recv *r, int err)
+{
+	recv_fail(r, err, "%s", err == -ECANCELED ? "cancelled" : strerror(-err));
+}
+
+static int send_reply(int fd, unsigned int channel, int status, const char *msg)
+{
+	struct kmig_hello_reply rep = { .status = -status, .channel = channel };
+	uint8_t buf[KMIG_REPLY_SIZE];
+
+	if (snprintf(rep.msg, sizeof(rep.msg), "%s", msg) >= (int)sizeof(rep.msg))
+		rep.msg[sizeof(rep.msg) - 1] = '\0';	/* the reply holds 64 bytes */
+	kmig_reply_encode(buf, &rep);
+	return kmig_net_write_full(fd, buf, sizeof(buf));
+}
+
+/* The first hello defines the session; the others must agree with it. */
+static int hello_session_check(struct kmig_recv *r, const struct kmig_hello *h,
+			       struct kmig_err *e)
+{
+	bool sw = h->features & KMIG_FEAT_SWITCHOVER;
+
+	if (sw != !!r->o.switchover)
+		return kmig_err_set(e, -EPROTO, sw ? "a live migration: use kmig incoming" :
+				    "not a live migration (kmig migrate)");
+	if (!r->nr) {
+		if (h->nr_channels > r->o.max_channels)
+			return kmig_err_set(e, -EINVAL, "%u channels, accepting at most %u",
+					    h->nr_channels, r->o.max_channels);
+		return 0;
+	}
+	if (memcmp(h->session, r->session, KMIG_SESSION_ID_LEN))
+		return kmig_err_set(e, -EPROTO, "hello of another session (channel %u)",
+				    h->channel);
+	if (h->nr_channels != r->nr || h->codec != r->sess.codec)
+		return kmig_err_set(e, -EPROTO, "channel %u: %u channels codec %u, expected "
+				    "%u channels codec %u", h->channel, h->nr_channels, h->codec,
+				    r->nr, r->sess.codec);
+	if (r->chans[h->channel].fd >= 0)
+		return kmig_err_set(e, -EPROTO, "channel %u twice", h->channel);
+	return 0;
+}
+
+static int session_start(struct kmig_recv *r, const struct kmig_hello *h)
+{
+	memcpy(r->session, h->session, KMIG_SESSION_ID_LEN);
+	r->nr = h->nr_channels;
+	kmig_rx_session_init(&r->sess, r->ram, h->nr_channels, h->codec);
+	r->sess.switchover = h->features & KMIG_FEAT_SWITCHOVER;
+	r->sess.max_ram = r->o.max_ram;
+	r->sess.max_devstate = r->o.max_devstate;
+	pthread_mutex_lock(&r->lock);
+	r->sess_init = true;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+/* Read, check and answer one hello on a new connection. */
+static int take_channel(struct kmig_recv *r, int fd)
+{
+	struct kmig_err e = { 0 };
+	struct kmig_hello h;
+	uint8_t buf[KMIG_HELLO_SIZE];
+	int ret;
+
+	kmig_net_tune(fd);
+	ret = kmig_net_set_timeout(fd, 10000);
+	if (!ret)
+		ret = kmig_net_read_full(fd, buf, sizeof(buf));
+	if (ret) {
+		close(fd);
+		return recv_fail(r, ret, "reading a hello: %s", strerror(-ret));
+	}
+	ret = kmig_hello_decode(buf, &h, &e);
+	if (!ret)
+		ret = hello_session_check(r, &h, &e);
+	if (ret) {
+		send_reply(fd, 0, ret, e.msg);
+		close(fd);
+		return recv_fail(r, ret, "%s", e.msg);
+	}
+	if (!r->nr)
+		session_start(r, &h);
+	ret = send_reply(fd, h.channel, 0, "");
+	if (!ret)
+		ret = kmig_net_set_timeout(fd, 0);
+	pthread_mutex_lock(&r->lock);
+	r->chans[h.channel].fd = fd;
+	r->arrived++;
+	pthread_mutex_unlock(&r->lock);
+	if (ret)
+		return recv_fail(r, ret, "channel %u: hello reply: %s", h.channel, strerror(-ret));
+	return 0;
+}
+
+/* The next given socket with a hello to read (any order: a sender writes
+ * its hellos one after the other and waits for each reply). */
+static int take_pending(struct kmig_recv *r, int timeout_ms, int *fd)
+{
+	struct pollfd p[KMIG_MAX_CHANNELS];
+	unsigned int n = 0;
+	int ret;
+
+	for (unsigned int i = 0; i < r->nr_pending; i++)
+		if (r->pending_fds[i] >= 0)
+			p[n++] = (struct pollfd){ .fd = r->pending_fds[i], .events = POLLIN };
+	if (!n)
+		return -ENOTCONN;
+	do {
+		ret = poll(p, n, timeout_ms);
+	} while (ret < 0 && errno == EINTR);
+	if (ret <= 0)
+		return ret ? -errno : -ETIMEDOUT;
+	for (unsigned int i = 0; i < n; i++) {
+		if (!p[i].revents)
+			continue;
+		for (unsigned int j = 0; j < r->nr_pending; j++)
+			if (r->pending_fds[j] == p[i].fd)
+				r->pending_fds[j] = -1;
+		*fd = p[i].fd;
+		return 0;
+	}
+	return -EIO;
+}
+
+static int accept_all(struct kmig_recv *r)
+{
+	uint64_t deadline = kmig_now_ns() + r->o.accept_timeout_ms * 1000000ULL;
+	int ret = 0;
+
+	while (!ret && (!r->nr || r->arrived < r->nr)) {
+		uint64_t now = kmig_now_ns();
+		int left = now >= deadline ? 0 : (deadline - now) / 1000000, fd = -1;
+
+		if (r->nr_pending)
+			ret = take_pending(r, left, &fd);
+		else if (r->lfd < 0)
+			ret = -ENOTCONN;
+		else
+			ret = left ? kmig_net_accept(r->lfd, left, &fd) : -ETIMEDOUT;
+		if (ret && !r->nr)
+			return recv_fail(r, ret, "no sender connected within %d ms",
+					 r->o.accept_timeout_ms);
+		if (ret)
+			return recv_fail(r, ret, "waiting for channels (%u of %u arrived): %s",
+					 r->arrived, r->nr, strerror(-ret));
+		ret = r->failed ? r->err.code : take_channel(r, fd);
+	}
+	return ret;
+}
+
+/* Receiver -> sender packet (acks, PREPARED, RESUMED). */
+static int send_ctl(struct recv_chan *c, uint8_t type, uint64_t arg, const void *body,
+		    uint32_t len)
+{
+	struct kmig_pkt_hdr h = { .type = type, .arg = arg, .payload_len = len };
+	uint8_t buf[KMIG_HDR_SIZE];
+	int ret;
+
+	pthread_mutex_lock(&c->wlock);
+	h.seq = c->tx_seq++;
+	h.body_crc = kmig_crc32c_buf(body, len);
+	kmig_hdr_encode(buf, &h);
+	ret = kmig_net_write_full(c->fd, buf, sizeof(buf));
+	if (!ret && len)
+		ret = kmig_net_write_full(c->fd, body, len);
+	pthread_mutex_unlock(&c->wlock);
+	return ret;
+}
+
+static int send_ack(struct recv_chan *c, uint8_t type, uint64_t arg)
+{
+	return send_ctl(c, type, arg, NULL, 0);
+}
+
+/* Best effort: tell the sender why, before the sockets go down. */
+static void send_error(struct recv_chan *c, const char *msg)
+{
+	size_t len = KMIG_MIN(strlen(msg), (size_t)KMIG_ERROR_TEXT_MAX);
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_ERROR, .payload_len = len };
+	uint8_t buf[KMIG_HDR_SIZE];
+
+	if (!len)
+		return;
+	pthread_mutex_lock(&c->wlock);
+	h.seq = c->tx_seq++;
+	h.body_crc = kmig_crc32c_buf(msg, len);
+	kmig_hdr_encode(buf, &h);
+	kmig_net_set_timeout(c->fd, 200);
+	if (!kmig_net_write_full(c->fd, buf, sizeof(buf)))
+		kmig_net_write_full(c->fd, msg, len);
+	pthread_mutex_unlock(&c->wlock);
+}
+
+static int wait_table(struct recv_chan *c)
+{
+	struct kmig_rx_session *s = &c->r->sess;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->table_ready && !s->failed)
+		pthread_cond_wait(&s->cond, &s->lock);
+	if (!s->table_ready)
+		ret = -ECANCELED;
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int body_room(struct recv_chan *c, uint64_t len)
+{
+	if (len <= c->body_cap)
+		return 0;
+	void *p = realloc(c->body, len);
+
+	if (!p)
+		return -ENOMEM;
+	c->body = p;
+	c->body_cap = len;
+	return 0;
+}
+
+/* One packet: header, session checks, body, apply, ack. */
+static int recv_one(struct recv_chan *c, bool *end)
+{
+	struct kmig_rx_chan *rx = &c->rx;
+	enum kmig_rx_action act;
+	struct kmig_pkt_hdr h;
+	uint8_t hdr[KMIG_HDR_SIZE];
+	uint64_t t0 = kmig_now_ns(), len;
+	int ret;
+
+	ret = kmig_net_read_full(c->fd, hdr, sizeof(hdr));
+	if (ret)
+		return ret == -ECONNRESET ?
+			kmig_err_set(&rx->err, ret, "connection closed by the sender") : ret;
+	ret = kmig_hdr_decode(hdr, &h, &rx->err);
+	if (!ret)
+		ret = kmig_rx_check_hdr(rx, &h);
+	if (ret)
+		return ret;
+	len = kmig_hdr_body_len(&h);
+	ret = body_room(c, len);
+	if (!ret)
+		ret = kmig_net_read_full(c->fd, c->body, len);
+	if (ret)
+		return ret == -ECONNRESET ? kmig_err_set(&rx->err, ret,
+			"connection closed by the sender inside a %s packet",
+			kmig_pkt_type_name(h.type)) : ret;
+	KMIG_STAT_ADD(rx->stats.ns_io, kmig_now_ns() - t0);
+	ret = kmig_rx_apply(rx, &h, c->body, &act);
+	if (!ret && act == KMIG_RX_SYNC_ACK)
+		ret = send_ack(c, KMIG_PKT_SYNC_ACK, h.arg);
+	if (!ret && act == KMIG_RX_END_ACK) {
+		ret = send_ack(c, KMIG_PKT_END_ACK, h.arg);
+		*end = true;
+	}
+	return ret;
+}
+
+static void *chan_main(void *arg)
+{
+	struct recv_chan *c = arg;
+	bool end = false;
+	int ret = 0;
+
+	/* Channels other than 0 can't check a PAGES packet without the table. */
+	if (c->rx.id)
+		ret = wait_table(c);
+	while (!ret && !end)
+		ret = recv_one(c, &end);
+	if (ret && !c->r->failed) {
+		char msg[KMIG_ERR_MAX + 32];
+
+		snprintf(msg, sizeof(msg), "channel %u packet %llu: %s", c->rx.id,
+			 (unsigned long long)c->rx.seq - (c->rx.seq ? 1 : 0),
+			 c->rx.err.code ? c->rx.err.msg : strerror(-ret));
+		recv_fail(c->r, ret, "%s", msg);
+	}
+	return NULL;
+}
+
+static int start_threads(struct kmig_recv *r)
+{
+	for (unsigned int i = 0; i < r->nr; i++) {
+		struct recv_chan *c = &r->chans[i];
+		int ret = kmig_rx_chan_init(&c->rx, &r->sess, i);
+
+		c->r = r;
+		if (!ret)
+			ret = body_room(c, KMIG_PAGES_BODY_MAX);
+		if (!ret)
+			ret = -pthread_create(&c->thread, NULL, chan_main, c);
+		if (ret)
+			return recv_fail(r, ret, "starting channel %u: %s", i, strerror(-ret));
+		c->started = true;
+	}
+	return 0;
+}
+
+int kmig_recv_run(struct kmig_recv *r)
+{
+	int ret = accept_all(r);
+
+	r->t_setup = kmig_now_ns();
+	if (!ret)
+		ret = start_threads(r);
+	for (unsigned int i = 0; i < r->nr; i++) {
+		if (r->chans[i].started)
+			pthread_join(r->chans[i].thread, NULL);
+		r->chans[i].started = false;
+	}
+	r->t_end = kmig_now_ns();
+	if (ret || r->failed)
+		return r->err.code ?: ret;
+	for (unsigned int i = 0; i < r->nr; i++)
+		if (!r->chans[i].rx.ended)
+			return recv_fail(r, -EPROTO, "channel %u ended without END", i);
+	return 0;
+}
+
+/* Channel 0's COMMIT, through the same checks as every packet. */
+static int read_commit(struct recv_chan *c)
+{
+	uint8_t hdr[KMIG_HDR_SIZE];
+	enum kmig_rx_action act;
+	struct kmig_pkt_hdr h;
+	int ret = kmig_net_read_full(c->fd, hdr, sizeof(hdr));
+
+	if (ret == -ECONNRESET)
+		return kmig_err_set(&c->rx.err, ret, "the sender closed the connection "
+				    "(it cancelled or failed)");
+	if (ret == -ETIMEDOUT)
+		return kmig_err_set(&c->rx.err, ret, "no COMMIT from the sender in time");
+	if (!ret)
+		ret = kmig_hdr_decode(hdr, &h, &c->rx.err);
+	if (!ret)
+		ret = kmig_rx_check_hdr(&c->rx, &h);
+	if (!ret)
+		ret = kmig_rx_apply(&c->rx, &h, hdr, &act);	/* no body */
+	if (!ret && act != KMIG_RX_COMMIT)
+		ret = kmig_err_set(&c->rx.err, -EPROTO, "%s, expected COMMIT",
+				   kmig_pkt_type_name(h.type));
+	return ret;
+}
+
+int kmig_recv_await_commit(struct kmig_recv *r, int timeout_ms)
+{
+	struct recv_chan *c = &r->chans[0];
+	int ret;
+
+	if (!r->sess_init || !r->sess.switchover || !c->rx.ended || timeout_ms <= 0)
+		return -EINVAL;
+	if (r->failed)
+		return r->err.code;
+	ret = send_ack(c, KMIG_PKT_PREPARED, 0);
+	if (!ret)
+		ret = kmig_net_set_timeout(c->fd, timeout_ms);
+	if (!ret)
+		ret = read_commit(c);
+	if (ret)
+		return recv_fail(r, ret, "waiting for COMMIT: %s",
+				 c->rx.err.code ? c->rx.err.msg : strerror(-ret));
+	return 0;
+}
+
+int kmig_recv_resumed(struct kmig_recv *r, const struct kmig_resumed *rep)
+{
+	uint8_t body[KMIG_RESUMED_SIZE];
+	int ret;
+
+	if (!r->sess_init || !r->chans[0].rx.committed)
+		return -EINVAL;
+	kmig_resumed_encode(body, rep);
+	ret = send_ctl(&r->chans[0], KMIG_PKT_RESUMED, 0, body, sizeof(body));
+	if (ret)
+		return recv_fail(r, ret, "sending RESUMED: %s", strerror(-ret));
+	return 0;
+}
+
+int kmig_recv_abort(struct kmig_recv *r, int err, const char *msg)
+{
+	return recv_fail(r, err, "%s", msg);
+}
+
+const char *kmig_recv_error(const struct kmig_recv *r)
+{
+	return r->err.msg;
+}
+
+const void *kmig_recv_devstate(struct kmig_recv *r, size_t *len)
+{
+	if (!r->sess_init || !r->sess.have_devstate) {
+		*len = 0;
+		return NULL;
+	}
+	*len = r->sess.devstate_len;
+	return r->sess.devstate;
+}
+
+unsigned int kmig_recv_channels(const struct kmig_recv *r)
+{
+	return r->nr;
+}
+
+void kmig_recv_stats(struct kmig_recv *r, struct kmig_stats *st)
+{
+	uint64_t now = kmig_now_ns(), setup = r->t_setup ?: now, end = r->t_end ?: now;
+
+	memset(st, 0, sizeof(*st));
+	st->role = "receive";
+	st->codec = r->sess_init ? kmig_codec_name(r->sess.codec) : "?";
+	st->nr_channels = r->nr;
+	st->ram_bytes = kmig_ram_total(r->ram);
+	st->devstate_bytes = r->sess_init ? r->sess.devstate_len : 0;
+	st->ns_phase[KMIG_PHASE_SETUP] = setup - r->t_start;
+	st->ns_phase[KMIG_PHASE_PAGES] = end - setup;
+	st->ns_total = end - r->t_start;
+	for (unsigned int i = 0; i < r->nr; i++)
+		kmig_chan_stats_load(&st->chan[i], &r->chans[i].rx.stats);
+	kmig_stats_sum(st);
+}
+
+void kmig_recv_destroy(struct kmig_recv *r)
+{
+	if (!r)
+		return;
+	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++) {
+		struct recv_chan *c = &r->chans[i];
+
+		if (c->started)
+			pthread_join(c->thread, NULL);
+		if (c->fd >= 0)
+			close(c->fd);
+		kmig_rx_chan_fini(&c->rx);
+		free(c->body);
+		pthread_mutex_destroy(&c->wlock);
+	}
+	for (unsigned int i = 0; i < r->nr_pending; i++)
+		if (r->pending_fds[i] >= 0)
+			close(r->pending_fds[i]);	/* never taken */
+	if (r->lfd >= 0)
+		close(r->lfd);
+	if (r->sess_init)
+		kmig_rx_session_fini(&r->sess);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}

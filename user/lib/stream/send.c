@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The sender stream: channel setup (hello, block table), the producer API
+ * (queue, flush, finish), failure and cancellation.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/bits.h"
+#include "pages/chunk.h"
+#include "base/net.h"
+#include "stream/send_int.h"
+
+void kmig_send_opts_init(struct kmig_send_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->nr_channels = 2;
+	o->codec = KMIG_CODEC_NONE;
+	o->vm_fd = -1;
+}
+
+static void opts_defaults(struct kmig_send_opts *o)
+{
+	if (!o->nr_channels)
+		o->nr_channels = 2;
+	if (!o->queue_depth)
+		o->queue_depth = 256;
+	if (!o->handshake_timeout_ms)
+		o->handshake_timeout_ms = 10000;
+}
+
+int kmig_send_create(struct kmig_send **out, const struct kmig_send_opts *o,
+		     const struct kmig_ram *ram)
+{
+	struct kmig_send *s;
+	int ret;
+
+	if (!ram->nr || (o->nr_channels > KMIG_MAX_CHANNELS) ||
+	    !kmig_codec_ops(o->codec) || (o->auto_compress && o->codec == KMIG_CODEC_NONE))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->o = *o;
+	opts_defaults(&s->o);
+	s->ram = ram;
+	s->nr = s->o.nr_channels;
+	s->t_start = kmig_now_ns();
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	kmig_ratelimit_init(&s->rl, s->o.max_bandwidth);
+	kmig_chunk_bases(ram, s->chunk_base);
+	if (getrandom(s->session, sizeof(s->session), 0) != sizeof(s->session)) {
+		ret = -EIO;
+		goto fail;
+	}
+	s->chans = calloc(s->nr, sizeof(*s->chans));
+	if (!s->chans) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < s->nr; i++) {
+		s->nr_init = i + 1;
+		ret = kmig_send_chan_init(&s->chans[i], s, i);
+		if (ret)
+			goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	kmig_send_destroy(s);
+	return ret;
+}
+
+int kmig_send_fail(struct kmig_send *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->failed) {
+		s->err.code = code;
+		va_start(ap, fmt);
+		vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap);
+		va_end(ap);
+		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
+		for (unsigned int i = 0; i < s->nr_init; i++) {
+			if (s->chans[i].fd >= 0)
+				shutdown(s->chans[i].fd, SHUT_RDWR);
+			kmig_queue_abort(&s->chans[i].q);
+		}
+		pthread_cond_broadcast(&s->cond);
+	}
+	code = s->err.code;
+	pthread_mutex_unlock(&s->lock);
+	return code;
+}
+
+void kmig_send_cancel(struct kmig_send *s, int err)
+{
+	kmig_send_fail(s, err, "%s", err == -ECANCELED ? "cancelled" : strerror(-err));
+}
+
+/* Hello on one channel and the receiver's verdict. */
+static int handshake(struct kmig_send *s, struct kmig_send_chan *ch)
+{
+	struct kmig_hello h = {
+		.version = KMIG_WIRE_VERSION,
+		.features = KMIG_FEAT_SYNC | KMIG_FEAT_DEVSTATE |
+			    (s->o.switchover ? KMIG_FEAT_SWITCHOVER : 0),
+		.channel = ch->id, .nr_channels = s->nr, .codec = s->o.codec,
+		.page_shift = KMIG_PAGE_SHIFT, .chunk_pages = KMIG_CHUNK_PAGES,
+	};
+	uint8_t buf[KMIG_REPLY_SIZE];
+	struct kmig_hello_reply r;
+	int ret;
+
+	memcpy(h.session, s->session, sizeof(h.session));
+	kmig_hello_encode(buf, &h);
+	ret = kmig_net_set_timeout(ch->fd, s->o.handshake_timeout_ms);
+	if (!ret)
+		ret = kmig_net_write_full(ch->fd, buf, KMIG_HELLO_SIZE);
+	if (!ret)
+		ret = kmig_net_read_full(ch->fd, buf, KMIG_REPLY_SIZE);
+	if (ret)
+		return kmig_send_fail(s, ret, "channel %u: hello: %s", ch->id, strerror(-ret));
+	ret = kmig_reply_decode(buf, &r, &ch->err);
+	if (ret)
+		return kmig_send_fail(s, ret, "channel %u: %s", ch->id, ch->err.msg);
+	if (r.status || r.channel != ch->id)
+		return kmig_send_fail(s, r.status ? -(int)r.status : -EPROTO,
+				      "channel %u: receiver refused the hello: %s (%s)", ch->id,
+				      r.msg, r.status ? strerror(r.status) : "wrong channel");
+	return kmig_net_set_timeout(ch->fd, 0);
+}
+
+static int send_table(struct kmig_send *s)
+{
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_BLOCK_TABLE };
+	uint8_t *buf = malloc(KMIG_TABLE_BODY_MAX);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	size_t len = kmig_table_encode(buf, s->ram);
+
+	ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0, buf, len);
+	free(buf);
+	if (ret)
+		return kmig_send_fail(s, ret, "channel 0: block table: %s", strerror(-ret));
+	return 0;
+}
+
+int kmig_send_start(struct kmig_send *s, const int *fds)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < s->nr; i++) {
+		s->chans[i].fd = fds[i];
+		kmig_net_tune(fds[i]);
+	}
+	for (unsigned int i = 0; i < s->nr && !ret; i++)
+		ret = handshake(s, &s->chans[i]);
+	if (!ret)
+		ret = send_table(s);
+	for (unsigned int i = 0; i < s->nr && !ret; i++) {
+		ret = -pthread_create(&s->chans[i].thread, NULL, kmig_send_chan_main, &s->chans[i]);
+		if (ret)
+			return kmig_send_fail(s, ret, "starting channel %u: %s", i, strerror(-ret));
+		s->chans[i].started = true;
+	}
+	s->t_setup = kmig_now_ns();
+	return ret;
+}
+
+int kmig_send_connect(struct kmig_send *s, const char *host, const char *port)
+{
+	int fds[KMIG_MAX_CHANNELS], ret = 0;
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++) {
+		ret = kmig_net_connect(host, port, &fds[i]);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		while (i--)
+			close(fds[i]);
+		return kmig_send_fail(s, ret, "connect to %s port %s: %s", host, port,
+				      strerror(-ret));
+	}
+	return kmig_send_start(s, fds);
+}
+
+static int failed_code(struct kmig_send *s)
+{
+	int code;
+
+	pthread_mutex_lock(&s->lock);
+	code = s->failed ? s->err.code : 0;
+	pthread_mutex_unlock(&s->lock);
+	return code;
+}
+
+static int push(struct kmig_send *s, unsigned int ch, const struct kmig_work *w)
+{
+	int ret = kmig_queue_push(&s->chans[ch].q, w);
+
+	return ret ? failed_code(s) ?: ret : 0;
+}
+
+static int push_chunk(void *arg, unsigned int ch, const struct kmig_work *w, uint64_t set)
+{
+	struct kmig_send *s = arg;
+	int ret = push(s, ch, w);
+
+	if (!ret)
+		s->pages_queued += set;
+	return ret;
+}
+
+int kmig_send_queue_zero(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
+			 const uint64_t *bitmap, const uint64_t *zero)
+{
+	uint64_t end;
+
+	if (block >= s->ram->nr || !kmig_add_ok(first, n, &end) || end > s->ram->blocks[block].npages)
+		return -EINVAL;
+	return kmig_chunk_split(s->chunk_base, s->nr, block, first, end, bitmap, zero,
+				push_chunk, s);
+}
+
+int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
+		    const uint64_t *bitmap)
+{
+	return kmig_send_queue_zero(s, block, first, n, bitmap, NULL);
+}
+
+int kmig_send_queue_all(struct kmig_send *s)
+{
+	for (unsigned int i = 0; i < s->ram->nr; i++) {
+		int ret = kmig_send_queue(s, i, 0, s->ram->blocks[i].npages, NULL);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static bool all_acked(struct kmig_send *s, enum kmig_work_kind kind, uint64_t id)
+{
+	for (unsigned int i = 0; i < s->nr; i++)
+		if (kind == KMIG_WORK_SYNC ? s->chans[i].acked_sync < id : !s->chans[i].end_acked)
+			return false;
+	return true;
+}
+
+/* Queue @kind on every channel and wait for all acknowledgements. */
+static int barrier(struct kmig_send *s, enum kmig_work_kind kind, uint64_t id)
+{
+	struct kmig_work w = { .kind = kind, .arg = id };
+	int ret = 0;
+
+	for (unsigned int i = 0; i < s->nr && !ret; i++)
+		ret = push(s, i, &w);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&s->lock);
+	while (!s->failed && !all_acked(s, kind, id))
+		pthread_cond_wait(&s->cond, &s->lock);
+	ret = s->failed ? s->err.code : 0;
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int kmig_send_flush(struct kmig_send *s)
+{
+	int ret = barrier(s, KMIG_WORK_SYNC, ++s->sync_id);
+
+	if (!ret)
+		s->syncs++;
+	return ret;
+}
+
+int kmig_send_finish(struct kmig_send *s, const void *devstate, size_t len)
+{
+	struct kmig_work w = { .kind = KMIG_WORK_DEVSTATE };
+	int ret;
+
+	if (len > UINT32_MAX)
+		return -EFBIG;
+	/* Device state only after every page has been applied. */
+	ret = kmig_send_flush(s);
+	s->t_pages = kmig_now_ns();
+	if (!ret && devstate) {
+		s->devstate = devstate;
+		s->devstate_len = len;
+		ret = push(s, 0, &w);
+	}
+	if (!ret)
+		ret = barrier(s, KMIG_WORK_END, 0);
+	for (unsigned int i = 0; i < s->nr; i++) {
+		if (s->chans[i].started)
+			pthread_join(s->chans[i].thread, NULL);
+		s->chans[i].started = false;
+	}
+	s->t_end = kmig_now_ns();
+	ret = ret ?: failed_code(s);
+	s->finished = !ret;
+	return ret;
+}
+
+/* One switchover packet from the receiver on channel 0 (after END). */
+static int switchover_read(struct kmig_send *s, uint8_t type, uint8_t *body, size_t cap,
+			   int timeout_ms)
+{
+	struct kmig_send_chan *ch = &s->chans[0];
+	struct kmig_pkt_hdr h;
+	int ret;
+
+	if (!s->o.switchover || !s->finished || timeout_ms <= 0)
+		return -EINVAL;
+	ret = failed_code(s);
+	if (ret)
+		return ret;
+	ret = kmig_net_set_timeout(ch->fd, timeout_ms);
+	if (!ret)
+		ret = kmig_send_chan_read(ch, &h, body, cap);
+	if (!ret && (h.type != type || h.payload_len != cap))
+		ret = kmig_err_set(&ch->err, -EPROTO, "%s of %u bytes from the receiver, "
+				   "expected %s", kmig_pkt_type_name(h.type), h.payload_len,
+				   kmig_pkt_type_name(type));
+	if (ret == -ETIMEDOUT)
+		return kmig_send_fail(s, ret, "no %s from the receiver within %d ms",
+				      kmig_pkt_type_name(type), timeout_ms);
+	if (ret)
+		return kmig_send_fail(s, ret, "waiting for %s: %s", kmig_pkt_type_name(type),
+				      ch->err.code ? ch->err.msg : ret == -ECONNRESET ?
+				      "connection closed by the receiver" : strerror(-ret));
+	return 0;
+}
+
+int kmig_send_await_prepared(struct kmig_send *s, int timeout_ms)
+{
+	return switchover_read(s, KMIG_PKT_PREPARED, NULL, 0, timeout_ms);
+}
+
+int kmig_send_commit(struct kmig_send *s)
+{
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_COMMIT };
+	int ret;
+
+	if (!s->o.switchover || !s->finished)
+		return -EINVAL;
+	ret = failed_code(s);
+	if (!ret)
+		ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0, NULL, 0);
+	if (ret)
+		return kmig_send_fail(s, ret, "sending COMMIT: %s", strerror(-ret));
+	return 0;
+}
+
+int kmig_send_await_resumed(struct kmig_send *s, struct kmig_resumed *rep, int timeout_ms)
+{
+	uint8_t body[KMIG_RESUMED_SIZE];
+	struct kmig_err e = { 0 };
+	int ret = switchover_read(s, KMIG_PKT_RESUMED, body, sizeof(body), timeout_ms);
+
+	if (ret)
+		return ret;
+	ret = kmig_resumed_decode(body, rep, &e);
+	if (ret)
+		return kmig_send_fail(s, ret, "%s", e.msg);
+	return 0;
+}
+
+const char *kmig_send_error(const struct kmig_send *s)
+{
+	return s->err.msg;
+}
+
+const char *kmig_send_classify_path(const struct kmig_send *s)
+{
+	return s->chans[0].cls.why;
+}
+
+void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st)
+{
+	uint64_t now = kmig_now_ns(), setup = s->t_setup ?: now;
+	uint64_t pages = s->t_pages ?: now, end = s->t_end ?: now;
+
+	memset(st, 0, sizeof(*st));
+	st->role = "send";
+	st->codec = kmig_codec_name(s->o.codec);
+	st->auto_compress = s->o.auto_compress;
+	st->nr_channels = s->nr;
+	st->ram_bytes = kmig_ram_total(s->ram);
+	st->pages_queued = s->pages_queued;
+	st->syncs = s->syncs;
+	st->devstate_bytes = s->devstate_len;
+	st->ns_phase[KMIG_PHASE_SETUP] = setup - s->t_start;
+	st->ns_phase[KMIG_PHASE_PAGES] = pages > setup ? pages - setup : 0;
+	st->ns_phase[KMIG_PHASE_FINISH] = s->t_pages && end > pages ? end - pages : 0;
+	st->ns_total = end - s->t_start;
+	for (unsigned int i = 0; i < s->nr; i++)
+		kmig_chan_stats_load(&st->chan[i], &s->chans[i].stats);
+	kmig_stats_sum(st);
+}
+
+void kmig_send_destroy(struct kmig_send *s)
+{
+	if (!s)
+		return;
+	if (s->chans) {
+		for (unsigned int i = 0; i < s->nr_init; i++)
+			if (s->chans[i].started) {
+				kmig_send_cancel(s, -ECANCELED);
+				break;
+			}
+		for (unsigned int i = 0; i < s->nr_init; i++) {
+			if (s->chans[i].started)
+				pthread_join(s->chans[i].thread, NULL);
+			if (s->chans[i].fd >= 0)
+				close(s->chans[i].fd);
+			kmig_send_chan_fini(&s->chans[i]);
+		}
+		free(s->chans);
+	}
+	kmig_ratelimit_fini(&s->rl);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}

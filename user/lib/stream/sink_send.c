@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The stream sender behind the sink ops (sink.h). */
+#include "stream/send.h"
+#include "pages/sink.h"
+
+static int queue(void *p, uint32_t block, uint64_t first, uint64_t n, const uint64_t *bitmap,
+		 const uint64_t *zero)
+{
+	return kmig_send_queue_zero(p, block, first, n, bitmap, zero);
+}
+
+static int flush(void *p)
+{
+	return kmig_send_flush(p);
+}
+
+static int finish(void *p, const void *devstate, size_t len)
+{
+	return kmig_send_finish(p, devstate, len);
+}
+
+static void cancel(void *p, int err)
+{
+	kmig_send_cancel(p, err);
+}
+
+static void stats(void *p, struct kmig_stats *st)
+{
+	kmig_send_stats(p, st);
+}
+
+static const char *error(const void *p)
+{
+	return kmig_send_error(p);
+}
+
+static const char *classify_path(const void *p)
+{
+	return kmig_send_classify_path(p);
+}
+
+static void destroy(void *p)
+{
+	kmig_send_destroy(p);
+}
+
+const struct kmig_sink_ops kmig_sink_send_ops = {
+	.name = "stream", .queue = queue, .flush = flush, .finish = finish,
+	.cancel = cancel, .stats = stats, .error = error,
+	.classify_path = classify_path, .destroy = destroy,
+};
