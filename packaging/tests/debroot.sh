@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The Debian packages in a fresh Debian 12 root:
-#   - apt-get installs kmig, kmig-dkms and libkmig-dev (build-deb/, from
-#     make deb) with their dependencies from the machine's Debian mirror;
-#   - kmig --version, man kmig / kmig-vmm / kmig-vmmctl work; dkms knows
+#   - apt-get installs kmig, kmig-dkms, libkmig0 and libkmig-dev
+#     (build-deb/, from make deb) with their dependencies from the
+#     machine's Debian mirror;
+#   - kmig --version, man kmig / kmig-vmm / kmig-vmmctl work; pkg-config
+#     --cflags --libs kmig says -lkmig, and a VMM-protocol client
+#     (vmmp_query.c) builds with it against libkmig.so and libkmig.a and
+#     runs (with /dev/kvm: it queries the migrated guest's VMM); dkms knows
 #     kmig; group kvm and /run/kmig exist (sysusers.d, tmpfiles.d);
 #     systemd-analyze verify accepts the units;
 #   - with /dev/kvm: the README's first migration, with the installed
@@ -40,7 +44,8 @@ CACHE=${KMIG_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kmig}
 for t in debootstrap flock; do
 	command -v $t >/dev/null || { not_ok "$t is not installed (make deps)"; summary; }
 done
-debs=("$DEBS"/kmig_"$V"_*.deb "$DEBS"/kmig-dkms_"$V"_all.deb "$DEBS"/libkmig-dev_"$V"_*.deb)
+debs=("$DEBS"/kmig_"$V"_*.deb "$DEBS"/kmig-dkms_"$V"_all.deb "$DEBS"/libkmig0_"$V"_*.deb
+	"$DEBS"/libkmig-dev_"$V"_*.deb)
 for d in "${debs[@]}"; do
 	[ -f "$d" ] || { not_ok "$d missing (make deb)"; summary; }
 done
@@ -115,9 +120,9 @@ apt_run() {
 }
 if apt_run update && apt_run install --no-install-recommends \
 	$(for d in "${debs[@]}"; do echo "/tmp/debs/$(basename "$d")"; done); then
-	ok "apt-get install kmig kmig-dkms libkmig-dev into the fresh root"
+	ok "apt-get install kmig kmig-dkms libkmig0 libkmig-dev into the fresh root"
 else
-	not_ok "apt-get install kmig kmig-dkms libkmig-dev"
+	not_ok "apt-get install kmig kmig-dkms libkmig0 libkmig-dev"
 	tail -n 30 "$WORK/apt.log" | sed 's/^/#   /'
 	summary
 fi
@@ -128,6 +133,21 @@ for page in kmig kmig-vmm kmig-vmmctl; do
 	check "man $page" bash -c "chroot '$root' env MANPAGER=cat MANWIDTH=80 man $page 2>&1 |
 		grep -q '^NAME'"
 done
+check "pkg-config --cflags --libs kmig: -lkmig" \
+	test "$(echo $(in_root pkg-config --cflags --libs kmig))" = -lkmig
+# A VMM-protocol client built as a libkmig-dev user would, with the compiler
+# such a user has (gcc, libc6-dev: test tools, not dependencies).
+build_client() {
+	apt_run install --no-install-recommends gcc libc6-dev || { tail -n 20 "$WORK/apt.log"; return 1; }
+	cp "$TOP/packaging/tests/vmmp_query.c" "$root/tmp/"
+	in_root sh -ec 'cd /tmp
+		gcc -Wall -Werror -o q-shared vmmp_query.c $(pkg-config --cflags --libs kmig)
+		gcc -Wall -Werror -o q-static vmmp_query.c $(pkg-config --cflags kmig) -l:libkmig.a \
+			$(pkg-config --static --libs kmig | sed "s/-lkmig//")
+		ldd q-shared | grep -q "libkmig.so.0 => /"
+		! ldd q-static | grep -q libkmig'
+}
+check "a client of <kmig/vmm_proto_client.h> links with libkmig.so and libkmig.a" build_client
 check "dkms status: kmig/$V added" bash -c "chroot '$root' dkms status kmig | grep -q '^kmig/$V'"
 check "group kvm (sysusers.d), /run/kmig root:kvm 1770 (tmpfiles.d)" \
 	test "$(in_root stat -c '%U:%G %a' /run/kmig)" = "root:kvm 1770"
@@ -185,6 +205,13 @@ migrate_in_root() {
 		>"$WORK/src-vmm.log" 2>&1 &
 	wait_for /run/kmig/vm1.sock 20 && wait_for /run/kmig/src.sock 20 ||
 		{ echo "# the VMMs did not start:"; cat "$WORK"/*-vmm.log; return 1; }
+	# The guest fills its memory first; the check needs it done.
+	local i
+	for ((i = 0; i < 300; i++)); do
+		in_root kmig-vmmctl /run/kmig/src.sock query 2>/dev/null | grep -qx 'ready yes' && break
+		sleep 0.1
+	done
+	[ "$i" -lt 300 ] || { echo "# the source guest did not fill its memory in 30 s"; return 1; }
 	in_root timeout 120 strace -f -qq -o /tmp/incoming.strace "${cmd[@]}" \
 		>"$WORK/incoming.log" 2>&1 &
 	local in_pid=$!
@@ -199,7 +226,17 @@ migrate_in_root() {
 	in_root timeout 60 kmig-vmmctl /run/kmig/vm1.sock check >"$WORK/check.log" 2>&1 ||
 		{ echo "# the migrated guest's memory:"; cat "$WORK/check.log"; return 1; }
 	grep -h '^integrity' "$WORK/check.log" | sed 's/^/# /'
+}
+
+# The clients built above query the migrated guest's VMM, then it quits.
+query_clients() {
+	local q out rc=0
+	for q in q-shared q-static; do
+		out=$(in_root timeout 30 /tmp/$q /run/kmig/vm1.sock 2>&1) &&
+			[ "$out" = "state running vcpus 1" ] || { echo "# $q: $out"; rc=1; }
+	done
 	in_root timeout 30 kmig-vmmctl /run/kmig/vm1.sock quit --exit >/dev/null
+	return $rc
 }
 
 # System calls the listener made that SystemCallFilter=@system-service
@@ -224,8 +261,14 @@ if [ "$kvm" = 1 ]; then
 	check "first migration with the installed programs (listener as its unit runs it)" \
 		migrate_in_root
 	check "the listener's system calls pass the unit's SystemCallFilter" filtered_syscalls
+	check "the libkmig clients (shared, static) query the migrated guest's VMM" query_clients
 else
 	skip "the first migration: no usable /dev/kvm on this machine"
+	check "the libkmig clients (shared, static) run: no VMM, a clear error" bash -c "
+		for q in q-shared q-static; do
+			! chroot '$root' /tmp/\$q /run/kmig/none.sock 2>&1 |
+				grep -v 'connect /run/kmig/none.sock: No such file or directory' | grep -q .
+		done"
 fi
 
 leftovers() {
@@ -233,15 +276,16 @@ leftovers() {
 	for p in /usr/bin/kmig /usr/bin/kmig-vmm /usr/bin/kmig-vmmctl /usr/libexec/kmig \
 		/usr/share/kmig /usr/src/kmig-"$V" /var/lib/dkms/kmig /lib/udev/rules.d/60-kmig.rules \
 		/lib/systemd/system/kmig-monitor.service /usr/include/linux/kmig.h \
-		/etc/systemd/system/dev-kmig.device.wants/kmig-monitor.service; do
+		/etc/systemd/system/dev-kmig.device.wants/kmig-monitor.service /usr/include/kmig \
+		/usr/lib/"$(dpkg-architecture -qDEB_HOST_MULTIARCH)"/libkmig.so.0; do
 		[ -e "$root$p" ] || [ -L "$root$p" ] && echo "# left: $p"
 	done
 	true
 }
-if apt_run purge kmig kmig-dkms libkmig-dev; then
+if apt_run purge kmig kmig-dkms libkmig0 libkmig-dev; then
 	check "apt-get purge leaves nothing of kmig" test -z "$(leftovers)"
 else
-	not_ok "apt-get purge kmig kmig-dkms libkmig-dev"
+	not_ok "apt-get purge kmig kmig-dkms libkmig0 libkmig-dev"
 	tail -n 20 "$WORK/apt.log" | sed 's/^/#   /'
 fi
 summary

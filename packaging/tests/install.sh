@@ -3,8 +3,11 @@
 #
 # make install / make uninstall, and the DKMS sources they install:
 #   - make install DESTDIR=... PREFIX=/usr lays out exactly the expected
-#     files (every tracked file of kmod/ among them), kmig-vmm as a symlink
-#     to the VMM beside its guest image, units and dkms.conf filled in;
+#     files (every tracked file of kmod/ and every public header among
+#     them), kmig-vmm as a symlink to the VMM beside its guest image, units
+#     and dkms.conf filled in;
+#   - libkmig.so exports exactly the functions of the public headers, all
+#     versioned; kmig.pc says the version and -lkmig;
 #   - the installed kmig --version names the version and the revision;
 #   - PREFIX=/usr/local moves the programs and the units follow;
 #   - make uninstall leaves no file behind;
@@ -38,7 +41,13 @@ expected() {
 	usr/src/kmig-$V/uapi/linux/kmig.h
 	usr/lib/sysusers.d/kmig.conf
 	usr/lib/tmpfiles.d/kmig.conf
+	usr/lib/libkmig.a
+	usr/lib/libkmig.so -> libkmig.so.0
+	usr/lib/libkmig.so.0 -> libkmig.so.$V
+	usr/lib/libkmig.so.$V
+	usr/lib/pkgconfig/kmig.pc
 	EOT
+	(cd "$TOP/user" && ls include/kmig/*.h) | sed 's,^,usr/,'
 	if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
 		git -C "$TOP" ls-files kmod
 	else
@@ -82,6 +91,21 @@ check "no @PLACEHOLDER@ left in an installed file" \
 check "the settings directory etc/kmig/incoming" test -d "$stage/etc/kmig/incoming"
 check "the udev rule gives /dev/kmig root:kvm 0660" grep -q \
 	'KERNEL=="kmig", OWNER="root", GROUP="kvm", MODE="0660"' "$stage/lib/udev/rules.d/60-kmig.rules"
+
+# The functions the public headers declare, and those libkmig.so exports.
+declared() { grep -hoE '\bkmig_[a-z0-9_]+\s*\(' "$TOP"/user/include/kmig/*.h | sed 's/\s*($//' | sort -u; }
+exported() { nm -D --defined-only "$stage/usr/lib/libkmig.so.$V" | awk '$2 == "T" {print $3}' |
+	sed 's/@.*//' | sort -u; }
+check "libkmig.so exports exactly the public headers' functions" \
+	diff -u <(declared) <(exported)
+check "libkmig.so: soname libkmig.so.0, symbols versioned" bash -c "
+	readelf -d '$stage/usr/lib/libkmig.so.$V' | grep -q 'Library soname: \[libkmig.so.0\]' &&
+	! nm -D --defined-only '$stage/usr/lib/libkmig.so.$V' | awk '\$2 == \"T\"' | grep -v '@@KMIG_'"
+check "kmig.pc: version $V, -lkmig, headers in /usr/include" bash -c "
+	export PKG_CONFIG_PATH='$stage/usr/lib/pkgconfig'
+	test \"\$(pkg-config --modversion kmig)\" = '$V' &&
+	test \"\$(echo \$(pkg-config --libs kmig))\" = -lkmig &&
+	test \"\$(pkg-config --variable=includedir kmig)\" = /usr/include"
 
 if make_install uninstall DESTDIR="$stage" PREFIX=/usr; then
 	check "make uninstall leaves no file" test -z "$(listing "$stage")"
