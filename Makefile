@@ -92,8 +92,8 @@ deps-check:
 check: deps-check
 	$(Q)$(MAKE) all
 	$(Q)$(MAKE) check-user
-	$(Q)$(MAKE) check-pkg
 	$(Q)$(MAKE) vmtest
+	$(Q)$(MAKE) check-pkg
 
 check-user: deps-check user
 	$(Q)$(MAKE) -C user check
