@@ -123,9 +123,11 @@ demo: deps-check
 include packaging/dirs.mk
 VERSION := $(shell packaging/version.sh)
 DKMS_SRC = $(dkmsdir)/kmig-$(VERSION)
-# The module's sources (sub-folders too), not kbuild's generated kmig.mod.c.
-KMOD_FILES := $(shell cd kmod && find . -type f \( -name Kbuild -o -name Makefile \
-	-o -name '*.[chS]' -o -name '*.sh' \) ! -name '*.mod.c' | sed 's,^\./,,' | sort)
+# The module's sources (sub-folders too), not kbuild's generated kmig.mod.c
+# nor build folders.
+KMOD_FILES := $(shell cd kmod && find . \( -name 'build*' -o -name '.?*' \) -prune -o \
+	-type f \( -name Kbuild -o -name Makefile -o -name '*.[chS]' -o -name '*.sh' \) \
+	! -name '*.mod.c' -print | sed 's,^\./,,' | sort)
 MAN8 := $(wildcard Documentation/man/*.8)
 UNITS := kmig-incoming@.service kmig-monitor.service
 SUBST = sed -e 's|@BINDIR@|$(bindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \

@@ -14,9 +14,10 @@
 #   - with /dev/kvm: the README's first migration, with the installed
 #     programs: a guest in kmig-vmm, a destination kmig-vmm --incoming,
 #     the listener's command exactly as kmig-incoming@.service runs it (with
-#     the example settings), kmig migrate, then every page checked; strace
-#     shows the listener only makes system calls that the unit's
-#     SystemCallFilter=@system-service allows;
+#     the example settings, without capabilities, no new privileges), kmig
+#     migrate, then every page checked; strace shows the listener only
+#     makes system calls that the unit's SystemCallFilter=@system-service
+#     allows;
 #   - apt-get purge leaves nothing of kmig behind.
 #
 # The root: debootstrap (minbase, plus the test's tools: systemd, man-db,
@@ -212,8 +213,9 @@ migrate_in_root() {
 		sleep 0.1
 	done
 	[ "$i" -lt 300 ] || { echo "# the source guest did not fill its memory in 30 s"; return 1; }
-	in_root timeout 120 strace -f -qq -o /tmp/incoming.strace "${cmd[@]}" \
-		>"$WORK/incoming.log" 2>&1 &
+	# With what the unit leaves it: no capability, no new privileges.
+	in_root timeout 120 setpriv --bounding-set=-all --inh-caps=-all --no-new-privs \
+		strace -f -qq -o /tmp/incoming.strace "${cmd[@]}" >"$WORK/incoming.log" 2>&1 &
 	local in_pid=$!
 	wait_for /run/kmig-incoming/vm1/port 20 ||
 		{ echo "# the listener did not start:"; cat "$WORK/incoming.log"; return 1; }
@@ -240,21 +242,12 @@ query_clients() {
 }
 
 # System calls the listener made that SystemCallFilter=@system-service
-# would refuse (the set expanded from systemd's own tables).
+# would refuse (the set expanded from systemd's own tables in the root).
 filtered_syscalls() {
-	local allowed=$WORK/allowed
-	expand_set() {
-		in_root systemd-analyze syscall-filter "$1" | sed 1d | awk '!/^ *#/ && NF {print $1}' |
-			while read -r s; do
-				case $s in @*) expand_set "$s" ;; *) echo "$s" ;; esac
-			done
-	}
-	expand_set @system-service | sort -u > "$allowed"
-	[ -s "$allowed" ] || { echo "# no @system-service list"; return 1; }
-	sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$root/tmp/incoming.strace" | sort -u |
-		comm -23 - "$allowed" > "$WORK/refused"
-	[ -s "$root/tmp/incoming.strace" ] && [ ! -s "$WORK/refused" ] ||
-		{ echo "# refused: $(tr '\n' ' ' < "$WORK/refused")"; return 1; }
+	allowed_syscalls @system-service in_root | sort -u > "$WORK/allowed"
+	[ -s "$WORK/allowed" ] || { echo "# no @system-service list"; return 1; }
+	refused_syscalls "$root/tmp/incoming.strace" "$WORK/allowed" > "$WORK/refused" &&
+		[ ! -s "$WORK/refused" ] || { echo "# refused: $(tr '\n' ' ' < "$WORK/refused")"; return 1; }
 }
 
 if [ "$kvm" = 1 ]; then

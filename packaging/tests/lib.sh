@@ -39,6 +39,25 @@ check() {
 	fi
 }
 
+# allowed_syscalls SET [PREFIX...]: the system calls of systemd's syscall
+# set SET (e.g. @system-service), its nested sets expanded, one a line;
+# PREFIX runs systemd-analyze (e.g. in a chroot).
+allowed_syscalls() {
+	local set=$1 s
+	shift
+	"$@" systemd-analyze syscall-filter "$set" | sed 1d | awk '!/^ *#/ && NF {print $1}' |
+		while read -r s; do
+			case $s in @*) allowed_syscalls "$s" "$@" ;; *) echo "$s" ;; esac
+		done
+}
+
+# refused_syscalls STRACE_LOG ALLOWED: the system calls in an strace -f log
+# that are not in the file ALLOWED (sorted); fails if the log is empty.
+refused_syscalls() {
+	[ -s "$1" ] || { echo "(no strace log $1)"; return 1; }
+	sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$1" | sort -u | comm -23 - "$2"
+}
+
 summary() {
 	echo "$(basename "$0" .sh): $PASS passed, $FAIL failed, $SKIP skipped"
 	[ "$FAIL" = 0 ] || exit 1
