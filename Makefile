@@ -36,7 +36,8 @@ DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm pkg-config \
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	qemu-system-x86 busybox-static cpio kmod xz-utils \
 	iproute2 util-linux procps python3 \
-	debhelper dh-dkms dkms dpkg-dev fakeroot lintian debootstrap man-db
+	debhelper dh-dkms dkms dpkg-dev fakeroot lintian debootstrap man-db \
+	strace udev
 
 ifeq ($(V),1)
 Q :=
@@ -182,4 +183,4 @@ clean:
 	$(Q)if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean; fi
 	$(Q)$(MAKE) -C user clean
 	$(Q)$(MAKE) -C selftests/kmig clean
-	$(Q)rm -rf selftests/vmtest/out
+	$(Q)rm -rf selftests/vmtest/out build-deb build-dist
