@@ -129,13 +129,13 @@ else
 fi
 
 check "kmig --version: kmig $V (revision $REV)" \
-	test "$(in_root kmig --version)" = "kmig $V (revision $REV)"
+	same "kmig --version" "kmig $V (revision $REV)" "$(in_root kmig --version 2>&1)"
 for page in kmig kmig-vmm kmig-vmmctl; do
 	check "man $page" bash -c "chroot '$root' env MANPAGER=cat MANWIDTH=80 man $page 2>&1 |
 		grep -q '^NAME'"
 done
 check "pkg-config --cflags --libs kmig: -lkmig" \
-	test "$(echo $(in_root pkg-config --cflags --libs kmig))" = -lkmig
+	same pkg-config -lkmig "$(echo $(in_root pkg-config --cflags --libs kmig 2>&1))"
 # A VMM-protocol client built as a libkmig-dev user would, with the compiler
 # such a user has (gcc, libc6-dev: test tools, not dependencies).
 build_client() {
@@ -151,7 +151,7 @@ build_client() {
 check "a client of <kmig/vmm_proto_client.h> links with libkmig.so and libkmig.a" build_client
 check "dkms status: kmig/$V added" bash -c "chroot '$root' dkms status kmig | grep -q '^kmig/$V'"
 check "group kvm (sysusers.d), /run/kmig root:kvm 1770 (tmpfiles.d)" \
-	test "$(in_root stat -c '%U:%G %a' /run/kmig)" = "root:kvm 1770"
+	same /run/kmig "root:kvm 1770" "$(in_root stat -c '%U:%G %a' /run/kmig 2>&1)"
 cp "$root/lib/systemd/system/kmig-incoming@.service" "$root/tmp/kmig-incoming@vm1.service"
 check "systemd-analyze verify: the units" in_root systemd-analyze verify \
 	/lib/systemd/system/kmig-monitor.service /tmp/kmig-incoming@vm1.service

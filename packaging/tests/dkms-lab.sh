@@ -69,7 +69,7 @@ check "modprobe kmig loads the DKMS module" bash -c "
 	test \"\$(modinfo -n kmig)\" = /lib/modules/$K/updates/dkms/kmig.ko &&
 	grep -q '^kmig ' /proc/modules"
 check "/dev/kmig is root:kvm 0660 (the udev rule)" \
-	test "$(stat -c '%U:%G %a' /dev/kmig 2>&1)" = "root:kvm 660"
+	same /dev/kmig "root:kvm 660" "$(stat -c '%U:%G %a' /dev/kmig 2>&1)"
 nobody=$(id -u nobody)
 kvm=$(getent group kvm | cut -d: -f3)
 check "a member of kvm opens /dev/kmig" setpriv --reuid="$nobody" --regid="$kvm" \

@@ -78,7 +78,7 @@ expected | sort > "$WORK/expected"
 listing "$stage" > "$WORK/got"
 check "the installed files are exactly the expected ones" diff -u "$WORK/expected" "$WORK/got"
 check "kmig --version names version $V and revision $REV" \
-	test "$("$stage/usr/bin/kmig" --version)" = "kmig $V (revision $REV)"
+	same "kmig --version" "kmig $V (revision $REV)" "$("$stage/usr/bin/kmig" --version 2>&1)"
 check "kmig-vmm (the symlink) runs the VMM" \
 	bash -c "'$stage/usr/bin/kmig-vmm' --help | grep -q -- '--socket PATH'"
 check "dkms.conf has PACKAGE_VERSION $V" \

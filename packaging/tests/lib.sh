@@ -16,7 +16,13 @@ CLEANUP_HOOKS=()
 cleanup() {
 	local i
 	for ((i = ${#CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do eval "${CLEANUP_HOOKS[i]}"; done
-	rm -rf "$WORK"
+	# Never remove through a mount that did not go away (a bind mount of a
+	# cache, say): leave the directory and say so.
+	if grep -q " $WORK/" /proc/mounts; then
+		echo "# $WORK left in place: mounts remain under it" >&2
+	else
+		rm -rf "$WORK"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -56,6 +62,11 @@ allowed_syscalls() {
 refused_syscalls() {
 	[ -s "$1" ] || { echo "(no strace log $1)"; return 1; }
 	sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$1" | sort -u | comm -23 - "$2"
+}
+
+# same WHAT EXPECTED ACTUAL: succeeds when equal, else says both.
+same() {
+	[ "$2" = "$3" ] || { echo "$1: expected '$2', got '$3'"; return 1; }
 }
 
 summary() {
