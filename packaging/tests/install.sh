@@ -134,10 +134,11 @@ else
 	for k in $kernels; do
 		tree=$WORK/dkms-$k
 		mkdir -p "$tree"
-		ko=$tree/kmig/$V/$k/$(uname -m)/module/kmig.ko
+		# kmig.ko, or kmig.ko.xz where the kernel compresses its modules (6.12)
+		ko() { ls "$tree/kmig/$V/$k/$(uname -m)/module"/kmig.ko* 2>/dev/null | head -n 1; }
 		if timeout 600 dkms build -m kmig -v "$V" -k "$k" --sourcetree "$stage/usr/src" \
-			--dkmstree "$tree" >"$WORK/dkms-$k.log" 2>&1 && [ -f "$ko" ] &&
-		   [ "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$k" ]; then
+			--dkmstree "$tree" >"$WORK/dkms-$k.log" 2>&1 && [ -n "$(ko)" ] &&
+		   [ "$(modinfo -F vermagic "$(ko)" | cut -d' ' -f1)" = "$k" ]; then
 			ok "dkms build: kmig.ko for $k"
 		else
 			not_ok "dkms build: kmig.ko for $k"
