@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"      --no-data-crc         no per-page CRC32C in the file\n"
 		"      --buffered            no O_DIRECT\n"
 		"      --no-module           the userspace fallback even where /dev/kmig is usable\n"
+		"      --vmm-timeout SEC     bound of each wait on the VMM (default 30)\n"
 		"  -j, --json                report as JSON\n"
 		"  -q, --quiet               no report, no progress line\n"
 		"Exit status: 0 saved (the file is complete); 1 failed or cancelled (no file is\n"
@@ -42,7 +43,7 @@ struct save_args {
 	bool json, quiet;
 };
 
-enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED, OPT_NOMOD };
+enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED, OPT_NOMOD, OPT_VMMTO };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -84,6 +85,7 @@ static int parse_opt(struct save_args *a, int c, const char *v)
 	case OPT_NO_CRC: a->t.w.no_data_crc = true; break;
 	case OPT_BUFFERED: a->t.w.buffered = true; break;
 	case OPT_NOMOD: a->o.no_module = true; break;
+	case OPT_VMMTO: return cli_parse_vmm_timeout("save", v, &a->o.vmm_timeout_ms);
 	case 'j': a->json = true; break;
 	case 'q': a->quiet = true; break;
 	case 'h':
@@ -109,6 +111,7 @@ static int parse_args(struct save_args *a, int argc, char **argv)
 		{ "no-data-crc", no_argument, NULL, OPT_NO_CRC },
 		{ "buffered", no_argument, NULL, OPT_BUFFERED },
 		{ "no-module", no_argument, NULL, OPT_NOMOD },
+		{ "vmm-timeout", required_argument, NULL, OPT_VMMTO },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }

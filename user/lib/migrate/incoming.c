@@ -92,11 +92,17 @@ static const char *vmm_error(struct kmig_incoming *in, int ret)
 	return t[0] ? t : strerror(-ret);
 }
 
+static int cancelled(void *arg);
+
 /* The VMM must hold a guest that waits for us. */
 static int setup_vmm(struct kmig_incoming *in)
 {
+	struct kmig_vmmp_client_opts vo = {
+		.name = "kmig incoming", .timeout_ms = in->o.vmm_timeout_ms,
+		.cancelled = cancelled, .cancel_arg = in,
+	};
 	const struct kmig_vmmp_info *info;
-	int ret = kmig_vmmp_connect(in->o.vmm_path, "kmig incoming", &in->vmm);
+	int ret = kmig_vmmp_connect_opts(in->o.vmm_path, &vo, &in->vmm);
 
 	if (ret)
 		return fail(in, ret, "connecting to the destination VMM at %s: %s",

@@ -208,8 +208,12 @@ static int check_vmm(struct kmig_migrate *m, struct kmig_vmmp_status *qs)
 /* The source VMM: its slots, memfds and VM fd, and the dirty tracker. */
 static int setup_vmm(struct kmig_migrate *m)
 {
+	struct kmig_vmmp_client_opts vo = {
+		.name = "kmig migrate", .timeout_ms = m->o.vmm_timeout_ms,
+		.cancelled = hook_cancelled, .cancel_arg = m,
+	};
 	struct kmig_vmmp_status qs;
-	int ret = kmig_vmmp_connect(m->o.vmm_path, "kmig migrate", &m->vmm);
+	int ret = kmig_vmmp_connect_opts(m->o.vmm_path, &vo, &m->vmm);
 
 	if (ret)
 		return kmig_migrate_fail(m, ret, "connecting to the source VMM at %s: %s",

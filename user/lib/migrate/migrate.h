@@ -60,6 +60,7 @@ struct kmig_migrate_opts {
 					 * as a naive VMM does */
 	bool keep_source;		/* leave the source paused instead of QUIT */
 	int switchover_timeout_ms;	/* PREPARED and RESUMED; 0: 30 s */
+	unsigned int vmm_timeout_ms;	/* each VMM request; 0: KMIG_VMMP_TIMEOUT_MS */
 	const char *kmig_dev;		/* NULL: /dev/kmig */
 	bool no_module;			/* the userspace fallback even with
 					 * /dev/kmig (to compare the paths) */
