@@ -241,7 +241,7 @@ deb:
 	$(Q)packaging/deb.sh
 
 # install layout, packages (lintian), a fresh Debian 12 root with them
-check-pkg: user
+check-pkg: deps-check user
 	$(Q)packaging/check.sh
 
 clean:

@@ -11,9 +11,11 @@
 #   - the installed kmig --version names the version and the revision;
 #   - PREFIX=/usr/local moves the programs and the units follow;
 #   - make uninstall leaves no file behind;
-#   - dkms builds kmig.ko from the installed sources for every kernel here
-#     that has headers (private DKMS trees: the system's are not touched;
-#     as a user other than root, dkms cannot sign the module, and says so).
+#   - dkms autoinstall, which a kernel's installation runs, builds and
+#     installs kmig.ko from the installed sources for every kernel here
+#     that has headers (private DKMS and module trees: the system's are
+#     not touched; as a user other than root, dkms cannot sign the module,
+#     and says so).
 . "$(dirname "$0")/lib.sh"
 
 V=$("$TOP/packaging/version.sh")
@@ -123,25 +125,36 @@ else
 	not_ok "make install PREFIX=/usr/local"
 fi
 
-# DKMS: the installed sources build for every kernel with headers.
+# DKMS: the installed sources build for every kernel with headers, the
+# way a kernel's installation has them built: its postinst hook
+# (/etc/kernel/postinst.d/dkms) runs dkms autoinstall for the new kernel,
+# which builds and installs every added module whose dkms.conf says
+# AUTOINSTALL. Private DKMS, source and module trees, no depmod: the
+# machine's DKMS state and /lib/modules are not touched.
 make_install install DESTDIR="$stage" PREFIX=/usr
 kernels=$(for b in /lib/modules/*/build; do [ -d "$b/" ] && basename "$(dirname "$b")"; done)
+tree=$WORK/dkms
+inst=$WORK/modules
+dkms_opts=(--sourcetree "$stage/usr/src" --dkmstree "$tree" --installtree "$inst")
 if ! command -v dkms >/dev/null; then
 	not_ok "dkms is not installed (make deps)"
 elif [ -z "$kernels" ]; then
 	skip "no kernel with headers in /lib/modules"
+elif ! { mkdir -p "$tree" && dkms add -m kmig -v "$V" "${dkms_opts[@]}" >"$WORK/dkms-add.log" 2>&1; }; then
+	not_ok "dkms add kmig/$V"
+	sed 's/^/#   /' "$WORK/dkms-add.log"
 else
 	for k in $kernels; do
-		tree=$WORK/dkms-$k
-		mkdir -p "$tree"
 		# kmig.ko, or kmig.ko.xz where the kernel compresses its modules (6.12)
-		ko() { ls "$tree/kmig/$V/$k/$(uname -m)/module"/kmig.ko* 2>/dev/null | head -n 1; }
-		if timeout 600 dkms build -m kmig -v "$V" -k "$k" --sourcetree "$stage/usr/src" \
-			--dkmstree "$tree" >"$WORK/dkms-$k.log" 2>&1 && [ -n "$(ko)" ] &&
-		   [ "$(modinfo -F vermagic "$(ko)" | cut -d' ' -f1)" = "$k" ]; then
-			ok "dkms build: kmig.ko for $k"
+		ko() { ls "$inst/$k/updates/dkms"/kmig.ko* 2>/dev/null | head -n 1; }
+		mkdir -p "$inst/$k"
+		if timeout 600 dkms autoinstall -k "$k" "${dkms_opts[@]}" --no-depmod \
+			>"$WORK/dkms-$k.log" 2>&1 && [ -n "$(ko)" ] &&
+		   [ "$(modinfo -F vermagic "$(ko)" | cut -d' ' -f1)" = "$k" ] &&
+		   dkms status -m kmig -k "$k" "${dkms_opts[@]}" 2>/dev/null | grep -q ": installed$"; then
+			ok "dkms autoinstall (a kernel's installation): kmig.ko built and installed for $k"
 		else
-			not_ok "dkms build: kmig.ko for $k"
+			not_ok "dkms autoinstall: kmig.ko for $k (built and installed only if dkms.conf sets AUTOINSTALL)"
 			tail -n 30 "$WORK/dkms-$k.log" "$tree/kmig/$V/build/make.log" 2>/dev/null |
 				sed 's/^/#   /'
 		fi
