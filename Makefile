@@ -240,8 +240,11 @@ dist:
 deb:
 	$(Q)packaging/deb.sh
 
-# install layout, packages (lintian), a fresh Debian 12 root with them
-check-pkg: deps-check user
+# install layout, packages (lintian), a fresh Debian 12 root with them,
+# kmig-dkms in the lab (which boots with the tree's kmig.ko); kmod in a
+# new make, so that KVER sees headers deps-check may have installed
+check-pkg: deps-check
+	$(Q)$(MAKE) user kmod
 	$(Q)packaging/check.sh
 
 clean:
