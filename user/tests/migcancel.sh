@@ -11,6 +11,8 @@
 # its dirty logging is off; the destination VMM (kept with --keep-vmm)
 # never resumed its guest; nothing is left running.
 . "$(dirname "$0")/miglib.sh"
+# Every case sets hooks: the test build of kmig, both sides.
+KMIG=$KMIG_TEST
 
 # Enough iterations to reach precopy-2: nothing fits a 1 ms downtime.
 MIG_ARGS="-c 2 --downtime-limit 1 --max-iterations 5"

@@ -4,7 +4,7 @@
 set -u
 dir=$(dirname "$0")
 pass=0 fail=0
-for t in migrate migcancel; do
+for t in hooks migrate migcancel; do
 	start=$SECONDS
 	if timeout -k 10 600 bash "$dir/$t.sh"; then
 		pass=$((pass + 1)); r=ok
