@@ -50,6 +50,10 @@ int cli_parse_size(const char *s, uint64_t *out);
 int cli_parse_rate(const char *s, uint64_t *out);
 /* --compress: none, zlib, zstd, lz4, auto, auto:CODEC -> @o's codec. */
 int cli_parse_compress(const char *v, struct kmig_send_opts *o);
+struct kmig_precopy_opts;
+/* --module FUNCS -> @o's module functions (0 also sets why: "--module
+ * none"); or report and return 1. */
+int cli_parse_module(const char *cmd, const char *v, struct kmig_precopy_opts *o);
 /* "name=path" -> block in @ram (read-only file). */
 int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "precopy/precopy.h"
 
 int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail)
 {
@@ -103,6 +104,16 @@ int cli_parse_compress(const char *v, struct kmig_send_opts *o)
 	if (id < 0 || (o->auto_compress && id == KMIG_CODEC_NONE))
 		return -EINVAL;
 	o->codec = id;
+	return 0;
+}
+
+int cli_parse_module(const char *cmd, const char *v, struct kmig_precopy_opts *o)
+{
+	if (kmig_dirty_use_parse(v, &o->module))
+		return cli_err(cmd, "parse --module", v, EINVAL, "expected a comma list of "
+			       "harvest, scan, classify (needs harvest), stop; or all, none, "
+			       "default");
+	o->no_module_why = "--module none";
 	return 0;
 }
 

@@ -34,6 +34,9 @@ static void usage(FILE *f)
 		"      --keep-source           leave the source VMM paused instead of telling it to quit\n"
 		"      --no-module             the userspace fallback even where /dev/kmig is usable\n"
 		"                              (harvest, zero detection, log stop: to compare)\n"
+		"      --module FUNCS          what kmig.ko does, where usable: harvest, scan,\n"
+		"                              classify, stop (comma list), all, none or default\n"
+		"                              (harvest,scan,stop: what measured faster)\n"
 		"  -C, --control SOCKET        accept kmig migrate-cancel / migrate-status there\n"
 		"  -T, --timeout SEC           for the destination's answers at switchover (default 30)\n"
 		"  -j, --json                  report as JSON\n"
@@ -49,7 +52,7 @@ struct mig_args {
 	bool json, quiet;
 };
 
-enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP, OPT_NOMOD };
+enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP, OPT_NOMOD, OPT_MODULE };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -62,7 +65,7 @@ static int parse_opt(struct mig_args *a, int c, const char *v)
 	int ret = 0;
 
 	switch (c) {
-	case 's': a->o.vmm_path = v; break;
+	case 's': a->o.pc.vmm_path = v; break;
 	case 't': a->to = v; break;
 	case 'c':
 		ret = parse_num("parse --channels", v, 1, KMIG_MAX_CHANNELS, &n);
@@ -84,37 +87,42 @@ static int parse_opt(struct mig_args *a, int c, const char *v)
 		break;
 	case 'D':
 		ret = parse_num("parse --downtime-limit", v, 1, 3600000, &n);
-		a->o.downtime_limit_ns = n * 1000000;
+		a->o.pc.downtime_limit_ns = n * 1000000;
 		break;
 	case 'i':
 		ret = parse_num("parse --max-iterations", v, 1, 100000, &n);
-		a->o.max_iterations = n;
+		a->o.pc.max_iterations = n;
 		break;
-	case 'a': a->o.auto_converge = true; break;
+	case 'a': a->o.pc.auto_converge = true; break;
 	case OPT_TINIT:
 		ret = parse_num("parse --throttle-initial", v, 1, 99, &n);
-		a->o.throttle_initial = n;
+		a->o.pc.throttle_initial = n;
 		break;
 	case OPT_TINC:
 		ret = parse_num("parse --throttle-increment", v, 1, 99, &n);
-		a->o.throttle_increment = n;
+		a->o.pc.throttle_increment = n;
 		break;
 	case OPT_TMAX:
 		ret = parse_num("parse --throttle-max", v, 1, 99, &n);
-		a->o.throttle_max = n;
+		a->o.pc.throttle_max = n;
 		break;
 	case OPT_STOP:
 		if (strcmp(v, "after") && strcmp(v, "during"))
 			return cli_err("migrate", "parse --dirty-log-stop", v, EINVAL,
 				       "expected after or during");
-		a->o.stop_in_downtime = !strcmp(v, "during");
+		a->o.pc.stop_in_downtime = !strcmp(v, "during");
 		break;
-	case OPT_KEEP: a->o.keep_source = true; break;
-	case OPT_NOMOD: a->o.no_module = true; break;
+	case OPT_KEEP: a->o.pc.keep_source = true; break;
+	case OPT_NOMOD:
+		a->o.pc.module = 0;
+		a->o.pc.no_module_why = "--no-module";
+		break;
+	case OPT_MODULE:
+		return cli_parse_module("migrate", v, &a->o.pc);
 	case 'C': a->control = v; break;
 	case 'T':
 		ret = parse_num("parse --timeout", v, 1, 3600, &n);
-		a->o.switchover_timeout_ms = n * 1000;
+		a->o.pc.switchover_timeout_ms = n * 1000;
 		break;
 	case 'j': a->json = true; break;
 	case 'q': a->quiet = true; break;
@@ -145,6 +153,7 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 		{ "dirty-log-stop", required_argument, NULL, OPT_STOP },
 		{ "keep-source", no_argument, NULL, OPT_KEEP },
 		{ "no-module", no_argument, NULL, OPT_NOMOD },
+		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "control", required_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
@@ -158,7 +167,7 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	if (optind != argc || !a->o.vmm_path || !a->to) {
+	if (optind != argc || !a->o.pc.vmm_path || !a->to) {
 		usage(stderr);
 		return 2;
 	}
@@ -271,7 +280,7 @@ int cmd_migrate(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
-	a.o.note = a.quiet ? NULL : stderr;
+	a.o.pc.note = a.quiet ? NULL : stderr;
 	ret = kmig_migrate_create(&m, &a.o);
 	if (ret)
 		return cli_err("migrate", "create", "", ret, NULL);

@@ -22,7 +22,6 @@
 #include "base/bits.h"
 #include "pages/chunk.h"
 #include "base/crc.h"
-#include "base/hook.h"
 #include "snap/snap_fmt.h"
 #include "snap/snap_io.h"
 #include "snap/snap_write.h"
@@ -377,15 +376,9 @@ static void join_threads(struct kmig_snap_writer *w)
 	}
 }
 
-static int hook_cancelled(void *arg)
+/* Every page written; then metadata and sync: all but the COMPLETE header. */
+static int finish_meta(struct kmig_snap_writer *w, const void *devstate, size_t len)
 {
-	return failed_code(arg) != 0;
-}
-
-/* Every page written; then metadata, sync, COMPLETE header, sync. */
-static int commit(struct kmig_snap_writer *w, const void *devstate, size_t len)
-{
-	struct timespec ts;
 	int ret = write_block_meta(w);
 
 	if (!ret)
@@ -395,22 +388,6 @@ static int commit(struct kmig_snap_writer *w, const void *devstate, size_t len)
 			    (unsigned long long)w->h.file_size, strerror(errno));
 	if (!ret)
 		ret = sync_file(w, "before the commit");
-	if (ret)
-		return ret;
-	kmig_hook_run("save-commit", hook_cancelled, w);
-	ret = failed_code(w);	/* a cancel up to here still wins */
-	if (ret)
-		return ret;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	w->h.created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	w->h.state = KMIG_SNAP_STATE_COMPLETE;
-	ret = write_header(w);
-	if (!ret)
-		ret = sync_file(w, "after the commit");
-	if (!ret) {
-		sync_dir(w->path);
-		w->committed = true;
-	}
 	return ret;
 }
 
@@ -429,9 +406,36 @@ static int w_finish(void *p, const void *devstate, size_t len)
 	join_threads(w);
 	w->devstate_len = len;
 	if (!ret)
-		ret = commit(w, devstate, len);
+		ret = finish_meta(w, devstate, len);
 	w->t_end = kmig_now_ns();
 	return ret ?: failed_code(w);
+}
+
+/* The point of no return: the COMPLETE header, sync, the directory. A
+ * failure here leaves no doubt: the file is not complete and is removed. */
+static int w_commit(void *p, int timeout_ms, struct kmig_sink_commit *out)
+{
+	struct kmig_snap_writer *w = p;
+	struct timespec ts;
+	uint64_t t0 = kmig_now_ns();
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = failed_code(w);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	w->h.created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	w->h.state = KMIG_SNAP_STATE_COMPLETE;
+	ret = write_header(w);
+	if (!ret)
+		ret = sync_file(w, "after the commit");
+	if (!ret) {
+		sync_dir(w->path);
+		w->committed = true;
+	}
+	w->t_end += kmig_now_ns() - t0;
+	return ret;
 }
 
 static void w_cancel(void *p, int err)
@@ -512,7 +516,7 @@ static void w_destroy(void *p)
 
 const struct kmig_sink_ops kmig_snap_sink_ops = {
 	.name = "file", .queue = w_queue, .flush = w_flush, .finish = w_finish,
-	.cancel = w_cancel, .stats = w_stats, .error = w_error,
+	.commit = w_commit, .cancel = w_cancel, .stats = w_stats, .error = w_error,
 	.classify_path = w_classify_path, .destroy = w_destroy,
 };
 
@@ -615,25 +619,5 @@ int kmig_snap_writer_create(struct kmig_snap_writer **out, const char *path,
 	}
 	w->t_setup = kmig_now_ns();
 	*out = w;
-	return 0;
-}
-
-int kmig_snap_open_sink(void *arg, const struct kmig_ram *ram, int vm_fd,
-			struct kmig_sink *out, char *err, size_t errlen)
-{
-	struct kmig_snap_target *t = arg;
-	struct kmig_snap_writer *w;
-	struct kmig_err e = { 0 };
-	struct kmig_snap_wopts o = t->w;
-	int ret;
-
-	o.vm_fd = vm_fd;
-	ret = kmig_snap_writer_create(&w, t->path, &o, ram, &e);
-	if (ret) {
-		snprintf(err, errlen, "%s", e.msg);
-		return ret;
-	}
-	snprintf(t->io, sizeof(t->io), "%s", kmig_snap_writer_io(w));
-	*out = (struct kmig_sink){ &kmig_snap_sink_ops, w };
 	return 0;
 }
