@@ -216,33 +216,20 @@ int kmig_dirty_clear(struct kmig_dirty *d)
 	return ret;
 }
 
-/* Bits [0, n) set, the rest of the last word clear. */
-static void fill_bits(uint64_t *bm, uint64_t n)
+int kmig_dirty_first_pass(struct kmig_dirty *d, unsigned int i, uint64_t first, uint64_t n,
+			  uint64_t *nr_zero)
 {
-	memset(bm, 0xff, n / 64 * 8);
-	if (n % 64)
-		bm[n / 64] = (1ULL << (n % 64)) - 1;
-}
-
-int kmig_dirty_first_pass(struct kmig_dirty *d, uint64_t *nr_zero)
-{
-	uint64_t zero = 0;
+	struct kmig_dirty_slot *ds = &d->slots[i];
+	uint64_t zero = 0, end;
 	int ret = 0;
 
-	for (unsigned int i = 0; i < d->nr; i++) {
-		struct kmig_dirty_slot *ds = &d->slots[i];
-
-		fill_bits(ds->dirty, ds->npages);
-		ds->nr_dirty = ds->npages;
-		ds->nr_zero = 0;
-	}
+	if (i >= d->nr || first % 64 || !kmig_add_ok(first, n, &end) || end > ds->npages)
+		return -EINVAL;
 	d->hinted = d->keep_zero = false;
 	if (d->ops->first_pass)
-		ret = d->ops->first_pass(d);
-	for (unsigned int i = 0; !ret && d->hinted && i < d->nr; i++)
-		zero += d->slots[i].nr_zero;
+		ret = d->ops->first_pass(d, ds, first, n, &zero);
 	if (nr_zero)
-		*nr_zero = zero;
+		*nr_zero = d->hinted ? zero : 0;
 	return ret;
 }
 

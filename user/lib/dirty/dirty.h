@@ -154,10 +154,12 @@ struct kmig_dirty_ops {
 	/* Fill every slot's dirty bitmap (and zero bitmap if it classifies)
 	 * and the counts; @iteration 0 is the first pass. Clears nothing. */
 	int (*harvest)(struct kmig_dirty *d, unsigned int iteration);
-	/* Optional: after the first clear, fill every slot's zero bitmap
-	 * for a pass of every page and set d->hinted; leave d->hinted false
-	 * (the sink's threads classify) if this tracker cannot. */
-	int (*first_pass)(struct kmig_dirty *d);
+	/* Optional: after the first clear, the zero pages of pages [first,
+	 * first + n) of @ds (@first a multiple of 64) into ds->zero, their
+	 * count into *nr_zero, and d->hinted set; leave d->hinted false (the
+	 * sink's threads classify) if this tracker cannot. */
+	int (*first_pass)(struct kmig_dirty *d, struct kmig_dirty_slot *ds, uint64_t first,
+			  uint64_t n, uint64_t *nr_zero);
 	/* Re-protect pages [first, first + n) of @ds whose bits are set in
 	 * @bitmap (bit 0 = page @first); @first a multiple of 64, @n too
 	 * unless the range ends at the slot's end. */
@@ -216,11 +218,16 @@ int kmig_dirty_harvest(struct kmig_dirty *d, unsigned int iteration, uint64_t *n
 		       uint64_t *nr_zero);
 /* Re-protect what the last harvest found, except pages it found zero. */
 int kmig_dirty_clear(struct kmig_dirty *d);
-/* The pass of every page, after the first clear (or with the guest
- * paused, and then without start): every slot's dirty bitmap all set, its
- * zero bitmap filled if the tracker can (d->hinted); @nr_zero (may be
- * NULL): zero pages found. */
-int kmig_dirty_first_pass(struct kmig_dirty *d, uint64_t *nr_zero);
+/*
+ * The pass of every page, piece by piece so that the caller sends a piece
+ * while the next is classified: after the first clear (or with the guest
+ * paused, and then without start), the zero pages of pages [first, first +
+ * n) of slot @i (@first a multiple of 64) into slots[i].zero if the
+ * tracker can find them (d->hinted), else none (the sink's threads
+ * classify). @nr_zero (may be NULL): zero pages found.
+ */
+int kmig_dirty_first_pass(struct kmig_dirty *d, unsigned int i, uint64_t first, uint64_t n,
+			  uint64_t *nr_zero);
 /* No-op if not started; a tracker can be started again after a stop.
  * LAZY returns at once with the module (the stop goes on in a kernel
  * worker); call kmig_dirty_settle() afterwards. */

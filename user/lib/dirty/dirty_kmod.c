@@ -148,33 +148,31 @@ static int kmod_harvest(struct kmig_dirty *d, unsigned int iteration)
 	return 0;
 }
 
-/* KMIG_ZERO_SCAN of every whole slot, after the first clear (dirty.h). */
-static int kmod_first_pass(struct kmig_dirty *d)
+/* KMIG_ZERO_SCAN of a piece of a slot, after the first clear (dirty.h). */
+static int kmod_first_pass(struct kmig_dirty *d, struct kmig_dirty_slot *ds, uint64_t first,
+			   uint64_t n, uint64_t *nr_zero)
 {
 	struct kmod *k = d->priv;
 	struct kmig_dirty_kmod_stats *ks = &d->st.kmod;
 	struct kmig_zscan_stats zs = { 0 };
 	struct kmig_err e = { 0 };
 	uint64_t t0 = kmig_now_ns();
+	int ret;
 
 	if (!k->scan)
 		return 0;
-	for (unsigned int i = 0; i < d->nr; i++) {
-		struct kmig_dirty_slot *ds = &d->slots[i];
-		uint64_t before = zs.none + zs.zero_page + zs.zero_data;
-		int ret = kmig_zero_scan(&k->km, ds->slot, 0, ds->npages, 0, ds->zero, &zs, &e);
-
-		if (ret)
-			return kmod_fail(d, ret, &e);
-		ds->nr_zero = zs.none + zs.zero_page + zs.zero_data - before;
-	}
-	ks->scans++;
+	ret = kmig_zero_scan(&k->km, ds->slot, first, n, 0, ds->zero + first / 64, &zs, &e);
+	if (ret)
+		return kmod_fail(d, ret, &e);
+	if (!first && ds == &d->slots[0])
+		ks->scans++;
 	ks->scan_calls += zs.calls;
 	ks->scan_ns += kmig_now_ns() - t0;
 	ks->scan_none += zs.none;
 	ks->scan_zero_page += zs.zero_page;
 	ks->scan_zero_data += zs.zero_data;
 	ks->scan_nonzero += zs.nonzero;
+	*nr_zero = zs.none + zs.zero_page + zs.zero_data;
 	d->hinted = true;
 	return 0;
 }

@@ -178,6 +178,10 @@ void kmig_migrate_stats_print(FILE *f, const struct kmig_migrate_stats *st)
 		(unsigned long long)normal_pages(st), (unsigned long long)s->pages_compressed);
 	fprintf(f, "  dirty syncs       %u (%u transfers)%s%s\n", st->dirty_syncs, st->iterations,
 		st->converged[0] ? "; switchover: " : "", st->converged);
+	if (st->first_pass_ns)
+		fprintf(f, "  first pass        %.3f ms; after it, %u harvests %.3f ms and the sender "
+			"threads' classification %.3f ms\n", ms(st->first_pass_ns),
+			st->later_harvests, ms(st->later_harvest_ns), ms(st->later_classify_ns));
 	fprintf(f, "  dirty rate        %llu pages/s; bandwidth %.1f MiB/s (last measured)\n",
 		(unsigned long long)st->dirty_rate, mib(st->bandwidth));
 	fprintf(f, "  expected downtime ");
@@ -234,6 +238,7 @@ static void json_rows(FILE *f, const struct kmig_migrate_stats *st)
 		json_u64(f, "clear_ns", it->clear_ns);
 		json_u64(f, "transfer_ns", it->transfer_ns);
 		json_u64(f, "scan_ns", it->scan_ns);
+		json_u64(f, "classify_ns", it->classify_ns);
 		json_u64(f, "dirty_rate_pages_s", it->dirty_rate);
 		json_u64(f, "bandwidth_bytes_s", it->bandwidth);
 		if (it->expected_downtime_ns != UINT64_MAX)
@@ -350,6 +355,11 @@ void kmig_migrate_stats_json(FILE *f, const struct kmig_migrate_stats *st)
 	json_u64(f, "bandwidth_bytes_s", st->bandwidth);
 	fprintf(f, ", \"throughput_mib_s\": %.1f", throughput_mib(st));
 	json_u64(f, "dirty_sync_count", st->dirty_syncs);
+	json_u64(f, "first_pass_ns", st->first_pass_ns);
+	fprintf(f, ", \"harvest_classify\": {\"harvests\": %u", st->later_harvests);
+	json_u64(f, "harvest_ns", st->later_harvest_ns);
+	json_u64(f, "classify_ns", st->later_classify_ns);
+	fputc('}', f);
 	json_u64(f, "transfers", st->iterations);
 	fprintf(f, ", \"throttle_pct\": %u, \"throttle_peak_pct\": %u", st->throttle,
 		st->throttle_peak);

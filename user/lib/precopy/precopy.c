@@ -19,8 +19,12 @@
 #include "base/bits.h"
 #include "precopy/precopy_int.h"
 
+/* Pages the first pass scans and queues at a time (512 MiB): the sink's
+ * threads send one piece while the next is scanned. */
+#define FIRST_PASS_PIECE	(1ULL << 17)
+
 struct counts {
-	uint64_t bytes, data, zero;
+	uint64_t bytes, data, zero, classify_ns;
 };
 
 static void sink_counts(struct kmig_sink *k, struct counts *c)
@@ -31,6 +35,7 @@ static void sink_counts(struct kmig_sink *k, struct counts *c)
 	c->bytes = st.sum.bytes_wire;
 	c->data = st.sum.pages_raw + st.sum.pages_compressed;
 	c->zero = st.sum.pages_none + st.sum.pages_zero;
+	c->classify_ns = st.sum.ns_classify;
 }
 
 static void count_since(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
@@ -42,6 +47,7 @@ static void count_since(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 	it->bytes = b.bytes - a->bytes;
 	it->data_pages = b.data - a->data;
 	it->zero_pages = b.zero - a->zero;
+	it->classify_ns = b.classify_ns - a->classify_ns;
 	it->bandwidth = it->transfer_ns ? it->bytes * 1000000000ULL / it->transfer_ns : 0;
 }
 
@@ -50,16 +56,16 @@ static const char *sink_error(struct kmig_precopy *pc)
 	return pc->sink.ops->error(pc->sink.p);
 }
 
-/* Queue the harvested pages (@all: every page), with the tracker's zero
- * bitmaps when they classify every page queued. */
-static int queue_harvest(struct kmig_precopy *pc, bool all)
+/* Queue the harvested pages, with the tracker's zero bitmaps when they
+ * classify every page queued. */
+static int queue_harvest(struct kmig_precopy *pc)
 {
 	struct kmig_dirty *d = pc->dirty;
 
 	for (unsigned int i = 0; i < d->nr; i++) {
 		const struct kmig_dirty_slot *ds = &d->slots[i];
-		int ret = pc->sink.ops->queue(pc->sink.p, ds->block, 0, ds->npages,
-					      all ? NULL : ds->dirty, d->hinted ? ds->zero : NULL);
+		int ret = pc->sink.ops->queue(pc->sink.p, ds->block, 0, ds->npages, ds->dirty,
+					      d->hinted ? ds->zero : NULL);
 
 		if (ret)
 			return ret;
@@ -83,17 +89,38 @@ static int harvest(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 	return 0;
 }
 
-/* The pass of every page: zero pages from the tracker if it finds them. */
+/*
+ * The pass of every page, a piece at a time: the tracker finds a piece's
+ * zero pages where it can (the module's scan), then the piece is queued
+ * with them, so that the sink's threads send it while the next piece is
+ * scanned. Without the tracker's hints the sink's threads classify.
+ */
 static int first_pass(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 {
-	uint64_t t0 = kmig_now_ns();
-	int ret = kmig_dirty_first_pass(pc->dirty, &it->zero_hinted);
+	struct kmig_dirty *d = pc->dirty;
+	int ret = 0;
 
-	it->scan_ns = kmig_now_ns() - t0;
 	it->dirty_pages = kmig_ram_total(&pc->ram) / KMIG_PAGE_SIZE;
+	for (unsigned int i = 0; !ret && i < d->nr; i++) {
+		const struct kmig_dirty_slot *ds = &d->slots[i];
+
+		for (uint64_t first = 0; !ret && first < ds->npages; first += FIRST_PASS_PIECE) {
+			uint64_t n = KMIG_MIN(FIRST_PASS_PIECE, ds->npages - first), zero = 0;
+			uint64_t t0 = kmig_now_ns();
+
+			ret = kmig_dirty_first_pass(d, i, first, n, &zero);
+			it->scan_ns += kmig_now_ns() - t0;
+			if (ret)
+				return pc_fail(pc, ret, "the first pass's zero scan: %s",
+					       kmig_dirty_error(d));
+			it->zero_hinted += zero;
+			ret = pc->sink.ops->queue(pc->sink.p, ds->block, first, n, NULL,
+						  d->hinted ? ds->zero + first / 64 : NULL);
+		}
+	}
 	if (ret)
-		return pc_fail(pc, ret, "the first pass's zero scan: %s",
-			       kmig_dirty_error(pc->dirty));
+		return pc_fail(pc, ret, "%s: %s", it->final ? "final pass" : "iteration 0",
+			       sink_error(pc));
 	return 0;
 }
 
@@ -142,13 +169,8 @@ static int transfer(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 	it->clear_ns = t1 - t0;
 	if (ret)
 		return pc_fail(pc, ret, "iteration %u: %s", it->index, kmig_dirty_error(pc->dirty));
-	if (it->index == 0) {
-		ret = first_pass(pc, it);
-		if (ret)
-			return ret;
-	}
 	sink_counts(&pc->sink, &a);
-	ret = queue_harvest(pc, it->index == 0);
+	ret = it->index ? queue_harvest(pc) : first_pass(pc, it);
 	kmig_job_hook(&pc->job, "precopy-%u", it->index);
 	if (!ret)
 		ret = pc->sink.ops->flush(pc->sink.p);
@@ -194,10 +216,15 @@ static int final_pass(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 	int ret;
 
 	kmig_dirty_paused(pc->dirty);
-	ret = pc->o.stopped ? first_pass(pc, it) : harvest(pc, it);
+	if (pc->o.stopped) {		/* scanned and queued piece by piece */
+		ret = first_pass(pc, it);
+		dt->harvest_ns = it->scan_ns;
+		return ret;
+	}
+	ret = harvest(pc, it);
 	if (ret)
 		return ret;
-	dt->harvest_ns = pc->o.stopped ? it->scan_ns : it->harvest_ns;
+	dt->harvest_ns = it->harvest_ns;
 	if (pc->o.stop_in_downtime) {
 		t0 = kmig_now_ns();
 		ret = kmig_dirty_stop(pc->dirty, KMIG_DIRTY_STOP_NOW);
@@ -205,7 +232,7 @@ static int final_pass(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 		if (ret)
 			return pc_fail(pc, ret, "%s", kmig_dirty_error(pc->dirty));
 	}
-	ret = queue_harvest(pc, pc->o.stopped);
+	ret = queue_harvest(pc);
 	if (ret)
 		return pc_fail(pc, ret, "final pass: %s", sink_error(pc));
 	return 0;

@@ -104,6 +104,7 @@ struct kmig_migrate_iter {
 	uint64_t bytes;			/* on the wire */
 	uint64_t harvest_ns, clear_ns, transfer_ns;
 	uint64_t scan_ns;		/* the tracker's zero scan (first pass) */
+	uint64_t classify_ns;		/* the sink's threads classifying pages */
 	uint64_t dirty_rate;		/* pages/s dirtied since the previous clear */
 	uint64_t bandwidth;		/* bytes/s of this transfer */
 	uint64_t expected_downtime_ns;	/* estimated at this harvest; UINT64_MAX: unknown */
@@ -140,6 +141,13 @@ struct kmig_migrate_stats {
 	uint32_t iterations;		/* transfers, the final pass included */
 	uint32_t nr_rows;		/* rows in iter[]: the first, then the latest */
 	struct kmig_migrate_iter iter[KMIG_MIGRATE_MAX_ROWS];
+	/* Over all rows: the first pass (harvest, clear, scan, transfer), and
+	 * what finding and classifying the dirty pages cost in every later
+	 * one (its harvest; the sink's threads' classification), the final
+	 * pass included. */
+	uint64_t first_pass_ns;
+	uint32_t later_harvests;
+	uint64_t later_harvest_ns, later_classify_ns;
 	uint32_t throttle;		/* percent now */
 	uint32_t throttle_peak;
 	struct kmig_dirty_stats dirty;

@@ -113,6 +113,13 @@ void kmig_precopy_add_row(struct kmig_precopy *pc, const struct kmig_migrate_ite
 	}
 	st->iter[st->nr_rows++] = *it;
 	st->iterations++;
+	if (it->index == 0 && !it->final) {
+		st->first_pass_ns = it->harvest_ns + it->clear_ns + it->transfer_ns;
+	} else {
+		st->later_harvests++;
+		st->later_harvest_ns += it->harvest_ns;
+		st->later_classify_ns += it->classify_ns;
+	}
 	if (it->dirty_rate)
 		st->dirty_rate = it->dirty_rate;
 	if (it->bytes >= (1 << 20))
