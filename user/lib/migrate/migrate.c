@@ -28,7 +28,7 @@ void kmig_migrate_opts_init(struct kmig_migrate_opts *o)
 }
 
 /* A stream with the live-migration handshake (PREPARED/COMMIT/RESUMED). */
-static int open_stream(struct kmig_sink_factory *f, const struct kmig_ram *ram, int vm_fd,
+static int open_stream(struct kmig_sink_factory *f, const struct kmig_ram *ram,
 		       struct kmig_sink *out, char *err, size_t errlen)
 {
 	struct kmig_migrate *m = of_factory(f);
@@ -36,8 +36,6 @@ static int open_stream(struct kmig_sink_factory *f, const struct kmig_ram *ram, 
 	struct kmig_send *s;
 	int ret;
 
-	so.vm_fd = vm_fd;
-	so.kmig_dev = m->o.pc.kmig_dev;
 	so.switchover = 1;
 	ret = kmig_send_create(&s, &so, ram);
 	if (ret) {

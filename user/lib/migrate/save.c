@@ -24,7 +24,7 @@ void kmig_save_opts_init(struct kmig_save_opts *o)
 	kmig_snap_wopts_init(&o->w);
 }
 
-static int open_file(struct kmig_sink_factory *f, const struct kmig_ram *ram, int vm_fd,
+static int open_file(struct kmig_sink_factory *f, const struct kmig_ram *ram,
 		     struct kmig_sink *out, char *err, size_t errlen)
 {
 	struct kmig_save *s = (struct kmig_save *)((char *)f - offsetof(struct kmig_save, f));
@@ -33,8 +33,6 @@ static int open_file(struct kmig_sink_factory *f, const struct kmig_ram *ram, in
 	struct kmig_err e = { 0 };
 	int ret;
 
-	o.vm_fd = vm_fd;
-	o.kmig_dev = s->o.pc.kmig_dev;
 	o.live = !s->o.pc.stopped;
 	ret = kmig_snap_writer_create(&w, s->o.path, &o, ram, &e);
 	if (ret) {

@@ -81,9 +81,10 @@ struct kmig_precopy_opts {
 
 /* How a front end makes its sink, once the guest's RAM is mapped. */
 struct kmig_sink_factory {
-	/* The sink for @ram. @vm_fd: the VM, for a module zero scan on the
-	 * sink's threads, or -1. On failure -errno, the reason in @err. */
-	int (*open)(struct kmig_sink_factory *f, const struct kmig_ram *ram, int vm_fd,
+	/* The sink for @ram (its threads never ask the module: zero pages
+	 * come from the tracker's hints, sink.h). On failure -errno, the
+	 * reason in @err. */
+	int (*open)(struct kmig_sink_factory *f, const struct kmig_ram *ram,
 		    struct kmig_sink *out, char *err, size_t errlen);
 	/* Optional: connect it; a cancel reaches it through the sink. */
 	int (*start)(struct kmig_sink_factory *f, struct kmig_sink *k, char *err,

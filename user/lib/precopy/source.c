@@ -195,11 +195,9 @@ static void wake_sink(void *arg, int err)
 /* The front end's sink; from here on a cancel reaches it. */
 static int open_sink(struct kmig_precopy *pc, struct kmig_sink_factory *f)
 {
-	/* -1: the sink's threads do not use the module (its zero scan) */
-	int vm_fd = pc->o.module & KMIG_DIRTY_USE_SCAN ? pc->mm->vm_fd : -1;
 	struct kmig_sink k = { 0 };
 	char err[256] = "";
-	int ret = f->open(f, &pc->ram, vm_fd, &k, err, sizeof(err));
+	int ret = f->open(f, &pc->ram, &k, err, sizeof(err));
 
 	if (ret)
 		return pc_fail(pc, ret, "%s", err[0] ? err : strerror(-ret));
