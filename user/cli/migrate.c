@@ -181,7 +181,7 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 
 static void cancel_cb(void *obj, const char *why)
 {
-	if (kmig_migrate_cancel(obj, why) == -EBUSY)
+	if (kmig_precopy_cancel(obj, why) == -EBUSY)
 		fprintf(stderr, "\nkmig migrate: not cancelled: COMMIT was sent, the destination "
 			"is resuming the guest\n");
 }
@@ -193,7 +193,7 @@ void cli_migrate_progress(void *obj, char *line, size_t len)
 	line[0] = '\0';
 	if (!st)
 		return;
-	kmig_migrate_stats(obj, st);
+	kmig_precopy_stats(obj, st);
 	kmig_migrate_progress(st, line, len);
 	free(st);
 }
@@ -201,12 +201,12 @@ void cli_migrate_progress(void *obj, char *line, size_t len)
 /* The control socket's requests. */
 static void control_cb(void *obj, const char *req, FILE *reply)
 {
-	struct kmig_migrate *m = obj;
+	struct kmig_precopy *m = obj;
 	struct kmig_migrate_stats *st;
 	int ret;
 
 	if (!strcmp(req, "cancel")) {
-		ret = kmig_migrate_cancel(m, "kmig migrate-cancel");
+		ret = kmig_precopy_cancel(m, "kmig migrate-cancel");
 		fprintf(reply, "%s\n", !ret ? "ok: cancelling" : ret == -EBUSY ?
 			"error: too late: COMMIT was sent, the destination is resuming the guest" :
 			"error: the migration is over");
@@ -221,7 +221,7 @@ static void control_cb(void *obj, const char *req, FILE *reply)
 		fprintf(reply, "error: out of memory\n");
 		return;
 	}
-	kmig_migrate_stats(m, st);
+	kmig_precopy_stats(m, st);
 	kmig_migrate_stats_json(reply, st);
 	free(st);
 }
@@ -240,14 +240,14 @@ static const char *source_words(const struct kmig_migrate_stats *st)
 	       "the source guest keeps running, dirty logging was not started";
 }
 
-static int report(const struct mig_args *a, struct kmig_migrate *m, int ret)
+static int report(const struct mig_args *a, struct kmig_precopy *m, int ret)
 {
 	struct kmig_migrate_stats *st = malloc(sizeof(*st));
 	int status = ret ? 1 : 0;
 
 	if (!st)
 		return cli_err("migrate", "report", "", ENOMEM, NULL);
-	kmig_migrate_stats(m, st);
+	kmig_precopy_stats(m, st);
 	if (a->json)
 		kmig_migrate_stats_json(stdout, st);
 	else if (!a->quiet)
@@ -270,7 +270,7 @@ static int report(const struct mig_args *a, struct kmig_migrate *m, int ret)
 int cmd_migrate(int argc, char **argv)
 {
 	struct mig_args a = { 0 };
-	struct kmig_migrate *m;
+	struct kmig_precopy *m;
 	struct cli_ctl ctl = { 0 };
 	struct cli_watch w;
 	int ret;
@@ -285,16 +285,16 @@ int cmd_migrate(int argc, char **argv)
 	if (ret)
 		return cli_err("migrate", "create", "", ret, NULL);
 	if (a.control && (ret = cli_ctl_start(&ctl, a.control, control_cb, m))) {
-		kmig_migrate_destroy(m);
+		kmig_precopy_destroy(m);
 		return cli_err("migrate", "control socket", a.control, ret, NULL);
 	}
 	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
 				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
 	cli_watch_start(&w);
-	ret = kmig_migrate_run(m);
+	ret = kmig_precopy_run(m);
 	cli_watch_stop(&w);
 	cli_ctl_stop(&ctl);
 	ret = report(&a, m, ret);
-	kmig_migrate_destroy(m);
+	kmig_precopy_destroy(m);
 	return ret;
 }

@@ -136,21 +136,9 @@ static int parse_args(struct save_args *a, int argc, char **argv)
 
 static void cancel_cb(void *obj, const char *why)
 {
-	if (kmig_save_cancel(obj, why) == -EBUSY)
+	if (kmig_precopy_cancel(obj, why) == -EBUSY)
 		fprintf(stderr, "\nkmig save: not cancelled (%s): the file is being committed\n",
 			why);
-}
-
-static void progress_cb(void *obj, char *line, size_t len)
-{
-	struct kmig_migrate_stats *st = malloc(sizeof(*st));
-
-	line[0] = '\0';
-	if (!st)
-		return;
-	kmig_save_stats(obj, st);
-	kmig_migrate_progress(st, line, len);
-	free(st);
 }
 
 static void json_report(const struct save_args *a, const char *io,
@@ -165,14 +153,14 @@ static void json_report(const struct save_args *a, const char *io,
 	printf("}\n");
 }
 
-static int report(const struct save_args *a, struct kmig_save *s, int ret)
+static int report(const struct save_args *a, struct kmig_precopy *s, int ret)
 {
 	struct kmig_migrate_stats *st = malloc(sizeof(*st));
 	const char *io = kmig_save_io(s);
 
 	if (!st)
 		return cli_err("save", "report", "", ENOMEM, NULL);
-	kmig_save_stats(s, st);
+	kmig_precopy_stats(s, st);
 	if (a->json) {
 		json_report(a, io, st);
 	} else if (!a->quiet) {
@@ -193,7 +181,7 @@ static int report(const struct save_args *a, struct kmig_save *s, int ret)
 int cmd_save(int argc, char **argv)
 {
 	struct save_args a = { 0 };
-	struct kmig_save *s;
+	struct kmig_precopy *s;
 	struct cli_watch w;
 	const char *io;
 	int ret;
@@ -208,14 +196,14 @@ int cmd_save(int argc, char **argv)
 	if (ret)
 		return cli_err("save", "create", "", ret, NULL);
 	w = (struct cli_watch){ .obj = s, .cancel = cancel_cb,
-				.progress = a.quiet || a.json ? NULL : progress_cb };
+				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
 	cli_watch_start(&w);
-	ret = kmig_save_run(s);
+	ret = kmig_precopy_run(s);
 	cli_watch_stop(&w);
 	io = kmig_save_io(s);
 	if (!a.quiet && io[0] && strcmp(io, "O_DIRECT"))
 		fprintf(stderr, "kmig save: %s: %s\n", a.o.path, io);
 	ret = report(&a, s, ret);
-	kmig_save_destroy(s);
+	kmig_precopy_destroy(s);
 	return ret;
 }

@@ -21,9 +21,10 @@ check_binary() {
 }
 
 # hooked_save BIN NAME: a stopped save with a kill at setup -> its status
+# (in a subshell that reports the SIGKILL to /dev/null, not the log)
 hooked_save() {
 	( KMIG_TEST_HOOK=setup=kill timeout 60 "$1" save -q --stopped --vmm "$WORK/h.sock" \
-		--file "$WORK/$2.snap" 2>"$WORK/$2.err" ) 2>/dev/null
+		--file "$WORK/$2.snap" 2>"$WORK/$2.err"; exit $? ) 2>/dev/null
 }
 
 check_binary "$KMIG" none

@@ -8,15 +8,15 @@
 
 #include "migrate/migrate.h"
 
-struct kmig_migrate {
-	struct kmig_migrate_opts o;
+/* The factory and what it needs, owned by the engine. */
+struct stream_factory {
 	struct kmig_sink_factory f;
-	struct kmig_precopy *pc;
+	struct kmig_migrate_opts o;
 };
 
-static struct kmig_migrate *of_factory(struct kmig_sink_factory *f)
+static struct stream_factory *of(struct kmig_sink_factory *f)
 {
-	return (struct kmig_migrate *)((char *)f - offsetof(struct kmig_migrate, f));
+	return (struct stream_factory *)((char *)f - offsetof(struct stream_factory, f));
 }
 
 void kmig_migrate_opts_init(struct kmig_migrate_opts *o)
@@ -31,8 +31,7 @@ void kmig_migrate_opts_init(struct kmig_migrate_opts *o)
 static int open_stream(struct kmig_sink_factory *f, const struct kmig_ram *ram,
 		       struct kmig_sink *out, char *err, size_t errlen)
 {
-	struct kmig_migrate *m = of_factory(f);
-	struct kmig_send_opts so = m->o.stream;
+	struct kmig_send_opts so = of(f)->o.stream;
 	struct kmig_send *s;
 	int ret;
 
@@ -49,55 +48,35 @@ static int open_stream(struct kmig_sink_factory *f, const struct kmig_ram *ram,
 static int connect_stream(struct kmig_sink_factory *f, struct kmig_sink *k, char *err,
 			  size_t errlen)
 {
-	struct kmig_migrate *m = of_factory(f);
-	int ret = kmig_send_connect(k->p, m->o.host, m->o.port);
+	const struct kmig_migrate_opts *o = &of(f)->o;
+	int ret = kmig_send_connect(k->p, o->host, o->port);
 
 	if (ret)
-		snprintf(err, errlen, "connecting to the destination %s:%s: %s", m->o.host,
-			 m->o.port, kmig_send_error(k->p));
+		snprintf(err, errlen, "connecting to the destination %s:%s: %s", o->host, o->port,
+			 kmig_send_error(k->p));
 	return ret;
 }
 
-int kmig_migrate_create(struct kmig_migrate **out, const struct kmig_migrate_opts *o)
+static void release(struct kmig_sink_factory *f)
 {
-	struct kmig_migrate *m;
+	free(of(f));
+}
+
+int kmig_migrate_create(struct kmig_precopy **out, const struct kmig_migrate_opts *o)
+{
+	struct stream_factory *sf;
 	int ret;
 
 	if (!o->host || !o->port)
 		return -EINVAL;
-	m = calloc(1, sizeof(*m));
-	if (!m)
+	sf = calloc(1, sizeof(*sf));
+	if (!sf)
 		return -ENOMEM;
-	m->o = *o;
-	m->f = (struct kmig_sink_factory){ .open = open_stream, .start = connect_stream };
-	ret = kmig_precopy_create(&m->pc, &o->pc);
-	if (ret) {
-		free(m);
-		return ret;
-	}
-	*out = m;
-	return 0;
-}
-
-int kmig_migrate_run(struct kmig_migrate *m)
-{
-	return kmig_precopy_run(m->pc, &m->f);
-}
-
-int kmig_migrate_cancel(struct kmig_migrate *m, const char *why)
-{
-	return kmig_precopy_cancel(m->pc, why);
-}
-
-void kmig_migrate_stats(struct kmig_migrate *m, struct kmig_migrate_stats *st)
-{
-	kmig_precopy_stats(m->pc, st);
-}
-
-void kmig_migrate_destroy(struct kmig_migrate *m)
-{
-	if (!m)
-		return;
-	kmig_precopy_destroy(m->pc);
-	free(m);
+	sf->o = *o;
+	sf->f = (struct kmig_sink_factory){ .open = open_stream, .start = connect_stream,
+					    .release = release };
+	ret = kmig_precopy_create(out, &o->pc, &sf->f);
+	if (ret)
+		free(sf);
+	return ret;
 }

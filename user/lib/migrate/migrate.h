@@ -21,21 +21,12 @@ struct kmig_migrate_opts {
 	struct kmig_send_opts stream;	/* channels, codec, bandwidth */
 };
 
-struct kmig_migrate;
-
 /* Defaults for everything but the VMM path and the destination. */
 void kmig_migrate_opts_init(struct kmig_migrate_opts *o);
-/* @o's strings must stay valid until destroy. */
-int kmig_migrate_create(struct kmig_migrate **out, const struct kmig_migrate_opts *o);
-/* Runs to the end: 0 when COMPLETED; otherwise -errno (-ECANCELED for a
- * cancel) and the state and error in the statistics. */
-int kmig_migrate_run(struct kmig_migrate *m);
-/* From any thread, not a signal handler. 0: cancelling; -EBUSY: past
- * COMMIT, too late; -EALREADY: already over. */
-int kmig_migrate_cancel(struct kmig_migrate *m, const char *why);
-/* A consistent snapshot, from any thread. */
-void kmig_migrate_stats(struct kmig_migrate *m, struct kmig_migrate_stats *st);
-void kmig_migrate_destroy(struct kmig_migrate *m);
+/* The engine with the stream to @o->host:@o->port as its sink; run,
+ * cancel, statistics and destroy are the engine's (precopy.h). @o's
+ * strings must stay valid until destroy. */
+int kmig_migrate_create(struct kmig_precopy **out, const struct kmig_migrate_opts *o);
 
 /* The report (of kmig save too): human table, or one JSON object (with a
  * newline). */

@@ -8,12 +8,17 @@
 
 #include "migrate/save.h"
 
-struct kmig_save {
-	struct kmig_save_opts o;
+/* The factory and what it needs, owned by the engine. */
+struct file_factory {
 	struct kmig_sink_factory f;
-	struct kmig_precopy *pc;
+	struct kmig_save_opts o;
 	char io[160];			/* kmig_snap_writer_io() once created */
 };
+
+static struct file_factory *of(struct kmig_sink_factory *f)
+{
+	return (struct file_factory *)((char *)f - offsetof(struct file_factory, f));
+}
 
 void kmig_save_opts_init(struct kmig_save_opts *o)
 {
@@ -27,68 +32,47 @@ void kmig_save_opts_init(struct kmig_save_opts *o)
 static int open_file(struct kmig_sink_factory *f, const struct kmig_ram *ram,
 		     struct kmig_sink *out, char *err, size_t errlen)
 {
-	struct kmig_save *s = (struct kmig_save *)((char *)f - offsetof(struct kmig_save, f));
-	struct kmig_snap_wopts o = s->o.w;
+	struct file_factory *ff = of(f);
+	struct kmig_snap_wopts o = ff->o.w;
 	struct kmig_snap_writer *w;
 	struct kmig_err e = { 0 };
 	int ret;
 
-	o.live = !s->o.pc.stopped;
-	ret = kmig_snap_writer_create(&w, s->o.path, &o, ram, &e);
+	o.live = !ff->o.pc.stopped;
+	ret = kmig_snap_writer_create(&w, ff->o.path, &o, ram, &e);
 	if (ret) {
 		snprintf(err, errlen, "%s", e.msg);
 		return ret;
 	}
-	snprintf(s->io, sizeof(s->io), "%s", kmig_snap_writer_io(w));
+	snprintf(ff->io, sizeof(ff->io), "%s", kmig_snap_writer_io(w));
 	*out = (struct kmig_sink){ &kmig_snap_sink_ops, w };
 	return 0;
 }
 
-int kmig_save_create(struct kmig_save **out, const struct kmig_save_opts *o)
+static void release(struct kmig_sink_factory *f)
 {
-	struct kmig_save *s;
+	free(of(f));
+}
+
+int kmig_save_create(struct kmig_precopy **out, const struct kmig_save_opts *o)
+{
+	struct file_factory *ff;
 	int ret;
 
 	if (!o->path)
 		return -EINVAL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	ff = calloc(1, sizeof(*ff));
+	if (!ff)
 		return -ENOMEM;
-	s->o = *o;
-	s->f = (struct kmig_sink_factory){ .open = open_file };
-	ret = kmig_precopy_create(&s->pc, &o->pc);
-	if (ret) {
-		free(s);
-		return ret;
-	}
-	*out = s;
-	return 0;
+	ff->o = *o;
+	ff->f = (struct kmig_sink_factory){ .open = open_file, .release = release };
+	ret = kmig_precopy_create(out, &o->pc, &ff->f);
+	if (ret)
+		free(ff);
+	return ret;
 }
 
-int kmig_save_run(struct kmig_save *s)
+const char *kmig_save_io(struct kmig_precopy *pc)
 {
-	return kmig_precopy_run(s->pc, &s->f);
-}
-
-int kmig_save_cancel(struct kmig_save *s, const char *why)
-{
-	return kmig_precopy_cancel(s->pc, why);
-}
-
-void kmig_save_stats(struct kmig_save *s, struct kmig_migrate_stats *st)
-{
-	kmig_precopy_stats(s->pc, st);
-}
-
-const char *kmig_save_io(const struct kmig_save *s)
-{
-	return s->io;
-}
-
-void kmig_save_destroy(struct kmig_save *s)
-{
-	if (!s)
-		return;
-	kmig_precopy_destroy(s->pc);
-	free(s);
+	return of(kmig_precopy_factory(pc))->io;
 }

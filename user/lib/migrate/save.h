@@ -19,19 +19,14 @@ struct kmig_save_opts {
 	struct kmig_snap_wopts w;	/* writer threads, O_DIRECT, CRCs */
 };
 
-struct kmig_save;
-
 /* Defaults: live, the guest resumed after, 2 writer threads. */
 void kmig_save_opts_init(struct kmig_save_opts *o);
-/* @o's strings must stay valid until destroy. */
-int kmig_save_create(struct kmig_save **out, const struct kmig_save_opts *o);
-/* 0: the file is complete. */
-int kmig_save_run(struct kmig_save *s);
-/* From any thread, not a signal handler; as kmig_precopy_cancel(). */
-int kmig_save_cancel(struct kmig_save *s, const char *why);
-void kmig_save_stats(struct kmig_save *s, struct kmig_migrate_stats *st);
-/* "O_DIRECT" or "buffered: <why>" once the file was created; "" before. */
-const char *kmig_save_io(const struct kmig_save *s);
-void kmig_save_destroy(struct kmig_save *s);
+/* The engine with the file @o->path as its sink; run, cancel, statistics
+ * and destroy are the engine's (precopy.h): 0 from run, the file is
+ * complete. @o's strings must stay valid until destroy. */
+int kmig_save_create(struct kmig_precopy **out, const struct kmig_save_opts *o);
+/* "O_DIRECT" or "buffered: <why>" once the file was created; "" before.
+ * @pc: a save's. */
+const char *kmig_save_io(struct kmig_precopy *pc);
 
 #endif /* KMIG_SAVE_H */

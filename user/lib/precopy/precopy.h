@@ -79,7 +79,9 @@ struct kmig_precopy_opts {
 					 * module is asked for but not usable */
 };
 
-/* How a front end makes its sink, once the guest's RAM is mapped. */
+/* How a front end makes its sink, once the guest's RAM is mapped. The
+ * front end embeds it in its own context; the engine owns it from a
+ * successful kmig_precopy_create() on and releases it at destroy. */
 struct kmig_sink_factory {
 	/* The sink for @ram (its threads never ask the module: zero pages
 	 * come from the tracker's hints, sink.h). On failure -errno, the
@@ -89,6 +91,8 @@ struct kmig_sink_factory {
 	/* Optional: connect it; a cancel reaches it through the sink. */
 	int (*start)(struct kmig_sink_factory *f, struct kmig_sink *k, char *err,
 		     size_t errlen);
+	/* Free the front end's context (after the sink was destroyed). */
+	void (*release)(struct kmig_sink_factory *f);
 };
 
 #define KMIG_MIGRATE_MAX_ROWS	64
@@ -169,17 +173,21 @@ struct kmig_precopy;
 /* Defaults for everything but the VMM path: the module for every
  * function it does faster (KMIG_DIRTY_USE_DEFAULT). */
 void kmig_precopy_opts_init(struct kmig_precopy_opts *o);
-int kmig_precopy_create(struct kmig_precopy **out, const struct kmig_precopy_opts *o);
-/* Runs to the end with the sink @f makes: 0 when COMPLETED; otherwise
- * -errno (-ECANCELED for a cancel) and the state and error in the
- * statistics. */
-int kmig_precopy_run(struct kmig_precopy *pc, struct kmig_sink_factory *f);
+/* A job with the sink @f will make (a front end's, migrate.h, save.h:
+ * they call this). */
+int kmig_precopy_create(struct kmig_precopy **out, const struct kmig_precopy_opts *o,
+			struct kmig_sink_factory *f);
+/* Runs to the end: 0 when COMPLETED; otherwise -errno (-ECANCELED for a
+ * cancel) and the state and error in the statistics. */
+int kmig_precopy_run(struct kmig_precopy *pc);
 /* From any thread, not a signal handler. 0: cancelling; -EBUSY: past
  * COMMIT, too late; -EALREADY: already over. */
 int kmig_precopy_cancel(struct kmig_precopy *pc, const char *why);
 /* A consistent snapshot, from any thread. */
 void kmig_precopy_stats(struct kmig_precopy *pc, struct kmig_migrate_stats *st);
 void kmig_precopy_destroy(struct kmig_precopy *pc);
+/* The factory given at create (for its front end's accessors). */
+struct kmig_sink_factory *kmig_precopy_factory(struct kmig_precopy *pc);
 
 const char *kmig_migrate_state_name(enum kmig_migrate_state s);
 

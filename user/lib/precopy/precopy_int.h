@@ -20,6 +20,7 @@ struct kmig_precopy {
 	struct kmig_vmmp_memmap *mm;
 	struct kmig_ram ram;
 	struct kmig_dirty *dirty;
+	struct kmig_sink_factory *f;	/* the front end's (owned) */
 	struct kmig_sink sink;		/* where the pages go */
 	bool paused;			/* we paused the source guest */
 	bool found_paused;		/* a stopped save of a paused guest */

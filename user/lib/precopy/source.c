@@ -48,7 +48,8 @@ void kmig_precopy_opts_init(struct kmig_precopy_opts *o)
 	o->module = KMIG_DIRTY_USE_DEFAULT;
 }
 
-int kmig_precopy_create(struct kmig_precopy **out, const struct kmig_precopy_opts *o)
+int kmig_precopy_create(struct kmig_precopy **out, const struct kmig_precopy_opts *o,
+			struct kmig_sink_factory *f)
 {
 	struct kmig_precopy *pc;
 
@@ -58,6 +59,7 @@ int kmig_precopy_create(struct kmig_precopy **out, const struct kmig_precopy_opt
 	if (!pc)
 		return -ENOMEM;
 	pc->o = *o;
+	pc->f = f;
 	kmig_conv_init(&pc->conv);
 	if (o->downtime_limit_ns)
 		pc->conv.downtime_limit_ns = o->downtime_limit_ns;
@@ -193,8 +195,9 @@ static void wake_sink(void *arg, int err)
 }
 
 /* The front end's sink; from here on a cancel reaches it. */
-static int open_sink(struct kmig_precopy *pc, struct kmig_sink_factory *f)
+static int open_sink(struct kmig_precopy *pc)
 {
+	struct kmig_sink_factory *f = pc->f;
 	struct kmig_sink k = { 0 };
 	char err[256] = "";
 	int ret = f->open(f, &pc->ram, &k, err, sizeof(err));
@@ -216,10 +219,11 @@ static int open_sink(struct kmig_precopy *pc, struct kmig_sink_factory *f)
 }
 
 /* The sink (connected, if it must be), then dirty logging on. */
-static int setup_sink(struct kmig_precopy *pc, struct kmig_sink_factory *f)
+static int setup_sink(struct kmig_precopy *pc)
 {
+	struct kmig_sink_factory *f = pc->f;
 	char err[256] = "";
-	int ret = open_sink(pc, f);
+	int ret = open_sink(pc);
 
 	if (ret)
 		return ret;
@@ -237,12 +241,12 @@ static int setup_sink(struct kmig_precopy *pc, struct kmig_sink_factory *f)
 	return 0;
 }
 
-static int setup(struct kmig_precopy *pc, struct kmig_sink_factory *f)
+static int setup(struct kmig_precopy *pc)
 {
 	int ret = setup_vmm(pc);
 
 	if (!ret)
-		ret = setup_sink(pc, f);
+		ret = setup_sink(pc);
 	kmig_job_lock(&pc->job);
 	pc->st.setup_ns = kmig_now_ns() - pc->t_start;
 	kmig_job_unlock(&pc->job);
@@ -361,13 +365,13 @@ static enum kmig_migrate_state end_state(struct kmig_precopy *pc, int ret)
 	return ret == -ECANCELED ? KMIG_MIGRATE_CANCELLED : KMIG_MIGRATE_FAILED;
 }
 
-int kmig_precopy_run(struct kmig_precopy *pc, struct kmig_sink_factory *f)
+int kmig_precopy_run(struct kmig_precopy *pc)
 {
 	enum kmig_migrate_state end;
 	int ret;
 
 	pc->t_start = kmig_now_ns();
-	ret = setup(pc, f);
+	ret = setup(pc);
 	if (!ret && !pc->o.stopped)
 		ret = kmig_precopy_iterate(pc);
 	if (!ret)
@@ -418,5 +422,12 @@ void kmig_precopy_destroy(struct kmig_precopy *pc)
 		kmig_vmmp_client_close(pc->vmm);
 	free(pc->devstate);
 	kmig_job_fini(&pc->job);
+	if (pc->f->release)
+		pc->f->release(pc->f);
 	free(pc);
+}
+
+struct kmig_sink_factory *kmig_precopy_factory(struct kmig_precopy *pc)
+{
+	return pc->f;
 }
