@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kmig_migrate_test - live migration with kmig.ko loaded, end to end: a
- * source kmig-vmm running kguest (64 MiB, a 4 MiB a-b range dirtied at 500
- * pages/s, in steps of 50), an --incoming destination kmig-vmm, `kmig incoming` and `kmig
+ * source kmig-vmm running kguest (64 MiB, 10 % filled, a 4 MiB a-b range
+ * dirtied at 500 pages/s, in steps of 50), an --incoming destination
+ * kmig-vmm, `kmig incoming` and `kmig
  * migrate` over loopback (lib/kt_mig.c), all real processes on the VM test
  * host.
  *
@@ -46,8 +47,11 @@
 #define MIG_MS		150000
 #define STAT(s, a)	((s).v[KMIG_NL_STAT(KMIG_STATS_A_##a)])
 
+/* A sparse guest (10 % filled): the first pass's scan has holes to skip
+ * (a mostly populated piece is left to the sender threads). */
 static const char *const src_args[] = {
-	"--mem", "64M", "--vcpus", "1", "--ab", "4M", "--rate", "500", "--report", "50", NULL
+	"--mem", "64M", "--vcpus", "1", "--ab", "4M", "--rate", "500", "--report", "50",
+	"--fill", "10", NULL
 };
 static const char *const dst_args[] = { "--mem", "64M", "--vcpus", "1", NULL };
 
@@ -196,6 +200,7 @@ TEST_F_TIMEOUT(mig, module, 240)
 	EXPECT_LT(kt_json_u64(j, "iterations.data_pages"), kt_json_u64(j, "pages_normal"));
 	EXPECT_LE(kt_json_u64(j, "dirty_sync_count"), kt_json_u64(j, "module.harvest_ioctls"));
 	EXPECT_LT(0, kt_json_u64(j, "module.scan_calls"));
+	EXPECT_EQ(0, kt_json_u64(j, "module.scan_pieces_dense"));
 	/* The scan's zero pages are the first pass's hints, all of them. */
 	EXPECT_EQ(kt_json_u64(j, "module.scan_zero_pages"), kt_json_u64(j, "iterations.zero_hinted"));
 	expect_zero_once(_metadata, j);

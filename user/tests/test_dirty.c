@@ -9,7 +9,10 @@
  * real kmig-vmm in tests/vmm/dirty_seam_test.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/bits.h"
 #include "dirty/dirty.h"
@@ -404,11 +407,40 @@ static void t_known_zero(struct t_state *st)
 	kmig_dirty_close(d);
 }
 
+/* Which first-pass pieces the scan leaves to the sink's threads. */
+static void t_dense(struct t_state *st)
+{
+	struct kmig_dirty_slot ds = { .npages = 1024, .fd = -1 };
+	char page[4096];
+
+	memset(page, 0x5a, sizeof(page));
+	T_ASSERT(st, !kmig_dirty_dense(&ds, 0, 1024), "no memfd: not dense");
+	ds.fd = memfd_create("t_dense", MFD_CLOEXEC);
+	T_ASSERT(st, ds.fd >= 0 && !ftruncate(ds.fd, 2048 * 4096), "memfd");
+	ds.fd_offset = 1024 * 4096;	/* the slot is the memfd's second half */
+	for (uint64_t p = 0; p < 768; p++)
+		T_ASSERT(st, pwrite(ds.fd, page, 4096, ds.fd_offset + p * 4096) == 4096, "pwrite");
+	/* every other page of [1024 - 256, 1024): 128 extents */
+	for (uint64_t p = 1024 - 256; p < 1024; p += 2)
+		T_ASSERT(st, pwrite(ds.fd, page, 4096, ds.fd_offset + p * 4096) == 4096, "pwrite");
+	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 1024) == false, "fragmented tail: not dense");
+	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 768), "filled: dense");
+	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 512), "filled part: dense");
+	T_EXPECT(st, !kmig_dirty_dense(&ds, 768, 256), "128 extents: not dense");
+	T_EXPECT(st, kmig_dirty_dense(&ds, 512, 256 + 64), "256 of 320 filled, few extents: dense");
+	T_ASSERT(st, !fallocate(ds.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				ds.fd_offset + 64 * 4096, 512 * 4096), "punch");
+	T_EXPECT(st, !kmig_dirty_dense(&ds, 0, 768), "256 of 768 filled: not dense");
+	/* the memfd's first half (before the slot) is a hole and not counted */
+	T_EXPECT(st, kmig_dirty_dense(&ds, 576, 128), "a filled piece after the hole: dense");
+	close(ds.fd);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
 		T_CASE(t_clear_rule), T_CASE(t_why), T_CASE(t_use), T_CASE(t_first_pass),
-		T_CASE(t_known_zero),
+		T_CASE(t_known_zero), T_CASE(t_dense),
 	};
 
 	return t_main("dirty", cases, sizeof(cases) / sizeof(cases[0]));

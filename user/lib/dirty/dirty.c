@@ -34,6 +34,8 @@ int kmig_dirty_create(struct kmig_dirty **out, const struct kmig_dirty_ops *ops,
 		ds->slot = mm->slots[i].slot;
 		ds->block = i;
 		ds->npages = mm->slots[i].size / KMIG_PAGE_SIZE;
+		ds->fd = mm->slots[i].memfd < mm->nr_memfds ? mm->memfds[mm->slots[i].memfd] : -1;
+		ds->fd_offset = mm->slots[i].offset;
 		ds->dirty = calloc(KMIG_BITMAP_WORDS(ds->npages), sizeof(uint64_t));
 		if (!ds->dirty)
 			goto nomem;

@@ -97,6 +97,8 @@ struct kmig_dirty_slot {
 	uint32_t slot;		/* KVM slot id, as the VMM names it */
 	uint32_t block;		/* stream block id (kmig_vmm_ram_build() order) */
 	uint64_t npages;
+	int fd;			/* its memfd (not owned), or -1 */
+	uint64_t fd_offset;	/* where the slot starts in it */
 	uint64_t *dirty;	/* last harvest: pages to send (npages bits) */
 	uint64_t *zero;		/* last harvest: of those, zero (valid when
 				 * d->hinted); NULL when the implementation
@@ -112,6 +114,9 @@ struct kmig_dirty_kmod_stats {
 	uint64_t zero_known;		/* of those, already zero at the destination:
 					 * not sent again */
 	uint64_t scans;			/* first passes by KMIG_ZERO_SCAN */
+	uint64_t scan_pieces;		/* pieces scanned */
+	uint64_t scan_dense;		/* pieces left to the sink's threads: mostly
+					 * populated, the scan would only add reads */
 	uint64_t scan_calls;		/* its ioctls */
 	uint64_t scan_ns;		/* its time */
 	uint64_t scan_none, scan_zero_page, scan_zero_data, scan_nonzero;
@@ -265,5 +270,10 @@ uint64_t kmig_dirty_kmod_merge(struct kmig_dirty_slot *ds, const uint64_t *mzero
 /* After the harvest was cleared (its pages are queued now): its zero pages
  * become known zero, its non-zero pages stop being so. */
 void kmig_dirty_kmod_sent(const struct kmig_dirty_slot *ds, uint64_t *known);
+/* dirty_kmod.c, exposed for tests: is pages [first, first + n) of @ds
+ * mostly (half or more) populated memory of its memfd, in at most 64
+ * extents? The first pass's scan leaves such a piece to the sink's
+ * threads: it has no holes to skip, a scan would only add reads. */
+bool kmig_dirty_dense(const struct kmig_dirty_slot *ds, uint64_t first, uint64_t n);
 
 #endif /* KMIG_DIRTY_H */

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "base/bits.h"
+#include "base/ram.h"
 #include "dirty/dirty.h"
 #include "kmod/kmod_harvest.h"
 #include "kmod/kmod_logstop.h"
@@ -148,6 +149,40 @@ static int kmod_harvest(struct kmig_dirty *d, unsigned int iteration)
 	return 0;
 }
 
+/*
+ * Is the piece mostly populated memfd memory, in a few extents (dirty.h)? Then the
+ * scan has no holes to skip and would only add a kernel read of every
+ * page: the sink's threads find the extents with SEEK_DATA and zero-check
+ * the pages in the one pass they read them with anyway. Unknown (no
+ * memfd, an error, more than DENSE_EXTENTS extents): not dense, scan.
+ */
+#define DENSE_EXTENTS	64
+
+bool kmig_dirty_dense(const struct kmig_dirty_slot *ds, uint64_t first, uint64_t n)
+{
+	off_t start = ds->fd_offset + first * KMIG_PAGE_SIZE;
+	off_t pos = start, end = start + n * KMIG_PAGE_SIZE, filled = 0;
+
+	if (ds->fd < 0)
+		return false;
+	for (int i = 0; i < DENSE_EXTENTS && pos < end; i++) {
+		off_t data = lseek(ds->fd, pos, SEEK_DATA), hole;
+
+		if (data < 0 && errno != ENXIO)
+			return false;
+		if (data < 0 || data >= end) {	/* a hole to the end */
+			pos = end;
+			break;
+		}
+		hole = lseek(ds->fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return false;
+		filled += KMIG_MIN(hole, end) - data;
+		pos = hole;
+	}
+	return pos >= end && filled * 2 >= end - start;
+}
+
 /* KMIG_ZERO_SCAN of a piece of a slot, after the first clear (dirty.h). */
 static int kmod_first_pass(struct kmig_dirty *d, struct kmig_dirty_slot *ds, uint64_t first,
 			   uint64_t n, uint64_t *nr_zero)
@@ -161,11 +196,16 @@ static int kmod_first_pass(struct kmig_dirty *d, struct kmig_dirty_slot *ds, uin
 
 	if (!k->scan)
 		return 0;
+	if (!first && ds == &d->slots[0])
+		ks->scans++;
+	if (kmig_dirty_dense(ds, first, n)) {
+		ks->scan_dense++;
+		return 0;
+	}
 	ret = kmig_zero_scan(&k->km, ds->slot, first, n, 0, ds->zero + first / 64, &zs, &e);
 	if (ret)
 		return kmod_fail(d, ret, &e);
-	if (!first && ds == &d->slots[0])
-		ks->scans++;
+	ks->scan_pieces++;
 	ks->scan_calls += zs.calls;
 	ks->scan_ns += kmig_now_ns() - t0;
 	ks->scan_none += zs.none;

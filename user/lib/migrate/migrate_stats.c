@@ -112,10 +112,11 @@ static void print_first_pass(FILE *f, const struct kmig_dirty_stats *d)
 		fprintf(f, "    first pass      zero pages found on the sender threads\n");
 		return;
 	}
-	fprintf(f, "    first pass      module KMIG_ZERO_SCAN of every slot after the first clear: "
-		"%.3f ms, %llu calls;\n                    zero %llu (never populated %llu, zero "
-		"page %llu, read %llu), data %llu\n", ms(k->scan_ns),
-		(unsigned long long)k->scan_calls,
+	fprintf(f, "    first pass      module KMIG_ZERO_SCAN after the first clear: %llu pieces "
+		"(%llu mostly populated left to the sender threads), %.3f ms, %llu calls;\n"
+		"                    zero %llu (never populated %llu, zero page %llu, read %llu), "
+		"data %llu\n", (unsigned long long)k->scan_pieces,
+		(unsigned long long)k->scan_dense, ms(k->scan_ns), (unsigned long long)k->scan_calls,
 		(unsigned long long)(k->scan_none + k->scan_zero_page + k->scan_zero_data),
 		(unsigned long long)k->scan_none, (unsigned long long)k->scan_zero_page,
 		(unsigned long long)k->scan_zero_data, (unsigned long long)k->scan_nonzero);
@@ -301,6 +302,8 @@ static void json_paths(FILE *f, const struct kmig_dirty_stats *d)
 	json_u64(f, "harvest_dirty_pages", k->dirty);
 	json_u64(f, "harvest_zero_pages", k->zero);
 	json_u64(f, "harvest_zero_known", k->zero_known);
+	json_u64(f, "scan_pieces", k->scan_pieces);
+	json_u64(f, "scan_pieces_dense", k->scan_dense);
 	json_u64(f, "scan_calls", k->scan_calls);
 	json_u64(f, "scan_ns", k->scan_ns);
 	json_u64(f, "scan_zero_pages", k->scan_none + k->scan_zero_page + k->scan_zero_data);

@@ -19,9 +19,9 @@
 #include "base/bits.h"
 #include "precopy/precopy_int.h"
 
-/* Pages the first pass scans and queues at a time (512 MiB): the sink's
+/* Pages the first pass scans and queues at a time (128 MiB): the sink's
  * threads send one piece while the next is scanned. */
-#define FIRST_PASS_PIECE	(1ULL << 17)
+#define FIRST_PASS_PIECE	(1ULL << 15)
 
 struct counts {
 	uint64_t bytes, data, zero, classify_ns;
