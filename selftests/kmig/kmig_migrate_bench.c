@@ -98,19 +98,34 @@ static double b_med(unsigned int r, enum b_mode m, enum b_metric k, unsigned int
 	return runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2;
 }
 
-/* The source VMM's memory in 2 MiB mappings (smaps: ShmemPmdMapped), MiB. */
-static double b_thp_mib(pid_t pid)
+/* A "Name:  N kB" field of @path, in MiB (0 if absent). */
+static double b_kb_field(const char *path, const char *name)
 {
-	char path[64], *s, *p;
-	double kb = 0;
+	char *s = kt_file_read(path), *p = strstr(s, name);
+	double kb = p ? strtod(p + strlen(name), NULL) : 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-	s = kt_file_read(path);
-	p = strstr(s, "ShmemPmdMapped:");
-	if (p)
-		kb = strtod(p + strlen("ShmemPmdMapped:"), NULL);
 	free(s);
 	return kb / 1024;
+}
+
+/* The source VMM's memory in 2 MiB mappings (smaps: ShmemPmdMapped), MiB;
+ * once, the host's shmem huge pages too (mapped by PTEs or not at all
+ * when they exceed the mapped ones). */
+static double b_thp_mib(pid_t pid)
+{
+	static bool told;
+	char path[64];
+	double mapped;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	mapped = b_kb_field(path, "ShmemPmdMapped:");
+	if (!told) {
+		told = true;
+		printf("THP: the source VMM maps %.0f MiB in 2 MiB mappings; the host has %.0f MiB "
+		       "of shmem huge pages (/proc/meminfo ShmemHugePages)\n", mapped,
+		       b_kb_field("/proc/meminfo", "ShmemHugePages:"));
+	}
+	return mapped;
 }
 
 /* The paths a report must show for @m, or the bench is not what it says. */
