@@ -46,6 +46,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kmig_test.h"
@@ -377,6 +378,31 @@ static void b_table_d(const struct b_opts *o)
 	       b_med(0, B_FALLBACK, M_THP, o->runs), o->mem_mib);
 }
 
+/* Does a memfd with MADV_HUGEPAGE written by this process get huge pages
+ * here (a userspace fault, no KVM on the way)? Says so once. */
+static void b_thp_probe(void)
+{
+	size_t len = 8 * KT_HPAGE;
+	int fd = memfd_create("kmig-thp-probe", MFD_CLOEXEC);
+	char *p = fd >= 0 && !ftruncate(fd, len) ?
+		  mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+
+	if (p == MAP_FAILED) {
+		printf("memfd THP probe: no memfd mapping: %s\n", strerror(errno));
+	} else {
+		madvise(p, len, MADV_HUGEPAGE);
+		for (size_t off = 0; off < len; off += KT_PAGE)
+			p[off] = 1;
+		printf("memfd THP probe: 16 MiB written by this process: %.0f MiB in 2 MiB "
+		       "mappings (mapped at %p), host shmem huge pages %.0f MiB\n",
+		       b_kb_field("/proc/self/smaps_rollup", "ShmemPmdMapped:"), (void *)p,
+		       b_kb_field("/proc/meminfo", "ShmemHugePages:"));
+		munmap(p, len);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* shmem THP to "advise" for the run (kmig-vmm's memfds ask for it); the
  * old setting in @old, "" if it could not be changed. */
 static void b_thp_on(char *old, size_t len)
@@ -396,6 +422,7 @@ static void b_thp_on(char *old, size_t len)
 		return;
 	}
 	printf("memfd THP: shmem_enabled set to advise for this run (was %s)\n", old);
+	b_thp_probe();
 }
 
 static void b_thp_restore(const char *old)

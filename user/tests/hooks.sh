@@ -10,7 +10,7 @@
 check_binary() {
 	local bin=$1 want=$2 syms strs
 	syms=$(nm "$bin" | grep -cE ' (kmig_hook_run|kmig_hook_lookup|kmig_job_hook)$')
-	strs=$(strings -a "$bin" | grep -cE 'KMIG_TEST_HOOK|test hook|save-commit|precopy-%u')
+	strs=$(strings -a "$bin" | grep -cE 'KMIG_TEST_HOOK|test hook|no-return|precopy-%u')
 	if [ "$want" = none ] && [ "$syms" = 0 ] && [ "$strs" = 0 ]; then
 		ok "$(basename "$bin"): no hook symbols, no hook strings"
 	elif [ "$want" = some ] && [ "$syms" = 3 ] && [ "$strs" -ge 4 ]; then
