@@ -379,8 +379,8 @@ static void b_table_d(const struct b_opts *o)
 }
 
 /* Does a memfd with MADV_HUGEPAGE written by this process get huge pages
- * here (a userspace fault, no KVM on the way)? Says so once. */
-static void b_thp_probe(void)
+ * here (a userspace fault, no KVM on the way)? Says so. */
+static void b_thp_probe(const char *setting)
 {
 	size_t len = 8 * KT_HPAGE;
 	int fd = memfd_create("kmig-thp-probe", MFD_CLOEXEC);
@@ -393,8 +393,8 @@ static void b_thp_probe(void)
 		madvise(p, len, MADV_HUGEPAGE);
 		for (size_t off = 0; off < len; off += KT_PAGE)
 			p[off] = 1;
-		printf("memfd THP probe: 16 MiB written by this process: %.0f MiB in 2 MiB "
-		       "mappings (mapped at %p), host shmem huge pages %.0f MiB\n",
+		printf("memfd THP probe, shmem_enabled %s: 16 MiB written by this process: %.0f MiB "
+		       "in 2 MiB mappings (mapped at %p), host shmem huge pages %.0f MiB\n", setting,
 		       b_kb_field("/proc/self/smaps_rollup", "ShmemPmdMapped:"), (void *)p,
 		       b_kb_field("/proc/meminfo", "ShmemHugePages:"));
 		munmap(p, len);
@@ -403,36 +403,43 @@ static void b_thp_probe(void)
 		close(fd);
 }
 
+static int b_shmem_thp_set(const char *v)
+{
+	FILE *f = fopen(B_SHMEM_THP, "w");
+	int bad = !f || fputs(v, f) < 0;
+
+	if (f && fclose(f))
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
 /* shmem THP to "advise" for the run (kmig-vmm's memfds ask for it); the
  * old setting in @old, "" if it could not be changed. */
 static void b_thp_on(char *old, size_t len)
 {
 	char *s = kt_file_read(B_SHMEM_THP), *a = strchr(s, '['), *b = a ? strchr(a, ']') : NULL;
-	FILE *f;
 
 	old[0] = '\0';
 	if (a && b)
 		snprintf(old, len, "%.*s", (int)(b - a - 1), a + 1);
 	free(s);
-	f = fopen(B_SHMEM_THP, "w");
-	if (!f || fputs("advise", f) < 0 || fclose(f)) {
+	if (b_shmem_thp_set("advise")) {
 		printf("memfd THP: could not set %s (was '%s'): guest memory in 4 KiB pages\n",
 		       B_SHMEM_THP, old);
 		old[0] = '\0';
 		return;
 	}
 	printf("memfd THP: shmem_enabled set to advise for this run (was %s)\n", old);
-	b_thp_probe();
+	b_thp_probe("advise");
+	if (!b_shmem_thp_set("always"))		/* and without the advice needed */
+		b_thp_probe("always");
+	b_shmem_thp_set("advise");
 }
 
 static void b_thp_restore(const char *old)
 {
-	FILE *f = old[0] ? fopen(B_SHMEM_THP, "w") : NULL;
-
-	if (f) {
-		fputs(old, f);
-		fclose(f);
-	}
+	if (old[0])
+		b_shmem_thp_set(old);
 }
 
 static int b_parse_modes(struct b_opts *o, const char *s)
