@@ -41,8 +41,13 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * ... (expected MIN..MAX)" and return 1. */
 int cli_parse_num(const char *cmd, const char *opt, const char *v, uint64_t min, uint64_t max,
 		  uint64_t *out);
+/* --vmm-timeout SEC (1..3600) -> milliseconds, or report and return 1. */
+int cli_parse_vmm_timeout(const char *cmd, const char *v, unsigned int *ms);
 /* The progress line of a struct kmig_migrate (migrate and save). */
 void cli_migrate_progress(void *migrate, char *line, size_t len);
+/* This machine's physical memory in bytes: the default of --max-ram (a
+ * claim of more cannot be held here anyway). */
+uint64_t cli_phys_mem(void);
 /* "64M", "2G", "4096" -> bytes (K/M/G/T = powers of 1024). */
 int cli_parse_size(const char *s, uint64_t *out);
 /* Bytes per second: a size as above, or "<n>kbit"/"mbit"/"gbit" (powers

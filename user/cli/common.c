@@ -36,6 +36,23 @@ int cli_parse_num(const char *cmd, const char *opt, const char *v, uint64_t min,
 	return cli_err(cmd, opt, v, ret, range);
 }
 
+uint64_t cli_phys_mem(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 1ULL << 30;
+}
+
+int cli_parse_vmm_timeout(const char *cmd, const char *v, unsigned int *ms)
+{
+	uint64_t n;
+	int ret = cli_parse_num(cmd, "parse --vmm-timeout", v, 1, 3600, &n);
+
+	if (!ret)
+		*ms = (unsigned int)n * 1000;
+	return ret;
+}
+
 static int scaled(const char *s, uint64_t *out, const char *const *units,
 		  const uint64_t *mult, int nunits)
 {

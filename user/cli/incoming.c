@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "migrate/incoming.h"
@@ -20,6 +21,7 @@ static void usage(FILE *f)
 		"  -R, --ready-file FILE  write the bound port to FILE once listening\n"
 		"  -t, --timeout SEC      wait at most SEC for the source's channels and, at\n"
 		"                         switchover, for its COMMIT (default 30)\n"
+		"      --vmm-timeout SEC  for each answer of the VMM (default 30)\n"
 		"  -k, --keep-vmm         after a failure, leave the VMM waiting instead of telling\n"
 		"                         it to quit (its guest never runs either way)\n"
 		"  -j, --json             report as JSON\n"
@@ -41,6 +43,7 @@ static int parse_args(struct in_args *a, int argc, char **argv)
 		{ "ready-file", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "keep-vmm", no_argument, NULL, 'k' },
+		{ "vmm-timeout", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -60,6 +63,10 @@ static int parse_args(struct in_args *a, int argc, char **argv)
 			a->o.stream.accept_timeout_ms = a->o.commit_timeout_ms = n * 1000;
 			break;
 		case 'k': a->o.keep_vmm = true; break;
+		case 'V':
+			if (cli_parse_vmm_timeout("incoming", optarg, &a->o.vmm_timeout_ms))
+				return 1;
+			break;
 		case 'j': a->json = true; break;
 		case 'q': a->quiet = true; break;
 		case 'h':
@@ -82,20 +89,37 @@ static int parse_args(struct in_args *a, int argc, char **argv)
 	return 0;
 }
 
+/* The watcher's object: NULL until kmig_incoming_create() returned. */
+static struct kmig_incoming *watched(void *obj)
+{
+	return __atomic_load_n((struct kmig_incoming **)obj, __ATOMIC_ACQUIRE);
+}
+
 static void cancel_cb(void *obj, const char *why)
 {
-	if (kmig_incoming_cancel(obj, why) == -EBUSY)
+	struct kmig_incoming *in = watched(obj);
+
+	/*
+	 * During set-up (HELLO, GET_SLOTS, listen) nothing outside this
+	 * process has changed: end at once, as the default action would,
+	 * rather than wait out a VMM that does not answer.
+	 */
+	if (!in) {
+		fprintf(stderr, "kmig incoming: set up: interrupted by %s\n", why);
+		_exit(1);
+	}
+	if (kmig_incoming_cancel(in, why) == -EBUSY)
 		fprintf(stderr, "\nkmig incoming: not cancelled: the VMM is resuming the guest\n");
 }
 
 static void progress_cb(void *obj, char *line, size_t len)
 {
-	struct kmig_incoming_stats *st = malloc(sizeof(*st));
+	struct kmig_incoming_stats *st;
 
 	line[0] = '\0';
-	if (!st)
+	if (!watched(obj) || !(st = malloc(sizeof(*st))))
 		return;
-	kmig_incoming_stats(obj, st);
+	kmig_incoming_stats(watched(obj), st);
 	kmig_incoming_progress(st, line, len);
 	free(st);
 }
@@ -125,7 +149,7 @@ static int report(const struct in_args *a, struct kmig_incoming *in, int ret)
 int cmd_incoming(int argc, char **argv)
 {
 	struct in_args a = { 0 };
-	struct kmig_incoming *in = NULL;
+	struct kmig_incoming *in = NULL, *live = NULL;
 	struct cli_watch w;
 	int ret;
 
@@ -134,22 +158,27 @@ int cmd_incoming(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
+	/* From the start: a signal must end a set-up that waits on the VMM. */
+	w = (struct cli_watch){ .obj = &live, .cancel = cancel_cb,
+				.progress = a.quiet || a.json ? NULL : progress_cb };
+	cli_watch_start(&w);
 	ret = kmig_incoming_create(&in, &a.o);
 	if (ret) {
 		ret = cli_err("incoming", "set up", "", ret, in ? kmig_incoming_error(in) : NULL);
 		goto out;
 	}
+	__atomic_store_n(&live, in, __ATOMIC_RELEASE);
 	if (a.ready && (ret = cli_write_ready(a.ready, kmig_incoming_port(in)))) {
 		ret = cli_err("incoming", "write ready file", a.ready, ret, NULL);
 		goto out;
 	}
-	w = (struct cli_watch){ .obj = in, .cancel = cancel_cb,
-				.progress = a.quiet || a.json ? NULL : progress_cb };
-	cli_watch_start(&w);
 	ret = kmig_incoming_run(in);
 	cli_watch_stop(&w);
 	ret = report(&a, in, ret);
+	kmig_incoming_destroy(in);
+	return ret;
 out:
+	cli_watch_stop(&w);
 	kmig_incoming_destroy(in);
 	return ret;
 }

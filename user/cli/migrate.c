@@ -39,6 +39,7 @@ static void usage(FILE *f)
 		"                              (harvest,scan,stop: what measured faster)\n"
 		"  -C, --control SOCKET        accept kmig migrate-cancel / migrate-status there\n"
 		"  -T, --timeout SEC           for the destination's answers at switchover (default 30)\n"
+		"      --vmm-timeout SEC       for each answer of the source VMM (default 30)\n"
 		"  -j, --json                  report as JSON\n"
 		"  -q, --quiet                 no report, no progress line\n"
 		"Exit status: 0 completed; 1 failed or cancelled (the source guest runs); 3 no\n"
@@ -52,7 +53,8 @@ struct mig_args {
 	bool json, quiet;
 };
 
-enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP, OPT_NOMOD, OPT_MODULE };
+enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP, OPT_NOMOD, OPT_MODULE,
+       OPT_VMMTO };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -124,6 +126,7 @@ static int parse_opt(struct mig_args *a, int c, const char *v)
 		ret = parse_num("parse --timeout", v, 1, 3600, &n);
 		a->o.pc.switchover_timeout_ms = n * 1000;
 		break;
+	case OPT_VMMTO: return cli_parse_vmm_timeout("migrate", v, &a->o.pc.vmm_timeout_ms);
 	case 'j': a->json = true; break;
 	case 'q': a->quiet = true; break;
 	case 'h':
@@ -156,6 +159,7 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "control", required_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "vmm-timeout", required_argument, NULL, OPT_VMMTO },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }

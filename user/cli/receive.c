@@ -2,7 +2,8 @@
 /* kmig receive: accept one kmig send, keep the blocks in memfds, and only
  * after a complete transfer write them out (each DIR/NAME written as
  * NAME.tmp, fsync()ed, renamed), so a failure never leaves a file that
- * looks complete. */
+ * looks complete. The sender names the blocks: receive creates its files
+ * and never follows or replaces one that is already in DIR. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,7 +27,8 @@ static void usage(FILE *f)
 		"  -R, --ready-file FILE        write the bound port to FILE once listening\n"
 		"                               (PORT 0 picks a free port)\n"
 		"  -t, --timeout SEC            wait at most SEC for all channels (default 30)\n"
-		"  -m, --max-ram SIZE           refuse block tables larger than SIZE (default 64G)\n"
+		"  -m, --max-ram SIZE           refuse block tables larger than SIZE (default: this\n"
+		"                               machine's memory)\n"
 		"  -j, --json                   statistics as JSON\n"
 		"  -q, --quiet                  no statistics, no progress line\n");
 }
@@ -65,7 +67,7 @@ static int parse_args(struct recv_args *a, int argc, char **argv)
 					       "expected seconds > 0");
 			break;
 		case 'm':
-			if (cli_parse_size(optarg, &a->o.max_ram))
+			if (cli_parse_size(optarg, &a->o.max_ram) || !a->o.max_ram)
 				return cli_err("receive", "parse --max-ram", optarg, EINVAL,
 					       "expected a size like 8G");
 			break;
@@ -79,6 +81,9 @@ static int parse_args(struct recv_args *a, int argc, char **argv)
 			return 2;
 		}
 	}
+	/* The blocks live in memory until written: no more than there is. */
+	if (!a->o.max_ram)
+		a->o.max_ram = cli_phys_mem();
 	if (optind != argc - 1 || !a->outdir) {
 		usage(stderr);
 		return 2;
@@ -103,7 +108,8 @@ static int write_blob(const char *path, const void *buf, size_t len)
 }
 
 /* Only after success: every block, then the device state. */
-static int write_outputs(struct recv_args *a, struct kmig_recv *r, struct kmig_ram *ram)
+static int write_outputs(struct recv_args *a, int dirfd, struct kmig_recv *r,
+			 struct kmig_ram *ram)
 {
 	char path[PATH_MAX];
 	const void *dev;
@@ -112,9 +118,11 @@ static int write_outputs(struct recv_args *a, struct kmig_recv *r, struct kmig_r
 
 	for (unsigned int i = 0; i < ram->nr; i++) {
 		snprintf(path, sizeof(path), "%s/%s", a->outdir, ram->blocks[i].name);
-		ret = kmig_ram_write_file(&ram->blocks[i], path);
+		ret = kmig_ram_write_file(&ram->blocks[i], dirfd, ram->blocks[i].name);
 		if (ret)
-			return cli_err("receive", "write block", path, ret, NULL);
+			return cli_err("receive", "write block", path, ret, ret != -EEXIST ? NULL :
+				       "it or its .tmp exists; kmig receive never replaces or "
+				       "follows a file it did not create");
 	}
 	dev = kmig_recv_devstate(r, &len);
 	if (a->devstate_path && dev) {
@@ -163,14 +171,15 @@ int cmd_receive(int argc, char **argv)
 	struct kmig_recv *r = NULL;
 	struct kmig_ram ram;
 	struct kmig_stats st;
-	int ret;
+	int dirfd = -1, ret;
 
 	kmig_ram_init(&ram);
 	cli_block_signals();
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		goto out;
-	if (access(a.outdir, W_OK)) {
+	dirfd = open(a.outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || faccessat(dirfd, ".", W_OK, 0)) {
 		ret = cli_err("receive", "open output directory", a.outdir, errno, NULL);
 		goto out;
 	}
@@ -187,7 +196,7 @@ int cmd_receive(int argc, char **argv)
 	}
 	ret = run(&a, r);
 	if (!ret)
-		ret = write_outputs(&a, r, &ram);
+		ret = write_outputs(&a, dirfd, r, &ram);
 	if (!ret && !a.quiet) {
 		kmig_recv_stats(r, &st);
 		if (a.json)
@@ -196,6 +205,8 @@ int cmd_receive(int argc, char **argv)
 			kmig_stats_print(stdout, &st);
 	}
 out:
+	if (dirfd >= 0)
+		close(dirfd);
 	kmig_recv_destroy(r);
 	kmig_ram_free(&ram);
 	return ret;

@@ -17,6 +17,8 @@ static void usage(FILE *f)
 		"  -f, --file FILE       the snapshot file (validated completely first)\n"
 		"  -c, --channels N      reader threads (default 2, max 64)\n"
 		"      --buffered        no O_DIRECT\n"
+		"      --vmm-timeout SEC\n"
+		"                        bound of each wait on the VMM (default 30)\n"
 		"      --keep-vmm        if the file is refused, leave the VMM waiting (it quits\n"
 		"                        anyway once pages were written into it)\n"
 		"  -j, --json            report as JSON\n"
@@ -30,7 +32,7 @@ struct restore_args {
 	bool json, quiet;
 };
 
-enum { OPT_BUFFERED = 256, OPT_KEEP };
+enum { OPT_BUFFERED = 256, OPT_KEEP, OPT_VMMTO };
 
 static int parse_args(struct restore_args *a, int argc, char **argv)
 {
@@ -39,6 +41,7 @@ static int parse_args(struct restore_args *a, int argc, char **argv)
 		{ "channels", required_argument, NULL, 'c' },
 		{ "buffered", no_argument, NULL, OPT_BUFFERED },
 		{ "keep-vmm", no_argument, NULL, OPT_KEEP },
+		{ "vmm-timeout", required_argument, NULL, OPT_VMMTO },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -58,6 +61,10 @@ static int parse_args(struct restore_args *a, int argc, char **argv)
 			break;
 		case OPT_BUFFERED: a->o.buffered = true; break;
 		case OPT_KEEP: a->o.keep_vmm = true; break;
+		case OPT_VMMTO:
+			if (cli_parse_vmm_timeout("restore", optarg, &a->o.vmm_timeout_ms))
+				return 1;
+			break;
 		case 'j': a->json = true; break;
 		case 'q': a->quiet = true; break;
 		case 'h':

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"      --no-module           the userspace fallback even where /dev/kmig is usable\n"
 		"      --module FUNCS        what kmig.ko does: harvest, scan, classify, stop, all,\n"
 		"                            none or default (see kmig migrate --help)\n"
+		"      --vmm-timeout SEC     bound of each wait on the VMM (default 30)\n"
 		"  -j, --json                report as JSON\n"
 		"  -q, --quiet               no report, no progress line\n"
 		"Exit status: 0 saved (the file is complete); 1 failed or cancelled (no file is\n"
@@ -44,7 +45,7 @@ struct save_args {
 };
 
 enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED, OPT_NOMOD,
-       OPT_MODULE };
+       OPT_MODULE, OPT_VMMTO };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -90,6 +91,7 @@ static int parse_opt(struct save_args *a, int c, const char *v)
 		a->o.pc.no_module_why = "--no-module";
 		break;
 	case OPT_MODULE: return cli_parse_module("save", v, &a->o.pc);
+	case OPT_VMMTO: return cli_parse_vmm_timeout("save", v, &a->o.pc.vmm_timeout_ms);
 	case 'j': a->json = true; break;
 	case 'q': a->quiet = true; break;
 	case 'h':
@@ -116,6 +118,7 @@ static int parse_args(struct save_args *a, int argc, char **argv)
 		{ "buffered", no_argument, NULL, OPT_BUFFERED },
 		{ "no-module", no_argument, NULL, OPT_NOMOD },
 		{ "module", required_argument, NULL, OPT_MODULE },
+		{ "vmm-timeout", required_argument, NULL, OPT_VMMTO },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }

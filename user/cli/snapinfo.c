@@ -16,6 +16,8 @@ static void usage(FILE *f)
 		"Usage: kmig snapshot-info [options] FILE\n"
 		"  -v, --verify          also read every present page and check its CRC32C\n"
 		"  -c, --channels N      reader threads for --verify (default 2)\n"
+		"  -m, --max-ram SIZE    refuse a file that claims more RAM (default: this\n"
+		"                        machine's memory)\n"
 		"      --buffered        no O_DIRECT\n"
 		"  -j, --json            as JSON\n"
 		"Exit status: 0 the file is complete and valid; 1 it is not (the reason on\n"
@@ -76,16 +78,18 @@ int cmd_snapshot_info(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "verify", no_argument, NULL, 'v' }, { "channels", required_argument, NULL, 'c' },
 		{ "buffered", no_argument, NULL, 'b' }, { "json", no_argument, NULL, 'j' },
+		{ "max-ram", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' }, { 0 }
 	};
-	bool verify = false, buffered = false, json = false;
+	struct kmig_snap_opts so = { .max_ram = cli_phys_mem() };
+	bool verify = false, json = false;
 	struct kmig_err e = { 0 };
 	struct kmig_stats rd;
 	struct kmig_snap *s = NULL;
 	uint64_t n = 2;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "vc:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vc:m:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': verify = true; break;
 		case 'c':
@@ -93,7 +97,12 @@ int cmd_snapshot_info(int argc, char **argv)
 				return cli_err("snapshot-info", "parse --channels", optarg, EINVAL,
 					       "expected 1..64");
 			break;
-		case 'b': buffered = true; break;
+		case 'm':
+			if (cli_parse_size(optarg, &so.max_ram) || !so.max_ram)
+				return cli_err("snapshot-info", "parse --max-ram", optarg, EINVAL,
+					       "expected a size like 64G");
+			break;
+		case 'b': so.buffered = true; break;
 		case 'j': json = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -103,7 +112,9 @@ int cmd_snapshot_info(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	ret = kmig_snap_open(&s, argv[optind], buffered, &e);
+	/* Only --verify reads pages, so only it keeps the bitmaps. */
+	so.keep = verify;
+	ret = kmig_snap_open(&s, argv[optind], &so, &e);
 	if (!ret && verify)
 		ret = kmig_snap_read(s, NULL, n, NULL, &rd, &e);
 	if (ret) {

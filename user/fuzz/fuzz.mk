@@ -12,7 +12,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -I../uapi -Iinclude -Ili
 # migration state machines.
 FUZZ_LIBSRC := $(filter-out lib/stream/send%.c lib/stream/recv.c lib/base/net.c \
 	lib/stream/sink_send.c, $(foreach l,base codec kmod vmmp pages stream dirty snap,$(LIB_$(l)_SRCS)))
-FUZZ_NAMES := fuzz_packet fuzz_hello fuzz_nl fuzz_snap fuzz_vmmp
+FUZZ_NAMES := fuzz_packet fuzz_hello fuzz_nl fuzz_snap fuzz_vmmp fuzz_vmmc
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 
 $(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_LIBSRC) $(wildcard lib/*/*.h include/kmig/*.h)
@@ -28,7 +28,8 @@ $(BUILD)/gen_corpus: fuzz/gen_corpus.c $(TESTLIB) $(LIB)
 fuzz-build: $(FUZZ_BINS)
 
 fuzz-corpus: $(BUILD)/gen_corpus
-	$(Q)mkdir -p fuzz/corpus/hello fuzz/corpus/packet fuzz/corpus/snap fuzz/corpus/vmmp
+	$(Q)mkdir -p fuzz/corpus/hello fuzz/corpus/packet fuzz/corpus/snap fuzz/corpus/vmmp \
+		fuzz/corpus/vmmc
 	$(Q)$(BUILD)/gen_corpus fuzz/corpus
 
 # New inputs go to a scratch directory; the committed corpus is read only.

@@ -16,6 +16,7 @@
  * message", header and all, so the envelope checks are fuzzed too.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -217,12 +218,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!srv) {
 		/* One VM for the whole run; each input is a new connection. */
-		memfds[0] = memfd_create("fuzz-ram0", MFD_CLOEXEC);
-		memfds[1] = memfd_create("fuzz-ram1", MFD_CLOEXEC);
+		memfds[0] = memfd_create("fuzz-ram0", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		memfds[1] = memfd_create("fuzz-ram1", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		vm.vm_fd = memfd_create("fuzz-vm", MFD_CLOEXEC);
 		if (memfds[0] < 0 || memfds[1] < 0 || vm.vm_fd < 0 ||
 		    ftruncate(memfds[0], (PAGES0 + PAGES1) * 4096ULL) ||
 		    ftruncate(memfds[1], PAGES2 * 4096ULL) ||
+		    fcntl(memfds[0], F_ADD_SEALS, F_SEAL_SHRINK) ||
+		    fcntl(memfds[1], F_ADD_SEALS, F_SEAL_SHRINK) ||
 		    kmig_vmmp_server_create(&vm, &ops, NULL, &srv))
 			abort();
 	}

@@ -157,11 +157,72 @@ static void snap_corpus(void)
 		snprintf(name, sizeof(name), "one-block-%d", mode);
 		put("snap", name, f, n + 1);
 	}
+	/* Fixed up, checked in pieces (3); fixed up, restore's layout (5). */
+	for (int mode = 3; mode <= 5; mode += 2) {
+		char name[32];
+
+		f[0] = mode;
+		n = snap_small_build(f + 1, 2, 1);
+		snprintf(name, sizeof(name), "two-blocks-crc-%d", mode);
+		put("snap", name, f, n + 1);
+	}
 	/* A valid file whose header says WRITING. */
 	n = snap_small_build(f + 1, 1, 1);
 	f[0] = 1;
 	kmig_put_le32(f + 1 + 16, KMIG_SNAP_STATE_WRITING);
 	put("snap", "writing-1", f, n + 1);
+}
+
+/* fuzz_vmmc: the reply to the next request, payload after a success status. */
+static void crec(uint8_t kind, const void *p, uint16_t len)
+{
+	out[olen++] = kind;
+	memcpy(out + olen, &len, 2);
+	if (len)
+		memcpy(out + olen + 2, p, len);
+	olen += 2 + (size_t)len;
+}
+
+/* A VMM's side of a whole session, in fuzz_vmmc's call order. */
+static void vmmc_corpus(void)
+{
+	struct kmig_vmmp_hello_reply hello = {
+		.version = 1, .ops = 0x7ffe, .nr_vcpus = 1, .nr_slots = 2, .page_size = PG,
+		.max_msg = KMIG_VMMP_MAX_MSG, .vm_flags = KMIG_VMMP_VM_F_MANUAL_PROTECT,
+		.name = "corpus",
+	};
+	struct {
+		struct kmig_vmmp_slots_reply h;
+		struct kmig_vmmp_slot_desc d[2];
+	} slots = {
+		.h = { .nr_slots = 2, .nr_memfds = 1, .bitmap_size = 4096 },
+		.d = { { .slot = 0, .memfd = 0, .gpa = 0, .size = 8 * PG },
+		       { .slot = 1, .memfd = 0, .gpa = 1 << 20, .size = 8 * PG, .offset = 8 * PG } },
+	};
+	struct kmig_vmmp_dirty_log_reply log = { .num_pages = 8, .bitmap_bytes = 8, .nr_dirty = 3 };
+	struct kmig_vmmp_status st = { .state = KMIG_VMMP_STATE_PAUSED, .nr_vcpus = 1 };
+	struct kmig_vmmp_throttle_reply thr = { 0 };
+	struct { struct kmig_vmmp_device_state_chunk c; uint8_t b[100]; } dev = {
+		.c = { .total_len = 100, .len = 100 } };
+	struct kmig_vmmp_set_device_state_reply set = { .received = 8192, .complete = 1 };
+
+	olen = 0;
+	out[olen++] = 0;
+	crec(2, &hello, sizeof(hello));
+	crec(2 | 4 | 1 << 3, &slots, sizeof(slots));	/* + VM fd, bitmap, 1 memfd */
+	crec(2, NULL, 0);				/* DIRTY_LOG_START */
+	crec(2, &log, sizeof(log));
+	crec(2, NULL, 0);				/* CLEAR_DIRTY_LOG */
+	crec(2, NULL, 0);				/* PAUSE */
+	crec(2, &st, sizeof(st));
+	crec(2, &thr, sizeof(thr));
+	crec(2, &dev, sizeof(dev));
+	crec(2, &set, sizeof(set));
+	crec(3, "\x0cCOMMIT: refused", 16);		/* an error reply */
+	crec(2, NULL, 0);				/* RESUME */
+	crec(2, NULL, 0);				/* DIRTY_LOG_STOP */
+	crec(2, NULL, 0);				/* QUIT */
+	put("vmmc", "session", out, olen);
 }
 
 /* fuzz_vmmp records in mode 3 (auto HELLO, harness-built headers). */
@@ -215,7 +276,8 @@ static void vmmp_corpus(void)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: gen_corpus DIR (with DIR/hello, DIR/packet, DIR/snap, DIR/vmmp)\n");
+		fprintf(stderr, "usage: gen_corpus DIR (with DIR/hello, DIR/packet, DIR/snap, "
+			"DIR/vmmp, DIR/vmmc)\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -223,5 +285,6 @@ int main(int argc, char **argv)
 	packet_corpus();
 	snap_corpus();
 	vmmp_corpus();
+	vmmc_corpus();
 	return 0;
 }

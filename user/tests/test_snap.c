@@ -6,15 +6,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/bits.h"
 #include "base/crc.h"
 #include "snap/snap_load.h"
 #include "snap/snap_write.h"
+#include "liesnap.h"
 #include "t.h"
 
 #define B0_PAGES	300	/* not a multiple of 64: the bitmap has a tail */
@@ -80,11 +84,18 @@ static int save(const struct kmig_ram *ram, unsigned int thr)
 	return ret;
 }
 
-static int load(struct kmig_snap **s, struct kmig_err *e)
+static int load_opts(struct kmig_snap **s, const struct kmig_snap_opts *o, struct kmig_err *e)
 {
 	memset(e, 0, sizeof(*e));
 	*s = NULL;
-	return kmig_snap_open(s, path, false, e);
+	return kmig_snap_open(s, path, o, e);
+}
+
+static int load(struct kmig_snap **s, struct kmig_err *e)
+{
+	static const struct kmig_snap_opts o = { .keep = true };
+
+	return load_opts(s, &o, e);
 }
 
 static void t_roundtrip(struct t_state *st)
@@ -374,6 +385,12 @@ static void t_hostile(struct t_state *st)
 			kmig_snap_close(s);
 		else
 			printf("#   refused: %s\n", e.msg);
+		/* The same rules hold when the sections are checked in pieces. */
+		ret = load_opts(&s, &(struct kmig_snap_opts){ 0 }, &e);
+		T_EXPECT(st, ret == hostile[i].err && strstr(e.msg, hostile[i].msg),
+			 "case %zu without keep: got %d \"%s\"", i, ret, e.msg);
+		if (!ret)
+			kmig_snap_close(s);
 	}
 	kmig_ram_free(&ram);
 }
@@ -408,11 +425,129 @@ static void t_bad_page(struct t_state *st)
 	kmig_ram_free(&dst);
 }
 
+/*
+ * A sparse file of a few KiB that claims far more RAM than it holds: the
+ * claim is refused over max_ram, or against a destination's layout, before
+ * anything sized by it is allocated; without keep it is checked in pieces.
+ */
+static void t_lying_claim(struct t_state *st)
+{
+	struct kmig_snap_opts o = { .max_ram = 1ULL << 30 };
+	struct kmig_ram dst;
+	struct kmig_snap *s;
+	struct kmig_err e;
+	struct stat sb;
+	int ret;
+
+	T_ASSERT(st, !kmig_test_lying_snapshot(path, "ram0", 64ULL << 30), "lying file");
+	T_ASSERT(st, !stat(path, &sb) && sb.st_blocks * 512 < (1 << 20), "sparse: %lld bytes",
+		 (long long)sb.st_blocks * 512);
+	ret = load_opts(&s, &o, &e);
+	T_EXPECT(st, ret == -EFBIG && strstr(e.msg, "claims 64.0 GiB of RAM, more than the "
+		 "limit of 1.0 GiB"), "max_ram: %d %s", ret, e.msg);
+	printf("#   refused: %s\n", e.msg);
+	/* A valid file as far as the format goes: accepted without keep,
+	 * and nothing kept. */
+	o = (struct kmig_snap_opts){ 0 };
+	ret = load_opts(&s, &o, &e);
+	T_ASSERT(st, !ret, "without keep: %s", e.msg);
+	T_EXPECT(st, !s->bitmaps[0] && !s->crcs[0] && !s->devstate, "sections kept");
+	T_EXPECT(st, kmig_snap_read(s, NULL, 1, NULL, NULL, &e) == -EINVAL, "read without keep");
+	kmig_snap_close(s);
+	kmig_ram_init(&dst);
+	T_ASSERT(st, !kmig_ram_add_memfd(&dst, "ram0", 1 << 20, NULL), "dst");
+	o = (struct kmig_snap_opts){ .layout = &dst, .keep = true };
+	ret = load_opts(&s, &o, &e);
+	T_EXPECT(st, ret == -EINVAL && strstr(e.msg, "block 0 is ram0 of 68719476736 bytes in "
+		 "the file, the destination VM's is ram0 of 1048576 bytes"), "layout: %d %s",
+		 ret, e.msg);
+	kmig_ram_free(&dst);
+}
+
+/*
+ * Restore matches the layout before it allocates: under an address-space
+ * limit far below a 1 TiB claim's 1 GiB of CRC array, the answer is the
+ * layout mismatch, not -ENOMEM. (Not under ASan, which reserves terabytes
+ * of address space for its shadow.)
+ */
+static void t_layout_first(struct t_state *st)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	printf("#   skipped under ASan (RLIMIT_AS)\n");
+	(void)st;
+#else
+	int status;
+	pid_t pid;
+
+	T_ASSERT(st, !kmig_test_lying_snapshot(path, "ram0", 1ULL << 40), "lying file");
+	pid = fork();
+	T_ASSERT(st, pid >= 0, "fork");
+	if (!pid) {
+		struct rlimit rl = { 512ULL << 20, 512ULL << 20 };
+		struct kmig_snap_opts o = { .keep = true };
+		struct kmig_ram dst;
+		struct kmig_snap *s;
+		struct kmig_err e;
+		int ret;
+
+		kmig_ram_init(&dst);
+		if (kmig_ram_add_memfd(&dst, "ram0", 1 << 20, NULL) || setrlimit(RLIMIT_AS, &rl))
+			_exit(2);
+		o.layout = &dst;
+		ret = load_opts(&s, &o, &e);
+		printf("#   restore-style open: %d %s\n", ret, e.msg);
+		_exit(ret == -EINVAL && strstr(e.msg, "the destination VM's is ram0") ? 0 : 1);
+	}
+	T_ASSERT(st, waitpid(pid, &status, 0) == pid, "waitpid");
+	T_EXPECT(st, WIFEXITED(status) && !WEXITSTATUS(status), "child status 0x%x", status);
+#endif
+}
+
+/* Opening a FIFO (or a device, or a symlink to one) must not block. */
+static void t_not_regular(struct t_state *st)
+{
+	char fifo[320], link[320];
+	const char *paths[] = { fifo, link, "/dev/null" };
+	struct kmig_snap_wopts wo;
+	struct kmig_snap_writer *w;
+	struct kmig_snap *s;
+	struct kmig_err e;
+	struct kmig_ram ram;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	T_ASSERT(st, !mkfifo(fifo, 0600) && !symlink(fifo, link), "mkfifo");
+	T_ASSERT(st, !make_ram(&ram), "ram");
+	kmig_snap_wopts_init(&wo);
+	alarm(20);	/* a blocked open() fails the test instead of hanging it */
+	for (size_t i = 0; i < KMIG_ARRAY_SIZE(paths); i++) {
+		int ret;
+
+		memset(&e, 0, sizeof(e));
+		ret = kmig_snap_open(&s, paths[i], &(struct kmig_snap_opts){ .keep = true }, &e);
+		T_EXPECT(st, ret == -EINVAL && strstr(e.msg, "not a regular file"),
+			 "load %s: %d %s", paths[i], ret, e.msg);
+		printf("#   refused: %s\n", e.msg);
+		memset(&e, 0, sizeof(e));
+		if (i < 2) {	/* (the writer would create /dev/null's replacement) */
+			ret = kmig_snap_writer_create(&w, paths[i], &wo, &ram, &e);
+			T_EXPECT(st, ret == -EINVAL, "writer %s: %d %s", paths[i], ret, e.msg);
+			if (!ret)
+				kmig_snap_sink_ops.destroy(w);
+		}
+	}
+	alarm(0);
+	unlink(link);
+	unlink(fifo);
+	kmig_ram_free(&ram);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
 		T_CASE(t_roundtrip), T_CASE(t_rewrite), T_CASE(t_cancel_removes),
-		T_CASE(t_hostile), T_CASE(t_bad_page),
+		T_CASE(t_hostile), T_CASE(t_bad_page), T_CASE(t_lying_claim),
+		T_CASE(t_layout_first), T_CASE(t_not_regular),
 	};
 	const char *tmp = getenv("TMPDIR");
 	int ret;

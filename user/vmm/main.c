@@ -5,7 +5,7 @@
  *   kmig-vmm --socket PATH [--mem SIZE | --slots SIZE,SIZE,...] [--vcpus N]
  *            [--guest kguest.elf] [--incoming] [--seed N] [--ab SIZE]
  *            [--rate PAGES_PER_S] [--spin N] [--report PAGES]
- *            [--throttle PCT] [--no-thp] [--quiet]
+ *            [--throttle PCT] [--client-timeout SEC] [--no-thp] [--quiet]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -68,8 +68,11 @@ static void usage(FILE *f)
 		"  --spin N            guest delay loop per page (default 0)\n"
 		"  --report N          pages between progress exits (default 4096)\n"
 		"  --throttle PCT      initial throttle, 0..99 (default 0)\n"
+		"  --client-timeout SEC  a helper connection must send HELLO, and take\n"
+		"                      each reply, within SEC (default %u)\n"
 		"  --no-thp            do not ask for transparent huge pages\n"
-		"  --quiet             no log lines on stderr\n", KGUEST_MAX_VCPUS);
+		"  --quiet             no log lines on stderr\n", KGUEST_MAX_VCPUS,
+		KMIG_VMMP_SERVER_TIMEOUT_MS / 1000);
 }
 
 /* "64M", "1G", "4096", "1536K": bytes, overflow-checked. */
@@ -180,7 +183,7 @@ static const char *default_guest(void)
 
 enum { O_MEM = 256, O_SLOTS, O_VCPUS, O_GUEST, O_INCOMING, O_SEED, O_AB,
        O_RATE, O_SPIN, O_REPORT, O_THROTTLE, O_NO_THP, O_QUIET, O_SOCKET,
-       O_HELP, O_FILL };
+       O_HELP, O_FILL, O_CLIENT_TIMEOUT };
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, O_SOCKET },
@@ -196,6 +199,7 @@ static const struct option long_opts[] = {
 	{ "spin", required_argument, NULL, O_SPIN },
 	{ "report", required_argument, NULL, O_REPORT },
 	{ "throttle", required_argument, NULL, O_THROTTLE },
+	{ "client-timeout", required_argument, NULL, O_CLIENT_TIMEOUT },
 	{ "no-thp", no_argument, NULL, O_NO_THP },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "help", no_argument, NULL, O_HELP },
@@ -243,6 +247,11 @@ static int parse_opt(struct kvmm_opts *o, int c, const char *arg)
 		if (parse_u64(arg, 99, &v))
 			return -EINVAL;
 		o->throttle = (uint32_t)v;
+		return 0;
+	case O_CLIENT_TIMEOUT:
+		if (parse_u64(arg, 86400, &v) || !v)
+			return -EINVAL;
+		o->client_timeout_ms = (uint32_t)v * 1000;
 		return 0;
 	case O_NO_THP: o->thp = 0; return 0;
 	case O_QUIET: o->quiet = 1; return 0;

@@ -81,11 +81,17 @@ static int create_slot(struct kvmm *vm, uint32_t i, uint64_t gpa, int thp)
 	s->id = i;
 	s->gpa = gpa;
 	s->size = vm->opts.slot_size[i];
-	s->memfd = memfd_create(name, MFD_CLOEXEC);
+	s->memfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (s->memfd < 0)
 		return -errno;
 	vm->memfds[i] = s->memfd;
-	if (ftruncate(s->memfd, (off_t)s->size))
+	/*
+	 * Sealed against shrinking before anyone else sees it: the helper maps
+	 * the memfd, and a shrink would turn its next access into a SIGBUS
+	 * (the protocol requires the seal; helpers refuse unsealed memfds).
+	 */
+	if (ftruncate(s->memfd, (off_t)s->size) ||
+	    fcntl(s->memfd, F_ADD_SEALS, F_SEAL_SHRINK))
 		return -errno;
 	s->host = mmap(NULL, s->size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_NORESERVE, s->memfd, 0);

@@ -319,7 +319,10 @@ static int accept_loop(struct kvmm *vm, struct kmig_vmmp_server *srv,
 		close(conn);
 		if (ret == -ECANCELED)
 			break;
-		if (ret)
+		if (ret == -ETIMEDOUT)
+			kvmm_log(vm, "helper session closed: no HELLO, or a reply not taken, "
+				 "within the client timeout");
+		else if (ret)
 			kvmm_log(vm, "helper session ended: %s", strerror(-ret));
 	}
 	return 0;
@@ -343,7 +346,11 @@ int kvmm_serve(struct kvmm *vm)
 	}
 	describe(vm, &desc, slots);
 	ret = kmig_vmmp_server_create(&desc, &kvmm_ops, vm, &srv);
+	if (ret)
+		kvmm_err("serving the VMM protocol: %s%s", strerror(-ret),
+			 ret == -EPERM ? " (a memfd is not sealed with F_SEAL_SHRINK)" : "");
 	if (!ret) {
+		kmig_vmmp_server_set_timeout(srv, vm->opts.client_timeout_ms);
 		kvmm_log(vm, "listening on %s%s", vm->opts.socket,
 			 vm->state == KVMM_INCOMING ? " (incoming)" : "");
 		ret = accept_loop(vm, srv, lfd, sfd);

@@ -34,6 +34,7 @@ struct kvmm_opts {
 	uint64_t spin;
 	uint64_t report;
 	uint32_t throttle;
+	uint32_t client_timeout_ms;	/* HELLO and reply bound; 0: default */
 };
 
 struct kvmm_slot {

@@ -16,6 +16,17 @@
  *
  * Every function returns 0 or a negative errno: the VMM's error (its text
  * in kmig_vmmp_last_error()) or a local one (socket, malformed reply).
+ *
+ * Every wait on the VMM is bounded: connecting, sending a request and
+ * receiving its reply each end after the client's timeout (default
+ * KMIG_VMMP_TIMEOUT_MS) with -ETIMEDOUT, and a caller's cancel (opts
+ * below) cuts short a wait in progress. A request whose wait gave up
+ * ends the session: its late reply would come out of turn, so every later
+ * request fails at once (with the same errno) and the VMM sees a hang-up.
+ *
+ * The memfds and the bitmap buffer of GET_SLOTS must be sealed with
+ * F_SEAL_SHRINK (else -EPROTO): the helper maps them, and a memfd that
+ * could shrink under the mapping would kill it with SIGBUS.
  * kmig_vmmp_last_duration_ns() is the VMM-side time of the last request
  * (e.g. PAUSE latency, DIRTY_LOG_STOP duration). A client is used by one
  * thread at a time; there is no global state.
@@ -29,6 +40,27 @@
 #include "kmig/vmm_proto.h"
 
 struct kmig_vmmp_client;
+
+/* Bound of every wait on the VMM, unless kmig_vmmp_client_opts says. */
+#define KMIG_VMMP_TIMEOUT_MS		30000
+/* After a cancel, how long a request already sent may still take. */
+#define KMIG_VMMP_CANCEL_GRACE_MS	1000
+/* How often a wait looks at the cancel callback. */
+#define KMIG_VMMP_POLL_TICK_MS		100
+
+struct kmig_vmmp_client_opts {
+	const char *name;		/* client name sent in HELLO */
+	unsigned int timeout_ms;	/* 0: KMIG_VMMP_TIMEOUT_MS */
+	/*
+	 * Polled during every wait (NULL: never). Once it returns non-zero,
+	 * a wait that began before gives up KMIG_VMMP_CANCEL_GRACE_MS later
+	 * with -ECANCELED (a VMM that answers at once is not cut off);
+	 * requests begun after it (a caller's clean-up: RESUME, QUIT) get
+	 * the whole timeout. Called from the thread making the request.
+	 */
+	int (*cancelled)(void *arg);
+	void *cancel_arg;
+};
 
 struct kmig_vmmp_info {
 	uint32_t version;
@@ -61,9 +93,15 @@ struct kmig_vmmp_memmap {
 };
 
 /* Connect to a VMM's unix socket and do the HELLO handshake. */
+int kmig_vmmp_connect_opts(const char *path, const struct kmig_vmmp_client_opts *o,
+			   struct kmig_vmmp_client **out);
+/* The same with the default timeout and no cancel. */
 int kmig_vmmp_connect(const char *path, const char *name,
 		      struct kmig_vmmp_client **out);
-/* The same over an already connected SOCK_SEQPACKET socket (taken over). */
+/* The same over an already connected SOCK_SEQPACKET socket (taken over,
+ * made non-blocking). */
+int kmig_vmmp_client_open_opts(int sock, const struct kmig_vmmp_client_opts *o,
+			       struct kmig_vmmp_client **out);
 int kmig_vmmp_client_open(int sock, const char *name,
 			  struct kmig_vmmp_client **out);
 void kmig_vmmp_client_close(struct kmig_vmmp_client *c);

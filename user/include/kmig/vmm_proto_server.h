@@ -18,6 +18,19 @@
  *	}
  *	kmig_vmmp_server_destroy(srv);
  *
+ * Guest RAM memfds must be sealed with F_SEAL_SHRINK before
+ * kmig_vmmp_server_create() (memfd_create(MFD_ALLOW_SEALING), ftruncate,
+ * fcntl(F_ADD_SEALS, F_SEAL_SHRINK)): the helper maps them, and a memfd
+ * that shrank under its mapping would kill it with SIGBUS. Helpers refuse
+ * unsealed memfds.
+ *
+ * Every wait on a client is bounded: a new connection must complete
+ * HELLO, and a client must take each reply, within the server's timeout
+ * (KMIG_VMMP_SERVER_TIMEOUT_MS unless set), or the session ends with
+ * -ETIMEDOUT. After HELLO a session may stay idle without limit (a
+ * destination helper waits for its source); the socket's file mode says
+ * who may connect at all.
+ *
  * Callbacks return 0 or -errno; on error they may explain with
  * kmig_vmmp_errf(err, ...), which the helper receives as the error text.
  * A NULL callback makes its request fail with EOPNOTSUPP. Callbacks run on
@@ -91,19 +104,26 @@ struct kmig_vmmp_ops {
 
 struct kmig_vmmp_server;
 
-/* Validates @vm (slots inside their memfds, no overlaps, ...). */
+/* A client's time to send HELLO, and to take each reply. */
+#define KMIG_VMMP_SERVER_TIMEOUT_MS	10000
+
+/* Validates @vm (slots inside their memfds, no overlaps, ...): -EINVAL;
+ * -EPERM if a memfd is not sealed with F_SEAL_SHRINK. */
 int kmig_vmmp_server_create(const struct kmig_vmmp_vm *vm,
 			    const struct kmig_vmmp_ops *ops, void *ctx,
 			    struct kmig_vmmp_server **out);
 /*
  * Serve one connection until the client hangs up or sends QUIT (0), the
- * @cancel_fd (or -1) becomes readable (-ECANCELED), or the socket fails
- * (-errno). Bad requests are answered with an error reply and do not end
+ * @cancel_fd (or -1) becomes readable (-ECANCELED), the client misses a
+ * bound (-ETIMEDOUT: no HELLO in time, a reply not taken), or the socket
+ * fails (-errno). Bad requests are answered with an error reply and do not end
  * the session. @conn is not closed.
  */
 int kmig_vmmp_server_serve(struct kmig_vmmp_server *s, int conn,
 			   int cancel_fd);
 void kmig_vmmp_server_destroy(struct kmig_vmmp_server *s);
+/* The HELLO and reply bound of later sessions; 0: the default. */
+void kmig_vmmp_server_set_timeout(struct kmig_vmmp_server *s, unsigned int ms);
 /* Update the HELLO vm_flags (e.g. KMIG_VMMP_VM_F_INCOMING after COMMIT). */
 void kmig_vmmp_server_set_vm_flags(struct kmig_vmmp_server *s, uint32_t flags);
 

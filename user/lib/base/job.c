@@ -88,6 +88,11 @@ int kmig_job_cancelled(struct kmig_job *j)
 	return c ? -ECANCELED : 0;
 }
 
+int kmig_job_poll_cancel(void *job)
+{
+	return kmig_job_cancelled(job) != 0;
+}
+
 void kmig_job_set_wake(struct kmig_job *j, void (*wake)(void *arg, int err), void *arg)
 {
 	pthread_mutex_lock(&j->lock);

@@ -76,6 +76,9 @@ int kmig_job_set_state(struct kmig_job *j, unsigned int st);
 int kmig_job_cancel(struct kmig_job *j, const char *why);
 /* -ECANCELED once a cancel was taken, else 0. */
 int kmig_job_cancelled(struct kmig_job *j);
+/* The same as a wait's cancel callback (@job: a struct kmig_job): non-zero
+ * once a cancel was taken (e.g. the VMM client's bounded waits). */
+int kmig_job_poll_cancel(void *job);
 /* What to call on a cancel (NULL: nothing); called at once, with
  * -ECANCELED, if the cancel came already. @wake must not take the job's
  * lock: it runs under it. */

@@ -178,7 +178,9 @@ int kmig_ram_add_fd(struct kmig_ram *ram, const char *name, int fd, uint64_t siz
 int kmig_ram_add_file(struct kmig_ram *ram, const char *name, const char *path,
 		      bool writable, unsigned int *id)
 {
-	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO would block open() until a writer came; it is
+	 * refused below like anything that is not a regular file. */
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)
@@ -283,14 +285,34 @@ static int copy_extents(const struct kmig_ram_block *b, int fd)
 	return 0;
 }
 
-int kmig_ram_write_file(const struct kmig_ram_block *b, const char *path)
+/*
+ * @tmp becomes @name, which must not exist: a file there (one the receive
+ * did not make, or a link a sender could aim at) is never replaced.
+ */
+static int publish(int dirfd, const char *tmp, const char *name)
 {
-	char tmp[4096];
+	if (!renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE))
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* A filesystem without RENAME_NOREPLACE: link() never replaces either. */
+	if (linkat(dirfd, tmp, dirfd, name, 0))
+		return -errno;
+	unlinkat(dirfd, tmp, 0);
+	return 0;
+}
+
+int kmig_ram_write_file(const struct kmig_ram_block *b, int dirfd, const char *name)
+{
+	char tmp[KMIG_BLOCK_NAME_MAX + 8];
 	int fd, ret;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* One path component of safe characters: nothing outside @dirfd. */
+	if (!kmig_ram_name_valid(name, strlen(name)))
+		return -EINVAL;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	/* Made here or refused: never a file or symlink planted there. */
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	ret = ftruncate(fd, b->size) < 0 ? -errno : 0;
@@ -300,9 +322,9 @@ int kmig_ram_write_file(const struct kmig_ram_block *b, const char *path)
 		ret = -errno;
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
+	if (!ret)
+		ret = publish(dirfd, tmp, name);
 	if (ret)
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 	return ret;
 }

@@ -83,8 +83,12 @@ static const char *vmm_error(struct kmig_incoming *in, int ret)
 /* The VMM must hold a guest that waits for us. */
 static int setup_vmm(struct kmig_incoming *in)
 {
+	struct kmig_vmmp_client_opts vo = {
+		.name = "kmig incoming", .timeout_ms = in->o.vmm_timeout_ms,
+		.cancelled = kmig_job_poll_cancel, .cancel_arg = &in->job,
+	};
 	const struct kmig_vmmp_info *info;
-	int ret = kmig_vmmp_connect(in->o.vmm_path, "kmig incoming", &in->vmm);
+	int ret = kmig_vmmp_connect_opts(in->o.vmm_path, &vo, &in->vmm);
 
 	if (ret)
 		return fail(in, ret, "connecting to the destination VMM at %s: %s",

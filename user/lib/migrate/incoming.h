@@ -44,6 +44,7 @@ struct kmig_incoming_opts {
 	const char *host, *port;	/* where to listen (port "0": any) */
 	struct kmig_recv_opts stream;	/* accept timeout, limits */
 	int commit_timeout_ms;		/* PREPARED until COMMIT; 0: 30 s */
+	unsigned int vmm_timeout_ms;	/* each VMM request; 0: KMIG_VMMP_TIMEOUT_MS */
 	bool keep_vmm;			/* after a failure, leave the VMM waiting */
 };
 

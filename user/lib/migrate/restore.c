@@ -85,8 +85,12 @@ int kmig_restore_create(struct kmig_restore **out, const struct kmig_restore_opt
 /* The VMM must wait for an incoming guest; map its memfds for writing. */
 static int setup_vmm(struct kmig_restore *r)
 {
+	struct kmig_vmmp_client_opts vo = {
+		.name = "kmig restore", .timeout_ms = r->o.vmm_timeout_ms,
+		.cancelled = kmig_job_poll_cancel, .cancel_arg = &r->job,
+	};
 	const struct kmig_vmmp_info *info;
-	int ret = kmig_vmmp_connect(r->o.vmm_path, "kmig restore", &r->vmm);
+	int ret = kmig_vmmp_connect_opts(r->o.vmm_path, &vo, &r->vmm);
 
 	if (ret)
 		return fail(r, ret, "connecting to the VMM at %s: %s", r->o.vmm_path,
@@ -108,14 +112,17 @@ static int setup_vmm(struct kmig_restore *r)
 	return 0;
 }
 
-/* The whole file, before anything touches the VM. */
+/*
+ * The whole file, before anything touches the VM. Its blocks are matched
+ * to the VM's right after its table: what a file claims is only read and
+ * allocated once the VM's real layout backs the claim.
+ */
 static int validate(struct kmig_restore *r)
 {
+	struct kmig_snap_opts so = { .buffered = r->o.buffered, .layout = &r->ram, .keep = true };
 	struct kmig_err e = { 0 };
-	int ret = kmig_snap_open(&r->snap, r->o.file, r->o.buffered, &e);
+	int ret = kmig_snap_open(&r->snap, r->o.file, &so, &e);
 
-	if (!ret)
-		ret = kmig_snap_match(r->snap, &r->ram, &e);
 	if (ret)
 		return fail(r, ret, "%s", e.msg);
 	kmig_job_lock(&r->job);

@@ -25,6 +25,7 @@ struct kmig_restore_opts {
 	const char *vmm_path;		/* the destination VMM, started --incoming */
 	const char *file;
 	unsigned int nr_threads;	/* readers, 1..KMIG_MAX_WORKERS; 0: 2 */
+	unsigned int vmm_timeout_ms;	/* each VMM request; 0: KMIG_VMMP_TIMEOUT_MS */
 	bool buffered;			/* no O_DIRECT */
 	bool keep_vmm;			/* refused file: leave the VMM waiting */
 };

@@ -71,6 +71,7 @@ struct kmig_precopy_opts {
 	bool keep_source;		/* completed: leave the source paused */
 	bool resume_source;		/* completed: resume the source guest */
 	int switchover_timeout_ms;	/* the sink's prepare and commit; 0: 30 s */
+	unsigned int vmm_timeout_ms;	/* each VMM request; 0: KMIG_VMMP_TIMEOUT_MS */
 	const char *kmig_dev;		/* NULL: /dev/kmig */
 	unsigned int module;		/* KMIG_DIRTY_USE_* the module may do
 					 * (dirty.h); 0: the userspace fallback */

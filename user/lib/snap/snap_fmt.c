@@ -364,39 +364,64 @@ void kmig_snap_bitmap_to_le(uint64_t *bm, uint64_t words)
 		kmig_put_le64((uint8_t *)&bm[i], bm[i]);
 }
 
-int kmig_snap_bitmap_check(const struct kmig_snap_block *b, uint64_t *bm, struct kmig_err *e)
+void kmig_snap_bitmap_sum(struct kmig_snap_bmsum *m, uint64_t *bm, uint64_t words)
 {
-	uint64_t words = KMIG_BITMAP_WORDS(b->npages), set = 0;
-	uint32_t crc = kmig_crc32c_buf(bm, words * 8);
+	if (!m->words)
+		m->crc = KMIG_CRC_INIT;
+	m->crc = kmig_crc32c(m->crc, bm, words * 8);
+	for (uint64_t i = 0; i < words; i++) {
+		bm[i] = kmig_get_le64((const uint8_t *)&bm[i]);
+		m->set += __builtin_popcountll(bm[i]);
+	}
+	if (words)
+		m->last = bm[words - 1];
+	m->words += words;
+}
 
+int kmig_snap_bitmap_end(const struct kmig_snap_block *b, const struct kmig_snap_bmsum *m,
+			 struct kmig_err *e)
+{
+	uint32_t crc = kmig_crc32c_final(m->words ? m->crc : KMIG_CRC_INIT);
+
+	if (m->words != KMIG_BITMAP_WORDS(b->npages))
+		return kmig_err_set(e, -EBADMSG, "block %s: bitmap of %llu words, expected %llu",
+				    b->name, (unsigned long long)m->words,
+				    (unsigned long long)KMIG_BITMAP_WORDS(b->npages));
 	if (crc != b->bitmap_crc)
 		return kmig_err_set(e, -EBADMSG, "block %s: bitmap CRC32C 0x%08x, table's "
 				    "bitmap_crc 0x%08x (the bitmap is damaged)", b->name, crc,
 				    b->bitmap_crc);
-	for (uint64_t i = 0; i < words; i++) {
-		bm[i] = kmig_get_le64((const uint8_t *)&bm[i]);
-		set += __builtin_popcountll(bm[i]);
-	}
-	if (b->npages % 64 && bm[words - 1] >> (b->npages % 64))
+	if (b->npages % 64 && m->last >> (b->npages % 64))
 		return kmig_err_set(e, -EBADMSG, "block %s: bitmap claims pages past the block's "
 				    "%llu pages", b->name, (unsigned long long)b->npages);
-	if (set != b->present_pages)
+	if (m->set != b->present_pages)
 		return kmig_err_set(e, -EBADMSG, "block %s: bitmap has %llu pages set, table's "
-				    "present_pages %llu", b->name, (unsigned long long)set,
+				    "present_pages %llu", b->name, (unsigned long long)m->set,
 				    (unsigned long long)b->present_pages);
+	return 0;
+}
+
+int kmig_snap_bitmap_check(const struct kmig_snap_block *b, uint64_t *bm, struct kmig_err *e)
+{
+	struct kmig_snap_bmsum m = { 0 };
+
+	kmig_snap_bitmap_sum(&m, bm, KMIG_BITMAP_WORDS(b->npages));
+	return kmig_snap_bitmap_end(b, &m, e);
+}
+
+int kmig_snap_crcs_end(const struct kmig_snap_block *b, uint32_t crc, struct kmig_err *e)
+{
+	if (crc != b->crcs_crc)
+		return kmig_err_set(e, -EBADMSG, "block %s: CRC array CRC32C 0x%08x, table's "
+				    "crcs_crc 0x%08x (the page checksums are damaged)", b->name,
+				    crc, b->crcs_crc);
 	return 0;
 }
 
 int kmig_snap_crcs_check(const struct kmig_snap_block *b, const uint8_t *crcs,
 			 struct kmig_err *e)
 {
-	uint32_t crc = kmig_crc32c_buf(crcs, kmig_snap_crcs_len(b->npages));
-
-	if (crc != b->crcs_crc)
-		return kmig_err_set(e, -EBADMSG, "block %s: CRC array CRC32C 0x%08x, table's "
-				    "crcs_crc 0x%08x (the page checksums are damaged)", b->name,
-				    crc, b->crcs_crc);
-	return 0;
+	return kmig_snap_crcs_end(b, kmig_crc32c_buf(crcs, kmig_snap_crcs_len(b->npages)), e);
 }
 
 int kmig_snap_layout(const struct kmig_ram *ram, bool data_crc, struct kmig_snap_hdr *h,

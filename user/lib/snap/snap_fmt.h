@@ -123,6 +123,25 @@ int kmig_snap_bitmap_check(const struct kmig_snap_block *b, uint64_t *bitmap,
 int kmig_snap_crcs_check(const struct kmig_snap_block *b, const uint8_t *crcs,
 			 struct kmig_err *e);
 
+/*
+ * The same checks on a bitmap or CRC array read in pieces (a loader that
+ * does not keep them holds one piece at a time): start from a zeroed
+ * kmig_snap_bmsum, pass every piece of whole words in order to
+ * kmig_snap_bitmap_sum() (converted to host order in place), then
+ * kmig_snap_bitmap_end(). For a CRC array, chain kmig_crc32c() over the
+ * pieces and give the final CRC to kmig_snap_crcs_end().
+ */
+struct kmig_snap_bmsum {
+	uint32_t crc;		/* running CRC32C of the little-endian bytes */
+	uint64_t words, set;	/* words seen, bits set */
+	uint64_t last;		/* the last word seen, host order */
+};
+
+void kmig_snap_bitmap_sum(struct kmig_snap_bmsum *m, uint64_t *bm, uint64_t words);
+int kmig_snap_bitmap_end(const struct kmig_snap_block *b, const struct kmig_snap_bmsum *m,
+			 struct kmig_err *e);
+int kmig_snap_crcs_end(const struct kmig_snap_block *b, uint32_t crc, struct kmig_err *e);
+
 /* Byte @i of a bitmap written to the file: host words to little-endian
  * (a no-op on x86; kept so the format does not depend on the host). */
 void kmig_snap_bitmap_to_le(uint64_t *bm, uint64_t words);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "snap/snap_fmt.h"
@@ -74,15 +75,40 @@ static int probe(int fd)
 	return ret;
 }
 
+/*
+ * open() that never blocks and takes regular files only: a FIFO (or a
+ * symlink to one) would block open() until a writer came, and a device
+ * is no snapshot. -EINVAL for anything but a regular file.
+ */
+static int open_regular(const char *path, int flags)
+{
+	int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0600), ret = 0, fl;
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode))
+		ret = -EINVAL;
+	else if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK))
+		ret = -errno;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 int kmig_snap_file_open(struct kmig_snap_file *f, const char *path, int flags, bool buffered,
 			bool probe_write)
 {
 	int ret = 0;
 
 	f->direct = !buffered;
-	f->fd = buffered ? -1 : open(path, flags | O_DIRECT | O_CLOEXEC, 0600);
-	if (f->fd < 0 && !buffered && errno != EINVAL)
-		return -errno;
+	f->fd = buffered ? -EINVAL : open_regular(path, flags | O_DIRECT);
+	if (f->fd < 0 && !buffered && f->fd != -EINVAL)
+		return f->fd;
 	if (f->fd >= 0 && probe_write) {
 		ret = probe(f->fd);
 		if (ret && ret != -EINVAL)
@@ -100,8 +126,8 @@ int kmig_snap_file_open(struct kmig_snap_file *f, const char *path, int flags, b
 	snprintf(f->io, sizeof(f->io), "buffered: %s", buffered ? "asked for" :
 		 ret ? "the filesystem refuses O_DIRECT writes (EINVAL)" :
 		 "the filesystem refuses O_DIRECT (EINVAL at open)");
-	f->fd = open(path, flags | O_CLOEXEC, 0600);
-	return f->fd < 0 ? -errno : 0;
+	f->fd = open_regular(path, flags);
+	return f->fd < 0 ? f->fd : 0;
 }
 
 void kmig_snap_file_close(struct kmig_snap_file *f)

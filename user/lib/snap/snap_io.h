@@ -21,7 +21,9 @@ struct kmig_snap_file {
  * Open @path with @flags (O_RDONLY, or O_RDWR | O_CREAT | O_TRUNC), adding
  * O_DIRECT unless @buffered. If the open with O_DIRECT fails with EINVAL,
  * or @probe_write is set and an aligned 4 KiB write at offset 0 fails with
- * EINVAL, the file is used buffered. -errno on any other failure.
+ * EINVAL, the file is used buffered. -EINVAL if @path is not a regular
+ * file (a FIFO or device is refused without blocking in open()), -errno
+ * on any other failure.
  */
 int kmig_snap_file_open(struct kmig_snap_file *f, const char *path, int flags, bool buffered,
 			bool probe_write);

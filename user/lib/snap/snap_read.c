@@ -162,6 +162,9 @@ int kmig_snap_read(const struct kmig_snap *s, const struct kmig_ram *ram,
 	if (!nr_threads || nr_threads > KMIG_MAX_WORKERS)
 		return kmig_err_set(e, -EINVAL, "%u reader threads, expected 1..%u", nr_threads,
 				    KMIG_MAX_WORKERS);
+	if (!s->o.keep)
+		return kmig_err_set(e, -EINVAL, "%s: opened without its bitmaps (opts.keep)",
+				    s->path);
 	for (unsigned int i = 0; i < s->h.nr_blocks; i++)
 		c.range_base[i + 1] = c.range_base[i] +
 			KMIG_DIV_ROUND_UP(s->blocks[i].npages, RANGE_PAGES);

@@ -6,7 +6,10 @@
  * program, possibly written in another language.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,9 @@
 struct kmig_vmmp_client {
 	int sock;
 	uint32_t seq;
+	struct kmig_vmmp_client_opts o;
+	int dead;		/* -errno: a wait was abandoned, the session is over */
+	char dead_why[96];
 	struct kmig_vmmp_info info;
 	char err[KMIG_VMMP_TEXT_MAX + 64];
 	uint64_t duration_ns;
@@ -51,6 +57,108 @@ static int fail(struct kmig_vmmp_client *c, int err, const char *fmt, ...)
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+/* Bounds of one wait: the request's deadline, cut short by a cancel. */
+struct wait {
+	uint64_t deadline;
+	bool cancel_armed;	/* no cancel yet when the request started */
+	bool cancelled;		/* a cancel came during this request */
+};
+
+static void wait_begin(struct kmig_vmmp_client *c, struct wait *w)
+{
+	w->deadline = kmig_vmmp_now_ns() + c->o.timeout_ms * 1000000ULL;
+	w->cancel_armed = c->o.cancelled && !c->o.cancelled(c->o.cancel_arg);
+	w->cancelled = false;
+}
+
+/*
+ * Wait until the socket is ready for @events: 0, -ETIMEDOUT past the
+ * deadline, -ECANCELED after a cancel's grace, or -errno. A cancel that
+ * came before the request began does not count: requests a caller makes
+ * after it (its clean-up: RESUME, QUIT) get the whole timeout.
+ */
+static int wait_sock(struct kmig_vmmp_client *c, struct wait *w, short events)
+{
+	struct pollfd p = { .fd = c->sock, .events = events };
+
+	for (;;) {
+		uint64_t now = kmig_vmmp_now_ns(), left;
+		int n;
+
+		if (w->cancel_armed && !w->cancelled && c->o.cancelled(c->o.cancel_arg)) {
+			uint64_t grace = now + KMIG_VMMP_CANCEL_GRACE_MS * 1000000ULL;
+
+			w->cancelled = true;
+			w->deadline = grace < w->deadline ? grace : w->deadline;
+		}
+		if (now >= w->deadline)
+			return w->cancelled ? -ECANCELED : -ETIMEDOUT;
+		left = (w->deadline - now + 999999) / 1000000;
+		/* With a cancel to watch, look at it every POLL_TICK_MS. */
+		if (w->cancel_armed && !w->cancelled && left > KMIG_VMMP_POLL_TICK_MS)
+			left = KMIG_VMMP_POLL_TICK_MS;
+		n = poll(&p, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			return 0;
+	}
+}
+
+/* A wait gave up: the late reply would arrive out of turn, so the session
+ * is over; later requests fail at once and the VMM sees the hang-up. */
+static int abandon(struct kmig_vmmp_client *c, int err, bool sending, uint16_t type)
+{
+	const char *name = kmig_vmmp_type_name(type);
+	const char *what = sending ? "sending the request" : "waiting for the reply";
+
+	c->dead = err;
+	snprintf(c->dead_why, sizeof(c->dead_why), "%s %s", name,
+		 err == -ECANCELED ? "was cancelled" : "timed out");
+	shutdown(c->sock, SHUT_RDWR);
+	if (err == -ECANCELED)
+		return fail(c, err, "%s: cancelled while %s (no answer within %u ms of the cancel)",
+			    name, what, KMIG_VMMP_CANCEL_GRACE_MS);
+	return fail(c, err, "%s: timed out after %u ms %s: the VMM does not answer%s",
+		    name, c->o.timeout_ms, what,
+		    type == KMIG_VMMP_HELLO ? " (is it serving another session?)" : "");
+}
+
+static int send_bounded(struct kmig_vmmp_client *c, struct wait *w, uint16_t type,
+			const void *buf, uint32_t len)
+{
+	int ret;
+
+	while ((ret = kmig_vmmp_msg_send(c->sock, buf, len, NULL, 0)) == -EAGAIN) {
+		ret = wait_sock(c, w, POLLOUT);
+		if (ret == -ETIMEDOUT || ret == -ECANCELED)
+			return abandon(c, ret, true, type);
+		if (ret)
+			break;
+	}
+	if (ret)
+		return fail(c, ret, "%s: send: %s", kmig_vmmp_type_name(type), strerror(-ret));
+	return 0;
+}
+
+static int recv_bounded(struct kmig_vmmp_client *c, struct wait *w, uint16_t type)
+{
+	int ret;
+
+	while ((ret = kmig_vmmp_msg_recv(c->sock, &c->rx)) == -EAGAIN) {
+		ret = wait_sock(c, w, POLLIN);
+		if (ret == -ETIMEDOUT || ret == -ECANCELED)
+			return abandon(c, ret, false, type);
+		if (ret)
+			break;
+	}
+	if (ret)
+		return fail(c, ret == -ENODATA ? -ECONNRESET : ret,
+			    "%s: no reply: %s", kmig_vmmp_type_name(type),
+			    ret == -ENODATA ? "VMM closed the connection" : strerror(-ret));
+	return 0;
 }
 
 static int check_reply_hdr(struct kmig_vmmp_client *c, uint16_t type,
@@ -108,6 +216,7 @@ static int transact(struct kmig_vmmp_client *c, uint16_t type,
 		    int fds_ok)
 {
 	struct kmig_vmmp_hdr *h = (void *)c->tx.bytes;
+	struct wait w;
 	int ret;
 
 	if (len > KMIG_VMMP_MAX_MSG - sizeof(*h))
@@ -115,21 +224,21 @@ static int transact(struct kmig_vmmp_client *c, uint16_t type,
 			    kmig_vmmp_type_name(type), len);
 	c->err[0] = 0;
 	c->duration_ns = 0;
+	if (c->dead)
+		return fail(c, c->dead, "%s: not sent: %s earlier, the session is over",
+			    kmig_vmmp_type_name(type), c->dead_why);
 	*h = (struct kmig_vmmp_hdr) {
 		.magic = KMIG_VMMP_MAGIC, .type = type,
 		.len = (uint32_t)sizeof(*h) + len, .seq = ++c->seq,
 	};
 	if (len)
 		memcpy(h + 1, payload, len);
-	ret = kmig_vmmp_msg_send(c->sock, h, h->len, NULL, 0);
+	wait_begin(c, &w);
+	ret = send_bounded(c, &w, type, h, h->len);
+	if (!ret)
+		ret = recv_bounded(c, &w, type);
 	if (ret)
-		return fail(c, ret, "%s: send: %s", kmig_vmmp_type_name(type),
-			    strerror(-ret));
-	ret = kmig_vmmp_msg_recv(c->sock, &c->rx);
-	if (ret)
-		return fail(c, ret == -ENODATA ? -ECONNRESET : ret,
-			    "%s: no reply: %s", kmig_vmmp_type_name(type),
-			    ret == -ENODATA ? "VMM closed the connection" : strerror(-ret));
+		return ret;
 	ret = check_reply_hdr(c, type, &c->rx);
 	if (!ret)
 		ret = check_reply_status(c, type, &c->rx, out);
@@ -208,8 +317,8 @@ static int hello(struct kmig_vmmp_client *c, const char *name)
 	return 0;
 }
 
-int kmig_vmmp_client_open(int sock, const char *name,
-			  struct kmig_vmmp_client **out)
+int kmig_vmmp_client_open_opts(int sock, const struct kmig_vmmp_client_opts *o,
+			       struct kmig_vmmp_client **out)
 {
 	struct kmig_vmmp_client *c = calloc(1, sizeof(*c));
 	int ret;
@@ -220,10 +329,15 @@ int kmig_vmmp_client_open(int sock, const char *name,
 	}
 	c->sock = sock;
 	c->bitmap_fd = -1;
-	ret = hello(c, name);
+	c->o = *o;
+	c->o.timeout_ms = o->timeout_ms ?: KMIG_VMMP_TIMEOUT_MS;
+	/* Every wait is a poll() with a deadline: the socket never blocks. */
+	ret = fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK) ? -errno : 0;
+	if (!ret)
+		ret = hello(c, o->name);
 	if (ret) {
 		/* Keep the reason visible to a caller that only gets -errno. */
-		fprintf(stderr, "kmig vmm protocol: %s\n", c->err);
+		fprintf(stderr, "kmig vmm protocol: %s\n", c->err[0] ? c->err : strerror(-ret));
 		kmig_vmmp_client_close(c);
 		return ret;
 	}
@@ -231,25 +345,65 @@ int kmig_vmmp_client_open(int sock, const char *name,
 	return 0;
 }
 
-int kmig_vmmp_connect(const char *path, const char *name,
-		      struct kmig_vmmp_client **out)
+int kmig_vmmp_client_open(int sock, const char *name,
+			  struct kmig_vmmp_client **out)
+{
+	struct kmig_vmmp_client_opts o = { .name = name };
+
+	return kmig_vmmp_client_open_opts(sock, &o, out);
+}
+
+/*
+ * A unix connect() waits while the VMM's listen backlog is full; without
+ * blocking it fails with EAGAIN, so retry until the deadline (or cancel).
+ */
+static int connect_bounded(int sock, const struct sockaddr_un *sa,
+			   const struct kmig_vmmp_client_opts *o)
+{
+	unsigned int timeout = o->timeout_ms ?: KMIG_VMMP_TIMEOUT_MS;
+	uint64_t deadline = kmig_vmmp_now_ns() + timeout * 1000000ULL;
+
+	while (connect(sock, (const struct sockaddr *)sa, sizeof(*sa))) {
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (o->cancelled && o->cancelled(o->cancel_arg))
+			return -ECANCELED;
+		if (kmig_vmmp_now_ns() >= deadline) {
+			fprintf(stderr, "kmig vmm protocol: connect to %s: the VMM did not "
+				"accept within %u ms\n", sa->sun_path, timeout);
+			return -ETIMEDOUT;
+		}
+		poll(NULL, 0, 20);
+	}
+	return 0;
+}
+
+int kmig_vmmp_connect_opts(const char *path, const struct kmig_vmmp_client_opts *o,
+			   struct kmig_vmmp_client **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int sock;
+	int sock, ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)
 		return -errno;
-	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-
+	ret = connect_bounded(sock, &sa, o);
+	if (ret) {
 		close(sock);
-		return err;
+		return ret;
 	}
-	return kmig_vmmp_client_open(sock, name, out);
+	return kmig_vmmp_client_open_opts(sock, o, out);
+}
+
+int kmig_vmmp_connect(const char *path, const char *name,
+		      struct kmig_vmmp_client **out)
+{
+	struct kmig_vmmp_client_opts o = { .name = name };
+
+	return kmig_vmmp_connect_opts(path, &o, out);
 }
 
 static void unmap_bitmap(struct kmig_vmmp_client *c)
@@ -298,6 +452,29 @@ static int fd_size_at_least(int fd, uint64_t size)
 	return !fstat(fd, &st) && (uint64_t)st.st_size >= size;
 }
 
+/*
+ * The helper maps what the VMM passes: if the VMM could shrink a memfd
+ * later, the helper's next access to the lost range would be a SIGBUS.
+ * A memfd sealed with F_SEAL_SHRINK can never shrink (the seal cannot be
+ * removed), so that is what the protocol requires, checked before the
+ * size (which the seal then keeps true).
+ */
+static int check_sealed(struct kmig_vmmp_client *c, int fd, const char *what)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals >= 0 && (seals & F_SEAL_SHRINK))
+		return 0;
+	if (seals < 0)
+		return fail(c, -EPROTO,
+			    "GET_SLOTS reply: the %s takes no seals, it is no memfd (F_GET_SEALS: %s); "
+			    "the VMM must pass memfds sealed with F_SEAL_SHRINK",
+			    what, strerror(errno));
+	return fail(c, -EPROTO,
+		    "GET_SLOTS reply: the %s is not sealed against shrinking (seals 0x%x, no "
+		    "F_SEAL_SHRINK); the VMM must seal the memfds it passes", what, seals);
+}
+
 static int check_slot(struct kmig_vmmp_client *c, const struct kmig_vmmp_slot_desc *d,
 		      const struct kmig_vmmp_slots_reply *h, const int *memfds)
 {
@@ -337,6 +514,14 @@ static int build_memmap(struct kmig_vmmp_client *c, const struct reply *r,
 	m->vm_fd = c->rx.fds[0];
 	for (i = 0; i < h.nr_memfds; i++)
 		m->memfds[i] = c->rx.fds[KMIG_VMMP_FIXED_FDS + i];
+	for (i = 0; i < h.nr_memfds; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "memfd %u", i);
+		ret = check_sealed(c, m->memfds[i], what);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < h.nr_slots; i++) {
 		ret = check_slot(c, &d[i], &h, m->memfds);
 		if (ret)
@@ -353,8 +538,11 @@ static int build_memmap(struct kmig_vmmp_client *c, const struct reply *r,
 
 static int take_bitmap(struct kmig_vmmp_client *c, int fd, uint64_t size)
 {
+	int ret = check_sealed(c, fd, "bitmap buffer memfd");
 	void *p;
 
+	if (ret)
+		return ret;
 	if (!size || size > (1ULL << 40) || !fd_size_at_least(fd, size))
 		return fail(c, -EPROTO, "GET_SLOTS reply: bad bitmap buffer of %llu bytes",
 			    (unsigned long long)size);

@@ -7,8 +7,10 @@
  * gets an error reply (errno + text) and the session goes on.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,9 @@ struct kmig_vmmp_server {
 	int bitmap_fd;
 	uint64_t *bitmap;
 	uint64_t bitmap_size;
+	unsigned int timeout_ms;	/* for HELLO, and for a reply to be taken */
 	/* per connection */
+	int cancel_fd;
 	uint32_t version;		/* 0 until HELLO */
 	int quit;
 	uint32_t quit_flags;
@@ -613,6 +617,62 @@ static int check_envelope(struct req *r, const struct kmig_vmmp_msg *m)
 	return 0;
 }
 
+/*
+ * Wait until @conn is ready for @events, or @deadline (0: none) passes
+ * (-ETIMEDOUT), or the cancel fd becomes readable (-ECANCELED). 1 when
+ * ready, 0 on hang-up, -errno.
+ */
+static int wait_conn(struct kmig_vmmp_server *s, int conn, short events, uint64_t deadline)
+{
+	struct pollfd p[2] = {
+		{ .fd = conn, .events = events },
+		{ .fd = s->cancel_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		uint64_t now = kmig_vmmp_now_ns();
+		int timeout = -1, n;
+
+		if (deadline) {
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			timeout = (int)((deadline - now + 999999) / 1000000);
+		}
+		n = poll(p, s->cancel_fd >= 0 ? 2 : 1, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (s->cancel_fd >= 0 && p[1].revents)
+			return -ECANCELED;
+		if (p[0].revents & events)
+			return 1;
+		if (p[0].revents)
+			return 0;
+	}
+}
+
+/*
+ * A client takes each reply before it sends its next request; one that
+ * does not take a reply within the timeout is not a helper (a flood of
+ * requests never read back would otherwise block the VMM in sendmsg()).
+ */
+static int send_bounded(struct kmig_vmmp_server *s, int conn, const void *buf, uint32_t len,
+			const int *fds, int nr_fds)
+{
+	uint64_t deadline = kmig_vmmp_now_ns() + s->timeout_ms * 1000000ULL;
+	int ret;
+
+	while ((ret = kmig_vmmp_msg_send(conn, buf, len, fds, nr_fds)) == -EAGAIN) {
+		ret = wait_conn(s, conn, POLLOUT, deadline);
+		if (ret == 0)
+			return -EPIPE;
+		if (ret < 0)
+			return ret;
+	}
+	return ret;
+}
+
 static int send_reply(struct req *r, int ret, uint64_t ns)
 {
 	struct kmig_vmmp_hdr *h = (void *)r->s->tx.bytes;
@@ -636,7 +696,7 @@ static int send_reply(struct req *r, int ret, uint64_t ns)
 		.magic = KMIG_VMMP_MAGIC, .type = r->hdr->type,
 		.flags = KMIG_VMMP_HDR_F_REPLY, .len = len, .seq = r->hdr->seq,
 	};
-	return kmig_vmmp_msg_send(r->conn, h, len, r->fds, r->nr_fds);
+	return send_bounded(r->s, r->conn, h, len, r->fds, r->nr_fds);
 }
 
 /* Handle one received message: always exactly one reply. */
@@ -684,54 +744,62 @@ static void reset_session(struct kmig_vmmp_server *s)
 	drop_dev_in(s);
 }
 
-/* Wait for a message on @conn; 1 when one is there, 0 on hang-up. */
-static int wait_readable(int conn, int cancel_fd)
+/*
+ * The session loop. Until HELLO succeeds the client has the server's
+ * timeout to send it (a silent connection, or one trickling bytes, must
+ * not hold the VMM's only session); after HELLO a helper may stay idle as
+ * long as it likes (a destination helper waits for its source).
+ */
+static int serve(struct kmig_vmmp_server *s, int conn)
 {
-	struct pollfd p[2] = {
-		{ .fd = conn, .events = POLLIN },
-		{ .fd = cancel_fd, .events = POLLIN },
-	};
+	uint64_t hello_deadline = kmig_vmmp_now_ns() + s->timeout_ms * 1000000ULL;
+	int ret;
 
-	for (;;) {
-		int n = poll(p, cancel_fd >= 0 ? 2 : 1, -1);
-
-		if (n < 0 && errno == EINTR)
+	while (!s->quit) {
+		ret = wait_conn(s, conn, POLLIN, s->version ? 0 : hello_deadline);
+		if (ret <= 0)
+			return ret;
+		ret = kmig_vmmp_msg_recv(conn, &s->rx);
+		if (ret == -EAGAIN)
 			continue;
-		if (n < 0)
-			return -errno;
-		if (cancel_fd >= 0 && p[1].revents)
-			return -ECANCELED;
-		if (p[0].revents & POLLIN)
-			return 1;
-		if (p[0].revents)
+		if (ret == -ENODATA)
 			return 0;
+		if (ret)
+			return ret;
+		ret = handle(s, conn);
+		if (ret)
+			return ret;
 	}
+	return 0;
 }
 
 int kmig_vmmp_server_serve(struct kmig_vmmp_server *s, int conn, int cancel_fd)
 {
-	int ret;
+	int fl = fcntl(conn, F_GETFL), ret;
 
+	/* Every wait is a poll() with a deadline or the cancel fd. */
+	if (fl < 0 || fcntl(conn, F_SETFL, fl | O_NONBLOCK))
+		return -errno;
 	reset_session(s);
-	while (!s->quit) {
-		ret = wait_readable(conn, cancel_fd);
-		if (ret <= 0)
-			goto out;
-		ret = kmig_vmmp_msg_recv(conn, &s->rx);
-		if (ret == -ENODATA) {
-			ret = 0;
-			goto out;
-		}
-		if (ret)
-			goto out;
-		ret = handle(s, conn);
-		if (ret)
-			goto out;
-	}
-	ret = 0;
-out:
+	s->cancel_fd = cancel_fd;
+	ret = serve(s, conn);
 	reset_session(s);
+	s->cancel_fd = -1;
+	fcntl(conn, F_SETFL, fl);
 	return ret;
+}
+
+void kmig_vmmp_server_set_timeout(struct kmig_vmmp_server *s, unsigned int ms)
+{
+	s->timeout_ms = ms ?: KMIG_VMMP_SERVER_TIMEOUT_MS;
+}
+
+/* The helper maps the memfds: they must never shrink (vmm_proto_server.h). */
+static bool shrink_sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals >= 0 && (seals & F_SEAL_SHRINK);
 }
 
 /* The VM description must be self-consistent before anything is served. */
@@ -753,6 +821,8 @@ static int check_vm(const struct kmig_vmmp_vm *vm)
 		if (fstat(vm->memfds[a->memfd], &st) ||
 		    (uint64_t)st.st_size < a->offset + a->size)
 			return -EINVAL;
+		if (!shrink_sealed(vm->memfds[a->memfd]))
+			return -EPERM;
 		for (j = 0; j < i; j++) {
 			const struct kmig_vmmp_slot *b = &vm->slots[j];
 
@@ -774,10 +844,11 @@ static int make_bitmap_buffer(struct kmig_vmmp_server *s)
 		max = b > max ? b : max;
 	}
 	s->bitmap_size = (max + 4095) & ~4095ULL;
-	s->bitmap_fd = memfd_create("kmig-vmmp-bitmap", MFD_CLOEXEC);
+	s->bitmap_fd = memfd_create("kmig-vmmp-bitmap", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (s->bitmap_fd < 0)
 		return -errno;
-	if (ftruncate(s->bitmap_fd, (off_t)s->bitmap_size))
+	if (ftruncate(s->bitmap_fd, (off_t)s->bitmap_size) ||
+	    fcntl(s->bitmap_fd, F_ADD_SEALS, F_SEAL_SHRINK))
 		return -errno;
 	s->bitmap = mmap(NULL, s->bitmap_size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, s->bitmap_fd, 0);
@@ -801,6 +872,8 @@ int kmig_vmmp_server_create(const struct kmig_vmmp_vm *vm,
 	if (!s)
 		return -ENOMEM;
 	s->bitmap_fd = -1;
+	s->cancel_fd = -1;
+	s->timeout_ms = KMIG_VMMP_SERVER_TIMEOUT_MS;
 	s->vm = *vm;
 	s->ops = ops;
 	s->ctx = ctx;

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,19 +26,115 @@ void tvmm_sleep_ms(int ms)
 		;
 }
 
-/* build/tests/vmm/<test> -> build/kmig-vmm, unless $KMIG_VMM says. */
-static void vmm_path(char *buf, size_t len)
+long tvmm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* build/tests/vmm/<test> -> build/@prog, unless $@env says. */
+static void build_path(char *buf, size_t len, const char *env, const char *prog)
 {
 	char exe[PATH_MAX];
 	ssize_t n;
 
-	if (getenv("KMIG_VMM")) {
-		snprintf(buf, len, "%s", getenv("KMIG_VMM"));
+	if (getenv(env)) {
+		snprintf(buf, len, "%s", getenv(env));
 		return;
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = 0;
-	snprintf(buf, len, "%s/../../kmig-vmm", dirname(exe));
+	snprintf(buf, len, "%s/../../%s", dirname(exe), prog);
+}
+
+static void vmm_path(char *buf, size_t len)
+{
+	build_path(buf, len, "KMIG_VMM", "kmig-vmm");
+}
+
+int tkmig_spawn(struct trun *r, const char *const *args)
+{
+	char path[PATH_MAX];
+	const char *argv[48];
+	int n = 0, fd;
+
+	memset(r, 0, sizeof(*r));
+	build_path(path, sizeof(path), "KMIG", "kmig");
+	snprintf(r->errfile, sizeof(r->errfile), "/tmp/kmig-test-err.XXXXXX");
+	fd = mkstemp(r->errfile);
+	if (fd < 0)
+		return -errno;
+	argv[n++] = path;
+	while (args && *args && n < 47)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	r->ms = tvmm_now_ms();
+	r->pid = fork();
+	if (r->pid < 0)
+		return -errno;
+	if (r->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(null, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(fd);
+	return 0;
+}
+
+void tkmig_wait(struct trun *r, int timeout_ms)
+{
+	long deadline = r->ms + timeout_ms;
+	struct rusage ru;
+	ssize_t n;
+	int fd;
+
+	r->status = -1;
+	for (;;) {
+		pid_t p = wait4(r->pid, &r->status, WNOHANG, &ru);
+
+		if (p == r->pid)
+			break;
+		if (p < 0 || tvmm_now_ms() > deadline) {
+			kill(r->pid, SIGKILL);
+			wait4(r->pid, NULL, 0, &ru);
+			r->status = -1;
+			break;
+		}
+		tvmm_sleep_ms(5);
+	}
+	r->ms = tvmm_now_ms() - r->ms;
+	r->maxrss_kib = ru.ru_maxrss;
+	fd = open(r->errfile, O_RDONLY);
+	n = fd >= 0 ? read(fd, r->err, sizeof(r->err) - 1) : 0;
+	r->err[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(r->errfile);
+}
+
+int tkmig_run(struct trun *r, const char *const *args, int timeout_ms, int sig, int sig_ms)
+{
+	int ret = tkmig_spawn(r, args);
+
+	if (ret)
+		return ret;
+	if (sig) {
+		tvmm_sleep_ms(sig_ms);
+		kill(r->pid, sig);
+	}
+	tkmig_wait(r, timeout_ms);
+	return 0;
+}
+
+int tkmig_exited(const struct trun *r, int code)
+{
+	return r->status >= 0 && WIFEXITED(r->status) && WEXITSTATUS(r->status) == code;
 }
 
 int tvmm_start(struct tvmm *t, const char *const *args)

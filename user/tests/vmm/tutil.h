@@ -40,6 +40,29 @@ void tvmm_ranges(const struct kmig_vmmp_memmap *m, struct kmig_abcheck_range *r)
 int tvmm_check(const struct kmig_vmmp_memmap *m, struct kmig_abcheck_report *rep);
 
 void tvmm_sleep_ms(int ms);
+/* Milliseconds on CLOCK_MONOTONIC. */
+long tvmm_now_ms(void);
+
+/* A kmig command run by the hostile-peer tests: how it ended and what it
+ * cost (the fields /usr/bin/time -v reports). */
+struct trun {
+	pid_t pid;
+	int status;		/* wait status; -1 if it had to be killed */
+	long maxrss_kib;	/* peak resident memory */
+	long ms;		/* wall time */
+	char errfile[64];
+	char err[4096];		/* its stderr */
+};
+
+/* Start build/kmig (or $KMIG) with @args (NULL-terminated), stdout to
+ * /dev/null, stderr kept; it gets SIGKILL if the test dies. */
+int tkmig_spawn(struct trun *r, const char *const *args);
+/* Wait at most @timeout_ms (then SIGKILL, status -1); fills the rest. */
+void tkmig_wait(struct trun *r, int timeout_ms);
+/* Both, with @sig sent @sig_ms after the start when @sig != 0. */
+int tkmig_run(struct trun *r, const char *const *args, int timeout_ms, int sig, int sig_ms);
+/* It exited by itself with @code (not by a signal, not killed). */
+int tkmig_exited(const struct trun *r, int code);
 /* Open file descriptors of process @pid, or -1. */
 int tvmm_count_fds(pid_t pid);
 
