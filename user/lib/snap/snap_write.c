@@ -23,6 +23,7 @@
 #include "pages/chunk.h"
 #include "base/crc.h"
 #include "base/hook.h"
+#include "pages/pool.h"
 #include "snap/snap_fmt.h"
 #include "snap/snap_io.h"
 #include "snap/snap_write.h"
@@ -30,12 +31,7 @@
 struct wthread {
 	struct kmig_snap_writer *w;
 	unsigned int id;
-	pthread_t thread;
-	bool started;
-	struct kmig_queue q;
 	struct kmig_classifier cls;
-	uint64_t acked_sync;		/* under w->lock */
-	bool ended;			/* under w->lock */
 	struct kmig_err err;
 	struct kmig_chan_stats stats;
 };
@@ -49,16 +45,11 @@ struct kmig_snap_writer {
 	struct kmig_snap_block blocks[KMIG_MAX_BLOCKS];
 	uint64_t *bitmaps[KMIG_MAX_BLOCKS];	/* present pages, host order */
 	uint8_t *crcs[KMIG_MAX_BLOCKS];		/* per-page CRC32C, little-endian */
-	uint64_t chunk_base[KMIG_MAX_BLOCKS + 1];
+	struct kmig_pool pool;		/* the writer threads, queues, failure */
 	struct wthread *th;
 	unsigned int nr, nr_init;
 
-	pthread_mutex_t lock;		/* err, acks; cond signals both */
-	pthread_cond_t cond;
-	int failed;
-	struct kmig_err err;
-
-	uint64_t sync_id, pages_queued, syncs, devstate_len;
+	uint64_t devstate_len;
 	uint64_t t_start, t_setup, t_pages, t_end;
 	bool committed;
 };
@@ -73,24 +64,14 @@ void kmig_snap_wopts_init(struct kmig_snap_wopts *o)
 static int wfail(struct kmig_snap_writer *w, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Fail the writer once: record why, wake every thread and waiter. */
+/* Fail the writer once (kmig_pool_fail()): record why, wake all. */
 static int wfail(struct kmig_snap_writer *w, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&w->lock);
-	if (!w->failed) {
-		w->err.code = code;
-		va_start(ap, fmt);
-		vsnprintf(w->err.msg, sizeof(w->err.msg), fmt, ap);
-		va_end(ap);
-		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
-		for (unsigned int i = 0; i < w->nr_init; i++)
-			kmig_queue_abort(&w->th[i].q);
-		pthread_cond_broadcast(&w->cond);
-	}
-	code = w->err.code;
-	pthread_mutex_unlock(&w->lock);
+	va_start(ap, fmt);
+	code = kmig_pool_vfail(&w->pool, code, fmt, ap);
+	va_end(ap);
 	return code;
 }
 
@@ -170,104 +151,37 @@ static int write_chunk(struct wthread *t, const struct kmig_work *wk)
 	return 0;
 }
 
-static void publish(struct wthread *t, const struct kmig_work *wk)
+static int pool_work(void *arg, unsigned int id, const struct kmig_work *wk)
 {
-	pthread_mutex_lock(&t->w->lock);
-	if (wk->kind == KMIG_WORK_SYNC)
-		t->acked_sync = wk->arg;
-	else
-		t->ended = true;
-	pthread_cond_broadcast(&t->w->cond);
-	pthread_mutex_unlock(&t->w->lock);
+	struct kmig_snap_writer *w = arg;
+	struct wthread *t = &w->th[id];
+	int ret = wk->kind == KMIG_WORK_PAGES ? write_chunk(t, wk) : 0;
+
+	if (ret)
+		return wfail(w, ret, "%s: thread %u: %s", w->path, t->id, t->err.msg);
+	return 0;
 }
 
-static void *thread_main(void *arg)
-{
-	struct wthread *t = arg;
-	struct kmig_work wk;
-	int ret;
-
-	while (!kmig_queue_pop(&t->q, &wk)) {
-		ret = wk.kind == KMIG_WORK_PAGES ? write_chunk(t, &wk) : 0;
-		if (ret) {
-			wfail(t->w, ret, "%s: thread %u: %s", t->w->path, t->id, t->err.msg);
-			break;
-		}
-		if (wk.kind != KMIG_WORK_PAGES)
-			publish(t, &wk);
-		if (wk.kind == KMIG_WORK_END)
-			break;
-	}
-	return NULL;
-}
+static const struct kmig_pool_ops pool_ops = { .work = pool_work };
 
 static int failed_code(struct kmig_snap_writer *w)
 {
-	int code;
-
-	pthread_mutex_lock(&w->lock);
-	code = w->failed ? w->err.code : 0;
-	pthread_mutex_unlock(&w->lock);
-	return code;
-}
-
-static int push(void *arg, unsigned int owner, const struct kmig_work *wk, uint64_t set)
-{
-	struct kmig_snap_writer *w = arg;
-	int ret = kmig_queue_push(&w->th[owner].q, wk);
-
-	if (ret)
-		return failed_code(w) ?: ret;
-	w->pages_queued += set;
-	return 0;
+	return kmig_pool_error_code(&w->pool);
 }
 
 static int w_queue(void *p, uint32_t block, uint64_t first, uint64_t n, const uint64_t *bitmap,
 		   const uint64_t *zero)
 {
 	struct kmig_snap_writer *w = p;
-	uint64_t end;
 
-	if (block >= w->ram->nr || !kmig_add_ok(first, n, &end) ||
-	    end > w->ram->blocks[block].npages)
-		return -EINVAL;
-	return kmig_chunk_split(w->chunk_base, w->nr, block, first, end, bitmap, zero, push, w);
-}
-
-static bool all_acked(struct kmig_snap_writer *w, enum kmig_work_kind kind, uint64_t id)
-{
-	for (unsigned int i = 0; i < w->nr; i++)
-		if (kind == KMIG_WORK_SYNC ? w->th[i].acked_sync < id : !w->th[i].ended)
-			return false;
-	return true;
-}
-
-/* @kind on every thread's queue, then wait until all have done it. */
-static int barrier(struct kmig_snap_writer *w, enum kmig_work_kind kind, uint64_t id)
-{
-	struct kmig_work wk = { .kind = kind, .arg = id };
-	int ret = 0;
-
-	for (unsigned int i = 0; i < w->nr && !ret; i++)
-		ret = push(w, i, &wk, 0);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&w->lock);
-	while (!w->failed && !all_acked(w, kind, id))
-		pthread_cond_wait(&w->cond, &w->lock);
-	ret = w->failed ? w->err.code : 0;
-	pthread_mutex_unlock(&w->lock);
-	return ret;
+	return kmig_pool_queue(&w->pool, block, first, n, bitmap, zero);
 }
 
 static int w_flush(void *p)
 {
 	struct kmig_snap_writer *w = p;
-	int ret = barrier(w, KMIG_WORK_SYNC, ++w->sync_id);
 
-	if (!ret)
-		w->syncs++;
-	return ret;
+	return kmig_pool_flush(&w->pool);
 }
 
 /* One metadata section: @len bytes of the aligned @buf, padded with the
@@ -368,15 +282,6 @@ static void sync_dir(const char *path)
 	}
 }
 
-static void join_threads(struct kmig_snap_writer *w)
-{
-	for (unsigned int i = 0; i < w->nr_init; i++) {
-		if (w->th[i].started)
-			pthread_join(w->th[i].thread, NULL);
-		w->th[i].started = false;
-	}
-}
-
 static int hook_cancelled(void *arg)
 {
 	return failed_code(arg) != 0;
@@ -425,8 +330,8 @@ static int w_finish(void *p, const void *devstate, size_t len)
 	ret = w_flush(w);
 	w->t_pages = kmig_now_ns();
 	if (!ret)
-		ret = barrier(w, KMIG_WORK_END, 0);
-	join_threads(w);
+		ret = kmig_pool_end(&w->pool);
+	kmig_pool_join(&w->pool);
 	w->devstate_len = len;
 	if (!ret)
 		ret = commit(w, devstate, len);
@@ -450,8 +355,8 @@ static void w_stats(void *p, struct kmig_stats *st)
 	st->codec = "none";
 	st->nr_channels = w->nr;
 	st->ram_bytes = kmig_ram_total(w->ram);
-	st->pages_queued = w->pages_queued;
-	st->syncs = w->syncs;
+	st->pages_queued = w->pool.pages_queued;
+	st->syncs = w->pool.syncs;
 	st->devstate_bytes = w->devstate_len;
 	st->ns_phase[KMIG_PHASE_SETUP] = setup - w->t_start;
 	st->ns_phase[KMIG_PHASE_PAGES] = pages > setup ? pages - setup : 0;
@@ -466,7 +371,7 @@ static const char *w_error(const void *p)
 {
 	const struct kmig_snap_writer *w = p;
 
-	return w->err.msg;
+	return kmig_pool_error(&w->pool);
 }
 
 static const char *w_classify_path(const void *p)
@@ -488,15 +393,11 @@ static void w_destroy(void *p)
 
 	if (!w)
 		return;
-	if (w->th) {
-		w_cancel(w, -ECANCELED);
-		join_threads(w);
-		for (unsigned int i = 0; i < w->nr_init; i++) {
-			kmig_queue_fini(&w->th[i].q);
-			kmig_classify_fini(&w->th[i].cls);
-		}
-		free(w->th);
-	}
+	w_cancel(w, -ECANCELED);
+	kmig_pool_fini(&w->pool);	/* joins the threads */
+	for (unsigned int i = 0; w->th && i < w->nr_init; i++)
+		kmig_classify_fini(&w->th[i].cls);
+	free(w->th);
 	/* Never leave a partial file behind (a kill leaves a WRITING one). */
 	if (w->f.fd >= 0 && !w->committed && !fstat(w->f.fd, &sb) && S_ISREG(sb.st_mode))
 		unlink(w->path);
@@ -505,8 +406,6 @@ static void w_destroy(void *p)
 		free(w->bitmaps[i]);
 		free(w->crcs[i]);
 	}
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->cond);
 	free(w);
 }
 
@@ -547,15 +446,13 @@ static int start_threads(struct kmig_snap_writer *w, struct kmig_err *e)
 		t->id = i;
 		t->cls.dev_fd = t->cls.pagemap_fd = -1;
 		w->nr_init = i + 1;
-		ret = kmig_queue_init(&t->q, w->o.queue_depth);
-		if (!ret)
-			ret = kmig_classify_init(&t->cls, w->o.kmig_dev, w->o.vm_fd);
-		if (!ret)
-			ret = -pthread_create(&t->thread, NULL, thread_main, t);
+		ret = kmig_classify_init(&t->cls, w->o.kmig_dev, w->o.vm_fd);
 		if (ret)
 			return kmig_err_set(e, ret, "writer thread %u: %s", i, strerror(-ret));
-		t->started = true;
 	}
+	ret = kmig_pool_start(&w->pool);
+	if (ret)
+		return kmig_err_set(e, ret, "%s", kmig_pool_error(&w->pool));
 	return 0;
 }
 
@@ -575,7 +472,7 @@ static int open_file(struct kmig_snap_writer *w, const char *path, struct kmig_e
 		w->h.flags |= KMIG_SNAP_F_LIVE;
 	ret = write_header(w) ?: sync_file(w, "after the WRITING header");
 	if (ret)
-		return kmig_err_set(e, ret, "%s", w->err.msg);
+		return kmig_err_set(e, ret, "%s", kmig_pool_error(&w->pool));
 	return 0;
 }
 
@@ -599,12 +496,14 @@ int kmig_snap_writer_create(struct kmig_snap_writer **out, const char *path,
 	w->f.fd = -1;
 	w->t_start = kmig_now_ns();
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	kmig_chunk_bases(ram, w->chunk_base);
-	ret = alloc_blocks(w);
+	ret = kmig_pool_init(&w->pool, w->nr, w->o.queue_depth, ram, &pool_ops, w);
 	if (ret)
-		kmig_err_set(e, ret, "out of memory for the bitmaps");
+		kmig_err_set(e, ret, "%s: %u writer threads: %s", path, w->nr, strerror(-ret));
+	if (!ret) {
+		ret = alloc_blocks(w);
+		if (ret)
+			kmig_err_set(e, ret, "out of memory for the bitmaps");
+	}
 	if (!ret)
 		ret = open_file(w, path, e);
 	if (!ret)

@@ -29,9 +29,6 @@ int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned
 	ch->fd = -1;
 	ch->cls.dev_fd = ch->cls.pagemap_fd = -1;
 	kmig_autocomp_init(&ch->ac);
-	ret = kmig_queue_init(&ch->q, s->o.queue_depth);
-	if (ret)
-		return ret;
 	ret = kmig_codec_init(&ch->codec, s->o.codec, s->o.level, KMIG_CODEC_COMPRESS);
 	if (ret)
 		return ret;
@@ -46,7 +43,6 @@ int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned
 
 void kmig_send_chan_fini(struct kmig_send_chan *ch)
 {
-	kmig_queue_fini(&ch->q);
 	kmig_codec_fini(&ch->codec);
 	kmig_classify_fini(&ch->cls);
 	free(ch->stage);
@@ -76,7 +72,7 @@ int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
 	if (payload_len)
 		iov[cnt++] = (struct iovec){ (void *)payload, payload_len };
 
-	waited = kmig_ratelimit_wait(&s->rl, total, &s->failed);
+	waited = kmig_ratelimit_wait(&s->rl, total, &s->pool.failed);
 	t0 = kmig_now_ns();
 	ret = kmig_net_writev_full(ch->fd, iov, cnt);
 	if (ret)
@@ -273,17 +269,6 @@ static int send_ctrl(struct kmig_send_chan *ch, uint8_t type, uint8_t ack, uint6
 	return ret ? ret : wait_ack(ch, ack, arg);
 }
 
-static void publish(struct kmig_send_chan *ch, const struct kmig_work *w)
-{
-	pthread_mutex_lock(&ch->s->lock);
-	if (w->kind == KMIG_WORK_SYNC)
-		ch->acked_sync = w->arg;
-	else
-		ch->end_acked = true;
-	pthread_cond_broadcast(&ch->s->cond);
-	pthread_mutex_unlock(&ch->s->lock);
-}
-
 static int do_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 {
 	struct kmig_pkt_hdr h = { .type = KMIG_PKT_DEVICE_STATE };
@@ -303,8 +288,6 @@ static int do_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 	default:
 		return -EINVAL;
 	}
-	if (!ret)
-		publish(ch, w);
 	return ret;
 }
 
@@ -318,30 +301,17 @@ static void collect_peer_error(struct kmig_send_chan *ch)
 		;
 }
 
-void *kmig_send_chan_main(void *arg)
+int kmig_send_chan_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 {
-	struct kmig_send_chan *ch = arg;
-	struct kmig_work w;
-	int ret;
+	int ret = do_work(ch, w);
 
-	for (;;) {
-		ret = kmig_queue_pop(&ch->q, &w);
-		if (ret)
-			break;		/* aborted: the stream has failed already */
-		ret = do_work(ch, &w);
-		if (ret) {
-			if (ret == -EPIPE || ret == -ECONNRESET)
-				collect_peer_error(ch);
-			if (ch->err.code)
-				kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id, ch->err.msg);
-			else
-				kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id,
-					       ret == -ECONNRESET || ret == -EPIPE ?
-					       "connection closed by the receiver" : strerror(-ret));
-			break;
-		}
-		if (w.kind == KMIG_WORK_END)
-			break;
-	}
-	return NULL;
+	if (!ret)
+		return 0;
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		collect_peer_error(ch);
+	if (ch->err.code)
+		return kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id, ch->err.msg);
+	return kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id,
+			      ret == -ECONNRESET || ret == -EPIPE ?
+			      "connection closed by the receiver" : strerror(-ret));
 }
