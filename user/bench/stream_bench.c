@@ -339,7 +339,7 @@ static void *cls_main(void *p)
 	struct kmig_classifier c;
 	uint64_t *bm = malloc(KMIG_BITMAP_WORDS(a->n) * 8);
 
-	kmig_classify_init(&c, NULL, -1);
+	kmig_classify_init(&c);
 	kmig_classify(&c, a->b, a->first, a->n, 0, NULL, bm, NULL);
 	kmig_classify_fini(&c);
 	free(bm);
@@ -440,7 +440,7 @@ static void section_d2(void)
 	       "fresh memory per method ==\n");
 	printf("%-8s %-22s %8s %10s %12s %14s\n", "memory", "method", "time s", "ms/GiB",
 	       "vs read-all", "allocated MiB");
-	kmig_classify_init(&cls, NULL, -1);
+	kmig_classify_init(&cls);
 	for (int read_all = 1; read_all >= 0; read_all--) {
 		for (int anon = 0; anon <= 1; anon++) {
 			struct kmig_ram ram;
@@ -455,7 +455,7 @@ static void section_d2(void)
 				for (uint64_t p = 0; p < b->npages; p++)
 					nz += !zero(b->base + p * PG, PG);
 			} else {
-				kmig_classify_fallback(&cls, b, 0, b->npages, 0, NULL, bm, &cnt);
+				kmig_classify(&cls, b, 0, b->npages, 0, NULL, bm, &cnt);
 				nz = cnt.data;
 			}
 			double s = (kmig_now_ns() - t0) / 1e9;

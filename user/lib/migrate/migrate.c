@@ -251,8 +251,6 @@ static int open_sink(struct kmig_migrate *m)
 		if (ret)
 			return kmig_migrate_fail(m, ret, "%s", err[0] ? err : strerror(-ret));
 	} else {
-		so.vm_fd = vm_fd;
-		so.kmig_dev = m->o.kmig_dev;
 		so.switchover = 1;
 		ret = kmig_send_create((struct kmig_send **)&k.p, &so, &m->ram);
 		if (ret)

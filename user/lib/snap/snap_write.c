@@ -23,6 +23,7 @@
 #include "pages/chunk.h"
 #include "base/crc.h"
 #include "base/hook.h"
+#include "pages/pass.h"
 #include "pages/pool.h"
 #include "snap/snap_fmt.h"
 #include "snap/snap_io.h"
@@ -31,7 +32,7 @@
 struct wthread {
 	struct kmig_snap_writer *w;
 	unsigned int id;
-	struct kmig_classifier cls;
+	struct kmig_pass pass;		/* zero pages, CRCs: one read per page */
 	struct kmig_err err;
 	struct kmig_chan_stats stats;
 };
@@ -58,7 +59,6 @@ void kmig_snap_wopts_init(struct kmig_snap_wopts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->nr_threads = 2;
-	o->vm_fd = -1;
 }
 
 static int wfail(struct kmig_snap_writer *w, int code, const char *fmt, ...)
@@ -75,23 +75,22 @@ static int wfail(struct kmig_snap_writer *w, int code, const char *fmt, ...)
 	return code;
 }
 
-/* Pages [s, e) of block @bi: CRCs, one pwrite from guest memory, bits. */
-static int write_run(struct wthread *t, uint32_t bi, uint64_t s, uint64_t e)
+/* Data pages [i, j) of the chunk @cp (consecutive in the block, from
+ * page @first): their CRCs from the pass, one pwrite from guest memory
+ * (O_DIRECT: the kernel moves it to the disk), present bits. */
+static int write_run(struct wthread *t, uint32_t bi, uint64_t first,
+		     const struct kmig_chunk_pages *cp, unsigned int i, unsigned int j)
 {
 	struct kmig_snap_writer *w = t->w;
 	const struct kmig_ram_block *b = &w->ram->blocks[bi];
-	const uint8_t *src = b->base + s * KMIG_PAGE_SIZE;
+	uint64_t s = first + cp->data[i], e = s + (j - i);
 	uint64_t t0 = kmig_now_ns(), len = (e - s) * KMIG_PAGE_SIZE;
 	int ret;
 
-	if (w->crcs[bi]) {
-		for (uint64_t p = s; p < e; p++)
-			kmig_put_le32(w->crcs[bi] + 4 * p, kmig_crc32c_buf(b->base + p * KMIG_PAGE_SIZE,
-									  KMIG_PAGE_SIZE));
-		KMIG_STAT_ADD(t->stats.ns_codec, kmig_now_ns() - t0);
-		t0 = kmig_now_ns();
-	}
-	ret = kmig_snap_pwrite(w->f.fd, src, len, w->blocks[bi].data_offset + s * KMIG_PAGE_SIZE);
+	for (unsigned int k = i; w->crcs[bi] && k < j; k++)
+		kmig_put_le32(w->crcs[bi] + 4 * (first + cp->data[k]), cp->crc[k]);
+	ret = kmig_snap_pwrite(w->f.fd, b->base + s * KMIG_PAGE_SIZE, len,
+			       w->blocks[bi].data_offset + s * KMIG_PAGE_SIZE);
 	KMIG_STAT_ADD(t->stats.ns_io, kmig_now_ns() - t0);
 	if (ret)
 		return kmig_err_set(&t->err, ret, "writing block %s pages %llu..%llu at offset "
@@ -103,6 +102,7 @@ static int write_run(struct wthread *t, uint32_t bi, uint64_t s, uint64_t e)
 		kmig_set_bit(w->bitmaps[bi], p);
 	KMIG_STAT_ADD(t->stats.pages_raw, e - s);
 	KMIG_STAT_ADD(t->stats.bytes_wire, len);
+	KMIG_STAT_ADD(t->stats.bytes_kcopied, len);
 	KMIG_STAT_ADD(t->stats.batches_raw, 1);
 	return 0;
 }
@@ -119,34 +119,20 @@ static int write_chunk(struct wthread *t, const struct kmig_work *wk)
 {
 	struct kmig_snap_writer *w = t->w;
 	const struct kmig_ram_block *b = &w->ram->blocks[wk->block];
-	unsigned int n = KMIG_MIN((uint64_t)KMIG_CHUNK_PAGES, b->npages - wk->arg), i = 0;
-	uint64_t zero[KMIG_CHUNK_PAGES / 64], t0 = kmig_now_ns();
-	struct kmig_class_counts cnt = { 0 };
-	int ret = kmig_chunk_classify(&t->cls, b, wk, n, zero, &cnt);
+	struct kmig_chunk_pages cp;
+	int ret = kmig_pass_chunk(&t->pass, b, wk, &cp, &t->stats);
 
-	KMIG_STAT_ADD(t->stats.ns_classify, kmig_now_ns() - t0);
-	KMIG_STAT_ADD(t->stats.pages_none, cnt.none);
-	KMIG_STAT_ADD(t->stats.pages_zero, cnt.zero_page + cnt.zero_data);
 	if (ret)
 		return kmig_err_set(&t->err, ret, "classifying block %s: %s", b->name,
 				    strerror(-ret));
-	while (i < n) {
-		unsigned int j = i;
-
-		if (!kmig_test_bit(wk->mask, i)) {
-			i++;
-			continue;
-		}
-		if (kmig_test_bit(zero, i)) {
-			drop_page(w, wk->block, wk->arg + i++);
-			continue;
-		}
-		while (j < n && kmig_test_bit(wk->mask, j) && !kmig_test_bit(zero, j))
-			j++;
-		ret = write_run(t, wk->block, wk->arg + i, wk->arg + j);
+	for (unsigned int i = 0; i < cp.nr_zero; i++)
+		drop_page(w, wk->block, wk->arg + cp.zero[i]);
+	for (unsigned int i = 0, j; i < cp.nr_data; i = j) {
+		for (j = i + 1; j < cp.nr_data && cp.data[j] == cp.data[j - 1] + 1; j++)
+			;
+		ret = write_run(t, wk->block, wk->arg, &cp, i, j);
 		if (ret)
 			return ret;
-		i = j;
 	}
 	return 0;
 }
@@ -376,9 +362,7 @@ static const char *w_error(const void *p)
 
 static const char *w_classify_path(const void *p)
 {
-	const struct kmig_snap_writer *w = p;
-
-	return w->nr_init ? w->th[0].cls.why : "";
+	return kmig_pass_path();
 }
 
 const char *kmig_snap_writer_io(const struct kmig_snap_writer *w)
@@ -396,7 +380,7 @@ static void w_destroy(void *p)
 	w_cancel(w, -ECANCELED);
 	kmig_pool_fini(&w->pool);	/* joins the threads */
 	for (unsigned int i = 0; w->th && i < w->nr_init; i++)
-		kmig_classify_fini(&w->th[i].cls);
+		kmig_pass_fini(&w->th[i].pass);
 	free(w->th);
 	/* Never leave a partial file behind (a kill leaves a WRITING one). */
 	if (w->f.fd >= 0 && !w->committed && !fstat(w->f.fd, &sb) && S_ISREG(sb.st_mode))
@@ -444,9 +428,8 @@ static int start_threads(struct kmig_snap_writer *w, struct kmig_err *e)
 
 		t->w = w;
 		t->id = i;
-		t->cls.dev_fd = t->cls.pagemap_fd = -1;
 		w->nr_init = i + 1;
-		ret = kmig_classify_init(&t->cls, w->o.kmig_dev, w->o.vm_fd);
+		ret = kmig_pass_init(&t->pass, w->o.no_data_crc ? 0 : KMIG_PASS_CRC);
 		if (ret)
 			return kmig_err_set(e, ret, "writer thread %u: %s", i, strerror(-ret));
 	}
@@ -526,7 +509,6 @@ int kmig_snap_open_sink(void *arg, const struct kmig_ram *ram, int vm_fd,
 	struct kmig_snap_wopts o = t->w;
 	int ret;
 
-	o.vm_fd = vm_fd;
 	ret = kmig_snap_writer_create(&w, t->path, &o, ram, &e);
 	if (ret) {
 		snprintf(err, errlen, "%s", e.msg);

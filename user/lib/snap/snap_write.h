@@ -37,8 +37,6 @@ struct kmig_snap_wopts {
 	bool no_data_crc;		/* leave out the per-page CRC32C arrays */
 	bool live;			/* KMIG_SNAP_F_LIVE in the header */
 	bool buffered;			/* don't even try O_DIRECT */
-	int vm_fd;			/* for the module's zero scan, or -1 */
-	const char *kmig_dev;		/* NULL: /dev/kmig */
 	unsigned int queue_depth;	/* chunks per thread queue; 0: 256 */
 };
 
@@ -61,11 +59,13 @@ extern const struct kmig_sink_ops kmig_snap_sink_ops;
 /* kmig save's target, for kmig_migrate_opts.open_sink (migrate.h). */
 struct kmig_snap_target {
 	const char *path;
-	struct kmig_snap_wopts w;	/* vm_fd is filled in */
+	struct kmig_snap_wopts w;
 	char io[160];			/* after the open: kmig_snap_writer_io() */
 };
 
-/* migrate.h's open_sink: @arg is a struct kmig_snap_target. */
+/* migrate.h's open_sink: @arg is a struct kmig_snap_target. @vm_fd is not
+ * used: the writer threads take zero pages from the tracker's hints
+ * (pass.h), they never ask the module themselves. */
 int kmig_snap_open_sink(void *arg, const struct kmig_ram *ram, int vm_fd,
 			struct kmig_sink *out, char *err, size_t errlen);
 

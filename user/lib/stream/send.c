@@ -22,7 +22,6 @@ void kmig_send_opts_init(struct kmig_send_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->nr_channels = 2;
 	o->codec = KMIG_CODEC_NONE;
-	o->vm_fd = -1;
 }
 
 static void opts_defaults(struct kmig_send_opts *o)
@@ -322,7 +321,7 @@ const char *kmig_send_error(const struct kmig_send *s)
 
 const char *kmig_send_classify_path(const struct kmig_send *s)
 {
-	return s->chans[0].cls.why;
+	return kmig_pass_path();
 }
 
 void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st)

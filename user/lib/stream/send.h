@@ -46,15 +46,13 @@ struct kmig_send_opts {
 	int level;			/* 0: codec default */
 	int auto_compress;		/* per batch raw vs compressed (autocomp.h) */
 	uint64_t max_bandwidth;		/* bytes/s over all channels; 0: none */
-	int vm_fd;			/* KVM VM fd for the module path, or -1 */
-	const char *kmig_dev;		/* NULL: /dev/kmig */
 	unsigned int queue_depth;	/* chunks per channel queue; 0: 256 */
 	int handshake_timeout_ms;	/* per reply; 0: 10 s */
 	int switchover;			/* live migration: PREPARED/COMMIT/RESUMED
 					 * after finish (KMIG_FEAT_SWITCHOVER) */
 };
 
-/* Defaults: 2 channels, no compression, no limit, vm_fd -1. */
+/* Defaults: 2 channels, no compression, no limit. */
 void kmig_send_opts_init(struct kmig_send_opts *o);
 
 /* @ram must stay mapped and unchanged in layout until destroy. */
@@ -113,7 +111,7 @@ void kmig_send_cancel(struct kmig_send *s, int err);
 const char *kmig_send_error(const struct kmig_send *s);
 /* Current statistics (safe while running). */
 void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st);
-/* How the channel threads classify pages (module or fallback, and why). */
+/* How the channel threads find zero pages (kmig_pass_path()). */
 const char *kmig_send_classify_path(const struct kmig_send *s);
 
 /* Cancels if still running, joins threads, closes sockets. */

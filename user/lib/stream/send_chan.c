@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 
 #include "base/bits.h"
-#include "pages/chunk.h"
 #include "base/crc.h"
 #include "base/net.h"
 #include "stream/send_int.h"
@@ -27,28 +26,25 @@ int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned
 	ch->s = s;
 	ch->id = id;
 	ch->fd = -1;
-	ch->cls.dev_fd = ch->cls.pagemap_fd = -1;
 	kmig_autocomp_init(&ch->ac);
 	ret = kmig_codec_init(&ch->codec, s->o.codec, s->o.level, KMIG_CODEC_COMPRESS);
 	if (ret)
 		return ret;
-	ret = kmig_classify_init(&ch->cls, s->o.kmig_dev, s->o.vm_fd);
+	ret = kmig_pass_init(&ch->pass, KMIG_PASS_STAGE);
 	if (ret)
 		return ret;
-	ch->stage = malloc(STAGE_BYTES);
 	ch->cbuf = malloc(STAGE_BYTES);
 	ch->lists = malloc(LISTS_BYTES);
-	return ch->stage && ch->cbuf && ch->lists ? 0 : -ENOMEM;
+	return ch->cbuf && ch->lists ? 0 : -ENOMEM;
 }
 
 void kmig_send_chan_fini(struct kmig_send_chan *ch)
 {
 	kmig_codec_fini(&ch->codec);
-	kmig_classify_fini(&ch->cls);
-	free(ch->stage);
+	kmig_pass_fini(&ch->pass);
 	free(ch->cbuf);
 	free(ch->lists);
-	ch->stage = ch->cbuf = ch->lists = NULL;
+	ch->cbuf = ch->lists = NULL;
 }
 
 int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
@@ -87,36 +83,12 @@ int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
 }
 
 /* Lists as the wire wants them: zero offsets, then data offsets. */
-static void build_lists(struct kmig_send_chan *ch, const uint64_t *mask, const uint64_t *zero,
-			unsigned int n, uint32_t *nz, uint32_t *nd)
+static void build_lists(struct kmig_send_chan *ch, const struct kmig_chunk_pages *cp)
 {
-	uint32_t z = 0, d = 0;
-	uint32_t dz[KMIG_CHUNK_PAGES];
-
-	for (unsigned int i = 0; i < n; i++) {
-		if (!kmig_test_bit(mask, i))
-			continue;
-		if (kmig_test_bit(zero, i))
-			kmig_put_le32(ch->lists + 4 * z++, i);
-		else
-			dz[d++] = i;
-	}
-	for (uint32_t i = 0; i < d; i++)
-		kmig_put_le32(ch->lists + 4 * (z + i), dz[i]);
-	*nz = z;
-	*nd = d;
-}
-
-/* Copy the data pages into the staging buffer, in list order. */
-static void stage_pages(struct kmig_send_chan *ch, const struct kmig_ram_block *b,
-			uint64_t first, uint32_t nz, uint32_t nd)
-{
-	for (uint32_t i = 0; i < nd; i++) {
-		uint32_t off = kmig_get_le32(ch->lists + 4 * (nz + i));
-
-		memcpy(ch->stage + (size_t)i * KMIG_PAGE_SIZE,
-		       b->base + (first + off) * KMIG_PAGE_SIZE, KMIG_PAGE_SIZE);
-	}
+	for (unsigned int i = 0; i < cp->nr_zero; i++)
+		kmig_put_le32(ch->lists + 4 * i, cp->zero[i]);
+	for (unsigned int i = 0; i < cp->nr_data; i++)
+		kmig_put_le32(ch->lists + 4 * (cp->nr_zero + i), cp->data[i]);
 }
 
 /* Compress the staged batch if that is wanted and pays; -errno only for a
@@ -128,13 +100,13 @@ static int maybe_compress(struct kmig_send_chan *ch, size_t raw, bool want, cons
 	size_t out;
 	int ret;
 
-	*payload = ch->stage;
+	*payload = ch->pass.stage;
 	*len = raw;
 	*codec = KMIG_CODEC_NONE;
 	if (!raw || !want)
 		return 0;
 	t0 = kmig_now_ns();
-	ret = kmig_codec_compress(&ch->codec, ch->stage, raw, ch->cbuf, raw - 1, &out);
+	ret = kmig_codec_compress(&ch->codec, ch->pass.stage, raw, ch->cbuf, raw - 1, &out);
 	KMIG_STAT_ADD(ch->stats.ns_codec, kmig_now_ns() - t0);
 	if (ret == -ENOSPC)
 		return 0;
@@ -159,24 +131,20 @@ static bool want_compress(struct kmig_send_chan *ch, size_t raw)
 static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 {
 	const struct kmig_ram_block *b = &ch->s->ram->blocks[w->block];
-	unsigned int n = KMIG_MIN((uint64_t)KMIG_CHUNK_PAGES, b->npages - w->arg);
-	uint64_t zero[KMIG_CHUNK_PAGES / 64];
-	struct kmig_class_counts cnt = { 0 };
 	struct kmig_pkt_hdr h = { .type = KMIG_PKT_PAGES, .block = w->block, .arg = w->arg };
+	struct kmig_chunk_pages cp;
 	const void *payload;
 	size_t len, raw;
-	uint64_t t0 = kmig_now_ns();
+	uint64_t t0;
 	bool want;
 	int ret;
 
-	ret = kmig_chunk_classify(&ch->cls, b, w, n, zero, &cnt);
+	ret = kmig_pass_chunk(&ch->pass, b, w, &cp, &ch->stats);
 	if (ret)
 		return ret;
-	build_lists(ch, w->mask, zero, n, &h.nr_zero, &h.nr_data);
-	stage_pages(ch, b, w->arg, h.nr_zero, h.nr_data);
-	KMIG_STAT_ADD(ch->stats.ns_classify, kmig_now_ns() - t0);
-	KMIG_STAT_ADD(ch->stats.pages_none, cnt.none);
-	KMIG_STAT_ADD(ch->stats.pages_zero, cnt.zero_page + cnt.zero_data);
+	build_lists(ch, &cp);
+	h.nr_zero = cp.nr_zero;
+	h.nr_data = cp.nr_data;
 	if (!h.nr_zero && !h.nr_data)
 		return 0;
 	raw = (size_t)h.nr_data * KMIG_PAGE_SIZE;

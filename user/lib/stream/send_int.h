@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "codec/autocomp.h"
-#include "pages/classify.h"
+#include "pages/pass.h"
 #include "codec/codec.h"
 #include "base/errbuf.h"
 #include "pages/pool.h"
@@ -22,9 +22,8 @@ struct kmig_send_chan {
 	unsigned int id;
 	int fd;
 	struct kmig_codec codec;
-	struct kmig_classifier cls;
+	struct kmig_pass pass;	/* zero pages, data pages staged once */
 	struct kmig_autocomp ac;
-	uint8_t *stage;		/* the data pages of one batch, copied once */
 	uint8_t *cbuf;		/* compressed batch */
 	uint8_t *lists;		/* zero and data lists, encoded */
 	uint64_t seq, rx_seq;	/* next sequence out / expected in */
