@@ -192,6 +192,8 @@ static bool crcs_ok(const struct kmig_chunk_pages *cp, const uint8_t *base, cons
 	return true;
 }
 
+#define ALL (KMIG_PASS_CRC | KMIG_PASS_STAGE)
+
 static void t_pass(struct t_state *st)
 {
 	struct kmig_chan_stats cs = { 0 };
@@ -203,10 +205,10 @@ static void t_pass(struct t_state *st)
 	kmig_ram_init(&ram);
 	T_ASSERT(st, kmig_ram_add_memfd(&ram, "m", NP * PG, NULL) == 0, "memfd");
 	populate(ram.blocks[0].base);
-	T_ASSERT(st, kmig_pass_init(&ps, KMIG_PASS_CRC | KMIG_PASS_STAGE) == 0, "init");
+	T_ASSERT(st, kmig_pass_init(&ps, true) == 0, "init");
 	/* Unhinted: holes skipped, 20..29 read and zero, 10..19 data. */
 	chunk_of(&w, false);
-	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, &cp, &cs) == 0, "pass");
+	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, ALL, &cp, &cs) == 0, "pass");
 	T_ASSERT(st, cp.nr_data == 10 && cp.data[0] == 10 && cp.nr_zero == 118, "data %u zero %u",
 		 cp.nr_data, cp.nr_zero);
 	T_ASSERT(st, crcs_ok(&cp, ram.blocks[0].base, ps.stage), "CRCs or staged copies");
@@ -225,7 +227,7 @@ static void t_pass(struct t_state *st)
 		kmig_set_bit(w.mask, i);
 	kmig_set_bit(w.mask, 40);
 	memset(&cs, 0, sizeof(cs));
-	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, &cp, &cs) == 0, "hinted pass");
+	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, ALL, &cp, &cs) == 0, "hinted pass");
 	T_ASSERT(st, cp.nr_zero == 1 && cp.zero[0] == 12 && cp.nr_data == 11 && cp.data[10] == 40,
 		 "hinted: zero %u data %u", cp.nr_zero, cp.nr_data);
 	T_ASSERT(st, crcs_ok(&cp, ram.blocks[0].base, ps.stage), "hinted CRCs");

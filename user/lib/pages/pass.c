@@ -8,17 +8,16 @@
 #include "base/crc.h"
 #include "pages/pass.h"
 
-int kmig_pass_init(struct kmig_pass *ps, unsigned int flags)
+int kmig_pass_init(struct kmig_pass *ps, bool stage)
 {
 	int ret;
 
 	memset(ps, 0, sizeof(*ps));
-	ps->flags = flags;
 	ps->zero = kmig_zero_best();
 	ret = kmig_classify_init(&ps->cls);
 	if (ret)
 		return ret;
-	if (flags & KMIG_PASS_STAGE) {
+	if (stage) {
 		ps->stage = malloc(KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE);
 		if (!ps->stage)
 			return -ENOMEM;
@@ -34,17 +33,18 @@ void kmig_pass_fini(struct kmig_pass *ps)
 }
 
 /* A data page: copy and/or CRC, reading the guest page once. */
-static void data_page(struct kmig_pass *ps, const uint8_t *page, struct kmig_chunk_pages *out)
+static void data_page(struct kmig_pass *ps, unsigned int flags, const uint8_t *page,
+		      struct kmig_chunk_pages *out)
 {
 	unsigned int i = out->nr_data++;
 
-	if (ps->flags & KMIG_PASS_STAGE) {
+	if (flags & KMIG_PASS_STAGE) {
 		uint8_t *copy = ps->stage + (size_t)i * KMIG_PAGE_SIZE;
 
 		memcpy(copy, page, KMIG_PAGE_SIZE);
 		page = copy;	/* the CRC describes the bytes that will be sent */
 	}
-	if (ps->flags & KMIG_PASS_CRC)
+	if (flags & KMIG_PASS_CRC)
 		out->crc[i] = kmig_crc32c_buf(page, KMIG_PAGE_SIZE);
 }
 
@@ -63,7 +63,7 @@ static int holes(struct kmig_pass *ps, const struct kmig_ram_block *b,
 }
 
 int kmig_pass_chunk(struct kmig_pass *ps, const struct kmig_ram_block *b,
-		    const struct kmig_work *w, struct kmig_chunk_pages *out,
+		    const struct kmig_work *w, unsigned int flags, struct kmig_chunk_pages *out,
 		    struct kmig_chan_stats *st)
 {
 	unsigned int n = KMIG_MIN((uint64_t)KMIG_CHUNK_PAGES, b->npages - w->arg);
@@ -72,6 +72,8 @@ int kmig_pass_chunk(struct kmig_pass *ps, const struct kmig_ram_block *b,
 	int ret = 0;
 
 	out->nr_zero = out->nr_data = 0;
+	if ((flags & KMIG_PASS_STAGE) && !ps->stage)
+		return -EINVAL;
 	if (w->hinted)
 		memcpy(zero, w->zmask, sizeof(zero));
 	else
@@ -89,13 +91,13 @@ int kmig_pass_chunk(struct kmig_pass *ps, const struct kmig_ram_block *b,
 			read0++;
 		} else {
 			out->data[out->nr_data] = i;
-			data_page(ps, page, out);
+			data_page(ps, flags, page, out);
 		}
 	}
 	KMIG_STAT_ADD(st->pages_none, hinted);
 	KMIG_STAT_ADD(st->pages_zero, read0);
 	KMIG_STAT_ADD(st->bytes_read, (read0 + out->nr_data) * KMIG_PAGE_SIZE);
-	if (ps->flags & KMIG_PASS_STAGE)
+	if (flags & KMIG_PASS_STAGE)
 		KMIG_STAT_ADD(st->bytes_copied, (uint64_t)out->nr_data * KMIG_PAGE_SIZE);
 	KMIG_STAT_ADD(st->ns_classify, kmig_now_ns() - t0);
 	return ret;

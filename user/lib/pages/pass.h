@@ -16,6 +16,7 @@
 #ifndef KMIG_PASS_H
 #define KMIG_PASS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/ram.h"
@@ -39,25 +40,26 @@ struct kmig_chunk_pages {
 };
 
 struct kmig_pass {
-	unsigned int flags;
 	struct kmig_classifier cls;	/* holes of unhinted chunks */
 	kmig_zero_fn zero;
-	uint8_t *stage;			/* KMIG_CHUNK_PAGES pages, with STAGE */
+	uint8_t *stage;			/* KMIG_CHUNK_PAGES pages, or NULL */
 };
 
-/* Only fails for lack of memory. */
-int kmig_pass_init(struct kmig_pass *ps, unsigned int flags);
+/* @stage: allocate the staging buffer (KMIG_PASS_STAGE may be used). Only
+ * fails for lack of memory. */
+int kmig_pass_init(struct kmig_pass *ps, bool stage);
 void kmig_pass_fini(struct kmig_pass *ps);
 
 /*
- * Chunk @w (kind PAGES) of @b into @out: zero pages, data pages, their
- * CRCs, and with KMIG_PASS_STAGE data page i at ps->stage + i * page size.
+ * Chunk @w (kind PAGES) of @b into @out: zero pages, data pages, and as
+ * @flags say their CRCs and (KMIG_PASS_STAGE) data page i copied to
+ * ps->stage + i * page size.
  * Adds to @st: pages_none (zero, not read), pages_zero (read, zero),
  * bytes_read, bytes_copied, ns_classify. Returns 0 or -errno (a failed
  * SEEK_DATA or pagemap read).
  */
 int kmig_pass_chunk(struct kmig_pass *ps, const struct kmig_ram_block *b,
-		    const struct kmig_work *w, struct kmig_chunk_pages *out,
+		    const struct kmig_work *w, unsigned int flags, struct kmig_chunk_pages *out,
 		    struct kmig_chan_stats *st);
 
 /* How the writers find zero pages, for reports. */

@@ -8,6 +8,7 @@
 #ifndef KMIG_STATS_H
 #define KMIG_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -64,6 +65,10 @@ struct kmig_stats {
 	struct kmig_chan_stats chan[KMIG_MAX_WORKERS];
 	struct kmig_chan_stats sum;
 };
+
+/* One batch of @data data pages moved, compressed into @bytes or raw. */
+void kmig_chan_stats_batch(struct kmig_chan_stats *c, uint64_t data, bool compressed,
+			   uint64_t bytes);
 
 /* Fill @st->sum from the channels. */
 void kmig_stats_sum(struct kmig_stats *st);

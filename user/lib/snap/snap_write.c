@@ -120,7 +120,8 @@ static int write_chunk(struct wthread *t, const struct kmig_work *wk)
 	struct kmig_snap_writer *w = t->w;
 	const struct kmig_ram_block *b = &w->ram->blocks[wk->block];
 	struct kmig_chunk_pages cp;
-	int ret = kmig_pass_chunk(&t->pass, b, wk, &cp, &t->stats);
+	int ret = kmig_pass_chunk(&t->pass, b, wk, w->o.no_data_crc ? 0 : KMIG_PASS_CRC, &cp,
+				  &t->stats);
 
 	if (ret)
 		return kmig_err_set(&t->err, ret, "classifying block %s: %s", b->name,
@@ -429,7 +430,7 @@ static int start_threads(struct kmig_snap_writer *w, struct kmig_err *e)
 		t->w = w;
 		t->id = i;
 		w->nr_init = i + 1;
-		ret = kmig_pass_init(&t->pass, w->o.no_data_crc ? 0 : KMIG_PASS_CRC);
+		ret = kmig_pass_init(&t->pass, false);
 		if (ret)
 			return kmig_err_set(e, ret, "writer thread %u: %s", i, strerror(-ret));
 	}

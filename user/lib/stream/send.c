@@ -154,7 +154,7 @@ static int send_table(struct kmig_send *s)
 		return -ENOMEM;
 	size_t len = kmig_table_encode(buf, s->ram);
 
-	ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0, buf, len);
+	ret = kmig_send_chan_write(&s->chans[0], &h, buf, len);
 	free(buf);
 	if (ret)
 		return kmig_send_fail(s, ret, "channel 0: block table: %s", strerror(-ret));
@@ -294,7 +294,7 @@ int kmig_send_commit(struct kmig_send *s)
 		return -EINVAL;
 	ret = kmig_pool_error_code(&s->pool);
 	if (!ret)
-		ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0, NULL, 0);
+		ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0);
 	if (ret)
 		return kmig_send_fail(s, ret, "sending COMMIT: %s", strerror(-ret));
 	return 0;

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One sender channel: its thread pops chunks from its queue, classifies the
- * pages (holes and zero pages on this thread), copies the data pages once
- * into its staging buffer (so that CRC and payload describe the same bytes
- * even if the guest writes the page meanwhile), compresses the batch if
- * that pays, and writes header, lists and payload with one sendmsg().
+ * One sender channel: its thread pops chunks from its queue and makes one
+ * pass over each (pass.h: zero pages, and each data page's CRC32C while it
+ * is in the cache). A raw batch goes from guest memory: header, lists and
+ * the pages' own addresses in one sendmsg(), so the kernel's copy into the
+ * socket is the only one here; if the guest rewrites a page meanwhile, the
+ * receiver finds its CRC off and keeps it unverified until the next copy
+ * (the page is dirty and comes again). A batch to compress is copied once
+ * into the staging buffer in the same pass (a compressor reads its input
+ * more than once, and its output must decode to what the CRCs describe),
+ * then each run of consecutive pages becomes one frame, which the receiver
+ * decodes straight into the run's place.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,10 +23,10 @@
 #include "stream/send_int.h"
 
 #define STAGE_BYTES	(KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE)
-#define LISTS_BYTES	(2 * 4 * KMIG_CHUNK_PAGES)
 
 int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned int id)
 {
+	bool codec = s->o.codec != KMIG_CODEC_NONE;
 	int ret;
 
 	ch->s = s;
@@ -30,12 +36,12 @@ int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned
 	ret = kmig_codec_init(&ch->codec, s->o.codec, s->o.level, KMIG_CODEC_COMPRESS);
 	if (ret)
 		return ret;
-	ret = kmig_pass_init(&ch->pass, KMIG_PASS_STAGE);
+	ret = kmig_pass_init(&ch->pass, codec);
 	if (ret)
 		return ret;
-	ch->cbuf = malloc(STAGE_BYTES);
-	ch->lists = malloc(LISTS_BYTES);
-	return ch->cbuf && ch->lists ? 0 : -ENOMEM;
+	ch->cbuf = codec ? malloc(STAGE_BYTES) : NULL;
+	ch->lists = malloc(KMIG_PAGES_LISTS_MAX);
+	return (!codec || ch->cbuf) && ch->lists ? 0 : -ENOMEM;
 }
 
 void kmig_send_chan_fini(struct kmig_send_chan *ch)
@@ -47,83 +53,142 @@ void kmig_send_chan_fini(struct kmig_send_chan *ch)
 	ch->cbuf = ch->lists = NULL;
 }
 
-int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
-			 const void *lists, size_t lists_len,
-			 const void *payload, size_t payload_len)
+/* Header, lists section and payload pieces in one sendmsg(). PAGES' body
+ * CRC covers the lists section (its pages have their own CRCs), other
+ * packets' the payload. */
+static int write_packet(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
+			const void *lists, size_t lists_len, const struct iovec *pay, int npay)
 {
 	struct kmig_send *s = ch->s;
 	uint8_t hdr[KMIG_HDR_SIZE];
-	struct iovec iov[3];
-	uint64_t total = KMIG_HDR_SIZE + lists_len + payload_len, t0, waited;
-	uint32_t crc = kmig_crc32c(KMIG_CRC_INIT, lists, lists_len);
+	struct iovec iov[2 + KMIG_CHUNK_PAGES];
+	uint64_t payload = 0, total, t0, waited;
+	uint32_t crc = KMIG_CRC_INIT;
 	int cnt = 0, ret;
 
-	h->seq = ch->seq++;
-	h->payload_len = payload_len;
-	h->body_crc = kmig_crc32c_final(kmig_crc32c(crc, payload, payload_len));
-	kmig_hdr_encode(hdr, h);
 	iov[cnt++] = (struct iovec){ hdr, KMIG_HDR_SIZE };
 	if (lists_len)
 		iov[cnt++] = (struct iovec){ (void *)lists, lists_len };
-	if (payload_len)
-		iov[cnt++] = (struct iovec){ (void *)payload, payload_len };
+	for (int i = 0; i < npay; i++) {
+		payload += pay[i].iov_len;
+		if (h->type != KMIG_PKT_PAGES)
+			crc = kmig_crc32c(crc, pay[i].iov_base, pay[i].iov_len);
+		iov[cnt++] = pay[i];
+	}
+	if (h->type == KMIG_PKT_PAGES)
+		crc = kmig_crc32c(crc, lists, lists_len);
+	h->seq = ch->seq++;
+	h->payload_len = payload;
+	h->body_crc = kmig_crc32c_final(crc);
+	kmig_hdr_encode(hdr, h);
+	total = KMIG_HDR_SIZE + lists_len + payload;
 
 	waited = kmig_ratelimit_wait(&s->rl, total, &s->pool.failed);
 	t0 = kmig_now_ns();
 	ret = kmig_net_writev_full(ch->fd, iov, cnt);
 	if (ret)
 		return ret;
-	uint64_t dt = kmig_now_ns() - t0;
-
-	KMIG_STAT_ADD(ch->stats.ns_io, dt);
+	KMIG_STAT_ADD(ch->stats.ns_io, kmig_now_ns() - t0);
 	KMIG_STAT_ADD(ch->stats.ns_throttle, waited);
 	KMIG_STAT_ADD(ch->stats.packets, 1);
 	KMIG_STAT_ADD(ch->stats.bytes_wire, total);
+	if (h->type == KMIG_PKT_PAGES)
+		KMIG_STAT_ADD(ch->stats.bytes_kcopied, payload);
 	return 0;
 }
 
-/* Lists as the wire wants them: zero offsets, then data offsets. */
-static void build_lists(struct kmig_send_chan *ch, const struct kmig_chunk_pages *cp)
+int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
+			 const void *payload, size_t payload_len)
 {
-	for (unsigned int i = 0; i < cp->nr_zero; i++)
-		kmig_put_le32(ch->lists + 4 * i, cp->zero[i]);
-	for (unsigned int i = 0; i < cp->nr_data; i++)
-		kmig_put_le32(ch->lists + 4 * (cp->nr_zero + i), cp->data[i]);
+	struct iovec iov = { (void *)payload, payload_len };
+
+	return write_packet(ch, h, NULL, 0, &iov, payload_len ? 1 : 0);
 }
 
-/* Compress the staged batch if that is wanted and pays; -errno only for a
- * codec failure (a batch that doesn't shrink just goes raw). */
-static int maybe_compress(struct kmig_send_chan *ch, size_t raw, bool want, const void **payload,
-			  size_t *len, uint8_t *codec)
+/* Lists section: zero offsets, data offsets, page CRCs (frame lengths are
+ * appended by compress_runs()). Returns its length. */
+static size_t build_lists(struct kmig_send_chan *ch, const struct kmig_chunk_pages *cp)
 {
-	uint64_t t0;
-	size_t out;
-	int ret;
+	uint8_t *p = ch->lists;
 
-	*payload = ch->pass.stage;
-	*len = raw;
-	*codec = KMIG_CODEC_NONE;
-	if (!raw || !want)
-		return 0;
-	t0 = kmig_now_ns();
-	ret = kmig_codec_compress(&ch->codec, ch->pass.stage, raw, ch->cbuf, raw - 1, &out);
+	for (unsigned int i = 0; i < cp->nr_zero; i++, p += 4)
+		kmig_put_le32(p, cp->zero[i]);
+	for (unsigned int i = 0; i < cp->nr_data; i++, p += 4)
+		kmig_put_le32(p, cp->data[i]);
+	for (unsigned int i = 0; i < cp->nr_data; i++, p += 4)
+		kmig_put_le32(p, cp->crc[i]);
+	return p - ch->lists;
+}
+
+/* End (exclusive) of the run of consecutive data pages starting at @i. */
+static unsigned int run_end(const struct kmig_chunk_pages *cp, unsigned int i)
+{
+	unsigned int j = i + 1;
+
+	while (j < cp->nr_data && cp->data[j] == cp->data[j - 1] + 1)
+		j++;
+	return j;
+}
+
+/* A raw batch: the runs of data pages from guest memory. */
+static int guest_runs(const struct kmig_ram_block *b, uint64_t first,
+		      const struct kmig_chunk_pages *cp, struct iovec *pay)
+{
+	int n = 0;
+
+	for (unsigned int i = 0, j; i < cp->nr_data; i = j) {
+		j = run_end(cp, i);
+		pay[n++] = (struct iovec){ b->base + (first + cp->data[i]) * KMIG_PAGE_SIZE,
+					   (size_t)(j - i) * KMIG_PAGE_SIZE };
+	}
+	return n;
+}
+
+/*
+ * The staged batch as one frame per run, appended to the lists section
+ * (frame lengths) and to @pay; a run that does not shrink is stored raw
+ * (its frame length is its size). Returns the number of frames, 0 if the
+ * whole batch did not shrink (it then goes raw), or -errno for a codec
+ * failure.
+ */
+static int compress_runs(struct kmig_send_chan *ch, const struct kmig_chunk_pages *cp,
+			 size_t *lists_len, struct iovec *pay)
+{
+	uint8_t *stage = ch->pass.stage, *out = ch->cbuf;
+	size_t total = 0, raw = (size_t)cp->nr_data * KMIG_PAGE_SIZE;
+	uint64_t t0 = kmig_now_ns();
+	int f = 0;
+
+	for (unsigned int i = 0, j; i < cp->nr_data; i = j, f++) {
+		size_t len = (size_t)((j = run_end(cp, i)) - i) * KMIG_PAGE_SIZE, n;
+		uint8_t *src = stage + (size_t)i * KMIG_PAGE_SIZE;
+		int ret = kmig_codec_compress(&ch->codec, src, len, out, len - 1, &n);
+
+		if (ret == -ENOSPC) {
+			pay[f] = (struct iovec){ src, len };	/* stored raw */
+		} else if (ret) {
+			return kmig_err_set(&ch->err, ret, "%s", ch->codec.err);
+		} else {
+			pay[f] = (struct iovec){ out, n };
+			out += n;
+		}
+		kmig_put_le32(ch->lists + *lists_len + 4 * f, pay[f].iov_len);
+		total += pay[f].iov_len;
+	}
 	KMIG_STAT_ADD(ch->stats.ns_codec, kmig_now_ns() - t0);
-	if (ret == -ENOSPC)
+	KMIG_STAT_ADD(ch->stats.bytes_read, raw);	/* the compressor's input */
+	if (total >= raw)
 		return 0;
-	if (ret)
-		return kmig_err_set(&ch->err, ret, "%s", ch->codec.err);
-	*payload = ch->cbuf;
-	*len = out;
-	*codec = ch->s->o.codec;
-	return 0;
+	*lists_len += 4 * f;
+	return f;
 }
 
 /* Compress this batch? Fixed by the options, or decided by auto. */
-static bool want_compress(struct kmig_send_chan *ch, size_t raw)
+static bool want_compress(struct kmig_send_chan *ch)
 {
 	const struct kmig_send_opts *o = &ch->s->o;
 
-	if (!raw || o->codec == KMIG_CODEC_NONE)
+	if (o->codec == KMIG_CODEC_NONE)
 		return false;
 	return o->auto_compress ? kmig_autocomp_want(&ch->ac) : true;
 }
@@ -132,39 +197,41 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 {
 	const struct kmig_ram_block *b = &ch->s->ram->blocks[w->block];
 	struct kmig_pkt_hdr h = { .type = KMIG_PKT_PAGES, .block = w->block, .arg = w->arg };
+	struct iovec pay[KMIG_CHUNK_PAGES];
 	struct kmig_chunk_pages cp;
-	const void *payload;
-	size_t len, raw;
-	uint64_t t0;
-	bool want;
-	int ret;
+	uint64_t t0 = kmig_now_ns();
+	bool want = want_compress(ch);
+	size_t lists_len;
+	int npay, ret;
 
-	ret = kmig_pass_chunk(&ch->pass, b, w, &cp, &ch->stats);
-	if (ret)
+	ret = kmig_pass_chunk(&ch->pass, b, w, KMIG_PASS_CRC | (want ? KMIG_PASS_STAGE : 0), &cp,
+			      &ch->stats);
+	if (ret || (!cp.nr_zero && !cp.nr_data))
 		return ret;
-	build_lists(ch, &cp);
 	h.nr_zero = cp.nr_zero;
 	h.nr_data = cp.nr_data;
-	if (!h.nr_zero && !h.nr_data)
-		return 0;
-	raw = (size_t)h.nr_data * KMIG_PAGE_SIZE;
-	want = want_compress(ch, raw);
-	t0 = kmig_now_ns();
-	ret = maybe_compress(ch, raw, want, &payload, &len, &h.codec);
+	lists_len = build_lists(ch, &cp);
+	if (!want) {
+		npay = guest_runs(b, w->arg, &cp, pay);
+	} else {
+		npay = compress_runs(ch, &cp, &lists_len, pay);
+		if (npay < 0)
+			return npay;
+		h.nr_frames = npay;
+		h.codec = npay ? ch->s->o.codec : KMIG_CODEC_NONE;
+		if (!npay && cp.nr_data) {	/* did not shrink: the staged copy raw */
+			pay[0] = (struct iovec){ ch->pass.stage, (size_t)cp.nr_data * KMIG_PAGE_SIZE };
+			npay = 1;
+		}
+	}
+	ret = write_packet(ch, &h, ch->lists, lists_len, pay, npay);
 	if (ret)
 		return ret;
-	if (h.codec != KMIG_CODEC_NONE) {
-		KMIG_STAT_ADD(ch->stats.pages_compressed, h.nr_data);
-		KMIG_STAT_ADD(ch->stats.bytes_compressed, len);
-		KMIG_STAT_ADD(ch->stats.batches_compressed, 1);
-	} else if (h.nr_data) {
-		KMIG_STAT_ADD(ch->stats.pages_raw, h.nr_data);
-		KMIG_STAT_ADD(ch->stats.batches_raw, 1);
-	}
-	ret = kmig_send_chan_write(ch, &h, ch->lists, 4 * (h.nr_zero + h.nr_data), payload, len);
-	if (!ret && ch->s->o.auto_compress)
-		kmig_autocomp_record(&ch->ac, want, raw, kmig_now_ns() - t0);
-	return ret;
+	kmig_chan_stats_batch(&ch->stats, h.nr_data, h.nr_frames, h.payload_len);
+	if (ch->s->o.auto_compress && cp.nr_data)
+		kmig_autocomp_record(&ch->ac, want, (uint64_t)cp.nr_data * KMIG_PAGE_SIZE,
+				     kmig_now_ns() - t0);
+	return 0;
 }
 
 static int read_error_text(struct kmig_send_chan *ch, const struct kmig_pkt_hdr *h)
@@ -232,7 +299,7 @@ static int wait_ack(struct kmig_send_chan *ch, uint8_t type, uint64_t arg)
 static int send_ctrl(struct kmig_send_chan *ch, uint8_t type, uint8_t ack, uint64_t arg)
 {
 	struct kmig_pkt_hdr h = { .type = type, .arg = arg };
-	int ret = kmig_send_chan_write(ch, &h, NULL, 0, NULL, 0);
+	int ret = kmig_send_chan_write(ch, &h, NULL, 0);
 
 	return ret ? ret : wait_ack(ch, ack, arg);
 }
@@ -246,7 +313,7 @@ static int do_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 	case KMIG_WORK_PAGES:
 		return send_pages(ch, w);
 	case KMIG_WORK_DEVSTATE:
-		return kmig_send_chan_write(ch, &h, NULL, 0, ch->s->devstate, ch->s->devstate_len);
+		return kmig_send_chan_write(ch, &h, ch->s->devstate, ch->s->devstate_len);
 	case KMIG_WORK_SYNC:
 		ret = send_ctrl(ch, KMIG_PKT_SYNC, KMIG_PKT_SYNC_ACK, w->arg);
 		break;

@@ -56,9 +56,8 @@ int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned
 void kmig_send_chan_fini(struct kmig_send_chan *ch);
 /* One work item of the pool (pool.h) on this channel. */
 int kmig_send_chan_work(struct kmig_send_chan *ch, const struct kmig_work *w);
-/* Frame and write one packet (header, optional lists and payload). */
+/* Frame and write one packet that is not PAGES, with its payload. */
 int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
-			 const void *lists, size_t lists_len,
 			 const void *payload, size_t payload_len);
 /* Read one receiver->sender packet and its body (at most @cap bytes) into
  * @body; an ERROR packet becomes the channel's error (-EREMOTEIO). */
