@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kmig receive: accept one kmig send, keep the blocks in memfds, and only
- * after a complete transfer write them out (each DIR/NAME written as
- * NAME.tmp, fsync()ed, renamed), so a failure never leaves a file that
- * looks complete. */
+/* kmig receive: accept one kmig send and receive each block straight into
+ * its output file, DIR/NAME.tmp (sparse: pages that only ever were zero
+ * are never written); only after a complete transfer are the files
+ * fsync()ed and renamed to DIR/NAME, so a failure never leaves a file that
+ * looks complete (the .tmp files are removed). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -89,6 +90,42 @@ static int parse_args(struct recv_args *a, int argc, char **argv)
 	return 0;
 }
 
+static void tmp_path(char *path, size_t len, const char *dir, const char *name)
+{
+	snprintf(path, len, "%s/%s.tmp", dir, name);
+}
+
+/* kmig_recv_opts.create_block: the sender's block NAME as DIR/NAME.tmp. */
+static int create_block(void *arg, struct kmig_ram *ram, const char *name, uint64_t size)
+{
+	const struct recv_args *a = arg;
+	char path[PATH_MAX];
+	int fd, ret;
+
+	tmp_path(path, sizeof(path), a->outdir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	ret = ftruncate(fd, size) < 0 ? -errno : 0;
+	if (!ret)
+		ret = kmig_ram_add_fd(ram, name, fd, size, true, NULL);
+	close(fd);
+	if (ret)
+		unlink(path);
+	return ret;
+}
+
+/* After a failure: no output file of this transfer is left. */
+static void remove_tmp(const struct recv_args *a, const struct kmig_ram *ram)
+{
+	char path[PATH_MAX];
+
+	for (unsigned int i = 0; i < ram->nr; i++) {
+		tmp_path(path, sizeof(path), a->outdir, ram->blocks[i].name);
+		unlink(path);
+	}
+}
+
 static int write_blob(const char *path, const void *buf, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), ret = 0;
@@ -102,19 +139,20 @@ static int write_blob(const char *path, const void *buf, size_t len)
 	return ret;
 }
 
-/* Only after success: every block, then the device state. */
+/* Only after success: every block durable under its name, then the
+ * device state. */
 static int write_outputs(struct recv_args *a, struct kmig_recv *r, struct kmig_ram *ram)
 {
-	char path[PATH_MAX];
+	char tmp[PATH_MAX], path[PATH_MAX];
 	const void *dev;
 	size_t len;
 	int ret;
 
 	for (unsigned int i = 0; i < ram->nr; i++) {
+		tmp_path(tmp, sizeof(tmp), a->outdir, ram->blocks[i].name);
 		snprintf(path, sizeof(path), "%s/%s", a->outdir, ram->blocks[i].name);
-		ret = kmig_ram_write_file(&ram->blocks[i], path);
-		if (ret)
-			return cli_err("receive", "write block", path, ret, NULL);
+		if (fsync(ram->blocks[i].fd) < 0 || rename(tmp, path) < 0)
+			return cli_err("receive", "write block", path, -errno, NULL);
 	}
 	dev = kmig_recv_devstate(r, &len);
 	if (a->devstate_path && dev) {
@@ -174,6 +212,8 @@ int cmd_receive(int argc, char **argv)
 		ret = cli_err("receive", "open output directory", a.outdir, errno, NULL);
 		goto out;
 	}
+	a.o.create_block = create_block;
+	a.o.create_arg = &a;
 	ret = kmig_recv_create(&r, &a.o, &ram);
 	if (!ret)
 		ret = kmig_recv_listen(r, a.host, a.port);
@@ -188,6 +228,8 @@ int cmd_receive(int argc, char **argv)
 	ret = run(&a, r);
 	if (!ret)
 		ret = write_outputs(&a, r, &ram);
+	if (ret)
+		remove_tmp(&a, &ram);
 	if (!ret && !a.quiet) {
 		kmig_recv_stats(r, &st);
 		if (a.json)

@@ -98,9 +98,4 @@ void kmig_ram_mark_all_written(struct kmig_ram_block *b);
 /* Total bytes of all blocks. */
 uint64_t kmig_ram_total(const struct kmig_ram *ram);
 
-/* Write block @b to @path as a sparse file (holes for never-written
- * ranges): @path.tmp is written, fsync()ed and renamed, so a failure
- * never leaves a complete-looking file. */
-int kmig_ram_write_file(const struct kmig_ram_block *b, const char *path);
-
 #endif /* KMIG_RAM_H */

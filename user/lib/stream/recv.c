@@ -202,6 +202,8 @@ static int session_start(struct kmig_recv *r, const struct kmig_hello *h)
 	kmig_rx_session_init(&r->sess, r->ram, h->nr_channels, h->codec);
 	r->sess.switchover = h->features & KMIG_FEAT_SWITCHOVER;
 	r->sess.max_ram = r->o.max_ram;
+	r->sess.create = r->o.create_block;
+	r->sess.create_arg = r->o.create_arg;
 	r->sess.max_devstate = r->o.max_devstate;
 	pthread_mutex_lock(&r->lock);
 	r->sess_init = true;
