@@ -12,9 +12,17 @@
  *     fallback (SEEK_DATA, pagemap) vs plain read-and-compare, 10% populated
  *  e  destination write path into fresh memfd memory: store through the
  *     mapping vs pwrite()
+ *  l  the engine and the CLI (kmig send -> kmig receive) against the
+ *     machine's limit in the same run: the smaller of an N-stream TCP
+ *     blaster and N threads pwrite()ing into fresh memfd memory; page bytes
+ *     read and copied per data page from the stream's own counters
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <spawn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/bits.h"
@@ -54,6 +63,7 @@ static double run_budget_s = 25;
 struct result {
 	double secs;
 	uint64_t wire, pages_bytes, compressed_pages, raw_pages;
+	struct kmig_chan_stats tx, rx;	/* totals of both sides */
 	int ret;
 };
 
@@ -117,8 +127,11 @@ static struct result transfer(const struct kmig_ram *src, unsigned int channels,
 	if (res.ret)
 		fprintf(stderr, "transfer failed: %s / %s\n", s ? kmig_send_error(s) : "",
 			kmig_recv_error(ra.r));
+	kmig_recv_stats(ra.r, &st);
+	res.rx = st.sum;
 	if (s) {
 		kmig_send_stats(s, &st);
+		res.tx = st.sum;
 		res.wire = st.sum.bytes_wire;
 		res.compressed_pages = st.sum.pages_compressed;
 		res.raw_pages = st.sum.pages_raw;
@@ -188,16 +201,22 @@ static double blaster(unsigned int streams, uint64_t total)
 
 /* ---- images ---- */
 
-static int mixed_image(struct kmig_ram *ram, uint64_t size, const char *mixspec)
+static void mixed_image_fill(struct kmig_ram *ram, const char *mixspec)
 {
 	struct kmig_gen_mix mix;
+
+	kmig_gen_parse_mix(mixspec, &mix);
+	kmig_gen_fill(ram->blocks[0].base, ram->blocks[0].npages, &mix, 7);
+}
+
+static int mixed_image(struct kmig_ram *ram, uint64_t size, const char *mixspec)
+{
 	int ret;
 
 	kmig_ram_init(ram);
-	kmig_gen_parse_mix(mixspec, &mix);
 	ret = kmig_ram_add_memfd(ram, "ram", size, NULL);
 	if (!ret)
-		kmig_gen_fill(ram->blocks[0].base, size / PG, &mix, 7);
+		mixed_image_fill(ram, mixspec);
 	return ret;
 }
 
@@ -510,21 +529,206 @@ static void section_e(void)
 	       pw, pw / store);
 }
 
+/* ---- (l) against the machine's limit ---- */
+
+struct fill_arg {
+	int fd;
+	uint64_t off, len;
+};
+
+static void *fill_main(void *p)
+{
+	struct fill_arg *a = p;
+	size_t batch = KMIG_CHUNK_PAGES * PG;
+	uint8_t *src = malloc(batch);
+
+	memset(src, 0x5a, batch);
+	for (uint64_t o = a->off; o < a->off + a->len; o += batch)
+		(void)!pwrite(a->fd, src, KMIG_MIN(batch, a->off + a->len - o), o);
+	free(src);
+	return NULL;
+}
+
+/* @n threads pwrite() equal shares of a fresh memfd of @size: GiB/s. */
+static double pwrite_fresh(uint64_t size, unsigned int n)
+{
+	struct fill_arg a[KMIG_MAX_CHANNELS];
+	pthread_t t[KMIG_MAX_CHANNELS];
+	int fd = memfd_create("fresh", MFD_CLOEXEC);
+	uint64_t t0, share = size / n / PG * PG;
+
+	if (fd < 0 || ftruncate(fd, size))
+		return 0;
+	t0 = kmig_now_ns();
+	for (unsigned int i = 0; i < n; i++) {
+		a[i] = (struct fill_arg){ fd, i * share, i == n - 1 ? size - i * share : share };
+		pthread_create(&t[i], NULL, fill_main, &a[i]);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	double r = size / GIB / ((kmig_now_ns() - t0) / 1e9);
+
+	close(fd);
+	return r;
+}
+
+static pid_t spawn(char *const argv[])
+{
+	pid_t pid;
+
+	return posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) ? -1 : pid;
+}
+
+static int reap(pid_t pid)
+{
+	int st;
+
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The port a receiver wrote into @path, waiting up to 10 s. */
+static int ready_port(const char *path, char *port, size_t len)
+{
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			bool got = fgets(port, len, f) && atoi(port) > 0;
+
+			fclose(f);
+			if (got) {
+				port[strcspn(port, "\n")] = '\0';
+				return 0;
+			}
+		}
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* kmig send -c N (block @src) -> kmig receive -o @dir: GiB/s of pages,
+ * from the sender's start to both processes' exits; 0 on a failure. */
+static double cli_transfer(const char *kmig, const char *src, const char *dir, unsigned int n,
+			   uint64_t size)
+{
+	char ready[PATH_MAX], out[PATH_MAX], port[32], addr[64], blk[PATH_MAX + 8], ch[16];
+	char *rx_argv[] = { (char *)kmig, "receive", "-q", "-R", ready, "-o", out, "127.0.0.1:0",
+			    NULL };
+	char *tx_argv[] = { (char *)kmig, "send", "-q", "-c", ch, "-b", blk, addr, NULL };
+	pid_t rx, tx;
+	uint64_t t0;
+	int rc_tx, rc_rx;
+
+	snprintf(ready, sizeof(ready), "%s/port", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(blk, sizeof(blk), "ram=%s", src);
+	snprintf(ch, sizeof(ch), "%u", n);
+	unlink(ready);
+	mkdir(out, 0700);
+	rx = spawn(rx_argv);
+	if (rx < 0 || ready_port(ready, port, sizeof(port))) {
+		reap(rx);
+		return 0;
+	}
+	snprintf(addr, sizeof(addr), "127.0.0.1:%s", port);
+	t0 = kmig_now_ns();
+	tx = spawn(tx_argv);
+	rc_tx = reap(tx);
+	rc_rx = reap(rx);
+	double secs = (kmig_now_ns() - t0) / 1e9;
+
+	snprintf(out, sizeof(out), "%s/out/ram", dir);
+	unlink(out);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	rmdir(out);
+	return rc_tx || rc_rx ? 0 : size / GIB / secs;
+}
+
+static double median3(const double *v)
+{
+	return KMIG_MAX(KMIG_MIN(v[0], v[1]), KMIG_MIN(KMIG_MAX(v[0], v[1]), v[2]));
+}
+
+static void per_page(const char *who, const struct kmig_chan_stats *c)
+{
+	double data = (double)(c->pages_raw + c->pages_compressed) * PG;
+
+	printf("  %-9s read %.2fx, copied %.2fx by userspace + %.2fx by the kernel\n", who,
+	       c->bytes_read / data, c->bytes_copied / data, c->bytes_kcopied / data);
+}
+
+static void section_l(const char *self, unsigned int n)
+{
+	uint64_t size = KMIG_MIN(image_size, 1ULL << 30);
+	char dir[] = "/dev/shm/kmig-bench.XXXXXX", src[PATH_MAX], kmig[PATH_MAX];
+	double tcp[3], pw[3], eng[3], cli[3];
+	struct kmig_ram img;
+	struct result r = { 0 };
+	int fd;
+
+	/* build/bench/stream_bench -> build/kmig */
+	snprintf(src, sizeof(src), "%s", self);
+	snprintf(kmig, sizeof(kmig), "%s/../kmig", dirname(src));
+	if (!mkdtemp(dir))
+		return;
+	snprintf(src, sizeof(src), "%s/ram", dir);
+	fd = open(src, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	kmig_ram_init(&img);
+	if (fd < 0 || ftruncate(fd, size) || kmig_ram_add_fd(&img, "ram", fd, size, true, NULL)) {
+		perror(src);
+		return;
+	}
+	close(fd);
+	mixed_image_fill(&img, "random:1");
+	printf("\n== (l) against the machine's limit: %.1f GiB of incompressible pages, %u "
+	       "channels, codec none, loopback, medians of 3 (interleaved) ==\n", size / GIB, n);
+	for (int i = 0; i < 3; i++) {
+		tcp[i] = blaster(n, size);
+		pw[i] = pwrite_fresh(size, n);
+		r = transfer(&img, n, KMIG_CODEC_NONE, 0, 0);
+		eng[i] = r.ret ? 0 : r.pages_bytes / GIB / r.secs;
+		cli[i] = cli_transfer(kmig, src, dir, n, size);
+	}
+	double lim = KMIG_MIN(median3(tcp), median3(pw));
+
+	printf("  TCP blaster, %u streams of 1 MiB writes     %6.2f GiB/s\n", n, median3(tcp));
+	printf("  pwrite() into a fresh memfd, %u threads      %6.2f GiB/s\n", n, median3(pw));
+	printf("  machine limit (the smaller)                 %6.2f GiB/s\n", lim);
+	printf("  engine: kmig_send -> kmig_recv, fresh memfds %6.2f GiB/s  %.2fx the limit%s\n",
+	       median3(eng), median3(eng) / lim, r.ret ? "  FAILED" : "");
+	printf("  CLI: kmig send -> kmig receive, tmpfs files  %6.2f GiB/s  %.2fx the limit%s\n",
+	       median3(cli), median3(cli) / lim, median3(cli) ? "" : "  FAILED");
+	printf("page bytes per data page (the engine's counters, last run):\n");
+	per_page("sender", &r.tx);
+	per_page("receiver", &r.rx);
+	kmig_ram_free(&img);
+	unlink(src);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "sections", required_argument, NULL, 'S' },
 		{ "budget", required_argument, NULL, 'B' },
+		{ "channels", required_argument, NULL, 'c' },
 		{ 0 }
 	};
-	const char *sections = "abcde";
+	const char *sections = "labcde";
+	unsigned int lchans = 2;
 	struct kmig_ram img;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:S:B:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:S:B:c:", opts, NULL)) != -1) {
 		if (c == 'B') {
 			run_budget_s = atof(optarg);
+			continue;
+		}
+		if (c == 'c') {
+			lchans = atoi(optarg);
+			if (!lchans || lchans > KMIG_MAX_CHANNELS)
+				return 2;
 			continue;
 		}
 		if (c == 's')
@@ -538,6 +742,8 @@ int main(int argc, char **argv)
 	printf("kmig stream engine benchmark: %ld CPUs, zero check %s; sender and receiver "
 	       "share the machine; runs stop queueing after %.0f s (--budget)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), kmig_zero_best_name(), run_budget_s);
+	if (strchr(sections, 'l'))
+		section_l(argv[0], lchans);
 	if (strpbrk(sections, "abc")) {
 		uint64_t t0 = kmig_now_ns();
 
