@@ -96,7 +96,9 @@ int kmig_pass_chunk(struct kmig_pass *ps, const struct kmig_ram_block *b,
 	}
 	KMIG_STAT_ADD(st->pages_none, hinted);
 	KMIG_STAT_ADD(st->pages_zero, read0);
-	KMIG_STAT_ADD(st->bytes_read, (read0 + out->nr_data) * KMIG_PAGE_SIZE);
+	/* Zero pages read whole; data pages once, if checksummed or copied. */
+	KMIG_STAT_ADD(st->bytes_read, (read0 + (flags & (KMIG_PASS_CRC | KMIG_PASS_STAGE) ?
+						out->nr_data : 0)) * KMIG_PAGE_SIZE);
 	if (flags & KMIG_PASS_STAGE)
 		KMIG_STAT_ADD(st->bytes_copied, (uint64_t)out->nr_data * KMIG_PAGE_SIZE);
 	KMIG_STAT_ADD(st->ns_classify, kmig_now_ns() - t0);
