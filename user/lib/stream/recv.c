@@ -250,7 +250,7 @@ static int take_channel(struct kmig_recv *r, int fd)
 }
 
 /* The next given socket with a hello to read (any order: a sender writes
- * its hellos one after the other and waits for each reply). */
+ * every channel's hello before it reads a reply). */
 static int take_pending(struct kmig_recv *r, int timeout_ms, int *fd)
 {
 	struct pollfd p[KMIG_MAX_CHANNELS];

@@ -111,8 +111,8 @@ void kmig_send_cancel(struct kmig_send *s, int err)
 	kmig_send_fail(s, err, "%s", err == -ECANCELED ? "cancelled" : strerror(-err));
 }
 
-/* Hello on one channel and the receiver's verdict. */
-static int handshake(struct kmig_send *s, struct kmig_send_chan *ch)
+/* The hello of one channel, written with the handshake's time limit. */
+static int send_hello(const struct kmig_send *s, const struct kmig_send_chan *ch)
 {
 	struct kmig_hello h = {
 		.version = KMIG_WIRE_VERSION,
@@ -121,19 +121,25 @@ static int handshake(struct kmig_send *s, struct kmig_send_chan *ch)
 		.channel = ch->id, .nr_channels = s->nr, .codec = s->o.codec,
 		.page_shift = KMIG_PAGE_SHIFT, .chunk_pages = KMIG_CHUNK_PAGES,
 	};
-	uint8_t buf[KMIG_REPLY_SIZE];
-	struct kmig_hello_reply r;
+	uint8_t buf[KMIG_HELLO_SIZE];
 	int ret;
 
 	memcpy(h.session, s->session, sizeof(h.session));
 	kmig_hello_encode(buf, &h);
 	ret = kmig_net_set_timeout(ch->fd, s->o.handshake_timeout_ms);
-	if (!ret)
-		ret = kmig_net_write_full(ch->fd, buf, KMIG_HELLO_SIZE);
-	if (!ret)
-		ret = kmig_net_read_full(ch->fd, buf, KMIG_REPLY_SIZE);
+	return ret ?: kmig_net_write_full(ch->fd, buf, KMIG_HELLO_SIZE);
+}
+
+/* The receiver's verdict on one channel's hello. */
+static int read_reply(struct kmig_send *s, struct kmig_send_chan *ch)
+{
+	uint8_t buf[KMIG_REPLY_SIZE];
+	struct kmig_hello_reply r;
+	int ret = kmig_net_read_full(ch->fd, buf, KMIG_REPLY_SIZE);
+
 	if (ret)
-		return kmig_send_fail(s, ret, "channel %u: hello: %s", ch->id, strerror(-ret));
+		return kmig_send_fail(s, ret, "channel %u: hello reply: %s", ch->id,
+				      strerror(-ret));
 	ret = kmig_reply_decode(buf, &r, &ch->err);
 	if (ret)
 		return kmig_send_fail(s, ret, "channel %u: %s", ch->id, ch->err.msg);
@@ -163,14 +169,23 @@ static int send_table(struct kmig_send *s)
 
 int kmig_send_start(struct kmig_send *s, const int *fds)
 {
-	int ret = 0;
+	int hello[KMIG_MAX_CHANNELS], ret = 0;
 
 	for (unsigned int i = 0; i < s->nr; i++) {
 		s->chans[i].fd = fds[i];
 		kmig_net_tune(fds[i]);
 	}
+	/* Every hello before any reply: the receiver accepts the connections
+	 * in whatever order they reach its queue, which need not be the order
+	 * of the connects, and reads a hello from each as it takes it. A
+	 * receiver that refuses the first one closes the others: its reply
+	 * says why, a later hello's failed write would not. */
+	for (unsigned int i = 0; i < s->nr; i++)
+		hello[i] = send_hello(s, &s->chans[i]);
 	for (unsigned int i = 0; i < s->nr && !ret; i++)
-		ret = handshake(s, &s->chans[i]);
+		ret = hello[i] ? kmig_send_fail(s, hello[i], "channel %u: hello: %s", i,
+						strerror(-hello[i])) :
+		      read_reply(s, &s->chans[i]);
 	if (!ret)
 		ret = send_table(s);
 	if (!ret)
