@@ -357,7 +357,7 @@ static void p_dev_crc(struct fx *f) { ctrl(f, KMIG_PKT_DEVICE_STATE, 1, 0, "xyz"
 static const uint32_t L02[] = { 0, 2 };
 static void p_frames_runs(struct fx *f)
 {
-	static const uint32_t fr[] = { 60 };
+	static const uint32_t fr[] = { 30, 30 };
 
 	pages_f(f, 1, 0, 0, NULL, 0, L02, 2, comp, 60, KMIG_CODEC_ZSTD, NULL, fr);
 	kmig_put_le16(f->pkt + 22, 1);	/* two runs, one frame */
