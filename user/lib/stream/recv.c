@@ -377,27 +377,8 @@ static int sock_readv(void *ctx, struct iovec *iov, int cnt)
 {
 	struct recv_chan *c = ctx;
 	uint64_t t0 = kmig_now_ns();
-	int ret = 0;
+	int ret = kmig_net_readv_full(c->fd, iov, cnt);
 
-	while (cnt && !ret) {
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = cnt };
-		ssize_t n = recvmsg(c->fd, &msg, MSG_WAITALL);
-
-		if (n <= 0) {
-			ret = !n ? -ECONNRESET : errno == EINTR ? 0 :
-			      errno == EAGAIN ? -ETIMEDOUT : -errno;
-			continue;
-		}
-		while (cnt && (size_t)n >= iov->iov_len) {
-			n -= iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt) {
-			iov->iov_base = (uint8_t *)iov->iov_base + n;
-			iov->iov_len -= n;
-		}
-	}
 	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
 	return ret;
 }
