@@ -9,10 +9,19 @@
  * with copy_struct_from_user() semantics; the handler works on a kernel
  * copy; on success the struct is copied back, truncated to the caller's
  * size. A failing call copies nothing back.
+ *
+ * Calls with a lasting effect (attach, a queued deferred stop) must not
+ * take effect and then fail on the copy back: the caller would not know
+ * the effect happened (nor, for a stop, the id to cancel it with). For
+ * them the struct is made writable first, without writing to it
+ * (fault_in_safe_writeable()); only a concurrent munmap/mprotect of the
+ * struct by the caller itself can still make the copy back fail.
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/pagemap.h>
 #include <linux/uaccess.h>
 
 #include "harvest.h"
@@ -27,6 +36,7 @@
  * @cmd: the ioctl number, matched on type, number and direction.
  * @min_size: the v1 size of the struct; smaller callers get -EINVAL.
  * @size: the struct size this module knows.
+ * @effect: the call has a lasting effect: see the top comment.
  * @handler: works on the kernel copy; returns 0 or -errno.
  */
 struct kmig_ioctl {
@@ -34,22 +44,29 @@ struct kmig_ioctl {
 	unsigned int cmd;
 	u32 min_size;
 	u32 size;
+	bool effect;
 	int (*handler)(struct kmig_session *s, void *arg);
 };
 
 /* When a struct grows, min_size stays at offsetofend() of its v1 tail. */
-#define KMIG_IOCTL(_cmd, _type, _handler) [_IOC_NR(_cmd)] = {	\
+#define KMIG_IOCTL_(_cmd, _type, _handler, _effect) [_IOC_NR(_cmd)] = { \
 	.name = #_cmd, .cmd = _cmd, .min_size = sizeof(_type),	\
-	.size = sizeof(_type), .handler = _handler }
+	.size = sizeof(_type), .effect = _effect, .handler = _handler }
+#define KMIG_IOCTL(_cmd, _type, _handler) \
+	KMIG_IOCTL_(_cmd, _type, _handler, false)
+#define KMIG_IOCTL_EFFECT(_cmd, _type, _handler) \
+	KMIG_IOCTL_(_cmd, _type, _handler, true)
 
 static int kmig_ioctl_get_info(struct kmig_session *s, void *arg);
 
 static const struct kmig_ioctl kmig_ioctls[] = {
 	KMIG_IOCTL(KMIG_GET_INFO, struct kmig_info, kmig_ioctl_get_info),
-	KMIG_IOCTL(KMIG_ATTACH_VM, struct kmig_attach, kmig_vm_ioctl_attach),
+	KMIG_IOCTL_EFFECT(KMIG_ATTACH_VM, struct kmig_attach,
+			  kmig_vm_ioctl_attach),
 	KMIG_IOCTL(KMIG_ZERO_SCAN, struct kmig_zero_scan, kmig_zscan_ioctl),
 	KMIG_IOCTL(KMIG_HARVEST, struct kmig_harvest, kmig_harvest_ioctl),
-	KMIG_IOCTL(KMIG_LOG_STOP, struct kmig_log_stop, kmig_logstop_ioctl),
+	KMIG_IOCTL_EFFECT(KMIG_LOG_STOP, struct kmig_log_stop,
+			  kmig_logstop_ioctl),
 	KMIG_IOCTL(KMIG_LOG_STOP_CANCEL, struct kmig_log_stop_cancel,
 		   kmig_logstop_cancel_ioctl),
 	KMIG_IOCTL(KMIG_LOG_STOP_QUERY, struct kmig_log_stop_query,
@@ -88,7 +105,8 @@ static const struct kmig_ioctl *kmig_ioctl_find(unsigned int cmd)
 
 	if (_IOC_TYPE(cmd) != KMIG_IOCTL_TYPE || nr >= ARRAY_SIZE(kmig_ioctls))
 		return NULL;
-	desc = &kmig_ioctls[nr];
+	/* No speculative load past the table with a user-chosen index. */
+	desc = &kmig_ioctls[array_index_nospec(nr, ARRAY_SIZE(kmig_ioctls))];
 	if (!desc->handler || _IOC_DIR(desc->cmd) != _IOC_DIR(cmd))
 		return NULL;
 	return desc;
@@ -114,6 +132,9 @@ static long kmig_ioctl_call(struct kmig_session *s,
 	ret = copy_struct_from_user(&buf, desc->size, uarg, usize);
 	if (ret)
 		return ret;
+	if (desc->effect &&
+	    fault_in_safe_writeable(uarg, min_t(u32, usize, desc->size)))
+		return -EFAULT;
 
 	ret = desc->handler(s, &buf);
 	if (ret) {
@@ -157,7 +178,7 @@ static const struct file_operations kmig_dev_fops = {
 	.release = kmig_dev_release,
 	.unlocked_ioctl = kmig_dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,	/* fixed-width structs only */
-	.llseek = no_llseek,
+	/* No .llseek: nonseekable_open() makes lseek() fail with -ESPIPE. */
 };
 
 static struct miscdevice kmig_misc = {

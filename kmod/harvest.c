@@ -195,7 +195,8 @@ static int hv_read_bits(struct harvest *hv, u32 slot, u64 first, u64 n,
 	unsigned long w, words = DIV_ROUND_UP(n, BITS_PER_LONG);
 	int idx, ret = 0;
 
-	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS)
+	if (as_id >= kvm_arch_nr_memslot_as_ids(hv->kvm) ||
+	    id >= KVM_USER_MEM_SLOTS)
 		return -ENOENT;
 	idx = srcu_read_lock(&hv->kvm->srcu);
 	ms = id_to_memslot(__kvm_memslots(hv->kvm, as_id), id);
@@ -349,6 +350,13 @@ static int hv_run(struct harvest *hv, struct kmig_harvest *h)
 			ret = hv_check_entry(&e, classify);
 		if (ret)
 			break;
+		/* An empty range is finished at once: its counts are 0. */
+		if (!e.num_pages) {
+			e.nr_dirty = e.nr_zero = 0;
+			ret = hv_put_entry(uentry, &e);
+			if (ret)
+				break;
+		}
 		if (e.cursor < e.num_pages) {
 			if (!hv->budget || hv->interrupted)
 				break;
@@ -432,7 +440,9 @@ int kmig_harvest_ioctl(struct kmig_session *s, void *arg)
 	ret = -ENOTCONN;
 	if (!hv->kvm)
 		goto out;
-	ret = hv_check_vm(hv->kvm);
+	ret = kmig_vm_check(hv->kvm);
+	if (!ret)
+		ret = hv_check_vm(hv->kvm);
 	if (ret)
 		goto out;
 	hv->budget = hv_budget(h->max_pages);

@@ -10,11 +10,13 @@
  *
  * Request. The ioctl validates the slots (each a user slot that exists and
  * has dirty logging on, no duplicates, none in another pending request of
- * the VM), records each slot's base_gfn, npages, userspace_addr and flags,
- * takes a reference on the VM (kvm_get_kvm), puts the request on the list
- * of pending requests and queues its delayed work. It returns at once with
- * the request id. With KMIG_LOG_STOP_F_NOW the same per-slot function runs
- * in the ioctl instead, for comparison.
+ * the VM), records under kvm->slots_lock each slot's base_gfn, npages,
+ * userspace_addr and flags and the memslot generation of each address
+ * space (the logging epoch, below), takes a reference on the VM
+ * (kvm_get_kvm), puts the request on the list of pending requests and
+ * queues its delayed work (at most KMIG_LOG_STOP_MAX_NS later). It returns
+ * at once with the request id. With KMIG_LOG_STOP_F_NOW the same per-slot
+ * function runs in the ioctl instead, for comparison.
  *
  * Worker. One run handles one slot, then re-queues the work so that the
  * next slot starts at least interval_ns after this one started (rate
@@ -28,7 +30,28 @@
  * gets the slot's current fields with KVM_MEM_LOG_DIRTY_PAGES cleared. The
  * lookup and the change happen under the same slots_lock, so nothing can
  * change the slot in between. If the VM's process has exited, the guest
- * can never run again: remaining slots are skipped (nothing to recollapse).
+ * can never run again: all remaining slots are skipped at once (nothing to
+ * recollapse, and the VM is not kept for the slot pacing); a VM that KVM
+ * marked dead (kvm->vm_dead, where KVM refuses every VM ioctl with -EIO)
+ * has its remaining slots failed with EIO, at once.
+ *
+ * The logging epoch. A slot whose logging was turned off and on again
+ * since the request (a new migration started while the stop was pending)
+ * has the same fields as the one in the request; stopping it would switch
+ * off the new migration's dirty logging and lose its dirty pages. Memslot
+ * and dirty-bitmap pointers cannot tell (the allocator hands the freed
+ * ones out again). What can is KVM's memslot generation, which every
+ * change of an address space's memslots raises: the request records it,
+ * and raises its record after each change it makes itself (under
+ * slots_lock, so the change between the two reads is ours). A slot whose
+ * address space has another generation than recorded is skipped as
+ * KMIG_STOP_SLOT_STALE, even if the change was to another slot: a missed
+ * stop costs performance, a wrong one loses guest data.
+ *
+ * Memory accounting. KVM charges what a memslot change allocates to the
+ * caller's memory cgroup (GFP_KERNEL_ACCOUNT); the worker runs the change
+ * with the VMM's cgroup active (set_active_memcg()), as if the VMM had
+ * made it, not charged to the kworker.
  *
  * Ownership and cancellation. kmig_stop_lock protects the list, each
  * request's progress counters and its @cancelled flag. Whoever removes a
@@ -52,9 +75,12 @@
  */
 #include <linux/bitmap.h>
 #include <linux/kvm_host.h>
+#include <linux/memcontrol.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "logstop.h"
@@ -65,7 +91,7 @@
 static unsigned int stop_interval_us = 10000;
 module_param(stop_interval_us, uint, 0644);
 MODULE_PARM_DESC(stop_interval_us,
-		 "least time between two slots of a deferred dirty-log stop, microseconds (default 10000)");
+		 "least time between two slots of a deferred dirty-log stop, microseconds (default 10000, at most 1000000)");
 
 static unsigned int stop_max_pending = 256;
 module_param(stop_max_pending, uint, 0644);
@@ -79,11 +105,40 @@ static u32 kmig_stop_nr_pending;	/* kmig_stop_lock */
 static struct workqueue_struct *kmig_stop_wq;
 
 /* Every user slot of every address space: one bit each. */
-#define KMIG_STOP_SLOT_BITS	(KVM_ADDRESS_SPACE_NUM * KVM_USER_MEM_SLOTS)
+#define KMIG_STOP_SLOT_BITS	(KVM_MAX_NR_ADDRESS_SPACES * KVM_USER_MEM_SLOTS)
 
 static bool ls_vm_gone(struct kvm *kvm)
 {
 	return !atomic_read(&kvm->mm->mm_users);
+}
+
+/*
+ * Why no slot of @kvm can be handled any more (VM_GONE, FAILED: dead), or
+ * 0. See the top comment.
+ */
+static u32 ls_vm_over(struct kvm *kvm)
+{
+	if (ls_vm_gone(kvm))
+		return KMIG_STOP_SLOT_VM_GONE;
+	if (READ_ONCE(kvm->vm_dead))
+		return KMIG_STOP_SLOT_FAILED;
+	return 0;
+}
+
+/* The user memslot @name of @kvm, or NULL; under kvm->slots_lock. */
+static struct kvm_memory_slot *ls_memslot(struct kvm *kvm, u32 name)
+{
+	u32 as_id = KMIG_SLOT_AS(name), id = KMIG_SLOT_ID(name);
+
+	lockdep_assert_held(&kvm->slots_lock);
+	if (as_id >= kvm_arch_nr_memslot_as_ids(kvm) || id >= KVM_USER_MEM_SLOTS)
+		return NULL;
+	return id_to_memslot(__kvm_memslots(kvm, as_id), id);
+}
+
+static u64 ls_generation(struct kvm *kvm, u32 as_id)
+{
+	return __kvm_memslots(kvm, as_id)->generation;
 }
 
 /* Compares the slot as it is now with the request's record of it. */
@@ -98,34 +153,60 @@ static u32 ls_slot_state(const struct kvm_memory_slot *ms,
 	return KMIG_STOP_SLOT_PENDING;
 }
 
-/* Turns dirty logging off on one slot, or skips it; see the top comment. */
-static void ls_slot(struct kvm *kvm, struct kmig_stop_slot *sl)
+/* KVM's own memslot change, charged to the VMM's memory cgroup. */
+static int ls_set_region(struct kvm *kvm,
+			 const struct kvm_userspace_memory_region2 *mem)
 {
-	struct kvm_userspace_memory_region mem = { .slot = sl->slot };
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(kvm->mm), *old;
+	int ret;
+
+	old = set_active_memcg(memcg);
+	ret = __kvm_set_memory_region(kvm, mem);
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
+	return ret;
+}
+
+/*
+ * Turns dirty logging off on slot @sl of @req, or skips it; see the top
+ * comment. The caller checked ls_vm_over().
+ */
+static void ls_slot(struct kmig_stop_req *req, struct kmig_stop_slot *sl)
+{
+	struct kvm_userspace_memory_region2 mem = { .slot = sl->slot };
+	u32 as_id = KMIG_SLOT_AS(sl->slot);
+	struct kvm *kvm = req->kvm;
 	struct kvm_memory_slot *ms;
 	u64 t0;
 	int ret;
 
-	if (ls_vm_gone(kvm)) {
-		sl->result = KMIG_STOP_SLOT_VM_GONE;
-		return;
-	}
 	mutex_lock(&kvm->slots_lock);
-	ms = id_to_memslot(__kvm_memslots(kvm, KMIG_SLOT_AS(sl->slot)),
-			   KMIG_SLOT_ID(sl->slot));
+	ms = ls_memslot(kvm, sl->slot);
 	sl->result = ls_slot_state(ms, sl);
+	if (sl->result == KMIG_STOP_SLOT_PENDING &&
+	    ls_generation(kvm, as_id) != req->gen[as_id])
+		sl->result = KMIG_STOP_SLOT_STALE;
 	if (sl->result == KMIG_STOP_SLOT_PENDING) {
 		mem.flags = ms->flags & ~KVM_MEM_LOG_DIRTY_PAGES;
 		mem.guest_phys_addr = (u64)ms->base_gfn << PAGE_SHIFT;
 		mem.memory_size = (u64)ms->npages << PAGE_SHIFT;
 		mem.userspace_addr = ms->userspace_addr;
 		t0 = ktime_get_ns();
-		ret = __kvm_set_memory_region(kvm, &mem);
+		ret = ls_set_region(kvm, &mem);
 		sl->ns = ktime_get_ns() - t0;
 		sl->result = ret ? KMIG_STOP_SLOT_FAILED : KMIG_STOP_SLOT_DONE;
 		sl->err = -ret;
+		/* Our own change, made under the lock we hold. */
+		req->gen[as_id] = ls_generation(kvm, as_id);
 	}
 	mutex_unlock(&kvm->slots_lock);
+}
+
+/* Slot @sl is not handled because the VM is over (@why: ls_vm_over()). */
+static void ls_slot_over(struct kmig_stop_slot *sl, u32 why)
+{
+	sl->result = why;
+	sl->err = why == KMIG_STOP_SLOT_FAILED ? EIO : 0;
 }
 
 /* Counts the result of slot @i; kmig_stop_lock held (or not listed). */
@@ -179,31 +260,50 @@ static unsigned long ls_next_delay(const struct kmig_stop_req *req)
 	return nsecs_to_jiffies(req->interval_ns - since);
 }
 
+/*
+ * One run handles one slot and re-queues itself for the next; once the VM
+ * is over, it runs through the remaining slots without pacing.
+ */
 static void ls_work(struct work_struct *work)
 {
 	struct kmig_stop_req *req = container_of(to_delayed_work(work),
 						 struct kmig_stop_req, work);
-	u32 i;
+	u32 i, over;
 
-	mutex_lock(&kmig_stop_lock);
-	if (req->cancelled) {		/* the canceller ends it */
+	do {
+		mutex_lock(&kmig_stop_lock);
+		if (req->cancelled) {		/* the canceller ends it */
+			mutex_unlock(&kmig_stop_lock);
+			return;
+		}
+		i = req->next;
 		mutex_unlock(&kmig_stop_lock);
-		return;
-	}
-	i = req->next;
-	mutex_unlock(&kmig_stop_lock);
 
-	req->t_slot = ktime_get_ns();
-	ls_slot(req->kvm, &req->slots[i]);
+		over = ls_vm_over(req->kvm);
+		if (over) {
+			ls_slot_over(&req->slots[i], over);
+		} else {
+			req->t_slot = ktime_get_ns();
+			ls_slot(req, &req->slots[i]);
+		}
+
+		mutex_lock(&kmig_stop_lock);
+		ls_count(req, i);
+		if (req->cancelled) {
+			mutex_unlock(&kmig_stop_lock);
+			return;
+		}
+		if (req->next < req->nr_slots && !over) {
+			queue_delayed_work(kmig_stop_wq, &req->work,
+					   ls_next_delay(req));
+			mutex_unlock(&kmig_stop_lock);
+			return;
+		}
+		mutex_unlock(&kmig_stop_lock);
+	} while (req->next < req->nr_slots);
 
 	mutex_lock(&kmig_stop_lock);
-	ls_count(req, i);
 	if (req->cancelled) {
-		mutex_unlock(&kmig_stop_lock);
-		return;
-	}
-	if (req->next < req->nr_slots) {
-		queue_delayed_work(kmig_stop_wq, &req->work, ls_next_delay(req));
 		mutex_unlock(&kmig_stop_lock);
 		return;
 	}
@@ -228,41 +328,22 @@ static int ls_check_args(const struct kmig_log_stop *a)
 		  (!a->nr_slots || a->nr_slots > KMIG_LOG_STOP_MAX_SLOTS))
 		return -EINVAL;
 	if (a->delay_ns > KMIG_LOG_STOP_MAX_NS ||
-	    a->interval_ns > KMIG_LOG_STOP_MAX_NS)
+	    a->interval_ns > KMIG_LOG_STOP_MAX_INTERVAL_NS)
 		return -EINVAL;
 	if (!(a->flags & KMIG_LOG_STOP_F_INTERVAL) && a->interval_ns)
 		return -EINVAL;
 	return 0;
 }
 
+/* Charged to the caller: requests are made by the VMM's helper. */
 static struct kmig_stop_req *ls_alloc(u32 nr_slots)
 {
 	struct kmig_stop_req *req;
 
-	req = kvzalloc(struct_size(req, slots, nr_slots), GFP_KERNEL);
+	req = kvzalloc(struct_size(req, slots, nr_slots), GFP_KERNEL_ACCOUNT);
 	if (req)
 		req->nr_slots = nr_slots;
 	return req;
-}
-
-/* Records slot @name in @sl; the slot must exist and log dirty pages. */
-static int ls_record(struct kvm *kvm, u32 name, struct kmig_stop_slot *sl)
-{
-	struct kmig_slot slot;
-	int ret;
-
-	ret = kmig_vm_get_slot(kvm, name, &slot);
-	if (ret)
-		return ret;
-	if (!(slot.flags & KVM_MEM_LOG_DIRTY_PAGES))
-		return -ENODATA;
-	sl->slot = name;
-	sl->flags = slot.flags;
-	sl->base_gfn = slot.base_gfn;
-	sl->npages = slot.npages;
-	sl->hva = slot.hva;
-	sl->result = KMIG_STOP_SLOT_PENDING;
-	return 0;
 }
 
 static unsigned int ls_slot_bit(u32 name)
@@ -270,104 +351,143 @@ static unsigned int ls_slot_bit(u32 name)
 	return KMIG_SLOT_AS(name) * KVM_USER_MEM_SLOTS + KMIG_SLOT_ID(name);
 }
 
-/* The request for the slots named in the caller's array. */
-static int ls_from_user(struct kvm *kvm, const struct kmig_log_stop *a,
-			struct kmig_stop_req **out)
+/*
+ * Records slot @name in @sl and in the bitmap @mine of the request's
+ * slots; the slot must exist, log dirty pages and not be named twice.
+ * Under kvm->slots_lock.
+ */
+static int ls_record(struct kvm *kvm, u32 name, struct kmig_stop_slot *sl,
+		     unsigned long *mine)
 {
-	u32 __user *uslots = u64_to_user_ptr(a->slots);
-	struct kmig_stop_req *req;
-	unsigned long *seen;
-	u32 i, name;
-	int ret = -ENOMEM;
+	struct kvm_memory_slot *ms = ls_memslot(kvm, name);
 
-	req = ls_alloc(a->nr_slots);
-	seen = bitmap_zalloc(KMIG_STOP_SLOT_BITS, GFP_KERNEL);
-	if (!req || !seen)
-		goto err;
-	for (i = 0; i < a->nr_slots; i++) {
-		ret = -EFAULT;
-		if (get_user(name, uslots + i))
-			goto err;
-		ret = ls_record(kvm, name, &req->slots[i]);
-		if (ret)
-			goto err;
-		ret = -EINVAL;	/* a duplicate */
-		if (test_and_set_bit(ls_slot_bit(name), seen))
-			goto err;
-	}
-	bitmap_free(seen);
-	*out = req;
+	if (!ms || !ms->npages || (ms->flags & KVM_MEMSLOT_INVALID))
+		return -ENOENT;
+	if (!(ms->flags & KVM_MEM_LOG_DIRTY_PAGES))
+		return -ENODATA;
+	if (__test_and_set_bit(ls_slot_bit(name), mine))
+		return -EINVAL;		/* a duplicate */
+	sl->slot = name;
+	sl->flags = ms->flags;
+	sl->base_gfn = ms->base_gfn;
+	sl->npages = ms->npages;
+	sl->hva = ms->userspace_addr;
+	sl->result = KMIG_STOP_SLOT_PENDING;
 	return 0;
-err:
-	bitmap_free(seen);
-	kvfree(req);
-	return ret;
 }
 
-/* Fills up to @max slots of @req (if not NULL) with the logging slots. */
-static u32 ls_collect(struct kvm *kvm, struct kmig_stop_req *req, u32 max)
+/*
+ * The names of the slots that log dirty pages now, in @names (NULL: only
+ * count them); returns how many. Under kvm->slots_lock. Every such slot,
+ * however many: KVM allows many more than KMIG_LOG_STOP_MAX_SLOTS.
+ */
+static u32 ls_collect(struct kvm *kvm, u32 *names)
 {
 	struct kvm_memory_slot *ms;
 	u32 n = 0;
 	int as, bkt;
 
-	for (as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
+	for (as = 0; as < kvm_arch_nr_memslot_as_ids(kvm); as++) {
 		kvm_for_each_memslot(ms, bkt, __kvm_memslots(kvm, as)) {
-			u32 name = KMIG_SLOT(as, ms->id);
-
 			if (ms->id >= KVM_USER_MEM_SLOTS ||
 			    !(ms->flags & KVM_MEM_LOG_DIRTY_PAGES) ||
-			    (ms->flags & KVM_MEMSLOT_INVALID) || n == max)
+			    (ms->flags & KVM_MEMSLOT_INVALID))
 				continue;
-			if (req && ls_record(kvm, name, &req->slots[n]))
-				continue;
+			if (names)
+				names[n] = KMIG_SLOT(as, ms->id);
 			n++;
 		}
 	}
 	return n;
 }
 
-/* The request for every slot that logs dirty pages now. */
-static int ls_all_slots(struct kvm *kvm, struct kmig_stop_req **out)
+static int ls_cmp_name(const void *a, const void *b)
 {
-	struct kmig_stop_req *req;
-	u32 n;
-	int idx;
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
 
-	idx = srcu_read_lock(&kvm->srcu);
-	n = ls_collect(kvm, NULL, KMIG_LOG_STOP_MAX_SLOTS);
-	srcu_read_unlock(&kvm->srcu, idx);
-	if (!n)
-		return -ENODATA;
-	req = ls_alloc(n);
-	if (!req)
-		return -ENOMEM;
-	/* Slots may have changed since they were counted: take what is there. */
-	idx = srcu_read_lock(&kvm->srcu);
-	req->nr_slots = ls_collect(kvm, req, n);
-	srcu_read_unlock(&kvm->srcu, idx);
-	if (!req->nr_slots) {
-		kvfree(req);
-		return -ENODATA;
-	}
-	*out = req;
-	return 0;
+	return x < y ? -1 : x > y;
 }
 
-/* Is a slot of @req still to be handled by another pending request? */
-static bool ls_busy(const struct kmig_stop_req *req)
+/*
+ * The request for the @n slots @names, or with @names NULL for every slot
+ * that logs dirty pages; its slots also go to the bitmap @mine. The slots
+ * and the memslot generations (the logging epoch) are recorded under one
+ * hold of kvm->slots_lock, so they describe one state of the memslots.
+ */
+static int ls_build(struct kvm *kvm, const u32 *names, u32 n,
+		    unsigned long *mine, struct kmig_stop_req **out)
+{
+	struct kmig_stop_req *req = NULL;
+	u32 *all = NULL;
+	int ret = -ENODATA, as;
+	u32 i;
+
+	mutex_lock(&kvm->slots_lock);
+	if (!names) {
+		n = ls_collect(kvm, NULL);
+		if (!n)
+			goto out;
+		ret = -ENOMEM;
+		all = kvmalloc_array(n, sizeof(*all), GFP_KERNEL_ACCOUNT);
+		if (!all)
+			goto out;
+		ls_collect(kvm, all);
+		/* Memslots are hashed: handle (and report) them in name order. */
+		sort(all, n, sizeof(*all), ls_cmp_name, NULL);
+		names = all;
+	}
+	ret = -ENOMEM;
+	req = ls_alloc(n);
+	if (!req)
+		goto out;
+	for (i = 0; i < n; i++) {
+		ret = ls_record(kvm, names[i], &req->slots[i], mine);
+		if (ret)
+			goto out;
+	}
+	for (as = 0; as < kvm_arch_nr_memslot_as_ids(kvm); as++)
+		req->gen[as] = ls_generation(kvm, as);
+	*out = req;
+	req = NULL;
+out:
+	mutex_unlock(&kvm->slots_lock);
+	kvfree(all);
+	kvfree(req);
+	return ret;
+}
+
+/* The request for the slots named in the caller's array. */
+static int ls_from_user(struct kvm *kvm, const struct kmig_log_stop *a,
+			unsigned long *mine, struct kmig_stop_req **out)
+{
+	u32 *names;
+	int ret;
+
+	names = vmemdup_user(u64_to_user_ptr(a->slots),
+			     array_size(a->nr_slots, sizeof(u32)));
+	if (IS_ERR(names))
+		return PTR_ERR(names);
+	ret = ls_build(kvm, names, a->nr_slots, mine, out);
+	kvfree(names);
+	return ret;
+}
+
+/*
+ * Is a slot of @req (bitmap @mine) still to be handled by another pending
+ * request? Linear in the pending slots of the VM.
+ */
+static bool ls_busy(const struct kmig_stop_req *req, const unsigned long *mine)
 {
 	const struct kmig_stop_req *p;
-	u32 i, j;
+	u32 i;
 
 	lockdep_assert_held(&kmig_stop_lock);
 	list_for_each_entry(p, &kmig_stop_list, node) {
 		if (p->kvm != req->kvm)
 			continue;
 		for (i = p->next; i < p->nr_slots; i++)
-			for (j = 0; j < req->nr_slots; j++)
-				if (p->slots[i].slot == req->slots[j].slot)
-					return true;
+			if (test_bit(ls_slot_bit(p->slots[i].slot), mine))
+				return true;
 	}
 	return false;
 }
@@ -378,12 +498,12 @@ static bool ls_busy(const struct kmig_stop_req *req)
  * never be counted before the request.
  */
 static int ls_submit(struct kmig_session *s, struct kmig_stop_req *req,
-		     struct kmig_log_stop *a)
+		     const unsigned long *mine, struct kmig_log_stop *a)
 {
 	int ret = 0;
 
 	mutex_lock(&kmig_stop_lock);
-	if (ls_busy(req)) {
+	if (ls_busy(req, mine)) {
 		ret = -EBUSY;
 	} else if (!req->now && kmig_stop_nr_pending >= READ_ONCE(stop_max_pending)) {
 		ret = -EAGAIN;
@@ -410,10 +530,14 @@ static int ls_submit(struct kmig_session *s, struct kmig_stop_req *req,
 /* KMIG_LOG_STOP_F_NOW: every slot in the ioctl, then the same ending. */
 static void ls_run_now(struct kmig_stop_req *req, struct kmig_log_stop *a)
 {
-	u32 i;
+	u32 i, over;
 
 	for (i = 0; i < req->nr_slots; i++) {
-		ls_slot(req->kvm, &req->slots[i]);
+		over = ls_vm_over(req->kvm);
+		if (over)
+			ls_slot_over(&req->slots[i], over);
+		else
+			ls_slot(req, &req->slots[i]);
 		ls_count(req, i);
 	}
 	a->nr_done = req->nr_done;
@@ -428,6 +552,7 @@ int kmig_logstop_ioctl(struct kmig_session *s, void *arg)
 	struct kmig_log_stop *a = arg;
 	bool now = a->flags & KMIG_LOG_STOP_F_NOW;
 	struct kmig_stop_req *req;
+	unsigned long *mine;
 	struct kvm *kvm;
 	int ret;
 
@@ -437,32 +562,41 @@ int kmig_logstop_ioctl(struct kmig_session *s, void *arg)
 	kvm = kmig_session_kvm(s);
 	if (!kvm)
 		return -ENOTCONN;
-	if (ls_vm_gone(kvm))
-		return -ENODEV;
-	if (a->flags & KMIG_LOG_STOP_F_ALL_SLOTS)
-		ret = ls_all_slots(kvm, &req);
-	else
-		ret = ls_from_user(kvm, a, &req);
+	ret = kmig_vm_check(kvm);
 	if (ret)
 		return ret;
+	if (ls_vm_gone(kvm))
+		return -ENODEV;
+	mine = bitmap_zalloc(KMIG_STOP_SLOT_BITS, GFP_KERNEL);
+	if (!mine)
+		return -ENOMEM;
+	if (a->flags & KMIG_LOG_STOP_F_ALL_SLOTS)
+		ret = ls_build(kvm, NULL, 0, mine, &req);
+	else
+		ret = ls_from_user(kvm, a, mine, &req);
+	if (ret)
+		goto out;
 
 	INIT_DELAYED_WORK(&req->work, ls_work);
 	req->kvm = kvm;
 	req->session_id = s->id;
 	req->vm_pid = kvm->userspace_pid;
 	req->now = now;
-	req->interval_ns = a->flags & KMIG_LOG_STOP_F_INTERVAL ?
-		a->interval_ns : (u64)READ_ONCE(stop_interval_us) * NSEC_PER_USEC;
+	req->interval_ns = a->flags & KMIG_LOG_STOP_F_INTERVAL ? a->interval_ns :
+		min_t(u64, (u64)READ_ONCE(stop_interval_us) * NSEC_PER_USEC,
+		      KMIG_LOG_STOP_MAX_INTERVAL_NS);
 	a->nr_done = a->nr_skipped = a->nr_failed = 0;
 	a->work_ns = 0;
-	ret = ls_submit(s, req, a);
+	ret = ls_submit(s, req, mine, a);
 	if (ret) {
 		kvfree(req);
-		return ret;
+		goto out;
 	}
 	if (now)
 		ls_run_now(req, a);
-	return 0;
+out:
+	bitmap_free(mine);
+	return ret;
 }
 
 /* ---- KMIG_LOG_STOP_CANCEL ---- */

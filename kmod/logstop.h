@@ -6,6 +6,7 @@
 #ifndef _KMIG_LOGSTOP_H
 #define _KMIG_LOGSTOP_H
 
+#include <linux/kvm_host.h>
 #include <linux/list.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -44,6 +45,8 @@ struct kmig_stop_slot {
  * @session_id: the session that made it (may be closed meanwhile).
  * @vm_pid: the VM's creating process.
  * @now: made with KMIG_LOG_STOP_F_NOW (handled in the ioctl).
+ * @gen: per address space, the memslot generation the request expects:
+ *	the logging epoch (see logstop.c), written under kvm->slots_lock.
  * @cancelled: set under kmig_stop_lock by the canceller, which then owns
  *	the request; the worker does not touch it after it saw the flag.
  * @state: enum kmig_stop_state, once ended.
@@ -67,6 +70,7 @@ struct kmig_stop_req {
 	pid_t vm_pid;
 	bool now;
 	bool cancelled;
+	u64 gen[KVM_MAX_NR_ADDRESS_SPACES];
 	u32 state;
 	u64 interval_ns;
 	u64 t_queued;

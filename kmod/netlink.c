@@ -18,9 +18,17 @@
  * order, cb->args[0] keeps the last id sent, so a dump never repeats or
  * skips an object that stays while it runs.
  *
- * Everything needs CAP_NET_ADMIN (GENL_ADMIN_PERM; the group is marked
- * GENL_UNS_ADMIN_PERM for kernels that check groups). The family is not
- * netnsok: the module's sessions and VMs are not per network namespace.
+ * Everything needs CAP_NET_ADMIN: the commands are GENL_ADMIN_PERM, and
+ * joining the "events" group is GENL_MCAST_CAP_NET_ADMIN (group flags are
+ * not command flags: GENL_UNS_ADMIN_PERM there would be ignored and leave
+ * the group open to every local user). The family is not netnsok: the
+ * module's sessions and VMs are not per network namespace, so the
+ * capability is checked in the initial user namespace.
+ *
+ * Stop events list each slot of the request in its own nest inside
+ * KMIG_A_STOP, whose length is 16 bits: past about 2,000 slots the nest
+ * would wrap. The slots that do not fit are left out and counted in
+ * KMIG_STOP_A_SLOTS_OMITTED; the per-result counts cover every slot.
  */
 #include <net/genetlink.h>
 
@@ -32,7 +40,7 @@ enum { KMIG_NL_MCGRP_EVENTS };
 
 static const struct genl_multicast_group kmig_nl_mcgrps[] = {
 	[KMIG_NL_MCGRP_EVENTS] = { .name = KMIG_GENL_MCGRP_EVENTS,
-				   .flags = GENL_UNS_ADMIN_PERM },
+				   .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static const struct nla_policy kmig_nl_session_policy[KMIG_A_SESSION_ID + 1] = {
@@ -88,15 +96,31 @@ cancel:
 	return -EMSGSIZE;
 }
 
-static int nl_put_stop_slots(struct sk_buff *skb,
-			     const struct kmig_stop_req *req)
+/* Room for one KMIG_STOP_A_SLOT nest. */
+static size_t nl_stop_slot_size(void)
 {
+	return nla_total_size(0) + 3 * nla_total_size(sizeof(u32)) +
+	       nla_total_size_64bit(sizeof(u64));
+}
+
+/*
+ * The per-slot nests of @req inside the nest @outer, as many as keep
+ * @outer's length within 16 bits (with room for SLOTS_OMITTED).
+ */
+static int nl_put_stop_slots(struct sk_buff *skb,
+			     const struct kmig_stop_req *req,
+			     const struct nlattr *outer)
+{
+	size_t room = nl_stop_slot_size() + nla_total_size(sizeof(u32));
 	struct nlattr *nest;
 	u32 i;
 
 	for (i = 0; i < req->nr_slots; i++) {
 		const struct kmig_stop_slot *sl = &req->slots[i];
 
+		if (skb_tail_pointer(skb) - (const unsigned char *)outer +
+		    room > U16_MAX)
+			break;
 		nest = nla_nest_start(skb, KMIG_STOP_A_SLOT);
 		if (!nest ||
 		    nla_put_u32(skb, KMIG_STOP_SLOT_A_SLOT, sl->slot) ||
@@ -107,6 +131,9 @@ static int nl_put_stop_slots(struct sk_buff *skb,
 			return -EMSGSIZE;
 		nla_nest_end(skb, nest);
 	}
+	if (i < req->nr_slots &&
+	    nla_put_u32(skb, KMIG_STOP_A_SLOTS_OMITTED, req->nr_slots - i))
+		return -EMSGSIZE;
 	return 0;
 }
 
@@ -133,7 +160,7 @@ static int nl_put_stop(struct sk_buff *skb, const struct kmig_stop_req *req,
 			      KMIG_STOP_A_PAD) ||
 	    nla_put_u64_64bit(skb, KMIG_STOP_A_WORK_NS, req->work_ns,
 			      KMIG_STOP_A_PAD) ||
-	    (slots && nl_put_stop_slots(skb, req)))
+	    (slots && nl_put_stop_slots(skb, req, nest)))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -252,13 +279,13 @@ static int nl_dump_stop_one(const struct kmig_stop_req *req, void *arg)
 
 static int nl_stop_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct nlattr **attrs = genl_info_dump(cb)->attrs;
 	struct nl_stop_dump sd = {
 		.d = { .skb = skb, .cb = cb, .last = cb->args[0] },
 	};
 
-	if (info->attrs[KMIG_A_SESSION_ID])
-		sd.session_id = nla_get_u64(info->attrs[KMIG_A_SESSION_ID]);
+	if (attrs[KMIG_A_SESSION_ID])
+		sd.session_id = nla_get_u64(attrs[KMIG_A_SESSION_ID]);
 	kmig_logstop_walk(sd.d.last, nl_dump_stop_one, &sd);
 	cb->args[0] = sd.d.last;
 	return skb->len;
@@ -331,13 +358,12 @@ void kmig_nl_session_event(u32 event, const struct kmig_session_info *info)
 	nl_send_event(msg);
 }
 
-/* Room for a stop event: fixed part plus one nest per slot. */
+/* Room for a stop event: fixed part plus the slot nests that fit. */
 static size_t nl_stop_size(const struct kmig_stop_req *req)
 {
-	size_t slot = nla_total_size(0) + 3 * nla_total_size(sizeof(u32)) +
-		      nla_total_size_64bit(sizeof(u64));
-
-	return NLMSG_GOODSIZE + req->nr_slots * slot;
+	return NLMSG_GOODSIZE +
+	       min_t(size_t, (size_t)req->nr_slots * nl_stop_slot_size(),
+		     U16_MAX);
 }
 
 void kmig_nl_stop_event(const struct kmig_stop_req *req)

@@ -10,6 +10,7 @@
  * lock, so that module totals never go backwards and a deferred stop that
  * ends after its session closed still lands somewhere exactly once.
  */
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 

@@ -4,7 +4,8 @@
  *
  * Authority: possession of a KVM VM file descriptor (file_is_kvm), which the
  * VMM may have passed to another process over a unix socket, plus the
- * device node's file mode.
+ * device node's file mode. A VM that KVM marked dead is refused (-EIO), as
+ * KVM refuses its own VM ioctls then.
  *
  * Lifetime: the session holds a reference on struct kvm from attach until
  * the session is freed, so the VMM may close its VM fd at any time: the VM
@@ -56,6 +57,9 @@ static struct kvm *kmig_vm_get_from_fd(int fd)
 	if (!atomic_read(&kvm->mm->mm_users)) {
 		kvm_put_kvm(kvm);
 		kvm = ERR_PTR(-ENODEV);
+	} else if (kmig_vm_check(kvm)) {
+		kvm_put_kvm(kvm);
+		kvm = ERR_PTR(-EIO);
 	}
 out:
 	fdput(f);
@@ -117,7 +121,7 @@ int kmig_vm_get_slot(struct kvm *kvm, u32 slot, struct kmig_slot *out)
 	struct kvm_memory_slot *ms;
 	int idx, ret = -ENOENT;
 
-	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS)
+	if (as_id >= kvm_arch_nr_memslot_as_ids(kvm) || id >= KVM_USER_MEM_SLOTS)
 		return -ENOENT;
 
 	idx = srcu_read_lock(&kvm->srcu);
@@ -133,6 +137,18 @@ int kmig_vm_get_slot(struct kvm *kvm, u32 slot, struct kmig_slot *out)
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	return ret;
+}
+
+/*
+ * KVM's own gate for VM ioctls, minus the one kmig replaces: KVM refuses
+ * every VM ioctl of a VM it marked dead (KVM_BUG_ON(), a failed teardown)
+ * with -EIO; so does every kmig call that acts on the VM. KVM's other gate,
+ * kvm->mm == current->mm, is replaced by possession of the VM fd (see
+ * Documentation/kmod.rst, "Who may do what").
+ */
+int kmig_vm_check(struct kvm *kvm)
+{
+	return READ_ONCE(kvm->vm_dead) ? -EIO : 0;
 }
 
 /*

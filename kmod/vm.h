@@ -28,6 +28,7 @@ struct kmig_slot {
 int kmig_vm_ioctl_attach(struct kmig_session *s, void *arg);
 void kmig_vm_detach(struct kmig_session *s);
 int kmig_vm_get_slot(struct kvm *kvm, u32 slot, struct kmig_slot *out);
+int kmig_vm_check(struct kvm *kvm);
 struct mm_struct *kmig_vm_get_mm(struct kvm *kvm);
 
 #endif /* _KMIG_VM_H */

@@ -9,17 +9,43 @@
  * faulted in:
  *   - an empty page-table level is a hole for its whole range (a 64 GiB
  *     untouched slot costs a few descents per step, no per-page work);
- *   - what a hole means depends on the VMA: in an anonymous VMA the page was
- *     never populated; in a shmem/memfd VMA the page may still be in the
- *     page cache (written through another mapping or with pwrite), so holes
- *     are looked up in mapping->i_pages, skipping hole runs with xa_find();
- *     in any other file VMA the content lives in the file: not classified;
+ *   - what a hole means depends on the VMA (see "Holes that are not zero"):
+ *     in a shmem/memfd VMA the page may still be in the page cache (written
+ *     through another mapping or with pwrite), so holes are looked up in
+ *     mapping->i_pages, skipping hole runs with xa_find();
  *   - the shared zero pfn and the huge zero page count as zero, unread;
- *   - present pages (4K or THP) are read with kmap_local + memchr_inv, after
- *     the page-table lock is dropped, holding a page reference;
+ *   - present pages (4K or THP) are read after the page-table lock is
+ *     dropped, holding a page reference (see "Reading a page" below);
  *   - anything else (swap and migration entries, device memory, PFN maps,
  *     hugetlbfs, unmapped addresses) counts as non-zero: a false "non-zero"
  *     costs bandwidth, a false "zero" would lose guest data.
+ *
+ * VMAs that are not walked (all their pages count as non-zero, unread):
+ * VM_IO/PFNMAP/MIXEDMAP and hugetlbfs (no struct pages to read, or pages
+ * we cannot classify), and memfd_secret memory, whose pages are removed
+ * from the kernel's direct map: kmap_local_page() of such a page would
+ * fault in the kernel while we hold the VMM's mmap lock.
+ *
+ * Holes that are not zero. What an empty entry means is decided per VMA:
+ *   - private anonymous memory: never populated, zero;
+ *   - shmem (memfd, tmpfs files, MAP_SHARED anonymous memory), recognised
+ *     by its address-space operations (shmem_file()), not by the
+ *     filesystem magic, which tmpfs shares with device nodes and other
+ *     special files whose mappings are not shmem (an mmapped block device
+ *     on devtmpfs: its page-cache holes are data on the device);
+ *   - any VMA registered for userfaultfd missing faults (a postcopy
+ *     destination, a lazily restored snapshot): a page that is not there
+ *     yet is whatever the userfaultfd handler will put there, not zero;
+ *   - any other file: data in the file, not classified.
+ *
+ * Reading a page. A page the kernel knows to be hardware-poisoned
+ * (PageHWPoison: memory_failure() keeps poisoned shmem pages in the page
+ * cache, and an anonymous THP it could not split stays mapped) is never
+ * read: it counts as non-zero. A page can also be poisoned while we read
+ * it; the read goes through copy_mc_to_kernel(), which turns the machine
+ * check into a short copy (non-zero) instead of a host panic. It copies a
+ * chunk at a time into a small buffer and stops at the first non-zero
+ * chunk, so a data page usually costs one chunk.
  *
  * The huge zero page. 6.1 exports neither huge_zero_pfn nor huge_zero_page,
  * so is_huge_zero_pmd() cannot be used. A huge PMD is a candidate when it
@@ -74,6 +100,8 @@
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -221,13 +249,30 @@ static void zs_record(struct zscan *zs, unsigned long addr, unsigned long end,
 		bitmap_set(zs->bitmap, first, n);
 }
 
+/* Bytes read and checked at a time by zs_read_page(). */
+#define ZS_READ_CHUNK	256
+
+/* See "Reading a page" above. */
 static enum kmig_zkind zs_read_page(struct page *page)
 {
-	void *p = kmap_local_page(page);
-	bool zero = kmig_is_zeroed(p, PAGE_SIZE);
+	u8 buf[ZS_READ_CHUNK] __aligned(sizeof(long));
+	enum kmig_zkind kind = KMIG_ZK_ZERO_DATA;
+	unsigned int off;
+	void *p;
 
+	if (PageHWPoison(page))
+		return KMIG_ZK_NONZERO;
+	p = kmap_local_page(page);
+	for (off = 0; off < PAGE_SIZE; off += sizeof(buf)) {
+		/* Non-zero return: bytes not copied (a machine check). */
+		if (copy_mc_to_kernel(buf, p + off, sizeof(buf)) ||
+		    !kmig_is_zeroed(buf, sizeof(buf))) {
+			kind = KMIG_ZK_NONZERO;
+			break;
+		}
+	}
 	kunmap_local(p);
-	return zero ? KMIG_ZK_ZERO_DATA : KMIG_ZK_NONZERO;
+	return kind;
 }
 
 /*
@@ -594,25 +639,31 @@ static void zs_pgd_range(struct zscan *zs, unsigned long addr,
 }
 
 /*
- * Every shmem inode (tmpfs mounts, memfd, MAP_SHARED anonymous memory)
- * lives on a tmpfs superblock; shmem_mapping() is not exported on 6.1.
+ * memfd_secret memory: its inodes live on the secretmem pseudo filesystem
+ * (vma_is_secretmem() needs secretmem_vm_ops, which is not exported).
  */
-static bool zs_file_is_shmem(struct file *file)
+static bool zs_vma_is_secretmem(struct vm_area_struct *vma)
 {
-	return file_inode(file)->i_sb->s_magic == TMPFS_MAGIC;
+	return vma->vm_file &&
+	       file_inode(vma->vm_file)->i_sb->s_magic == SECRETMEM_MAGIC;
 }
 
-/* Prepares the walk of @vma; false if its pages cannot be classified. */
+/*
+ * Prepares the walk of @vma; false if its pages cannot be classified. See
+ * "VMAs that are not walked" and "Holes that are not zero" above.
+ */
 static bool zs_vma_setup(struct zscan *zs, struct vm_area_struct *vma)
 {
 	if ((vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) ||
-	    is_vm_hugetlb_page(vma))
+	    is_vm_hugetlb_page(vma) || zs_vma_is_secretmem(vma))
 		return false;
 	zs->vma = vma;
 	zs->anon = vma_is_anonymous(vma);
-	if (zs->anon)
+	if (userfaultfd_missing(vma))
+		zs->hole = ZS_HOLE_UNKNOWN;
+	else if (zs->anon)
 		zs->hole = ZS_HOLE_NONE;
-	else if (vma->vm_file && zs_file_is_shmem(vma->vm_file))
+	else if (shmem_file(vma->vm_file))
 		zs->hole = ZS_HOLE_CACHE;
 	else
 		zs->hole = ZS_HOLE_UNKNOWN;
@@ -782,6 +833,9 @@ int kmig_zscan_ioctl(struct kmig_session *s, void *arg)
 	kvm = kmig_session_kvm(s);
 	if (!kvm)
 		return -ENOTCONN;
+	ret = kmig_vm_check(kvm);
+	if (ret)
+		return ret;
 	ret = kmig_vm_get_slot(kvm, a->slot, &slot);
 	if (ret)
 		return ret;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,6 +188,26 @@ TEST_F(attach, bad_pointer)
 {
 	ASSERT_ERRNO(EFAULT, ioctl(self->kfd, KMIG_ATTACH_VM, NULL));
 	ASSERT_ERRNO(ENOTCONN, kt_scan_slot(self->kfd, &(struct kt_scan){0}));
+}
+
+/*
+ * A struct the module can read but not write back: -EFAULT, and the
+ * session is not attached (an attach that took effect and then failed
+ * would leave the caller believing it is not attached, and -EBUSY next).
+ */
+TEST_F(attach, read_only_struct)
+{
+	struct kmig_attach *a = mmap(NULL, KT_PAGE, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, a);
+	*a = (struct kmig_attach){ .size = sizeof(*a), .vm_fd = self->vm.fd };
+	ASSERT_EQ(0, mprotect(a, KT_PAGE, PROT_READ));
+	ASSERT_ERRNO(EFAULT, ioctl(self->kfd, KMIG_ATTACH_VM, a));
+	ASSERT_ERRNO(ENOTCONN, kt_scan_slot(self->kfd, &(struct kt_scan){0}));
+	kmig_attach(self->kfd, self->vm.fd, NULL);
+	ASSERT_SCAN_OK(self->kfd);
+	munmap(a, KT_PAGE);
 }
 
 TEST_F(attach, double_attach)

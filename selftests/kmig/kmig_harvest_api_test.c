@@ -273,6 +273,23 @@ TEST_F(hv, counts_and_pointers)
 	ASSERT_EQ(0, __kmig_harvest(self->kfd, &self->h));
 }
 
+/* An empty range is finished with its counts set to 0, as any other. */
+TEST_F(hv, empty_range_counts)
+{
+	t_dirty(self, 8, 0);
+	t_reset(self, KMIG_HARVEST_F_CLASSIFY);
+	self->e[1].num_pages = 0;
+	for (int i = 0; i < KT_DSLOTS; i++)
+		self->e[i].nr_dirty = self->e[i].nr_zero = 12345;
+	t_run(self);
+	EXPECT_EQ(0, self->e[1].cursor);
+	EXPECT_EQ(0, self->e[1].nr_dirty);
+	EXPECT_EQ(0, self->e[1].nr_zero);
+	/* The others were harvested: counted (one page in 8 written). */
+	EXPECT_EQ(self->d.npages[0] / 8, self->e[0].nr_dirty);
+	EXPECT_EQ(self->d.npages[2] / 8, self->e[2].nr_dirty);
+}
+
 TEST_F(hv, flags_and_reserved)
 {
 	self->h.flags = 1U << 7;

@@ -10,6 +10,9 @@
  * pending: a pending deferred stop is in the GET_STOP dump (with a session
  * filter), and gone after cancel.
  * events: attach and close of a session, with the final counters.
+ * unprivileged: a process without CAP_NET_ADMIN can neither join the
+ * "events" group (session and stop events name VM processes) nor use the
+ * commands: -EPERM for both.
  * policy: malformed requests are refused: wrong attribute length, unknown
  * attribute type, NLA_UNSPEC and NLA_REJECT attributes, trailing garbage,
  * a missing required attribute, an attribute where none is taken, an
@@ -17,8 +20,10 @@
  */
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kt_harness.h"
@@ -291,6 +296,49 @@ TEST(events)
 	kmig_nl_close(ev);
 	kmig_nl_close(nl);
 	kt_dvm_destroy(&d);
+}
+
+/* In a child that dropped root: 0 if both are refused with -EPERM. */
+static int t_unprivileged(void)
+{
+	struct kmig_err err = { 0 };
+	struct kmig_nl_session *s;
+	struct kmig_nl *nl;
+	size_t n;
+	int ret;
+
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		return 10;
+	ret = kmig_nl_open(&nl, true, &err);
+	if (ret != -EPERM) {
+		fprintf(stderr, "join events as uid 65534: %d (%s), want -EPERM\n", ret,
+			err.msg);
+		if (!ret)
+			kmig_nl_close(nl);
+		return 1;
+	}
+	if (kmig_nl_open(&nl, false, &err))
+		return 11;
+	ret = kmig_nl_sessions(nl, &s, &n, &err);
+	kmig_nl_close(nl);
+	if (ret != -EPERM) {
+		fprintf(stderr, "session dump as uid 65534: %d, want -EPERM\n", ret);
+		return 2;
+	}
+	return 0;
+}
+
+TEST(unprivileged)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(t_unprivileged());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* ---- policy: raw messages ---- */

@@ -11,8 +11,14 @@
 #                +-- kvm.ko, kvm-amd.ko, kmig.ko
 #                +-- selftest binaries (static) -> nested KVM VMs
 #
-# Usage: run.sh [--bench] [--shell] [--only SUITE:PROG[,SUITE:PROG...]]
+# Usage: run.sh [--kernel 6.1|6.1-debug|6.12] [--bench] [--shell]
+#               [--only SUITE:PROG[,SUITE:PROG...]]
 #               [--args "HARNESS ARGS"] [--timeout SECONDS] [--mem MIB] [-v]
+#   --kernel   which kernel the test host boots (default 6.1): Debian's 6.1,
+#              the debug 6.1 of kernel-debug.sh (KASAN, lockdep, UBSAN,
+#              kmemleak, ...; must be built), or Debian's 6.12; kmig.ko is
+#              the one built for it (kmod/kmig.ko for 6.1, else
+#              kmod/build/<release>/kmig.ko)
 #   (default)  run every test of every suite's kselftest-list, fail on any
 #              failed, skipped or missing test, on a module that does not
 #              load, on a kernel warning/oops in dmesg, or on a timeout
@@ -29,18 +35,21 @@
 # and DIR/bench-list.txt. Adding a test program to a suite's Makefile, or a
 # new suite directory, is all it takes.
 #
-# Settings (environment): KVER (kernel version; default: newest installed
-# 6.1 with headers), VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
+# Settings (environment): KVER, KVER_612 (kernel release for --kernel 6.1,
+# 6.12; default: the newest installed with headers), VMTEST_KERNEL_IMAGE,
+# VMTEST_MODDIR (the root of lib/modules/<release>), VMTEST_KO (kmig.ko)
+# override what --kernel picks; VMTEST_APPEND (more kernel command line);
+# VMTEST_TIMEOUT, VMTEST_MEM, VMTEST_TEST_TIMEOUT,
 # VMTEST_SMP (2), VMTEST_TCG_THREAD (single: multi-threaded TCG froze the
 # emulated machine now and then; see Documentation/testing.rst).
-# Output: selftests/vmtest/out/ (console-<mode>.log, initramfs).
+# Output: selftests/vmtest/out/<kernel>/ (console-<mode>.log, initramfs).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-out="$here/out"
 
 mode=tests
+kname=6.1
 only=""
 args=""
 verbose=0
@@ -50,6 +59,7 @@ smp=${VMTEST_SMP:-2}
 tcg_thread=${VMTEST_TCG_THREAD:-single}
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--kernel) kname="$2"; shift ;;
 	--bench) mode=bench ;;
 	--shell) mode=shell ;;
 	--only) only="$2"; shift ;;
@@ -63,25 +73,50 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-if [ -z "${KVER:-}" ]; then
-	KVER=$(ls -1d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null |
-		sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
-fi
-kernel=/boot/vmlinuz-$KVER
+newest_headers() {
+	ls -1d /usr/src/linux-headers-"$1".*-amd64 2>/dev/null |
+		sed 's,.*/linux-headers-,,' | sort -V | tail -n 1
+}
+# The kernel: image, modules (moddir/lib/modules/$KVER), kmig.ko built
+# for it, and what its command line adds.
+debug=0
+moddir=/
+ko=$top/kmod/kmig.ko
+case $kname in
+6.1) KVER=${KVER:-$(newest_headers 6.1)} ;;
+6.12) KVER=${KVER_612:-$(newest_headers 6.12)}; ko=$top/kmod/build/$KVER/kmig.ko ;;
+6.1-debug)
+	kdir=$("$here/kernel-debug.sh" dir) ||
+		{ echo "vmtest: the debug kernel is not built (make kernel-debug)" >&2; exit 1; }
+	KVER=$(cat "$kdir/release")
+	kernel=$kdir/vmlinuz
+	moddir=$kdir/modules
+	ko=$top/kmod/build/$KVER/kmig.ko
+	debug=1 ;;
+*) echo "vmtest: unknown kernel '$kname' (6.1, 6.1-debug, 6.12)" >&2; exit 2 ;;
+esac
+out="$here/out/$kname"
+mkdir -p "$out"
+kernel=${VMTEST_KERNEL_IMAGE:-${kernel:-/boot/vmlinuz-$KVER}}
+moddir=${VMTEST_MODDIR:-$moddir}
+ko=${VMTEST_KO:-$ko}
 case $mode in
 bench) def_timeout=900; def_mem=3072 ;;
 shell) def_timeout=86400; def_mem=1024 ;;
 *) def_timeout=420; def_mem=1024 ;;
 esac
+# KASAN, lockdep and kmemleak slow the emulated machine down about 6
+# times (the tests took 1,640 s there, 270 s on Debian's kernels).
+[ $debug = 1 ] && def_timeout=$((def_timeout * 6))
 timeout_s=${timeout_s:-${VMTEST_TIMEOUT:-$def_timeout}}
 mem=${mem:-${VMTEST_MEM:-$def_mem}}
 test_timeout=${VMTEST_TEST_TIMEOUT:-$((timeout_s - 30))}
 
 die() { echo "vmtest: $*" >&2; exit 1; }
 
-[ -n "$KVER" ] || die "no 6.1 kernel headers installed (make deps)"
-[ -r "$kernel" ] || die "$kernel not found (package linux-image-amd64)"
-[ -f "$top/kmod/kmig.ko" ] || die "kmod/kmig.ko not built (make kmod)"
+[ -n "$KVER" ] || die "no $kname kernel headers installed (make deps)"
+[ -r "$kernel" ] || die "$kernel not found (make deps)"
+[ -f "$ko" ] || die "${ko#$top/} not built (make kmod)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
 busybox=$(command -v busybox) || die "busybox missing (make deps)"
 ! ldd "$busybox" >/dev/null 2>&1 || die "$busybox is not static (package busybox-static)"
@@ -94,15 +129,23 @@ cp "$busybox" "$root/bin/busybox"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 
-# KVM modules in load order, from modules.dep.
-modprobe --show-depends -S "$KVER" kvm-amd | awk '$1 == "insmod" {print $2}' \
-	> "$out/modules.list" || die "cannot resolve kvm-amd's dependencies for $KVER"
+# KVM modules in load order, from modules.dep; loop for the tests that
+# map a block device (built in, on some kernels: then nothing to load).
+: > "$out/modules.list"
+for m in kvm-amd loop; do
+	modprobe --show-depends -d "$moddir" -S "$KVER" $m | awk '$1 == "insmod" {print $2}' \
+		>> "$out/modules.list" || die "cannot resolve $m's dependencies for $KVER"
+done
 : > "$root/modules/order"
-while read -r ko; do
-	cp "$ko" "$root/modules/"
-	basename "$ko" >> "$root/modules/order"
-done < "$out/modules.list"
-cp "$top/kmod/kmig.ko" "$root/modules/kmig.ko"
+awk '!seen[$0]++' "$out/modules.list" | while read -r m; do
+	# Debian's 6.12 compresses its modules: busybox insmod wants them plain.
+	case $m in
+	*.ko.xz) name=$(basename "$m" .xz); xz -dc "$m" > "$root/modules/$name" ;;
+	*) name=$(basename "$m"); cp "$m" "$root/modules/" ;;
+	esac
+	echo "$name" >> "$root/modules/order"
+done
+cp "$ko" "$root/modules/kmig.ko"
 
 for mk in "$top"/selftests/*/Makefile; do
 	suite=$(basename "$(dirname "$mk")")
@@ -132,14 +175,19 @@ MODE='$mode'
 ONLY='$only'
 ARGS='$args'
 TEST_TIMEOUT='$test_timeout'
+DEBUG='$debug'
 EOF
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
 
 # ---- boot ----
 log="$out/console-$mode.log"
+# secretmem.enable: memfd_secret is off by default on 6.1 (a test maps it).
+append="console=ttyS0 ignore_loglevel panic=-1 oops=panic softlockup_panic=1 secretmem.enable=1"
+# The debug kernel: the first warning or KASAN report ends the run.
+[ $debug = 1 ] && append="$append panic_on_warn=1 kasan.fault=panic"
+append="$append ${VMTEST_APPEND:-}"
 qemu=(qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -cpu max -m "$mem" -smp "$smp" -nographic
-	-no-reboot -kernel "$kernel" -initrd "$out/initramfs.cpio.gz"
-	-append "console=ttyS0 ignore_loglevel panic=-1 oops=panic softlockup_panic=1")
+	-no-reboot -kernel "$kernel" -initrd "$out/initramfs.cpio.gz" -append "$append")
 echo "  VMTEST  $mode: ${#expected[@]} program(s), kernel $KVER, ${mem} MiB, limit ${timeout_s}s"
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}"
@@ -168,6 +216,14 @@ fi
 if grep -q '^KMIG-VMTEST: module-load-failed' "$log"; then
 	problem "$(grep '^KMIG-VMTEST: module-load-failed' "$log")"
 	grep -iE 'kmig|insmod|Unknown symbol' "$log" | head -n 20 | sed 's/^/    /'
+fi
+# Module references after each program (init reloads kmig.ko between
+# programs) and kmemleak's findings (debug kernel).
+if grep -qE '^KMIG-VMTEST: (refcount|reload-failed|kmemleak:)' "$log"; then
+	mapfile -t lines < <(grep -E '^KMIG-VMTEST: (refcount|reload-failed|kmemleak:)' "$log")
+	for line in "${lines[@]}"; do problem "$line"; done
+	awk '/^KMIG-VMTEST: kmemleak-begin/{p=1; next} /^KMIG-VMTEST: kmemleak-end/{p=0} p' \
+		"$log" | head -n 40 | sed 's/^/    /'
 fi
 
 # Top-level KTAP results: the ones the runner printed, one per program.
@@ -198,7 +254,7 @@ for entry in "${expected[@]}"; do
 done
 
 # Kernel complaints anywhere in the console or in the dmesg dump.
-bad='WARNING:|BUG:|Oops|lockdep|KASAN|general protection|[Uu]nable to handle|Call Trace|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Kernel panic|kernel BUG|UBSAN|refcount_t:|list_(add|del) corruption|bad page'
+bad='WARNING:|BUG:|Oops|lockdep is turned off|DEBUG_LOCKS_WARN_ON|KASAN|general protection|[Uu]nable to handle|Call Trace|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Kernel panic|kernel BUG|UBSAN|refcount_t:|list_(add|del) corruption|bad page|ODEBUG|suspected memory leak|possible (circular|recursive) locking|sleeping function called from invalid context'
 if grep -nE "$bad" "$log" > "$out/dmesg-bad.txt"; then
 	problem "kernel warnings/errors in dmesg:"
 	head -n 30 "$out/dmesg-bad.txt" | sed 's/^/    /'

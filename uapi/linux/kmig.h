@@ -127,7 +127,9 @@ struct kmig_info {
  *
  * Errors: -EBADF if @vm_fd is not an open file; -EINVAL if it is not a KVM
  * VM; -EBUSY if the session is already attached; -ENODEV if the VM is being
- * destroyed or the process that created it has exited.
+ * destroyed or the process that created it has exited; -EIO if KVM marked
+ * the VM dead (as KVM's own VM ioctls then); -EFAULT if the struct is not
+ * writable (the session is then not attached).
  */
 struct kmig_attach {
 	__u32 size;
@@ -170,8 +172,10 @@ struct kmig_attach {
  * @nr_zero_data: out: present pages whose content was read and is zero.
  * @nr_nonzero: out: present pages with data, pages not read because of
  *	KMIG_SCAN_F_NO_READ, and pages the module cannot classify without
- *	faulting (swapped, migrating, device memory, hugetlbfs, non-shmem file
- *	holes, addresses with nothing mapped behind the slot): a false
+ *	faulting or must not read (swapped, migrating, device memory,
+ *	hugetlbfs, non-shmem file holes, holes in ranges registered for
+ *	userfaultfd missing faults, memfd_secret memory, hardware-poisoned
+ *	pages, addresses with nothing mapped behind the slot): a false
  *	"non-zero" only costs bandwidth, a false "zero" would lose guest data.
  * @reserved: must be zero.
  *
@@ -181,10 +185,11 @@ struct kmig_attach {
  * present pages. The result is a snapshot: pages may change right after.
  *
  * Errors: -ENOTCONN if the session is not attached; -ENOENT if the slot
- * does not exist (KVM-internal slots are not visible); -EINVAL for a bad range, flags, cursor or reserved field;
- * -EFAULT if @zero_bitmap faults; -EINTR if a signal arrived before any
- * progress; -ENODEV if the process that created the VM has exited (its
- * address space is gone).
+ * does not exist (KVM-internal slots are not visible); -EINVAL for a bad
+ * range, flags, cursor or reserved field; -EFAULT if @zero_bitmap faults;
+ * -EINTR if a signal arrived before any progress; -ENODEV if the process
+ * that created the VM has exited (its address space is gone); -EIO if KVM
+ * marked the VM dead.
  */
 struct kmig_zero_scan {
 	__u32 size;
@@ -335,7 +340,11 @@ struct kmig_harvest_entry {
  * reserved fields, entry size, entry count, range, alignment, cursor, or a
  * @zero_bitmap without CLASSIFY; -E2BIG unknown non-zero entry tail;
  * -EFAULT a bitmap or the entries fault; -EINTR signal before progress;
- * -ENODEV the VM's process has exited (with CLASSIFY: its memory is gone).
+ * -ENODEV the VM's process has exited (with CLASSIFY: its memory is gone);
+ * -EIO KVM marked the VM dead.
+ *
+ * An entry with num_pages == 0 is finished by the first call that reaches
+ * it, with its counts set to 0.
  */
 struct kmig_harvest {
 	__u32 size;
@@ -378,7 +387,8 @@ struct kmig_harvest {
  * KMIG_LOG_STOP_F_NOW: do it synchronously in the ioctl (for comparison,
  *	and for callers that want it done now); the out counts are filled.
  * KMIG_LOG_STOP_F_ALL_SLOTS: every slot of the VM that has dirty logging
- *	on; @nr_slots and @slots must be 0.
+ *	on, in every address space, however many (not limited to
+ *	KMIG_LOG_STOP_MAX_SLOTS); @nr_slots and @slots must be 0.
  * KMIG_LOG_STOP_F_INTERVAL: use @interval_ns instead of the module
  *	parameter stop_interval_us as the least time between two slots.
  */
@@ -389,9 +399,17 @@ struct kmig_harvest {
 					 KMIG_LOG_STOP_F_ALL_SLOTS | \
 					 KMIG_LOG_STOP_F_INTERVAL)
 
-/* Limits of struct kmig_log_stop. */
+/*
+ * Limits of struct kmig_log_stop: slots named in one request (ALL_SLOTS
+ * takes every logging slot, however many), the delay, the interval. The
+ * delay and interval are bounded because a request holds the VM until it
+ * ends, and because the longer it waits, the likelier the VMM changed its
+ * memslots meanwhile (which makes the request skip them: see
+ * KMIG_STOP_SLOT_STALE).
+ */
 #define KMIG_LOG_STOP_MAX_SLOTS		4096
-#define KMIG_LOG_STOP_MAX_NS		(3600ULL * 1000000000ULL)
+#define KMIG_LOG_STOP_MAX_NS		(60ULL * 1000000000ULL)
+#define KMIG_LOG_STOP_MAX_INTERVAL_NS	1000000000ULL
 
 /**
  * struct kmig_log_stop - stop dirty logging on slots, lazily (KMIG_LOG_STOP)
@@ -405,27 +423,38 @@ struct kmig_harvest {
  * @delay_ns: in: time before the first slot (0: at once); at most
  *	KMIG_LOG_STOP_MAX_NS. Ignored with KMIG_LOG_STOP_F_NOW.
  * @interval_ns: in: with KMIG_LOG_STOP_F_INTERVAL, the least time between
- *	the start of two slots (0: none); at most KMIG_LOG_STOP_MAX_NS.
- *	Must be 0 without the flag.
+ *	the start of two slots (0: none); at most
+ *	KMIG_LOG_STOP_MAX_INTERVAL_NS. Must be 0 without the flag.
  * @id: out: the request id, unique while the module is loaded (also for
  *	KMIG_LOG_STOP_F_NOW, whose end is reported like any other).
  * @nr_queued: out: slots in the request.
  * @nr_done: out (KMIG_LOG_STOP_F_NOW): slots whose dirty logging was
  *	turned off.
  * @nr_skipped: out (NOW): slots skipped because they changed (only
- *	possible if the VMM changes slots concurrently).
- * @nr_failed: out (NOW): slots where KVM refused the change.
+ *	possible if the VMM changes slots concurrently) or the VM's process
+ *	exited.
+ * @nr_failed: out (NOW): slots where KVM refused the change, or that
+ *	were not tried because KVM marked the VM dead (EIO).
  * @reserved1: must be zero.
  * @work_ns: out (NOW): time spent changing the slots.
  * @reserved: must be zero.
+ *
+ * The request is bound to the state of the VM's memslots when it is made
+ * (the logging epoch): a slot is stopped only if no other change was made
+ * to the memslots of its address space since (by the VMM, or by KVM
+ * itself) except the request's own. A slot whose logging was turned off
+ * and on again, e.g. for a new migration, is therefore never stopped by an
+ * older request: it is skipped as KMIG_STOP_SLOT_STALE. Callers that start
+ * a new migration should cancel pending requests first.
  *
  * Errors: -ENOTCONN not attached; -ENOENT a slot does not exist;
  * -ENODATA a slot has dirty logging off (nothing to stop), or, with
  * ALL_SLOTS, no slot has it on; -EBUSY a slot is already in a pending
  * request of this VM; -EAGAIN too many pending requests in the module
  * (module parameter stop_max_pending); -EINVAL bad flags, reserved fields,
- * counts, duplicates, delays; -EFAULT @slots faults; -ENODEV the VM's
- * process has exited.
+ * counts, duplicates, delays; -EFAULT @slots or the struct itself faults
+ * (nothing was queued); -ENODEV the VM's process has exited; -EIO KVM
+ * marked the VM dead.
  */
 struct kmig_log_stop {
 	__u32 size;
@@ -527,8 +556,8 @@ struct kmig_log_stop_query {
  * ----------------------------------------------------------
  * Statistics and events, for tools like `kmig stat` and `kmig monitor`.
  * Documentation/netlink/specs/kmig.yaml describes it in YNL form. All
- * commands need CAP_NET_ADMIN; the family lives in the initial network
- * namespace. Requests are validated strictly: unknown attributes, wrong
+ * commands, and joining the "events" group, need CAP_NET_ADMIN (-EPERM
+ * otherwise); the family lives in the initial network namespace. Requests are validated strictly: unknown attributes, wrong
  * types or lengths give -EINVAL with an extended ack message.
  *
  * KMIG_CMD_GET_SESSION
@@ -544,7 +573,9 @@ struct kmig_log_stop_query {
  * KMIG_CMD_STOP_EVENT
  *	multicast on "events": a deferred-stop request ended. KMIG_A_STOP
  *	with KMIG_STOP_A_STATE done or cancelled and one KMIG_STOP_A_SLOT per
- *	slot with its result.
+ *	slot with its result, in request order, as many as fit the nest's
+ *	16-bit length (about 2,000); KMIG_STOP_A_SLOTS_OMITTED counts the
+ *	slots left out. KMIG_STOP_A_DONE, _SKIPPED and _FAILED count all.
  * KMIG_CMD_SESSION_EVENT
  *	multicast on "events": KMIG_A_EVENT (attached, closed),
  *	KMIG_A_SESSION_ID, KMIG_A_PID, KMIG_A_VM_PID; on close also
@@ -639,6 +670,7 @@ enum kmig_nl_stop_attr {
 	KMIG_STOP_A_AGE_NS,	/* u64: queued to ended (or to now if pending) */
 	KMIG_STOP_A_WORK_NS,	/* u64: time spent changing slots */
 	KMIG_STOP_A_SLOT,	/* nest, one per slot: enum kmig_nl_stop_slot_attr */
+	KMIG_STOP_A_SLOTS_OMITTED, /* u32: slots with no KMIG_STOP_A_SLOT (see below) */
 	__KMIG_STOP_A_MAX
 };
 #define KMIG_STOP_A_MAX	(__KMIG_STOP_A_MAX - 1)
@@ -668,6 +700,9 @@ enum kmig_stop_result {
 	KMIG_STOP_SLOT_CHANGED,		/* skipped: moved, resized, remapped, flags */
 	KMIG_STOP_SLOT_VM_GONE,		/* skipped: the VM's process exited */
 	KMIG_STOP_SLOT_FAILED,		/* KVM refused: KMIG_STOP_SLOT_A_ERRNO */
+	KMIG_STOP_SLOT_STALE,		/* skipped: the memslots changed since the
+					 * request (logging may be on again for a
+					 * new migration) */
 };
 
 #endif /* _UAPI_LINUX_KMIG_H */
