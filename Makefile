@@ -7,9 +7,10 @@
 #   make check      all tests: userspace tests here, module tests on the
 #                   VM test host under Debian's 6.12 and the debug 6.1
 #                   kernel (if cached on this machine, else Debian's 6.1;
-#                   CHECK_DEBUG, Documentation/testing.rst); where this
-#                   machine has no usable /dev/kvm, the tests that need
-#                   KVM run in the lab
+#                   CHECK_DEBUG, Documentation/testing.rst), installation
+#                   and packages (make check-pkg); where this machine has
+#                   no usable /dev/kvm, the tests that need KVM run in the
+#                   lab
 #   make bench      benchmarks, printed as tables with ratios
 #   make bench-peer kmig against QEMU 10, same guest, both on KVM (the lab)
 #   make demo       the main job: a live migration of a real KVM guest,
@@ -21,6 +22,13 @@
 #   make vmtest[-6.12|-debug]  module tests on Debian's 6.1 (the kernel of
 #                   the benchmarks and the lab), 6.12, or the debug 6.1
 #   make kernel-debug  build the debug 6.1 kernel (cached per machine)
+#   make install    kmig, kmig-vmm, kmig-vmmctl, man pages, the uapi header,
+#                   the module sources for DKMS, the udev rule, the systemd
+#                   units, tmpfiles.d and sysusers.d entries (DESTDIR,
+#                   PREFIX: packaging/dirs.mk); make uninstall
+#   make dist       the source tarball build-dist/kmig-VERSION.tar.xz
+#   make deb        Debian packages kmig, kmig-dkms, libkmig0, libkmig-dev
+#                   in build-deb/
 #
 # Settings (override on the command line):
 #   KVER   the 6.1 kernel to build the module for and boot in the VM test
@@ -53,7 +61,9 @@ DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm pkg-config \
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 \
 	flex bison bc libelf-dev libssl-dev \
 	busybox-static cpio kmod xz-utils \
-	iproute2 util-linux procps python3
+	iproute2 util-linux procps python3 \
+	debhelper dh-dkms dkms dpkg-dev fakeroot lintian debootstrap man-db \
+	strace udev
 
 # Packages newer than Debian 12 has, as PACKAGE,MIN_VERSION, installed from its
 # backports suite (scripts/apt-backports.sh adds it, pinned): QEMU 10 for
@@ -80,12 +90,13 @@ endif
 
 .PHONY: all kmod user selftests deps deps-check check check-user vmtest \
 	bench bench-user bench-vm bench-peer demo lab clean help \
-	kmod-6.12 kmod-debug kernel-debug vmtest-6.12 vmtest-debug check-debug
+	kmod-6.12 kmod-debug kernel-debug vmtest-6.12 vmtest-debug check-debug \
+	install uninstall dist deb check-pkg
 
 all: kmod user selftests
 
 help:
-	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^$$/p' Makefile | sed '/^$$/d; s/^# \{0,1\}//'
 
 # Install missing packages; apt-get update first, non-interactively.
 deps:
@@ -174,6 +185,7 @@ check: deps-check
 	$(Q)$(MAKE) check-user
 	$(Q)$(MAKE) vmtest-6.12
 	$(Q)$(MAKE) check-debug
+	$(Q)$(MAKE) check-pkg
 
 check-debug:
 	$(Q)case "$(CHECK_DEBUG)" in \
@@ -231,8 +243,70 @@ lab: deps-check
 	$(Q)$(MAKE) kmod user
 	$(Q)selftests/vmtest/lab.sh --shell
 
+# ---- installing (packaging/: the DKMS, udev, systemd and modules-load files)
+include packaging/dirs.mk
+VERSION := $(shell packaging/version.sh)
+DKMS_SRC = $(dkmsdir)/kmig-$(VERSION)
+# The module's sources (sub-folders too), not kbuild's generated kmig.mod.c
+# nor build folders.
+KMOD_FILES := $(shell cd kmod && find . \( -name 'build*' -o -name '.?*' \) -prune -o \
+	-type f \( -name Kbuild -o -name Makefile -o -name '*.[chS]' -o -name '*.sh' \) \
+	! -name '*.mod.c' -print | sed 's,^\./,,' | sort)
+MAN8 := $(wildcard Documentation/man/*.8)
+UNITS := kmig-incoming@.service kmig-monitor.service
+SUBST = sed -e 's|@BINDIR@|$(bindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
+	-e 's|@PKGDATADIR@|$(pkgdatadir)|g' -e 's|\#MODULE_VERSION\#|$(VERSION)|g'
+
+# No deps-check here: package builds (dpkg-buildpackage) install nothing.
+install:
+	$(Q)$(MAKE) -C user install
+	@$(if $(Q),echo "  INSTALL man pages; uapi header; DKMS sources; udev rule; systemd units")
+	$(Q)$(INSTALL) -d $(DESTDIR)$(man8dir) $(DESTDIR)$(includedir)/linux \
+		$(DESTDIR)$(DKMS_SRC)/kmod $(DESTDIR)$(DKMS_SRC)/uapi/linux \
+		$(DESTDIR)$(udevrulesdir) $(DESTDIR)$(systemdunitdir) \
+		$(DESTDIR)$(pkgdatadir)/modules-load.d
+	$(Q)$(INSTALL) -m 644 $(MAN8) $(DESTDIR)$(man8dir)/
+	$(Q)$(INSTALL) -m 644 uapi/linux/kmig.h $(DESTDIR)$(includedir)/linux/
+	$(Q)for f in $(KMOD_FILES); do \
+		$(INSTALL) -D -m 644 kmod/$$f $(DESTDIR)$(DKMS_SRC)/kmod/$$f || exit; done
+	$(Q)$(INSTALL) -m 644 uapi/linux/kmig.h $(DESTDIR)$(DKMS_SRC)/uapi/linux/
+	$(Q)$(SUBST) packaging/dkms/dkms.conf > $(DESTDIR)$(DKMS_SRC)/dkms.conf
+	$(Q)$(INSTALL) -m 644 packaging/udev/60-kmig.rules $(DESTDIR)$(udevrulesdir)/
+	$(Q)for u in $(UNITS); do \
+		$(SUBST) packaging/systemd/$$u.in > $(DESTDIR)$(systemdunitdir)/$$u || exit; done
+	$(Q)$(SUBST) packaging/modules-load/kmig.conf.in \
+		> $(DESTDIR)$(pkgdatadir)/modules-load.d/kmig.conf
+	$(Q)$(INSTALL) -m 644 packaging/systemd/kmig-incoming.conf $(DESTDIR)$(pkgdatadir)/
+	$(Q)$(INSTALL) -D -m 644 packaging/tmpfiles/kmig.conf $(DESTDIR)$(tmpfilesdir)/kmig.conf
+	$(Q)$(INSTALL) -D -m 644 packaging/sysusers/kmig.conf $(DESTDIR)$(sysusersdir)/kmig.conf
+	$(Q)$(INSTALL) -d $(DESTDIR)$(sysconfdir)/kmig/incoming
+
+uninstall:
+	$(Q)$(MAKE) -C user uninstall
+	$(Q)rm -f $(addprefix $(DESTDIR)$(man8dir)/,$(notdir $(MAN8))) \
+		$(DESTDIR)$(includedir)/linux/kmig.h \
+		$(DESTDIR)$(udevrulesdir)/60-kmig.rules \
+		$(addprefix $(DESTDIR)$(systemdunitdir)/,$(UNITS))
+	$(Q)rm -f $(DESTDIR)$(tmpfilesdir)/kmig.conf $(DESTDIR)$(sysusersdir)/kmig.conf
+	$(Q)rm -rf $(DESTDIR)$(DKMS_SRC) $(DESTDIR)$(pkgdatadir)
+	@# The settings an administrator wrote stay.
+	$(Q)rmdir $(DESTDIR)$(sysconfdir)/kmig/incoming $(DESTDIR)$(sysconfdir)/kmig 2>/dev/null || true
+
+dist:
+	$(Q)packaging/dist.sh
+
+deb:
+	$(Q)packaging/deb.sh
+
+# install layout, packages (lintian), a fresh Debian 12 root with them,
+# kmig-dkms in the lab (which boots with the tree's kmig.ko); kmod in a
+# new make, so that KVER sees headers deps-check may have installed
+check-pkg: deps-check
+	$(Q)$(MAKE) user kmod
+	$(Q)packaging/check.sh
+
 clean:
 	$(Q)if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean; fi
 	$(Q)$(MAKE) -C user clean
 	$(Q)$(MAKE) -C selftests/kmig clean
-	$(Q)rm -rf selftests/vmtest/out
+	$(Q)rm -rf selftests/vmtest/out build-deb build-dist

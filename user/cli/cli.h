@@ -55,6 +55,10 @@ int cli_parse_size(const char *s, uint64_t *out);
 int cli_parse_rate(const char *s, uint64_t *out);
 /* --compress: none, zlib, zstd, lz4, auto, auto:CODEC -> @o's codec. */
 int cli_parse_compress(const char *v, struct kmig_send_opts *o);
+struct kmig_precopy_opts;
+/* --module FUNCS -> @o's module functions (0 also sets why: "--module
+ * none"); or report and return 1. */
+int cli_parse_module(const char *cmd, const char *v, struct kmig_precopy_opts *o);
 /* "name=path" -> block in @ram (read-only file). */
 int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable);
 
@@ -67,14 +71,15 @@ int cli_write_ready(const char *path, uint16_t port);
 void cli_block_signals(void);
 
 /* Watcher: waits for SIGINT/SIGTERM (then calls cancel(obj)) and every
- * 0.5 s calls progress(obj, line, len) and draws the line on a TTY. */
+ * 0.5 s calls progress(obj, line, len) and draws the line on a TTY;
+ * cli_watch_stop() ends it at once. */
 struct cli_watch {
 	pthread_t thread;
 	void *obj;
 	void (*cancel)(void *obj, const char *why);	/* why: "signal SIGINT" */
 	void (*progress)(void *obj, char *line, size_t len);
 	bool tty;
-	int stop;
+	int sig_fd, stop_fd;		/* signalfd, eventfd */
 	int signalled;
 };
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "version.h"
 
 static const struct cli_cmd commands[] = {
 	{ "send", cmd_send, "send RAM blocks to a kmig receive over TCP channels" },
@@ -25,7 +26,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: kmig <command> [options]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'kmig <command> --help' shows the options of a command.\n");
+	fprintf(f, "\n'kmig <command> --help' shows the options of a command;\n"
+		"'kmig --version' the version and the revision it was built from.\n");
 }
 
 int main(int argc, char **argv)
@@ -36,6 +38,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("kmig %s (revision %s)\n", KMIG_VERSION, KMIG_REVISION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -34,6 +34,9 @@ static void usage(FILE *f)
 		"      --keep-source           leave the source VMM paused instead of telling it to quit\n"
 		"      --no-module             the userspace fallback even where /dev/kmig is usable\n"
 		"                              (harvest, zero detection, log stop: to compare)\n"
+		"      --module FUNCS          what kmig.ko does, where usable: harvest, scan,\n"
+		"                              classify, stop (comma list), all, none or default\n"
+		"                              (harvest,scan,stop: what measured faster)\n"
 		"  -C, --control SOCKET        accept kmig migrate-cancel / migrate-status there\n"
 		"  -T, --timeout SEC           for the destination's answers at switchover (default 30)\n"
 		"      --vmm-timeout SEC       for each answer of the source VMM (default 30)\n"
@@ -50,7 +53,8 @@ struct mig_args {
 	bool json, quiet;
 };
 
-enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP, OPT_NOMOD, OPT_VMMTO };
+enum { OPT_TINIT = 256, OPT_TINC, OPT_TMAX, OPT_STOP, OPT_KEEP, OPT_NOMOD, OPT_MODULE,
+       OPT_VMMTO };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -63,7 +67,7 @@ static int parse_opt(struct mig_args *a, int c, const char *v)
 	int ret = 0;
 
 	switch (c) {
-	case 's': a->o.vmm_path = v; break;
+	case 's': a->o.pc.vmm_path = v; break;
 	case 't': a->to = v; break;
 	case 'c':
 		ret = parse_num("parse --channels", v, 1, KMIG_MAX_CHANNELS, &n);
@@ -85,39 +89,44 @@ static int parse_opt(struct mig_args *a, int c, const char *v)
 		break;
 	case 'D':
 		ret = parse_num("parse --downtime-limit", v, 1, 3600000, &n);
-		a->o.downtime_limit_ns = n * 1000000;
+		a->o.pc.downtime_limit_ns = n * 1000000;
 		break;
 	case 'i':
 		ret = parse_num("parse --max-iterations", v, 1, 100000, &n);
-		a->o.max_iterations = n;
+		a->o.pc.max_iterations = n;
 		break;
-	case 'a': a->o.auto_converge = true; break;
+	case 'a': a->o.pc.auto_converge = true; break;
 	case OPT_TINIT:
 		ret = parse_num("parse --throttle-initial", v, 1, 99, &n);
-		a->o.throttle_initial = n;
+		a->o.pc.throttle_initial = n;
 		break;
 	case OPT_TINC:
 		ret = parse_num("parse --throttle-increment", v, 1, 99, &n);
-		a->o.throttle_increment = n;
+		a->o.pc.throttle_increment = n;
 		break;
 	case OPT_TMAX:
 		ret = parse_num("parse --throttle-max", v, 1, 99, &n);
-		a->o.throttle_max = n;
+		a->o.pc.throttle_max = n;
 		break;
 	case OPT_STOP:
 		if (strcmp(v, "after") && strcmp(v, "during"))
 			return cli_err("migrate", "parse --dirty-log-stop", v, EINVAL,
 				       "expected after or during");
-		a->o.stop_in_downtime = !strcmp(v, "during");
+		a->o.pc.stop_in_downtime = !strcmp(v, "during");
 		break;
-	case OPT_KEEP: a->o.keep_source = true; break;
-	case OPT_NOMOD: a->o.no_module = true; break;
+	case OPT_KEEP: a->o.pc.keep_source = true; break;
+	case OPT_NOMOD:
+		a->o.pc.module = 0;
+		a->o.pc.no_module_why = "--no-module";
+		break;
+	case OPT_MODULE:
+		return cli_parse_module("migrate", v, &a->o.pc);
 	case 'C': a->control = v; break;
 	case 'T':
 		ret = parse_num("parse --timeout", v, 1, 3600, &n);
-		a->o.switchover_timeout_ms = n * 1000;
+		a->o.pc.switchover_timeout_ms = n * 1000;
 		break;
-	case OPT_VMMTO: return cli_parse_vmm_timeout("migrate", v, &a->o.vmm_timeout_ms);
+	case OPT_VMMTO: return cli_parse_vmm_timeout("migrate", v, &a->o.pc.vmm_timeout_ms);
 	case 'j': a->json = true; break;
 	case 'q': a->quiet = true; break;
 	case 'h':
@@ -147,6 +156,7 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 		{ "dirty-log-stop", required_argument, NULL, OPT_STOP },
 		{ "keep-source", no_argument, NULL, OPT_KEEP },
 		{ "no-module", no_argument, NULL, OPT_NOMOD },
+		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "control", required_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "vmm-timeout", required_argument, NULL, OPT_VMMTO },
@@ -161,7 +171,7 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	if (optind != argc || !a->o.vmm_path || !a->to) {
+	if (optind != argc || !a->o.pc.vmm_path || !a->to) {
 		usage(stderr);
 		return 2;
 	}
@@ -175,7 +185,7 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 
 static void cancel_cb(void *obj, const char *why)
 {
-	if (kmig_migrate_cancel(obj, why) == -EBUSY)
+	if (kmig_precopy_cancel(obj, why) == -EBUSY)
 		fprintf(stderr, "\nkmig migrate: not cancelled: COMMIT was sent, the destination "
 			"is resuming the guest\n");
 }
@@ -187,7 +197,7 @@ void cli_migrate_progress(void *obj, char *line, size_t len)
 	line[0] = '\0';
 	if (!st)
 		return;
-	kmig_migrate_stats(obj, st);
+	kmig_precopy_stats(obj, st);
 	kmig_migrate_progress(st, line, len);
 	free(st);
 }
@@ -195,12 +205,12 @@ void cli_migrate_progress(void *obj, char *line, size_t len)
 /* The control socket's requests. */
 static void control_cb(void *obj, const char *req, FILE *reply)
 {
-	struct kmig_migrate *m = obj;
+	struct kmig_precopy *m = obj;
 	struct kmig_migrate_stats *st;
 	int ret;
 
 	if (!strcmp(req, "cancel")) {
-		ret = kmig_migrate_cancel(m, "kmig migrate-cancel");
+		ret = kmig_precopy_cancel(m, "kmig migrate-cancel");
 		fprintf(reply, "%s\n", !ret ? "ok: cancelling" : ret == -EBUSY ?
 			"error: too late: COMMIT was sent, the destination is resuming the guest" :
 			"error: the migration is over");
@@ -215,7 +225,7 @@ static void control_cb(void *obj, const char *req, FILE *reply)
 		fprintf(reply, "error: out of memory\n");
 		return;
 	}
-	kmig_migrate_stats(m, st);
+	kmig_precopy_stats(m, st);
 	kmig_migrate_stats_json(reply, st);
 	free(st);
 }
@@ -234,14 +244,14 @@ static const char *source_words(const struct kmig_migrate_stats *st)
 	       "the source guest keeps running, dirty logging was not started";
 }
 
-static int report(const struct mig_args *a, struct kmig_migrate *m, int ret)
+static int report(const struct mig_args *a, struct kmig_precopy *m, int ret)
 {
 	struct kmig_migrate_stats *st = malloc(sizeof(*st));
 	int status = ret ? 1 : 0;
 
 	if (!st)
 		return cli_err("migrate", "report", "", ENOMEM, NULL);
-	kmig_migrate_stats(m, st);
+	kmig_precopy_stats(m, st);
 	if (a->json)
 		kmig_migrate_stats_json(stdout, st);
 	else if (!a->quiet)
@@ -264,7 +274,7 @@ static int report(const struct mig_args *a, struct kmig_migrate *m, int ret)
 int cmd_migrate(int argc, char **argv)
 {
 	struct mig_args a = { 0 };
-	struct kmig_migrate *m;
+	struct kmig_precopy *m;
 	struct cli_ctl ctl = { 0 };
 	struct cli_watch w;
 	int ret;
@@ -274,21 +284,21 @@ int cmd_migrate(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
-	a.o.note = a.quiet ? NULL : stderr;
+	a.o.pc.note = a.quiet ? NULL : stderr;
 	ret = kmig_migrate_create(&m, &a.o);
 	if (ret)
 		return cli_err("migrate", "create", "", ret, NULL);
 	if (a.control && (ret = cli_ctl_start(&ctl, a.control, control_cb, m))) {
-		kmig_migrate_destroy(m);
+		kmig_precopy_destroy(m);
 		return cli_err("migrate", "control socket", a.control, ret, NULL);
 	}
 	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
 				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
 	cli_watch_start(&w);
-	ret = kmig_migrate_run(m);
+	ret = kmig_precopy_run(m);
 	cli_watch_stop(&w);
 	cli_ctl_stop(&ctl);
 	ret = report(&a, m, ret);
-	kmig_migrate_destroy(m);
+	kmig_precopy_destroy(m);
 	return ret;
 }

@@ -84,7 +84,7 @@ static int parse_args(struct restore_args *a, int argc, char **argv)
 
 static void cancel_cb(void *obj, const char *why)
 {
-	if (kmig_restore_cancel(obj) == -EBUSY)
+	if (kmig_restore_cancel(obj, why) == -EBUSY)
 		fprintf(stderr, "\nkmig restore: not cancelled (%s): the VMM is resuming the "
 			"guest\n", why);
 }

@@ -12,7 +12,7 @@
 
 #include "cli.h"
 #include "migrate/migrate.h"
-#include "snap/snap_write.h"
+#include "migrate/save.h"
 
 static void usage(FILE *f)
 {
@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"      --no-data-crc         no per-page CRC32C in the file\n"
 		"      --buffered            no O_DIRECT\n"
 		"      --no-module           the userspace fallback even where /dev/kmig is usable\n"
+		"      --module FUNCS        what kmig.ko does: harvest, scan, classify, stop, all,\n"
+		"                            none or default (see kmig migrate --help)\n"
 		"      --vmm-timeout SEC     bound of each wait on the VMM (default 30)\n"
 		"  -j, --json                report as JSON\n"
 		"  -q, --quiet               no report, no progress line\n"
@@ -38,12 +40,12 @@ static void usage(FILE *f)
 }
 
 struct save_args {
-	struct kmig_migrate_opts o;
-	struct kmig_snap_target t;
+	struct kmig_save_opts o;
 	bool json, quiet;
 };
 
-enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED, OPT_NOMOD, OPT_VMMTO };
+enum { OPT_LIVE = 256, OPT_STOPPED, OPT_AFTER, OPT_NO_CRC, OPT_BUFFERED, OPT_NOMOD,
+       OPT_MODULE, OPT_VMMTO };
 
 static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -52,9 +54,9 @@ static int parse_num(const char *opt, const char *v, uint64_t min, uint64_t max,
 
 static int parse_after(struct save_args *a, const char *v)
 {
-	a->o.resume_source = !strcmp(v, "resume");
-	a->o.keep_source = !strcmp(v, "pause");
-	if (!a->o.resume_source && !a->o.keep_source && strcmp(v, "quit"))
+	a->o.pc.resume_source = !strcmp(v, "resume");
+	a->o.pc.keep_source = !strcmp(v, "pause");
+	if (!a->o.pc.resume_source && !a->o.pc.keep_source && strcmp(v, "quit"))
 		return cli_err("save", "parse --after", v, EINVAL, "expected resume, pause or quit");
 	return 0;
 }
@@ -65,27 +67,31 @@ static int parse_opt(struct save_args *a, int c, const char *v)
 	int ret = 0;
 
 	switch (c) {
-	case 's': a->o.vmm_path = v; break;
-	case 'f': a->t.path = v; break;
+	case 's': a->o.pc.vmm_path = v; break;
+	case 'f': a->o.path = v; break;
 	case 'c':
 		ret = parse_num("parse --channels", v, 1, KMIG_MAX_WORKERS, &n);
-		a->t.w.nr_threads = n;
+		a->o.w.nr_threads = n;
 		break;
-	case OPT_LIVE: a->o.stopped = false; break;
-	case OPT_STOPPED: a->o.stopped = true; break;
+	case OPT_LIVE: a->o.pc.stopped = false; break;
+	case OPT_STOPPED: a->o.pc.stopped = true; break;
 	case OPT_AFTER: return parse_after(a, v);
 	case 'D':
 		ret = parse_num("parse --downtime-limit", v, 1, 3600000, &n);
-		a->o.downtime_limit_ns = n * 1000000;
+		a->o.pc.downtime_limit_ns = n * 1000000;
 		break;
 	case 'i':
 		ret = parse_num("parse --max-iterations", v, 1, 100000, &n);
-		a->o.max_iterations = n;
+		a->o.pc.max_iterations = n;
 		break;
-	case OPT_NO_CRC: a->t.w.no_data_crc = true; break;
-	case OPT_BUFFERED: a->t.w.buffered = true; break;
-	case OPT_NOMOD: a->o.no_module = true; break;
-	case OPT_VMMTO: return cli_parse_vmm_timeout("save", v, &a->o.vmm_timeout_ms);
+	case OPT_NO_CRC: a->o.w.no_data_crc = true; break;
+	case OPT_BUFFERED: a->o.w.buffered = true; break;
+	case OPT_NOMOD:
+		a->o.pc.module = 0;
+		a->o.pc.no_module_why = "--no-module";
+		break;
+	case OPT_MODULE: return cli_parse_module("save", v, &a->o.pc);
+	case OPT_VMMTO: return cli_parse_vmm_timeout("save", v, &a->o.pc.vmm_timeout_ms);
 	case 'j': a->json = true; break;
 	case 'q': a->quiet = true; break;
 	case 'h':
@@ -111,6 +117,7 @@ static int parse_args(struct save_args *a, int argc, char **argv)
 		{ "no-data-crc", no_argument, NULL, OPT_NO_CRC },
 		{ "buffered", no_argument, NULL, OPT_BUFFERED },
 		{ "no-module", no_argument, NULL, OPT_NOMOD },
+		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "vmm-timeout", required_argument, NULL, OPT_VMMTO },
 		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -123,49 +130,52 @@ static int parse_args(struct save_args *a, int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	if (optind != argc || !a->o.vmm_path || !a->t.path) {
+	if (optind != argc || !a->o.pc.vmm_path || !a->o.path) {
 		usage(stderr);
 		return 2;
 	}
-	a->t.w.live = !a->o.stopped;
 	return 0;
 }
 
 static void cancel_cb(void *obj, const char *why)
 {
-	kmig_migrate_cancel(obj, why);
+	if (kmig_precopy_cancel(obj, why) == -EBUSY)
+		fprintf(stderr, "\nkmig save: not cancelled (%s): the file is being committed\n",
+			why);
 }
 
-static void json_report(const struct save_args *a, const struct kmig_migrate_stats *st)
+static void json_report(const struct save_args *a, const char *io,
+			const struct kmig_migrate_stats *st)
 {
 	printf("{\"file\": \"");
-	for (const char *p = a->t.path; *p; p++)
+	for (const char *p = a->o.path; *p; p++)
 		printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-	printf("\", \"io\": \"%s\", \"mode\": \"%s\", \"data_crc\": %s, \"save\": ", a->t.io,
-	       a->o.stopped ? "stopped" : "live", a->t.w.no_data_crc ? "false" : "true");
+	printf("\", \"io\": \"%s\", \"mode\": \"%s\", \"data_crc\": %s, \"save\": ", io,
+	       a->o.pc.stopped ? "stopped" : "live", a->o.w.no_data_crc ? "false" : "true");
 	kmig_migrate_stats_json(stdout, st);
 	printf("}\n");
 }
 
-static int report(const struct save_args *a, struct kmig_migrate *m, int ret)
+static int report(const struct save_args *a, struct kmig_precopy *s, int ret)
 {
 	struct kmig_migrate_stats *st = malloc(sizeof(*st));
+	const char *io = kmig_save_io(s);
 
 	if (!st)
 		return cli_err("save", "report", "", ENOMEM, NULL);
-	kmig_migrate_stats(m, st);
+	kmig_precopy_stats(s, st);
 	if (a->json) {
-		json_report(a, st);
+		json_report(a, io, st);
 	} else if (!a->quiet) {
-		printf("kmig save: %s %s, %s, %s\n", a->o.stopped ? "stopped" : "live", a->t.path,
-		       a->t.io[0] ? a->t.io : "-", ret ? "NOT saved" : "complete");
+		printf("kmig save: %s %s, %s, %s\n", a->o.pc.stopped ? "stopped" : "live",
+		       a->o.path, io[0] ? io : "-", ret ? "NOT saved" : "complete");
 		kmig_migrate_stats_print(stdout, st);
 	}
 	fflush(stdout);
 	if (ret)
 		fprintf(stderr, "kmig save: %s%s; %s %s; the guest is %s\n",
-			st->state == KMIG_MIGRATE_CANCELLED ? "" : "failed: ", st->error, a->t.path,
-			a->t.io[0] ? "was removed (it never became complete)" : "was not touched",
+			st->state == KMIG_MIGRATE_CANCELLED ? "" : "failed: ", st->error, a->o.path,
+			io[0] ? "was removed (it never became complete)" : "was not touched",
 			st->source_end);
 	free(st);
 	return ret ? 1 : 0;
@@ -174,31 +184,29 @@ static int report(const struct save_args *a, struct kmig_migrate *m, int ret)
 int cmd_save(int argc, char **argv)
 {
 	struct save_args a = { 0 };
-	struct kmig_migrate *m;
+	struct kmig_precopy *s;
 	struct cli_watch w;
+	const char *io;
 	int ret;
 
-	kmig_migrate_opts_init(&a.o);
-	kmig_snap_wopts_init(&a.t.w);
-	a.o.resume_source = true;
-	a.o.open_sink = kmig_snap_open_sink;
-	a.o.sink_arg = &a.t;
+	kmig_save_opts_init(&a.o);
 	cli_block_signals();
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
-	a.o.note = a.quiet ? NULL : stderr;
-	ret = kmig_migrate_create(&m, &a.o);
+	a.o.pc.note = a.quiet ? NULL : stderr;
+	ret = kmig_save_create(&s, &a.o);
 	if (ret)
 		return cli_err("save", "create", "", ret, NULL);
-	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
+	w = (struct cli_watch){ .obj = s, .cancel = cancel_cb,
 				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
 	cli_watch_start(&w);
-	ret = kmig_migrate_run(m);
+	ret = kmig_precopy_run(s);
 	cli_watch_stop(&w);
-	if (!a.quiet && a.t.io[0] && strcmp(a.t.io, "O_DIRECT"))
-		fprintf(stderr, "kmig save: %s: %s\n", a.t.path, a.t.io);
-	ret = report(&a, m, ret);
-	kmig_migrate_destroy(m);
+	io = kmig_save_io(s);
+	if (!a.quiet && io[0] && strcmp(io, "O_DIRECT"))
+		fprintf(stderr, "kmig save: %s: %s\n", a.o.path, io);
+	ret = report(&a, s, ret);
+	kmig_precopy_destroy(s);
 	return ret;
 }

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 declare -A may=(
-	[migrate]="snap dirty stream pages vmmp kmod codec base kmig"
+	[migrate]="precopy snap dirty stream pages vmmp kmod codec base kmig"
+	[precopy]="dirty pages vmmp kmod base kmig"
 	[snap]="pages base"
 	[dirty]="kmod vmmp base kmig"
 	[stream]="pages codec base"

@@ -5,6 +5,9 @@
 set -u
 
 KMIG=${KMIG:-$(cd "$(dirname "$0")/.." && pwd)/build/kmig}
+# The test build of kmig, with the fault-injection hooks (KMIG_TEST_HOOK,
+# lib/base/hook.h): the tests that set a hook run it.
+KMIG_TEST=${KMIG_TEST:-$(dirname "$KMIG")/kmig-test}
 WORK=$(mktemp -d /tmp/kmig-e2e.XXXXXX)
 PASS=0
 FAIL=0

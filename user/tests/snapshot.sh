@@ -11,10 +11,15 @@
 #   fallback:   a ramfs mount (refuses O_DIRECT: the buffered fallback and
 #               its message) and a tmpfs mount (whatever it does, said)
 #   interrupted: the saver killed mid-precopy over a complete file, and
-#               killed just before its commit: both files are refused, the
+#               killed just before its commit (kmig-test's hooks): both
+#               files are refused, the
 #               --keep-vmm destination then takes a good file
 #   refused:    a destination of another layout, a file of garbage
-#   cancel:     SIGINT during precopy: no file left, the source runs
+#   cancel:     SIGINT at a hook point in every state (kmig-test, the test
+#               build): no file left, the source runs; past the point of
+#               no return refused, the file completes; and SIGINT at 8
+#               moments to the production kmig: no crash, a complete file
+#               or none
 #   sanitizers: one live save and restore with the ASan/UBSan kmig
 #               (KMIG_SAN), no report
 . "$(dirname "$0")/miglib.sh"
@@ -193,12 +198,13 @@ interrupted() {
 	save int-good int-s "$WORK/good.snap" -c 2
 	cp --sparse=always "$WORK/good.snap" "$f"
 	# 1: killed in the middle of the first pass, over a complete file
-	SAVE_ENV="KMIG_TEST_HOOK=precopy-0=kill" save int-kill1 int-s "$f" -c 2
+	SAVE_KMIG=$KMIG_TEST SAVE_ENV="KMIG_TEST_HOOK=precopy-0=kill" save int-kill1 int-s "$f" -c 2
 	[ "$SAVE_ST" = 137 ] || not_ok "kill at precopy-0: exit $SAVE_ST: $(cat "$WORK/int-kill1.save.err")"
 	refused int-kill1 int-d "$f" "state WRITING, expected COMPLETE"
 	# 2: killed with every page and the metadata written, before the commit
-	SAVE_ENV="KMIG_TEST_HOOK=save-commit=kill" save int-kill2 int-s "$f" --stopped -c 2
-	[ "$SAVE_ST" = 137 ] || not_ok "kill at save-commit: exit $SAVE_ST: $(cat "$WORK/int-kill2.save.err")"
+	SAVE_KMIG=$KMIG_TEST SAVE_ENV="KMIG_TEST_HOOK=no-return=kill" \
+		save int-kill2 int-s "$f" --stopped -c 2
+	[ "$SAVE_ST" = 137 ] || not_ok "kill at no-return: exit $SAVE_ST: $(cat "$WORK/int-kill2.save.err")"
 	refused int-kill2 int-d "$f" "state WRITING, expected COMPLETE"
 	# refused files never touched the destination: a good file restores into it
 	restore int-good int-d "$WORK/good.snap" -c 2
@@ -230,16 +236,73 @@ refused_files() {
 	fi
 }
 
+# cancelled_save NAME HOOK STATE [save args]: kmig-test save with HOOK
+# (sigint at a point): exit 1, "cancelled by signal SIGINT during STATE",
+# no file left, the source runs intact.
+cancelled_save() {
+	local name=$1 hook=$2 state=$3
+	shift 3
+	SAVE_KMIG=$KMIG_TEST SAVE_ENV="KMIG_TEST_HOOK=$hook" save "$name" can-s "$WORK/$name.snap" "$@"
+	if [ "$SAVE_ST" = 1 ] && [ ! -e "$WORK/$name.snap" ] &&
+	   grep -q "cancelled by signal SIGINT during $state" "$WORK/$name.save.err" &&
+	   check_source_intact can-s; then
+		ok "cancel $name: no file left, the source runs: $(tail -1 "$WORK/$name.save.err")"
+	else
+		not_ok "cancel $name: exit $SAVE_ST, file $(ls "$WORK/$name.snap" 2>&1): $(cat "$WORK/$name.save.err")"
+	fi
+}
+
+# A cancel in every state of kmig save; past the point of no return it is
+# refused and the file completes.
 cancel() {
+	local more="--downtime-limit 1 --max-iterations 4"
 	start_vmm can-s --mem "$GUEST_MEM" --vcpus 2 && wait_ready can-s || { not_ok "cancel: setup"; return; }
 	local p=$VMM_PID
-	SAVE_ENV="KMIG_TEST_HOOK=precopy-0=sigint" save cancel can-s "$WORK/cancel.snap"
-	if [ "$SAVE_ST" = 1 ] && [ ! -e "$WORK/cancel.snap" ] &&
-	   grep -q "cancelled by signal SIGINT" "$WORK/cancel.save.err" && check_source_intact can-s; then
-		ok "cancel: no file left, the source runs: $(tail -1 "$WORK/cancel.save.err")"
+	cancelled_save c-setup setup=sigint setup
+	cancelled_save c-setup-stopped setup=sigint setup --stopped
+	cancelled_save c-precopy-0 precopy-0=sigint precopy
+	cancelled_save c-precopy-2 precopy-2=sigint precopy $more
+	cancelled_save c-switchover switchover=sigint switchover
+	cancelled_save c-switchover-stopped switchover=sigint switchover --stopped
+	cancelled_save c-commit commit=sigint switchover $more
+	SAVE_KMIG=$KMIG_TEST SAVE_ENV="KMIG_TEST_HOOK=no-return=sigint" save c-late can-s "$WORK/c-late.snap"
+	if [ "$SAVE_ST" = 0 ] && grep -q "not cancelled (signal SIGINT): the file is being committed" \
+	   "$WORK/c-late.save.err" && "$KMIG" snapshot-info "$WORK/c-late.snap" >/dev/null &&
+	   check_source_intact can-s; then
+		ok "cancel past the point of no return: refused, the file is complete"
 	else
-		not_ok "cancel: exit $SAVE_ST, file $(ls "$WORK/cancel.snap" 2>&1): $(cat "$WORK/cancel.save.err")"
+		not_ok "cancel c-late: exit $SAVE_ST: $(cat "$WORK/c-late.save.err")"
 	fi
+	rm -f "$WORK/c-late.snap"
+	kill_pids "$p"
+}
+
+# SIGINT at any moment (the production kmig, no hooks): never a crash;
+# either a complete file (exit 0) or none (exit 1); the source runs.
+cancel_any_time() {
+	local d pid st bad=0 done=0 gone=0
+	start_vmm sig-s --mem "$GUEST_MEM" --vcpus 2 && wait_ready sig-s || { not_ok "SIGINT: setup"; return; }
+	local p=$VMM_PID
+	for d in 0 0.005 0.02 0.05 0.1 0.2 0.4 0.8; do
+		rm -f "$WORK/sig.snap"
+		"$KMIG" save -q --vmm "$WORK/sig-s.sock" --file "$WORK/sig.snap" 2>"$WORK/sig.err" &
+		pid=$!
+		PIDS+=("$pid")
+		sleep "$d"
+		kill -INT "$pid" 2>/dev/null
+		wait_bounded "$pid" 60
+		st=$?
+		if [ "$st" = 0 ] && "$KMIG" snapshot-info "$WORK/sig.snap" >/dev/null; then
+			done=$((done + 1))
+		elif [ "$st" = 1 ] && [ ! -e "$WORK/sig.snap" ]; then
+			gone=$((gone + 1))
+		else
+			bad=1
+			not_ok "SIGINT after $d s: exit $st, file $(ls "$WORK/sig.snap" 2>&1): $(cat "$WORK/sig.err")"
+		fi
+		check_source_intact sig-s >/dev/null || { bad=1; not_ok "SIGINT after $d s: source"; }
+	done
+	[ "$bad" = 0 ] && ok "SIGINT at 8 moments: no crash, $gone cancelled without a file, $done complete; the source runs intact"
 	kill_pids "$p"
 }
 
@@ -261,5 +324,6 @@ fallback
 interrupted
 refused_files
 cancel
+cancel_any_time
 sanitizers
 summary

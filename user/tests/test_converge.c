@@ -7,7 +7,7 @@
  * auto-converge raises the throttle like QEMU's (every second trigger,
  * initial then increments, capped), never without the option.
  */
-#include "migrate/converge.h"
+#include "precopy/converge.h"
 #include "t.h"
 
 #define MS 1000000ULL

@@ -9,7 +9,10 @@
  * real kmig-vmm in tests/vmm/dirty_seam_test.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/bits.h"
 #include "dirty/dirty.h"
@@ -62,6 +65,7 @@ static int f_harvest(struct kmig_dirty *d, unsigned int iteration)
 	d->slots[1].nr_dirty = 12;
 	d->slots[1].nr_zero = 0;
 	d->slots[2].nr_dirty = d->slots[2].nr_zero = 0;
+	d->hinted = d->keep_zero = true;
 	return 0;
 }
 
@@ -132,27 +136,140 @@ static void t_why(struct t_state *st)
 {
 	struct kmig_dirty *d;
 
-	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/nonexistent/kmig") == 0, "open");
+	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/nonexistent/kmig", KMIG_DIRTY_USE_DEFAULT,
+				     NULL) == 0, "open");
 	printf("# %s\n", d->why);
 	T_ASSERT(st, strstr(d->why, "userspace fallback") &&
 		 strstr(d->why, "No such file or directory (kmig.ko not loaded)"), "%s", d->why);
 	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops && !strcmp(d->st.harvest_path, "vmm") &&
 		 !strcmp(d->st.zero_path, "sender-threads") &&
-		 !strcmp(d->st.stop_path, "vmm-sync"), "paths %s %s %s", d->st.harvest_path,
-		 d->st.zero_path, d->st.stop_path);
+		 !strcmp(d->st.first_pass_path, "sender-threads") &&
+		 !strcmp(d->st.stop_path, "vmm-sync"), "paths %s %s %s %s", d->st.harvest_path,
+		 d->st.zero_path, d->st.first_pass_path, d->st.stop_path);
 	kmig_dirty_close(d);
 	/* A device that is not kmig: the first ioctl says so. */
-	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/dev/null") == 0, "open");
+	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/dev/null", KMIG_DIRTY_USE_ALL, NULL) == 0,
+		 "open");
 	printf("# %s\n", d->why);
 	T_ASSERT(st, strstr(d->why, "userspace fallback") &&
 		 strstr(d->why, "KMIG_GET_INFO on /dev/null: Inappropriate ioctl"), "%s", d->why);
 	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops, "ops %s", d->ops->name);
 	kmig_dirty_close(d);
-	T_ASSERT(st, kmig_dirty_open_fallback(&d, NULL, &mm, "--no-module") == 0, "open");
+	/* Nothing asked of the module: not even opened. */
+	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/dev/null", 0, "--no-module") == 0, "open");
 	printf("# %s\n", d->why);
 	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops &&
-		 !strcmp(d->why, "userspace fallback (bitmaps through the VMM): --no-module"),
-		 "%s", d->why);
+		 !strcmp(d->why, "userspace fallback (bitmaps through the VMM): --no-module") &&
+		 !strcmp(d->st.module_use, "none"), "%s (%s)", d->why, d->st.module_use);
+	kmig_dirty_close(d);
+}
+
+/* --module FUNCS: names in, names out; classify needs harvest. */
+static void t_use(struct t_state *st)
+{
+	static const struct { const char *in, *out; int ret; } c[] = {
+		{ "harvest,scan,stop", "harvest,scan,stop", 0 }, { "stop,harvest", "harvest,stop", 0 },
+		{ "all", "harvest,scan,classify,stop", 0 }, { "default", "harvest,scan,stop", 0 },
+		{ "none", "none", 0 }, { "harvest,classify", "harvest,classify", 0 },
+		{ "classify", "", -EINVAL }, { "scan,", "scan", 0 }, { "", "", -EINVAL },
+		{ "harvest,,scan", "", -EINVAL }, { "zero", "", -EINVAL }, { "scanner", "", -EINVAL },
+	};
+	char buf[64];
+
+	for (unsigned int i = 0; i < KMIG_ARRAY_SIZE(c); i++) {
+		unsigned int use = 0;
+		int ret = kmig_dirty_use_parse(c[i].in, &use);
+
+		T_EXPECT(st, ret == c[i].ret, "'%s': %d, expected %d", c[i].in, ret, c[i].ret);
+		if (ret)
+			continue;
+		kmig_dirty_use_str(use, buf, sizeof(buf));
+		T_EXPECT(st, !strcmp(buf, c[i].out), "'%s' -> '%s', expected '%s'", c[i].in, buf,
+			 c[i].out);
+	}
+}
+
+/*
+ * The first pass, piece by piece: the tracker's zero bitmaps if it has a
+ * first_pass (the module's scan), else none (the sink's threads classify);
+ * bad pieces are refused; a harvest that does not classify clears every
+ * dirty page, whatever stale bits the zero bitmaps hold.
+ */
+static int fp_calls;
+
+/* Slot 1's pages 0..999 are zero. */
+static int fp_first_pass(struct kmig_dirty *d, struct kmig_dirty_slot *ds, uint64_t first,
+			 uint64_t n, uint64_t *nr_zero)
+{
+	fp_calls++;
+	*nr_zero = 0;
+	for (uint64_t p = first; p < first + n; p++) {
+		bool z = ds == &d->slots[1] && p < 1000;
+
+		if (z)
+			kmig_set_bit(ds->zero, p);
+		else
+			kmig_clear_bit(ds->zero, p);
+		*nr_zero += z;
+	}
+	d->hinted = true;
+	return 0;
+}
+
+static int plain_harvest(struct kmig_dirty *d, unsigned int iteration)
+{
+	for (unsigned int i = 0; i < d->nr; i++) {
+		memset(d->slots[i].dirty, 0, KMIG_BITMAP_WORDS(d->slots[i].npages) * 8);
+		d->slots[i].nr_dirty = 0;
+	}
+	set(d->slots[1].dirty, 10, 20);
+	d->slots[1].nr_dirty = 10;
+	return 0;
+}
+
+static const struct kmig_dirty_ops scan_ops = {
+	.name = "fake scanning tracker", .start = f_start, .harvest = plain_harvest,
+	.first_pass = fp_first_pass, .clear = f_clear, .stop = f_stop,
+};
+
+static void t_first_pass(struct t_state *st)
+{
+	struct kmig_dirty *d;
+	uint64_t zero = 1, dirty, sum = 0;
+
+	memset(&fk, 0, sizeof(fk));
+	fp_calls = 0;
+	T_ASSERT(st, kmig_dirty_create(&d, &kmig_dirty_vmm_ops, NULL, &mm) == 0, "create");
+	T_ASSERT(st, kmig_dirty_first_pass(d, 1, 0, 1100, &zero) == 0 && zero == 0 && !d->hinted,
+		 "fallback first pass: %llu zero, hinted %d", (unsigned long long)zero, d->hinted);
+	kmig_dirty_close(d);
+
+	T_ASSERT(st, kmig_dirty_create(&d, &scan_ops, NULL, &mm) == 0, "create");
+	for (unsigned int i = 0; i < d->nr; i++)
+		d->slots[i].zero = calloc(KMIG_BITMAP_WORDS(d->slots[i].npages), 8);
+	T_EXPECT(st, kmig_dirty_first_pass(d, 1, 32, 64, NULL) == -EINVAL &&
+		 kmig_dirty_first_pass(d, 1, 1088, 64, NULL) == -EINVAL &&
+		 kmig_dirty_first_pass(d, 3, 0, 64, NULL) == -EINVAL && fp_calls == 0,
+		 "bad pieces: %d calls", fp_calls);
+	/* Slot 1 in pieces of 512: 0..511, 512..1023, 1024..1099. */
+	for (uint64_t first = 0; first < 1100; first += 512) {
+		T_ASSERT(st, kmig_dirty_first_pass(d, 1, first, first + 512 > 1100 ? 1100 - first :
+						   512, &zero) == 0 && d->hinted && !d->keep_zero,
+			 "piece at %llu", (unsigned long long)first);
+		sum += zero;
+	}
+	T_ASSERT(st, fp_calls == 3 && sum == 1000 && kmig_test_bit(d->slots[1].zero, 999) &&
+		 !kmig_test_bit(d->slots[1].zero, 1000), "first pass: %d calls, %llu zero",
+		 fp_calls, (unsigned long long)sum);
+	/* A later harvest that does not classify: no hints; the clear takes
+	 * all of it though the zero bitmap still has the scan's bits. */
+	T_ASSERT(st, kmig_dirty_start(d) == 0, "start");
+	T_ASSERT(st, kmig_dirty_harvest(d, 1, &dirty, &zero) == 0 && dirty == 10 && zero == 0 &&
+		 !d->hinted, "harvest: %llu dirty %llu zero", (unsigned long long)dirty,
+		 (unsigned long long)zero);
+	T_ASSERT(st, kmig_dirty_clear(d) == 0 && fk.nr == 1 && fk.calls[0].slot == 1 &&
+		 fk.calls[0].first == 0 && fk.calls[0].bits[0] == 0xffc00, "clear: %u calls, "
+		 "bits %#llx", fk.nr, (unsigned long long)fk.calls[0].bits[0]);
 	kmig_dirty_close(d);
 }
 
@@ -192,7 +309,8 @@ static int m_harvest(struct kmig_dirty *d, unsigned int iteration)
 		kmig_clear_bit(mzero, 12);
 		kmig_set_bit(ds->dirty, 12);
 	}
-	left_out = kmig_dirty_kmod_merge(ds, mzero, known, d->paused);
+	left_out = kmig_dirty_kmod_merge(ds, mzero, known);
+	d->hinted = d->keep_zero = true;
 	return 0;
 }
 
@@ -226,15 +344,15 @@ static void pattern(char *out, uint64_t n, const uint64_t *pairs, unsigned int n
  * The stand-in module reports the same zero pages every round (it does not
  * model KVM's clears), which is enough to check the merge rule round by
  * round: zero pages not known go out as markers and stay dirty; known zero
- * pages are cleared and re-read (plain dirty) unless the harvest is final,
- * where they are left out.
+ * pages are left out (never sent again, never cleared); a written page
+ * goes out as data and leaves the known set.
  */
 static void t_known_zero(struct t_state *st)
 {
-	static const uint64_t r1_dirty[] = { 0, 20, 100, 110 }, r1_zero[] = { 10, 20, 105, 110 },
-		r1_clear[] = { 0, 10, 100, 105 }, r1_known[] = { 10, 20, 105, 110 },
-		r2_dirty[] = { 10, 20, 100, 110 }, r2_zero[] = { 100, 105 },
-		r2_known[] = { 100, 105 };
+	static const uint64_t r1_dirty[] = { 0, 20, 105, 110 }, r1_zero[] = { 10, 20, 105, 110 },
+		r1_clear[] = { 0, 10 }, r1_known[] = { 10, 20, 100, 110 },
+		r2_dirty[] = { 12, 13 }, r2_known[] = { 10, 12, 13, 20, 100, 110 },
+		r3_zero[] = { 12, 13 };
 	char want[300];
 	struct kmig_dirty *d;
 	uint64_t dirty, zero;
@@ -244,9 +362,9 @@ static void t_known_zero(struct t_state *st)
 	round_nr = 0;
 	T_ASSERT(st, kmig_dirty_create(&d, &mod_ops, NULL, &mm) == 0, "create");
 	T_ASSERT(st, kmig_dirty_start(d) == 0, "start");
-	T_ASSERT(st, kmig_dirty_harvest(d, 0, &dirty, &zero) == 0, "harvest 1");
-	/* Non-zero pages and zero pages not known: sent; known 100-104: re-read. */
-	T_ASSERT(st, dirty == 30 && zero == 15 && left_out == 0, "round 1: %llu dirty %llu zero, "
+	T_ASSERT(st, kmig_dirty_harvest(d, 1, &dirty, &zero) == 0, "harvest 1");
+	/* Non-zero pages and zero pages not known: sent; known 100-104: left out. */
+	T_ASSERT(st, dirty == 25 && zero == 15 && left_out == 5, "round 1: %llu dirty %llu zero, "
 		 "%llu left out", (unsigned long long)dirty, (unsigned long long)zero,
 		 (unsigned long long)left_out);
 	pattern(want, 300, r1_dirty, 4);
@@ -254,44 +372,75 @@ static void t_known_zero(struct t_state *st)
 	pattern(want, 300, r1_zero, 4);
 	T_ASSERT(st, bits_are(d->slots[0].zero, 300, want), "round 1 zero bitmap");
 	T_ASSERT(st, kmig_dirty_clear(d) == 0 && fk.nr == 1, "clear: %u calls", fk.nr);
-	/* Re-protected: the data pages and the known zero pages to re-read;
-	 * the zero markers' pages stay dirty and become known. */
-	pattern(want, 300, r1_clear, 4);
-	T_ASSERT(st, fk.calls[0].first == 0 && bits_are(fk.calls[0].bits, 110, want),
+	/* Re-protected: the data pages only; the markers' pages stay dirty and
+	 * become known. */
+	pattern(want, 300, r1_clear, 2);
+	T_ASSERT(st, fk.calls[0].first == 0 && bits_are(fk.calls[0].bits, 64, want),
 		 "round 1 clear");
 	pattern(want, 300, r1_known, 4);
 	T_ASSERT(st, bits_are(known, 300, want), "known after round 1");
 
-	T_ASSERT(st, kmig_dirty_harvest(d, 1, &dirty, &zero) == 0, "harvest 2");
-	/* Page 12 turned non-zero: data. Known 10-19 (not 12), 105-109: re-read. */
-	T_ASSERT(st, dirty == 20 && zero == 5 && left_out == 0, "round 2: %llu dirty %llu zero, "
+	T_ASSERT(st, kmig_dirty_harvest(d, 2, &dirty, &zero) == 0, "harvest 2");
+	/* Page 12 turned non-zero: data; every other zero page is known. */
+	T_ASSERT(st, dirty == 1 && zero == 0 && left_out == 19, "round 2: %llu dirty %llu zero, "
 		 "%llu left out", (unsigned long long)dirty, (unsigned long long)zero,
 		 (unsigned long long)left_out);
-	pattern(want, 300, r2_dirty, 4);
+	pattern(want, 300, r2_dirty, 2);
 	T_ASSERT(st, bits_are(d->slots[0].dirty, 300, want), "round 2 dirty bitmap");
-	pattern(want, 300, r2_zero, 2);
-	T_ASSERT(st, bits_are(d->slots[0].zero, 300, want), "round 2 zero bitmap");
 	T_ASSERT(st, kmig_dirty_clear(d) == 0, "clear 2");
-	pattern(want, 300, r2_known, 2);
-	T_ASSERT(st, bits_are(known, 300, want), "known after round 2: the re-read pages left it");
+	pattern(want, 300, r2_known, 6);
+	T_ASSERT(st, bits_are(known, 300, want), "known after round 2: page 12 left it");
 
-	/* A harvest that leads to the switchover is not cleared: nothing
-	 * becomes known. The final harvest leaves the known pages out. */
-	T_ASSERT(st, kmig_dirty_harvest(d, 2, &dirty, &zero) == 0 && zero == 15 && dirty == 20,
+	/* Page 12 zero again: one marker. A harvest that leads to the
+	 * switchover is not cleared: nothing becomes known; the final
+	 * harvest sends the marker, and never the known pages. */
+	T_ASSERT(st, kmig_dirty_harvest(d, 3, &dirty, &zero) == 0 && zero == 1 && dirty == 1,
 		 "harvest 3: %llu dirty %llu zero", (unsigned long long)dirty,
 		 (unsigned long long)zero);
 	kmig_dirty_paused(d);
-	T_ASSERT(st, kmig_dirty_harvest(d, 3, &dirty, &zero) == 0 && zero == 15 &&
-		 dirty == 15 && left_out == 5 && !kmig_test_bit(d->slots[0].dirty, 100),
+	T_ASSERT(st, kmig_dirty_harvest(d, 4, &dirty, &zero) == 0 && zero == 1 &&
+		 dirty == 1 && left_out == 19 && !kmig_test_bit(d->slots[0].dirty, 100),
 		 "final harvest: %llu dirty %llu zero %llu left out", (unsigned long long)dirty,
 		 (unsigned long long)zero, (unsigned long long)left_out);
+	pattern(want, 300, r3_zero, 2);
+	T_ASSERT(st, bits_are(d->slots[0].zero, 300, want), "final zero bitmap");
 	kmig_dirty_close(d);
+}
+
+/* Which first-pass pieces the scan leaves to the sink's threads. */
+static void t_dense(struct t_state *st)
+{
+	struct kmig_dirty_slot ds = { .npages = 1024, .fd = -1 };
+	char page[4096];
+
+	memset(page, 0x5a, sizeof(page));
+	T_ASSERT(st, !kmig_dirty_dense(&ds, 0, 1024), "no memfd: not dense");
+	ds.fd = memfd_create("t_dense", MFD_CLOEXEC);
+	T_ASSERT(st, ds.fd >= 0 && !ftruncate(ds.fd, 2048 * 4096), "memfd");
+	ds.fd_offset = 1024 * 4096;	/* the slot is the memfd's second half */
+	for (uint64_t p = 0; p < 768; p++)
+		T_ASSERT(st, pwrite(ds.fd, page, 4096, ds.fd_offset + p * 4096) == 4096, "pwrite");
+	/* every other page of [1024 - 256, 1024): 128 extents */
+	for (uint64_t p = 1024 - 256; p < 1024; p += 2)
+		T_ASSERT(st, pwrite(ds.fd, page, 4096, ds.fd_offset + p * 4096) == 4096, "pwrite");
+	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 1024) == false, "fragmented tail: not dense");
+	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 768), "filled: dense");
+	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 512), "filled part: dense");
+	T_EXPECT(st, !kmig_dirty_dense(&ds, 768, 256), "128 extents: not dense");
+	T_EXPECT(st, kmig_dirty_dense(&ds, 512, 256 + 64), "256 of 320 filled, few extents: dense");
+	T_ASSERT(st, !fallocate(ds.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				ds.fd_offset + 64 * 4096, 512 * 4096), "punch");
+	T_EXPECT(st, !kmig_dirty_dense(&ds, 0, 768), "256 of 768 filled: not dense");
+	/* the memfd's first half (before the slot) is a hole and not counted */
+	T_EXPECT(st, kmig_dirty_dense(&ds, 576, 128), "a filled piece after the hole: dense");
+	close(ds.fd);
 }
 
 int main(void)
 {
 	static const struct t_case cases[] = {
-		T_CASE(t_clear_rule), T_CASE(t_why), T_CASE(t_known_zero),
+		T_CASE(t_clear_rule), T_CASE(t_why), T_CASE(t_use), T_CASE(t_first_pass),
+		T_CASE(t_known_zero), T_CASE(t_dense),
 	};
 
 	return t_main("dirty", cases, sizeof(cases) / sizeof(cases[0]));

@@ -68,6 +68,7 @@ static int writer(struct kmig_snap_writer **w, const struct kmig_ram *ram, unsig
 static int save(const struct kmig_ram *ram, unsigned int thr)
 {
 	const struct kmig_sink_ops *ops = &kmig_snap_sink_ops;
+	struct kmig_sink_commit c;
 	struct kmig_snap_writer *w;
 	int ret = writer(&w, ram, thr);
 
@@ -75,6 +76,8 @@ static int save(const struct kmig_ram *ram, unsigned int thr)
 		ret = ops->queue(w, i, 0, ram->blocks[i].npages, NULL, NULL);
 	if (!ret)
 		ret = ops->finish(w, devstate, sizeof(devstate));
+	if (!ret)
+		ret = ops->commit(w, 0, &c);
 	if (ret)
 		printf("# save: %s\n", ops->error(w));
 	ops->destroy(w);
@@ -147,6 +150,7 @@ static void t_rewrite(struct t_state *st)
 	struct kmig_err e;
 	uint64_t bm = 0;
 	uint8_t *page = kmig_snap_alloc(KMIG_PAGE_SIZE);	/* O_DIRECT: aligned */
+	struct kmig_sink_commit c;
 	struct stat sb;
 
 	T_ASSERT(st, page && !make_ram(&ram), "ram");
@@ -163,6 +167,10 @@ static void t_rewrite(struct t_state *st)
 		 "mid-save file: %s", e.msg);
 	T_ASSERT(st, !ops->queue(w, 0, 0, B0_PAGES, NULL, NULL) &&
 		 !ops->finish(w, NULL, 0), "finish: %s", ops->error(w));
+	/* Finished is not committed: every byte is there, the file is refused. */
+	T_EXPECT(st, load(&s, &e) == -EBADMSG && strstr(e.msg, "state WRITING"),
+		 "finished file before the commit: %s", e.msg);
+	T_ASSERT(st, !ops->commit(w, 0, &c) && !c.in_doubt, "commit: %s", ops->error(w));
 	ops->destroy(w);
 	T_ASSERT(st, !load(&s, &e), "load: %s", e.msg);
 	T_EXPECT(st, s->blocks[1].present_pages == B1_PAGES - 1 &&
@@ -193,6 +201,13 @@ static void t_cancel_removes(struct t_state *st)
 	T_EXPECT(st, ops->finish(w, NULL, 0) == -ECANCELED, "finish after cancel");
 	ops->destroy(w);
 	T_EXPECT(st, access(path, F_OK) && errno == ENOENT, "the file is still there");
+	/* Finished but never committed (a failure at the point of no return):
+	 * removed too. */
+	T_ASSERT(st, !writer(&w, &ram, 2), "writer");
+	T_ASSERT(st, !ops->queue(w, 0, 0, B0_PAGES, NULL, NULL) && !ops->finish(w, NULL, 0),
+		 "finish: %s", ops->error(w));
+	ops->destroy(w);
+	T_EXPECT(st, access(path, F_OK) && errno == ENOENT, "the uncommitted file is still there");
 	kmig_ram_free(&ram);
 }
 

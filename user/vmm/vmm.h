@@ -15,7 +15,7 @@
 #include "kguest.h"
 #include "kmig/vmm_proto_server.h"
 
-#define KVMM_MAX_SLOTS	8
+#define KVMM_MAX_SLOTS	64
 #define KVMM_MAX_MSRS	16
 
 struct kvmm_opts {

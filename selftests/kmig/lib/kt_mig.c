@@ -231,7 +231,9 @@ int kt_mig_migrate_cpu(struct kt_mig *m, const char *const *args, const char *en
 
 	snprintf(to, sizeof(to), "127.0.0.1:%s", m->port);
 	snprintf(log, sizeof(log), "%s/migrate.log", m->dir);
-	build_argv(argv, bin("kmig", prog, sizeof(prog)), fixed, args);
+	/* Fault-injection hooks are in the test build of kmig only. */
+	build_argv(argv, bin(env && strstr(env, "KMIG_TEST_HOOK") ? "kmig-test" : "kmig", prog,
+			     sizeof(prog)), fixed, args);
 	kt_proc_start(&p, log, argv, env);
 	st = kt_proc_wait(&p, timeout_ms);
 	*cpu_ns = p.cpu_ns;

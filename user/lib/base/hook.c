@@ -6,6 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef KMIG_TEST_HOOKS
+#error "hook.c is compiled into test builds only (KMIG_TEST_HOOKS)"
+#endif
 #include "base/hook.h"
 
 static const char *const names[] = {

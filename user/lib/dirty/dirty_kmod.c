@@ -1,42 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Dirty tracking through kmig.ko: the module implementation of dirty.h.
+ * Dirty tracking through kmig.ko: the module implementation of dirty.h,
+ * function by function as the caller allows (KMIG_DIRTY_USE_*); what it
+ * may not do goes through the VMM (dirty_vmm.c).
  *
- *  - harvest: one kmig_harvest() of every slot with KMIG_HARVEST_F_CLASSIFY.
- *    The module reads KVM's bitmaps (manual-protect semantics) with the VM
- *    fd the VMM passed and looks at each dirty page once: zero or not. The
- *    sender threads never read a page the module found zero.
- *  - stop(LAZY): KMIG_LOG_STOP of every slot. The call returns at once; a
- *    kernel worker turns logging off slot by slot (KVM recovers the huge
- *    pages there, not on our path). settle() waits for the request's end
- *    (the netlink event, or KMIG_LOG_STOP_QUERY until the request is gone),
- *    then sends the VMM a DIRTY_LOG_STOP: KVM sees "nothing to change" for
- *    the slots the module turned off, and the VMM's records (QUERY,
- *    GET_SLOTS, a later DIRTY_LOG_START) match KVM again.
- *  - start, clear and stop(NOW) go through the VMM (dirty_vmm.c): KVM lets
- *    only the process that created the VM change dirty logging.
+ *  - harvest (USE_HARVEST): one kmig_harvest() of every slot, where the
+ *    fallback asks the VMM for one slot at a time. With USE_CLASSIFY it
+ *    passes KMIG_HARVEST_F_CLASSIFY: the module looks at each dirty page
+ *    once, zero or not, and the sender threads never read a zero one.
+ *  - first pass (USE_SCAN): after the first clear, one KMIG_ZERO_SCAN of
+ *    every slot gives the zero bitmap of the whole first pass: holes and
+ *    the zero page found from the page tables without reading, present
+ *    pages read once in the kernel; the sender threads then neither look
+ *    for holes nor zero-check.
+ *  - stop(LAZY) (USE_STOP): KMIG_LOG_STOP of every slot. The call returns
+ *    at once; a kernel worker turns logging off slot by slot (KVM recovers
+ *    the huge pages there, not on our path). settle() waits for the
+ *    request's end (the netlink event, or KMIG_LOG_STOP_QUERY until the
+ *    request is gone), then sends the VMM a DIRTY_LOG_STOP: KVM sees
+ *    "nothing to change" for the slots the module turned off, and the
+ *    VMM's records (QUERY, GET_SLOTS, a later DIRTY_LOG_START) match KVM
+ *    again.
+ *  - start, clear and stop(NOW) go through the VMM: KVM lets only the
+ *    process that created the VM change dirty logging.
  *
- * Pages known zero at the destination. The clear rule (dirty.h) leaves
- * dirty-and-zero pages dirty in KVM, so every harvest reports them again:
- * all of a guest's never-touched memory, every round and in the final pass
- * (inside the downtime). Sending them again would cost markers each time
- * and count them as dirty for convergence. So the tracker keeps per slot
- * the pages whose last transfer was a zero marker from the module's hint
- * ("known"), updated when a harvest is cleared, i.e. queued (never for the
- * harvest that leads to the switchover: its pages are not sent).
- *
- * A known page that a later harvest still finds zero is not left dirty
- * for ever (then every harvest, the final one inside the downtime
- * included, would classify all of them again: with shmem THP they are
- * allocated and read, ~28-51 ms in kmig_migrate_bench). It goes out of
- * the zero set into the plain dirty set: cleared with the data pages, then
- * read by the sender threads after the clear, like every fallback page;
- * a write before the clear is seen by that read, a write after it sets
- * the bit again. So each zero page costs one module classification and
- * one sender read, and then leaves the dirty set until it is written.
- * In a final harvest (guest paused, kmig_dirty_paused()) nothing can
- * write, the classification is the last word, and known pages still zero
- * are left out: they hold zero at the destination already.
+ * Zero pages are sent once. The first pass scans after its clear, so its
+ * zero pages leave the dirty set with their markers. A classifying harvest
+ * finds zero pages before the clear, and the clear rule (dirty.h) leaves
+ * them dirty, so every later harvest reports them again. The tracker keeps
+ * per slot the pages whose last transfer was such a marker ("known", zero
+ * at the destination), updated when a harvest is cleared, i.e. queued
+ * (never for the harvest that leads to the switchover: its pages are not
+ * sent). A known page a later harvest still finds zero is left out: not
+ * sent, not cleared; a written one goes out as data and leaves the set.
+ * The set holds only pages the guest wrote zero during precopy (the first
+ * pass's zero pages are clean), so re-classifying it each harvest, the
+ * final one inside the downtime included, costs little.
  */
 #include <errno.h>
 #include <linux/kmig.h>
@@ -46,10 +45,12 @@
 #include <unistd.h>
 
 #include "base/bits.h"
+#include "base/ram.h"
 #include "dirty/dirty.h"
 #include "kmod/kmod_harvest.h"
 #include "kmod/kmod_logstop.h"
 #include "kmod/kmod_nl.h"
+#include "kmod/kmod_zscan.h"
 
 #define POLL_US	1000	/* KMIG_LOG_STOP_QUERY polling, without netlink */
 
@@ -60,7 +61,8 @@ struct kmod {
 	uint64_t **known;		/* per slot: zero at the destination */
 	uint32_t *ids;			/* slot names, for KMIG_LOG_STOP */
 	struct kmig_nl *nl;		/* deferred-stop events; NULL: poll */
-	bool defer;			/* KMIG_LOG_STOP usable */
+	bool defer;			/* KMIG_LOG_STOP usable and allowed */
+	bool scan;			/* KMIG_ZERO_SCAN usable and allowed */
 	bool pending;			/* a LAZY stop waits for settle() */
 	uint64_t t_stop;
 };
@@ -72,17 +74,14 @@ static int kmod_fail(struct kmig_dirty *d, int ret, const struct kmig_err *e)
 }
 
 uint64_t kmig_dirty_kmod_merge(struct kmig_dirty_slot *ds, const uint64_t *mzero,
-			       const uint64_t *known, bool final)
+			       const uint64_t *known)
 {
 	uint64_t left = 0, dirty = 0, zero = 0;
 
 	for (uint64_t w = 0; w < KMIG_BITMAP_WORDS(ds->npages); w++) {
-		uint64_t z = mzero[w] & ~known[w], kz = mzero[w] & known[w];
+		uint64_t z = mzero[w] & ~known[w];
 
-		if (final)
-			left += __builtin_popcountll(kz);
-		else
-			ds->dirty[w] |= kz;	/* cleared, then re-read */
+		left += __builtin_popcountll(mzero[w] & known[w]);
 		ds->dirty[w] |= z;
 		ds->zero[w] = z;
 		dirty += __builtin_popcountll(ds->dirty[w]);
@@ -108,7 +107,8 @@ static int kmod_start(struct kmig_dirty *d)
 {
 	struct kmod *k = d->priv;
 	struct kmig_err e = { 0 };
-	int ret = k->defer ? kmig_logstop_cancel(&k->km, 0, NULL, NULL, &e) : 0;
+	int ret = kmig_kmod_has(&k->km, KMIG_FEAT_LOG_STOP) ?
+		  kmig_logstop_cancel(&k->km, 0, NULL, NULL, &e) : 0;
 
 	if (ret)
 		return kmod_fail(d, ret, &e);
@@ -120,19 +120,100 @@ static int kmod_start(struct kmig_dirty *d)
 static int kmod_harvest(struct kmig_dirty *d, unsigned int iteration)
 {
 	struct kmod *k = d->priv;
+	/* Iteration 0 is sent whole, classified after its clear (the first
+	 * pass): its harvest only finds what to clear. */
+	bool classify = (d->use & KMIG_DIRTY_USE_CLASSIFY) && (iteration || d->paused);
 	struct kmig_harvest_stats hs;
 	struct kmig_err e = { 0 };
-	int ret = kmig_harvest(&k->km, k->r, d->nr, KMIG_HARVEST_F_CLASSIFY, 0, &hs, &e);
+	int ret;
 
+	if (!(d->use & KMIG_DIRTY_USE_HARVEST))
+		return kmig_dirty_vmm_ops.harvest(d, iteration);
+	for (unsigned int i = 0; i < d->nr; i++)
+		k->r[i].zero = classify ? k->mzero[i] : NULL;
+	ret = kmig_harvest(&k->km, k->r, d->nr, classify ? KMIG_HARVEST_F_CLASSIFY : 0, 0, &hs,
+			   &e);
 	d->st.harvests++;
 	if (ret)
 		return kmod_fail(d, ret, &e);
 	d->st.kmod.ioctls += hs.calls;
 	d->st.kmod.dirty += hs.nr_dirty;
 	d->st.kmod.zero += hs.nr_zero;
-	for (unsigned int i = 0; i < d->nr; i++)
-		d->st.kmod.zero_known += kmig_dirty_kmod_merge(&d->slots[i], k->mzero[i],
-							       k->known[i], d->paused);
+	for (unsigned int i = 0; i < d->nr; i++) {
+		d->slots[i].nr_dirty = k->r[i].nr_dirty;
+		if (classify)
+			d->st.kmod.zero_known += kmig_dirty_kmod_merge(&d->slots[i], k->mzero[i],
+								       k->known[i]);
+	}
+	d->hinted = d->keep_zero = classify;
+	return 0;
+}
+
+/*
+ * Is the piece mostly populated memfd memory, in a few extents (dirty.h)? Then the
+ * scan has no holes to skip and would only add a kernel read of every
+ * page: the sink's threads find the extents with SEEK_DATA and zero-check
+ * the pages in the one pass they read them with anyway. Unknown (no
+ * memfd, an error, more than DENSE_EXTENTS extents): not dense, scan.
+ */
+#define DENSE_EXTENTS	64
+
+bool kmig_dirty_dense(const struct kmig_dirty_slot *ds, uint64_t first, uint64_t n)
+{
+	off_t start = ds->fd_offset + first * KMIG_PAGE_SIZE;
+	off_t pos = start, end = start + n * KMIG_PAGE_SIZE, filled = 0;
+
+	if (ds->fd < 0)
+		return false;
+	for (int i = 0; i < DENSE_EXTENTS && pos < end; i++) {
+		off_t data = lseek(ds->fd, pos, SEEK_DATA), hole;
+
+		if (data < 0 && errno != ENXIO)
+			return false;
+		if (data < 0 || data >= end) {	/* a hole to the end */
+			pos = end;
+			break;
+		}
+		hole = lseek(ds->fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return false;
+		filled += KMIG_MIN(hole, end) - data;
+		pos = hole;
+	}
+	return pos >= end && filled * 2 >= end - start;
+}
+
+/* KMIG_ZERO_SCAN of a piece of a slot, after the first clear (dirty.h). */
+static int kmod_first_pass(struct kmig_dirty *d, struct kmig_dirty_slot *ds, uint64_t first,
+			   uint64_t n, uint64_t *nr_zero)
+{
+	struct kmod *k = d->priv;
+	struct kmig_dirty_kmod_stats *ks = &d->st.kmod;
+	struct kmig_zscan_stats zs = { 0 };
+	struct kmig_err e = { 0 };
+	uint64_t t0 = kmig_now_ns();
+	int ret;
+
+	if (!k->scan)
+		return 0;
+	if (!first && ds == &d->slots[0])
+		ks->scans++;
+	if (kmig_dirty_dense(ds, first, n)) {
+		ks->scan_dense++;
+		return 0;
+	}
+	ret = kmig_zero_scan(&k->km, ds->slot, first, n, 0, ds->zero + first / 64, &zs, &e);
+	if (ret)
+		return kmod_fail(d, ret, &e);
+	ks->scan_pieces++;
+	ks->scan_calls += zs.calls;
+	ks->scan_ns += kmig_now_ns() - t0;
+	ks->scan_none += zs.none;
+	ks->scan_zero_page += zs.zero_page;
+	ks->scan_zero_data += zs.zero_data;
+	ks->scan_nonzero += zs.nonzero;
+	*nr_zero = zs.none + zs.zero_page + zs.zero_data;
+	d->hinted = true;
 	return 0;
 }
 
@@ -146,6 +227,8 @@ static void kmod_cleared(struct kmig_dirty *d)
 {
 	struct kmod *k = d->priv;
 
+	if (!d->keep_zero)	/* no markers from before the clear */
+		return;
 	for (unsigned int i = 0; i < d->nr; i++)
 		kmig_dirty_kmod_sent(&d->slots[i], k->known[i]);
 }
@@ -167,7 +250,7 @@ static int kmod_stop(struct kmig_dirty *d, enum kmig_dirty_stop how)
 	int ret;
 
 	if (how == KMIG_DIRTY_STOP_NOW || !k->defer)
-		return vmm_stop(d, NULL);
+		return vmm_stop(d, NULL);	/* (defer: only with USE_STOP) */
 	k->t_stop = kmig_now_ns();
 	ret = kmig_logstop_request(&k->km, k->ids, d->nr, NULL, &res, &e);
 	if (ret) {
@@ -302,6 +385,7 @@ static const struct kmig_dirty_ops kmod_ops = {
 	.name = "module",
 	.start = kmod_start,
 	.harvest = kmod_harvest,
+	.first_pass = kmod_first_pass,
 	.clear = kmod_clear,
 	.cleared = kmod_cleared,
 	.stop = kmod_stop,
@@ -354,20 +438,26 @@ static void kmod_check(const struct kmod *k, const char *dev, char *why, size_t 
 static void kmod_take(struct kmig_dirty *d, struct kmod *k, const char *dev)
 {
 	struct kmig_err e = { 0 };
+	bool harvest = d->use & KMIG_DIRTY_USE_HARVEST;
 
-	k->defer = kmig_kmod_has(&k->km, KMIG_FEAT_LOG_STOP);
+	k->defer = (d->use & KMIG_DIRTY_USE_STOP) && kmig_kmod_has(&k->km, KMIG_FEAT_LOG_STOP);
+	k->scan = (d->use & KMIG_DIRTY_USE_SCAN) && kmig_kmod_has(&k->km, KMIG_FEAT_ZERO_SCAN);
 	/* Events tell the stop's end and its per-slot results exactly; without
 	 * them (no CAP_NET_ADMIN) settle() polls KMIG_LOG_STOP_QUERY. */
 	if (k->defer && kmig_nl_open(&k->nl, true, &e))
 		k->nl = NULL;
 	d->ops = &kmod_ops;
 	d->priv = k;
-	d->st.harvest_path = d->st.zero_path = "module";
+	d->st.harvest_path = harvest ? "module" : "vmm";
+	d->st.zero_path = d->use & KMIG_DIRTY_USE_CLASSIFY ? "module" : "sender-threads";
+	d->st.first_pass_path = k->scan ? "module" : "sender-threads";
 	d->st.stop_path = k->defer ? "module-deferred" : "vmm-sync";
-	snprintf(d->why, sizeof(d->why), "module %s (API %u): KMIG_HARVEST of all %u slots per "
-		 "call, dirty pages classified zero or not; dirty-log stop %s", dev,
-		 k->km.api_version, d->nr, k->defer ? "deferred (KMIG_LOG_STOP)" :
-		 "through the VMM: the module has no KMIG_LOG_STOP");
+	snprintf(d->why, sizeof(d->why), "module %.64s (API %u): harvest %s; first-pass zero "
+		 "pages %s; dirty pages classified %s; dirty-log stop %s", dev, k->km.api_version,
+		 harvest ? "by KMIG_HARVEST of all slots per call" : "through the VMM",
+		 k->scan ? "by KMIG_ZERO_SCAN" : "on the sender threads",
+		 d->use & KMIG_DIRTY_USE_CLASSIFY ? "at harvest" : "on the sender threads",
+		 k->defer ? "deferred (KMIG_LOG_STOP)" : "through the VMM");
 }
 
 int kmig_dirty_kmod_use(struct kmig_dirty *d, const struct kmig_vmmp_memmap *mm,

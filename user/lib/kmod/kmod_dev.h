@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Module client: one /dev/kmig session attached to one KVM VM, for the
- * dirty harvest (kmod_harvest.h) and the deferred dirty-log stop
- * (kmod_logstop.h). (The zero scan has its own client in classify.h.)
+ * dirty harvest (kmod_harvest.h), the zero scan (kmod_zscan.h) and the
+ * deferred dirty-log stop (kmod_logstop.h).
  *
  * The VM fd may be one the VMM passed over a unix socket: possession of it
  * is the authority. A session is owned by one thread at a time; open one

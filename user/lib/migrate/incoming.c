@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "base/bits.h"
-#include "base/hook.h"
+#include "base/job.h"
 #include "migrate/incoming.h"
 #include "vmmp/ram_vmm.h"
 #include "kmig/vmm_proto_client.h"
@@ -25,10 +25,7 @@
 
 struct kmig_incoming {
 	struct kmig_incoming_opts o;
-	pthread_mutex_t lock;		/* state, cancel, st */
-	enum kmig_incoming_state state;
-	bool cancel;
-	char cancel_why[128];
+	struct kmig_job job;		/* its lock guards st */
 	struct kmig_incoming_stats st;
 
 	struct kmig_vmmp_client *vmm;
@@ -46,9 +43,15 @@ static const char *const state_names[] = {
 	[KMIG_INCOMING_FAILED] = "failed",
 };
 
+/* Committing (the VMM's COMMIT runs the guest) is the point of no return. */
+static const struct kmig_job_desc job_desc = {
+	.names = state_names, .nr = KMIG_ARRAY_SIZE(state_names),
+	.no_return = KMIG_INCOMING_COMMITTING, .done = KMIG_INCOMING_RUNNING, .during = "while",
+};
+
 const char *kmig_incoming_state_name(enum kmig_incoming_state s)
 {
-	return s <= KMIG_INCOMING_FAILED ? state_names[s] : "?";
+	return kmig_job_state_name(&job_desc, s);
 }
 
 void kmig_incoming_opts_init(struct kmig_incoming_opts *o)
@@ -58,31 +61,16 @@ void kmig_incoming_opts_init(struct kmig_incoming_opts *o)
 
 /* Statistics are read by other threads: written under the lock. */
 #define SET(in, field, v) do {				\
-	pthread_mutex_lock(&(in)->lock);		\
+	kmig_job_lock(&(in)->job);			\
 	(in)->st.field = (v);				\
-	pthread_mutex_unlock(&(in)->lock);		\
+	kmig_job_unlock(&(in)->job);			\
 } while (0)
 
-static int fail(struct kmig_incoming *in, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct kmig_incoming *in, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&in->lock);
-	if (!in->st.error[0]) {
-		va_start(ap, fmt);
-		vsnprintf(in->st.error, sizeof(in->st.error), fmt, ap);
-		va_end(ap);
-	}
-	pthread_mutex_unlock(&in->lock);
-	return ret;
-}
+#define fail(in, ret, ...)	kmig_job_fail(&(in)->job, ret, __VA_ARGS__)
 
 const char *kmig_incoming_error(const struct kmig_incoming *in)
 {
-	return in->st.error;
+	return in->job.error;
 }
 
 static const char *vmm_error(struct kmig_incoming *in, int ret)
@@ -92,14 +80,12 @@ static const char *vmm_error(struct kmig_incoming *in, int ret)
 	return t[0] ? t : strerror(-ret);
 }
 
-static int cancelled(void *arg);
-
 /* The VMM must hold a guest that waits for us. */
 static int setup_vmm(struct kmig_incoming *in)
 {
 	struct kmig_vmmp_client_opts vo = {
 		.name = "kmig incoming", .timeout_ms = in->o.vmm_timeout_ms,
-		.cancelled = cancelled, .cancel_arg = in,
+		.cancelled = kmig_job_poll_cancel, .cancel_arg = &in->job,
 	};
 	const struct kmig_vmmp_info *info;
 	int ret = kmig_vmmp_connect_opts(in->o.vmm_path, &vo, &in->vmm);
@@ -124,6 +110,11 @@ static int setup_vmm(struct kmig_incoming *in)
 	return 0;
 }
 
+static void wake_recv(void *arg, int err)
+{
+	kmig_recv_cancel(arg, err);
+}
+
 int kmig_incoming_create(struct kmig_incoming **out, const struct kmig_incoming_opts *o)
 {
 	struct kmig_incoming *in = calloc(1, sizeof(*in));
@@ -139,7 +130,7 @@ int kmig_incoming_create(struct kmig_incoming **out, const struct kmig_incoming_
 	in->stop_fd = -1;
 	in->st.vmm_end = "waiting";
 	kmig_ram_init(&in->ram);
-	pthread_mutex_init(&in->lock, NULL);
+	kmig_job_init(&in->job, &job_desc);
 	in->t_start = kmig_now_ns();
 	ret = setup_vmm(in);
 	if (ret)
@@ -149,8 +140,10 @@ int kmig_incoming_create(struct kmig_incoming **out, const struct kmig_incoming_
 		return fail(in, -errno, "eventfd: %s", strerror(errno));
 	ro.switchover = 1;
 	ret = kmig_recv_create(&in->r, &ro, &in->ram);
-	if (!ret)
+	if (!ret) {
+		kmig_job_set_wake(&in->job, wake_recv, in->r);
 		ret = kmig_recv_listen(in->r, o->host, o->port);
+	}
 	if (ret)
 		return fail(in, ret, "listening on %s:%s: %s", o->host ? o->host : "",
 			    o->port, strerror(-ret));
@@ -164,44 +157,12 @@ uint16_t kmig_incoming_port(const struct kmig_incoming *in)
 
 static int set_state(struct kmig_incoming *in, enum kmig_incoming_state st)
 {
-	int ret = 0;
-
-	pthread_mutex_lock(&in->lock);
-	if (st == KMIG_INCOMING_COMMITTING && in->cancel)
-		ret = -ECANCELED;
-	else
-		in->st.state = in->state = st;
-	pthread_mutex_unlock(&in->lock);
-	return ret;
+	return kmig_job_set_state(&in->job, st);
 }
 
 int kmig_incoming_cancel(struct kmig_incoming *in, const char *why)
 {
-	int ret = 0;
-
-	pthread_mutex_lock(&in->lock);
-	if (in->state >= KMIG_INCOMING_COMMITTING) {
-		ret = in->state == KMIG_INCOMING_COMMITTING ? -EBUSY : -EALREADY;
-	} else if (!in->cancel) {
-		in->cancel = true;
-		snprintf(in->cancel_why, sizeof(in->cancel_why), "%s while %s", why,
-			 kmig_incoming_state_name(in->state));
-		if (in->r)
-			kmig_recv_cancel(in->r, -ECANCELED);
-	}
-	pthread_mutex_unlock(&in->lock);
-	return ret;
-}
-
-static int cancelled(void *arg)
-{
-	struct kmig_incoming *in = arg;
-	bool c;
-
-	pthread_mutex_lock(&in->lock);
-	c = in->cancel;
-	pthread_mutex_unlock(&in->lock);
-	return c;
+	return kmig_job_cancel(&in->job, why);
 }
 
 /* While pages arrive nobody talks to the VMM; if its socket closes (the
@@ -228,7 +189,7 @@ static int receive(struct kmig_incoming *in)
 	pthread_t wd;
 	int ret = set_state(in, KMIG_INCOMING_RECEIVING);
 
-	kmig_hook_run("listening", cancelled, in);
+	kmig_job_hook(&in->job, "listening");
 	ret = -pthread_create(&wd, NULL, watchdog, in);
 	if (ret)
 		return fail(in, ret, "watchdog thread: %s", strerror(-ret));
@@ -251,8 +212,8 @@ static int stage(struct kmig_incoming *in)
 	size_t len;
 	int ret;
 
-	kmig_hook_run("received", cancelled, in);
-	if (cancelled(in))
+	kmig_job_hook(&in->job, "received");
+	if (kmig_job_cancelled(&in->job))
 		return -ECANCELED;
 	blob = kmig_recv_devstate(in->r, &len);
 	if (!blob) {
@@ -280,7 +241,7 @@ static int await_commit(struct kmig_incoming *in)
 	SET(in, wait_commit_ns, kmig_now_ns() - t0);
 	if (ret)
 		return fail(in, ret, "%s", kmig_recv_error(in->r));
-	kmig_hook_run("commit", cancelled, in);
+	kmig_job_hook(&in->job, "commit");
 	ret = set_state(in, KMIG_INCOMING_COMMITTING);
 	if (ret)
 		kmig_recv_abort(in->r, ret, "cancelled at the destination before its COMMIT");
@@ -304,17 +265,17 @@ static int commit(struct kmig_incoming *in)
 	}
 	set_state(in, KMIG_INCOMING_RUNNING);
 	SET(in, vmm_end, "running");
-	kmig_hook_run("resumed", cancelled, in);
+	kmig_job_hook(&in->job, "resumed");
 	rep = (struct kmig_resumed){ .devstate_ns = in->st.devstate_ns,
 				     .commit_ns = in->st.vmm_commit_ns,
 				     .total_ns = kmig_now_ns() - t0 };
 	SET(in, resumed_ns, rep.total_ns);
 	if (kmig_recv_resumed(in->r, &rep)) {
-		pthread_mutex_lock(&in->lock);
+		kmig_job_lock(&in->job);
 		snprintf(in->st.warning, sizeof(in->st.warning), "the guest runs here, but "
 			 "RESUMED did not reach the source (%s): it stays paused there",
 			 kmig_recv_error(in->r));
-		pthread_mutex_unlock(&in->lock);
+		kmig_job_unlock(&in->job);
 	}
 	return 0;
 }
@@ -322,18 +283,14 @@ static int commit(struct kmig_incoming *in)
 /* The guest never ran here: tell the VMM to go, unless asked not to. */
 static void give_up(struct kmig_incoming *in, int ret)
 {
-	bool was_cancel = ret == -ECANCELED && cancelled(in);
+	bool was_cancel = kmig_job_ended(&in->job, ret);
 	const char *end = "waiting";
 
 	if (in->r)
 		kmig_recv_cancel(in->r, ret);
 	if (in->vmm && !in->o.keep_vmm)
 		end = kmig_vmmp_quit(in->vmm, KMIG_VMMP_QUIT_F_EXIT) ? "gone" : "quit";
-	pthread_mutex_lock(&in->lock);
-	if (was_cancel)
-		snprintf(in->st.error, sizeof(in->st.error), "cancelled by %s", in->cancel_why);
-	in->st.vmm_end = in->vmm ? end : "unknown";
-	pthread_mutex_unlock(&in->lock);
+	SET(in, vmm_end, in->vmm ? end : "unknown");
 	set_state(in, was_cancel ? KMIG_INCOMING_CANCELLED : KMIG_INCOMING_FAILED);
 }
 
@@ -349,17 +306,17 @@ int kmig_incoming_run(struct kmig_incoming *in)
 		ret = commit(in);
 	if (ret)
 		give_up(in, ret);
-	pthread_mutex_lock(&in->lock);
-	in->st.total_ns = kmig_now_ns() - in->t_start;
-	pthread_mutex_unlock(&in->lock);
+	SET(in, total_ns, kmig_now_ns() - in->t_start);
 	return ret;
 }
 
 void kmig_incoming_stats(struct kmig_incoming *in, struct kmig_incoming_stats *st)
 {
-	pthread_mutex_lock(&in->lock);
+	kmig_job_lock(&in->job);
 	*st = in->st;
-	pthread_mutex_unlock(&in->lock);
+	st->state = in->job.state;
+	snprintf(st->error, sizeof(st->error), "%s", in->job.error);
+	kmig_job_unlock(&in->job);
 	if (in->r)
 		kmig_recv_stats(in->r, &st->stream);
 	if (st->state < KMIG_INCOMING_RUNNING)
@@ -370,6 +327,7 @@ void kmig_incoming_destroy(struct kmig_incoming *in)
 {
 	if (!in)
 		return;
+	kmig_job_set_wake(&in->job, NULL, NULL);
 	kmig_recv_destroy(in->r);
 	kmig_ram_free(&in->ram);
 	kmig_vmmp_memmap_free(in->mm);
@@ -377,6 +335,6 @@ void kmig_incoming_destroy(struct kmig_incoming *in)
 		kmig_vmmp_client_close(in->vmm);
 	if (in->stop_fd >= 0)
 		close(in->stop_fd);
-	pthread_mutex_destroy(&in->lock);
+	kmig_job_fini(&in->job);
 	free(in);
 }

@@ -96,9 +96,30 @@ static void print_harvest(FILE *f, const struct kmig_migrate_stats *st)
 	fprintf(f, "    harvest         module: %llu harvests in %llu KMIG_HARVEST calls, %llu dirty "
 		"pages\n", (unsigned long long)d->harvests, (unsigned long long)d->kmod.ioctls,
 		(unsigned long long)d->kmod.dirty);
-	fprintf(f, "    dirty pages     classified by the module at harvest: %llu zero (%llu of them "
-		"already zero at the destination, not sent again)\n",
-		(unsigned long long)d->kmod.zero, (unsigned long long)d->kmod.zero_known);
+	if (!strcmp(d->zero_path, "module"))
+		fprintf(f, "    dirty pages     classified by the module at harvest: %llu zero (%llu "
+			"of them already zero at the destination, not sent again)\n",
+			(unsigned long long)d->kmod.zero, (unsigned long long)d->kmod.zero_known);
+	else
+		fprintf(f, "    dirty pages     zero-checked on the sender threads, after the clear\n");
+}
+
+static void print_first_pass(FILE *f, const struct kmig_dirty_stats *d)
+{
+	const struct kmig_dirty_kmod_stats *k = &d->kmod;
+
+	if (!k->scans) {
+		fprintf(f, "    first pass      zero pages found on the sender threads\n");
+		return;
+	}
+	fprintf(f, "    first pass      module KMIG_ZERO_SCAN after the first clear: %llu pieces "
+		"(%llu mostly populated left to the sender threads), %.3f ms, %llu calls;\n"
+		"                    zero %llu (never populated %llu, zero page %llu, read %llu), "
+		"data %llu\n", (unsigned long long)k->scan_pieces,
+		(unsigned long long)k->scan_dense, ms(k->scan_ns), (unsigned long long)k->scan_calls,
+		(unsigned long long)(k->scan_none + k->scan_zero_page + k->scan_zero_data),
+		(unsigned long long)k->scan_none, (unsigned long long)k->scan_zero_page,
+		(unsigned long long)k->scan_zero_data, (unsigned long long)k->scan_nonzero);
 }
 
 static void print_stop(FILE *f, const struct kmig_migrate_stats *st)
@@ -130,8 +151,10 @@ static void print_dirty_log(FILE *f, const struct kmig_migrate_stats *st)
 	fprintf(f, "  dirty-log calls   start %.3f ms; harvest %llu calls %.3f ms; clear %llu "
 		"calls %.3f ms; stop %.3f ms\n", ms(d->start_ns), (unsigned long long)d->harvests,
 		ms(d->harvest_ns), (unsigned long long)d->clears, ms(d->clear_ns), ms(d->stop_ns));
-	if (d->harvest_path)
+	if (d->harvest_path) {
 		print_harvest(f, st);
+		print_first_pass(f, d);
+	}
 	print_stop(f, st);
 }
 
@@ -144,8 +167,8 @@ void kmig_migrate_stats_print(FILE *f, const struct kmig_migrate_stats *st)
 	if (st->error[0])
 		fprintf(f, "  error             %s\n", st->error);
 	fprintf(f, "  dirty tracking    %s\n", st->dirty_path[0] ? st->dirty_path : "-");
-	fprintf(f, "  zero detection    first pass and data pages, on the sender threads: %s\n",
-		st->zero_path[0] ? st->zero_path : "-");
+	fprintf(f, "  zero detection    pages without the tracker's hints, on the sender threads: "
+		"%s\n", st->zero_path[0] ? st->zero_path : "-");
 	fprintf(f, "  RAM               %.1f MiB, %u channel%s, codec %s%s\n", mib(st->ram_bytes),
 		st->stream.nr_channels, st->stream.nr_channels == 1 ? "" : "s",
 		st->stream.auto_compress ? "auto:" : "", st->stream.codec ? st->stream.codec : "-");
@@ -156,6 +179,10 @@ void kmig_migrate_stats_print(FILE *f, const struct kmig_migrate_stats *st)
 		(unsigned long long)normal_pages(st), (unsigned long long)s->pages_compressed);
 	fprintf(f, "  dirty syncs       %u (%u transfers)%s%s\n", st->dirty_syncs, st->iterations,
 		st->converged[0] ? "; switchover: " : "", st->converged);
+	if (st->first_pass_ns)
+		fprintf(f, "  first pass        %.3f ms; after it, %u harvests %.3f ms and the sender "
+			"threads' classification %.3f ms\n", ms(st->first_pass_ns),
+			st->later_harvests, ms(st->later_harvest_ns), ms(st->later_classify_ns));
 	fprintf(f, "  dirty rate        %llu pages/s; bandwidth %.1f MiB/s (last measured)\n",
 		(unsigned long long)st->dirty_rate, mib(st->bandwidth));
 	fprintf(f, "  expected downtime ");
@@ -211,6 +238,8 @@ static void json_rows(FILE *f, const struct kmig_migrate_stats *st)
 		json_u64(f, "harvest_ns", it->harvest_ns);
 		json_u64(f, "clear_ns", it->clear_ns);
 		json_u64(f, "transfer_ns", it->transfer_ns);
+		json_u64(f, "scan_ns", it->scan_ns);
+		json_u64(f, "classify_ns", it->classify_ns);
 		json_u64(f, "dirty_rate_pages_s", it->dirty_rate);
 		json_u64(f, "bandwidth_bytes_s", it->bandwidth);
 		if (it->expected_downtime_ns != UINT64_MAX)
@@ -261,6 +290,10 @@ static void json_paths(FILE *f, const struct kmig_dirty_stats *d)
 	json_str(f, d->harvest_path);
 	fprintf(f, ", \"dirty_zero\": ");
 	json_str(f, d->zero_path);
+	fprintf(f, ", \"first_pass_zero\": ");
+	json_str(f, d->first_pass_path);
+	fprintf(f, ", \"module_use\": ");
+	json_str(f, d->module_use);
 	fprintf(f, ", \"log_stop\": ");
 	json_str(f, d->stop_path);
 	fprintf(f, ", \"log_stop_note\": ");
@@ -269,6 +302,15 @@ static void json_paths(FILE *f, const struct kmig_dirty_stats *d)
 	json_u64(f, "harvest_dirty_pages", k->dirty);
 	json_u64(f, "harvest_zero_pages", k->zero);
 	json_u64(f, "harvest_zero_known", k->zero_known);
+	json_u64(f, "scan_pieces", k->scan_pieces);
+	json_u64(f, "scan_pieces_dense", k->scan_dense);
+	json_u64(f, "scan_calls", k->scan_calls);
+	json_u64(f, "scan_ns", k->scan_ns);
+	json_u64(f, "scan_zero_pages", k->scan_none + k->scan_zero_page + k->scan_zero_data);
+	json_u64(f, "scan_never_populated", k->scan_none);
+	json_u64(f, "scan_zero_page", k->scan_zero_page);
+	json_u64(f, "scan_zero_read", k->scan_zero_data);
+	json_u64(f, "scan_data_pages", k->scan_nonzero);
 	json_u64(f, "stop_id", k->stop_id);
 	fprintf(f, ", \"stop_state\": ");
 	json_str(f, k->stop_state);
@@ -316,6 +358,11 @@ void kmig_migrate_stats_json(FILE *f, const struct kmig_migrate_stats *st)
 	json_u64(f, "bandwidth_bytes_s", st->bandwidth);
 	fprintf(f, ", \"throughput_mib_s\": %.1f", throughput_mib(st));
 	json_u64(f, "dirty_sync_count", st->dirty_syncs);
+	json_u64(f, "first_pass_ns", st->first_pass_ns);
+	fprintf(f, ", \"harvest_classify\": {\"harvests\": %u", st->later_harvests);
+	json_u64(f, "harvest_ns", st->later_harvest_ns);
+	json_u64(f, "classify_ns", st->later_classify_ns);
+	fputc('}', f);
 	json_u64(f, "transfers", st->iterations);
 	fprintf(f, ", \"throttle_pct\": %u, \"throttle_peak_pct\": %u", st->throttle,
 		st->throttle_peak);

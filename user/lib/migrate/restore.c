@@ -5,14 +5,13 @@
  * and COMMIT in one batch (restore.h).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/bits.h"
-#include "base/hook.h"
+#include "base/job.h"
 #include "vmmp/ram_vmm.h"
 #include "migrate/restore.h"
 #include "snap/snap_load.h"
@@ -21,12 +20,26 @@
 #define NEEDED_OPS ((1U << KMIG_VMMP_GET_SLOTS) | (1U << KMIG_VMMP_SET_DEVICE_STATE) | \
 		    (1U << KMIG_VMMP_COMMIT))
 
+/* The job's states: the status string is derived from them. */
+enum { R_CONNECT, R_VALIDATE, R_READ, R_COMMIT, R_RUNNING, R_CANCELLED, R_FAILED };
+
+static const char *const state_names[] = {
+	[R_CONNECT] = "connecting", [R_VALIDATE] = "validating", [R_READ] = "reading",
+	[R_COMMIT] = "committing", [R_RUNNING] = "running", [R_CANCELLED] = "cancelled",
+	[R_FAILED] = "failed",
+};
+
+/* Once SET_DEVICE_STATE and COMMIT go to the VMM, a cancel is refused. */
+static const struct kmig_job_desc job_desc = {
+	.names = state_names, .nr = KMIG_ARRAY_SIZE(state_names),
+	.no_return = R_COMMIT, .done = R_RUNNING, .during = "while",
+};
+
 struct kmig_restore {
 	struct kmig_restore_opts o;
-	pthread_mutex_t lock;		/* st, committing */
+	struct kmig_job job;		/* its lock guards st */
 	struct kmig_restore_stats st;
 	int cancel;			/* atomic: polled by the readers */
-	bool committing;
 	bool touched;			/* pages were written into the VM */
 	struct kmig_vmmp_client *vmm;
 	struct kmig_vmmp_memmap *mm;
@@ -35,28 +48,19 @@ struct kmig_restore {
 	uint64_t t_start;
 };
 
-static int fail(struct kmig_restore *r, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct kmig_restore *r, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&r->lock);
-	if (!r->st.error[0]) {
-		va_start(ap, fmt);
-		vsnprintf(r->st.error, sizeof(r->st.error), fmt, ap);
-		va_end(ap);
-	}
-	pthread_mutex_unlock(&r->lock);
-	return ret;
-}
+#define fail(r, ret, ...)	kmig_job_fail(&(r)->job, ret, __VA_ARGS__)
 
 static const char *vmm_error(struct kmig_restore *r, int ret)
 {
 	const char *t = kmig_vmmp_last_error(r->vmm);
 
 	return t[0] ? t : strerror(-ret);
+}
+
+/* The readers poll r->cancel: a cancel sets it. */
+static void wake_readers(void *arg, int err)
+{
+	__atomic_store_n((int *)arg, 1, __ATOMIC_RELAXED);
 }
 
 int kmig_restore_create(struct kmig_restore **out, const struct kmig_restore_opts *o)
@@ -70,22 +74,20 @@ int kmig_restore_create(struct kmig_restore **out, const struct kmig_restore_opt
 		return -ENOMEM;
 	r->o = *o;
 	r->o.nr_threads = o->nr_threads ?: 2;
-	r->st.status = "restoring";
 	r->st.vmm_end = "waiting";
 	kmig_ram_init(&r->ram);
-	pthread_mutex_init(&r->lock, NULL);
+	kmig_job_init(&r->job, &job_desc);
+	kmig_job_set_wake(&r->job, wake_readers, &r->cancel);
 	*out = r;
 	return 0;
 }
-
-static int cancelled(void *arg);
 
 /* The VMM must wait for an incoming guest; map its memfds for writing. */
 static int setup_vmm(struct kmig_restore *r)
 {
 	struct kmig_vmmp_client_opts vo = {
 		.name = "kmig restore", .timeout_ms = r->o.vmm_timeout_ms,
-		.cancelled = cancelled, .cancel_arg = r,
+		.cancelled = kmig_job_poll_cancel, .cancel_arg = &r->job,
 	};
 	const struct kmig_vmmp_info *info;
 	int ret = kmig_vmmp_connect_opts(r->o.vmm_path, &vo, &r->vmm);
@@ -123,13 +125,13 @@ static int validate(struct kmig_restore *r)
 
 	if (ret)
 		return fail(r, ret, "%s", e.msg);
-	pthread_mutex_lock(&r->lock);
+	kmig_job_lock(&r->job);
 	snprintf(r->st.io, sizeof(r->st.io), "%s", r->snap->f.io);
 	r->st.file_size = r->snap->h.file_size;
 	r->st.devstate_bytes = r->snap->h.devstate_len;
 	r->st.data_crc = r->snap->h.flags & KMIG_SNAP_F_DATA_CRC;
 	r->st.live = r->snap->h.flags & KMIG_SNAP_F_LIVE;
-	pthread_mutex_unlock(&r->lock);
+	kmig_job_unlock(&r->job);
 	return 0;
 }
 
@@ -141,21 +143,14 @@ static int read_pages(struct kmig_restore *r)
 
 	r->touched = true;
 	ret = kmig_snap_read(r->snap, &r->ram, r->o.nr_threads, &r->cancel, &st, &e);
-	pthread_mutex_lock(&r->lock);
+	kmig_job_lock(&r->job);
 	r->st.read = st;
 	r->st.read.ram_bytes = r->st.ram_bytes;
 	r->st.read.devstate_bytes = r->st.devstate_bytes;
-	pthread_mutex_unlock(&r->lock);
+	kmig_job_unlock(&r->job);
 	if (ret)
 		return fail(r, ret, "%s", e.msg);
 	return 0;
-}
-
-static int cancelled(void *arg)
-{
-	struct kmig_restore *r = arg;
-
-	return __atomic_load_n(&r->cancel, __ATOMIC_RELAXED);
 }
 
 /* Device state staged, then COMMIT: memslots and vCPUs in one batch. */
@@ -164,13 +159,10 @@ static int commit(struct kmig_restore *r)
 	uint64_t t0 = kmig_now_ns();
 	int ret;
 
-	kmig_hook_run("restore-commit", cancelled, r);
-	pthread_mutex_lock(&r->lock);
-	ret = __atomic_load_n(&r->cancel, __ATOMIC_RELAXED) ? -ECANCELED : 0;
-	r->committing = !ret;
-	pthread_mutex_unlock(&r->lock);
+	kmig_job_hook(&r->job, "restore-commit");
+	ret = kmig_job_set_state(&r->job, R_COMMIT);
 	if (ret)
-		return fail(r, ret, "cancelled");
+		return ret;
 	ret = kmig_vmmp_set_device_state(r->vmm, r->snap->devstate, r->snap->h.devstate_len);
 	r->st.devstate_ns = kmig_now_ns() - t0;
 	if (ret)
@@ -187,24 +179,31 @@ static int commit(struct kmig_restore *r)
 /* The guest never ran: the VMM quits, unless it may still take a file. */
 static void give_up(struct kmig_restore *r, int ret)
 {
+	bool was_cancel = kmig_job_ended(&r->job, ret);
 	const char *end = "waiting";
 
 	if (r->vmm && (r->touched || !r->o.keep_vmm))
 		end = kmig_vmmp_quit(r->vmm, KMIG_VMMP_QUIT_F_EXIT) ? "gone" : "quit";
-	pthread_mutex_lock(&r->lock);
+	kmig_job_lock(&r->job);
 	r->st.vmm_end = r->vmm ? end : "unknown";
-	r->st.status = ret == -ECANCELED ? "cancelled" : "failed";
-	pthread_mutex_unlock(&r->lock);
+	kmig_job_unlock(&r->job);
+	kmig_job_set_state(&r->job, was_cancel ? R_CANCELLED : R_FAILED);
 }
 
-static int phase(struct kmig_restore *r, int (*fn)(struct kmig_restore *), uint64_t *ns)
+static int phase(struct kmig_restore *r, unsigned int state, int (*fn)(struct kmig_restore *),
+		 uint64_t *ns)
 {
 	uint64_t t0 = kmig_now_ns();
-	int ret = fn(r);
+	int ret = 0;
 
-	pthread_mutex_lock(&r->lock);
+	/* commit() enters its state itself: the point of no return. */
+	if (state != R_COMMIT)
+		ret = kmig_job_set_state(&r->job, state) ?: kmig_job_cancelled(&r->job);
+	if (!ret)
+		ret = fn(r);
+	kmig_job_lock(&r->job);
 	*ns = kmig_now_ns() - t0;
-	pthread_mutex_unlock(&r->lock);
+	kmig_job_unlock(&r->job);
 	return ret;
 }
 
@@ -214,43 +213,43 @@ int kmig_restore_run(struct kmig_restore *r)
 	int ret;
 
 	r->t_start = kmig_now_ns();
-	ret = phase(r, setup_vmm, &r->st.connect_ns);
+	ret = phase(r, R_CONNECT, setup_vmm, &r->st.connect_ns);
 	if (!ret)
-		ret = phase(r, validate, &r->st.validate_ns);
+		ret = phase(r, R_VALIDATE, validate, &r->st.validate_ns);
 	if (!ret)
-		ret = phase(r, read_pages, &r->st.read_ns);
+		ret = phase(r, R_READ, read_pages, &r->st.read_ns);
 	if (!ret)
-		ret = phase(r, commit, &ignored);
+		ret = phase(r, R_COMMIT, commit, &ignored);
 	if (ret) {
 		give_up(r, ret);
 	} else {
-		pthread_mutex_lock(&r->lock);
-		r->st.status = r->st.vmm_end = "running";
-		pthread_mutex_unlock(&r->lock);
+		kmig_job_set_state(&r->job, R_RUNNING);
+		kmig_job_lock(&r->job);
+		r->st.vmm_end = "running";
+		kmig_job_unlock(&r->job);
 	}
-	pthread_mutex_lock(&r->lock);
+	kmig_job_lock(&r->job);
 	r->st.total_ns = kmig_now_ns() - r->t_start;
-	pthread_mutex_unlock(&r->lock);
+	kmig_job_unlock(&r->job);
 	return ret;
 }
 
-int kmig_restore_cancel(struct kmig_restore *r)
+int kmig_restore_cancel(struct kmig_restore *r, const char *why)
 {
-	int ret;
-
-	pthread_mutex_lock(&r->lock);
-	ret = r->committing ? -EBUSY : 0;
-	if (!ret)
-		__atomic_store_n(&r->cancel, 1, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&r->lock);
-	return ret;
+	return kmig_job_cancel(&r->job, why);
 }
 
 void kmig_restore_stats(struct kmig_restore *r, struct kmig_restore_stats *st)
 {
-	pthread_mutex_lock(&r->lock);
+	unsigned int s;
+
+	kmig_job_lock(&r->job);
 	*st = r->st;
-	pthread_mutex_unlock(&r->lock);
+	s = r->job.state;
+	st->status = s == R_RUNNING || s == R_CANCELLED || s == R_FAILED ? state_names[s] :
+		     "restoring";
+	snprintf(st->error, sizeof(st->error), "%s", r->job.error);
+	kmig_job_unlock(&r->job);
 }
 
 void kmig_restore_destroy(struct kmig_restore *r)
@@ -262,6 +261,6 @@ void kmig_restore_destroy(struct kmig_restore *r)
 	kmig_vmmp_memmap_free(r->mm);
 	if (r->vmm)
 		kmig_vmmp_client_close(r->vmm);
-	pthread_mutex_destroy(&r->lock);
+	kmig_job_fini(&r->job);
 	free(r);
 }

@@ -46,8 +46,9 @@ struct kmig_restore;
 int kmig_restore_create(struct kmig_restore **out, const struct kmig_restore_opts *o);
 /* 0: the guest runs at the VMM. */
 int kmig_restore_run(struct kmig_restore *r);
-/* From any thread: stops the readers; -EBUSY once COMMIT was sent. */
-int kmig_restore_cancel(struct kmig_restore *r);
+/* From any thread: stops the readers. 0: cancelling; -EBUSY: the device
+ * state and COMMIT go to the VMM already; -EALREADY: over. */
+int kmig_restore_cancel(struct kmig_restore *r, const char *why);
 void kmig_restore_stats(struct kmig_restore *r, struct kmig_restore_stats *st);
 void kmig_restore_destroy(struct kmig_restore *r);
 

@@ -2,8 +2,8 @@
 /*
  * A channel's work queue: a bounded ring of small work items between the
  * producer (the caller of kmig_send_queue(), e.g. a precopy loop) and the
- * channel's thread. A full queue blocks the producer (back-pressure); an
- * aborted queue wakes everyone with -ECANCELED.
+ * channel's thread. A full queue blocks the producer (back-pressure) until
+ * half of it is free; an aborted queue wakes everyone with -ECANCELED.
  */
 #ifndef KMIG_QUEUE_H
 #define KMIG_QUEUE_H
@@ -26,8 +26,11 @@ struct kmig_work {
 	uint32_t block;
 	uint64_t arg;		/* PAGES: first page (chunk-aligned); SYNC: id */
 	uint64_t mask[KMIG_CHUNK_PAGES / 64];	/* PAGES: pages to send */
-	uint64_t zmask[KMIG_CHUNK_PAGES / 64];	/* PAGES: of those, known zero:
-						 * sent as zero, never read */
+	uint64_t zmask[KMIG_CHUNK_PAGES / 64];	/* PAGES, hinted: of those, the
+						 * zero ones (never read) */
+	bool hinted;		/* PAGES: a dirty tracker classified every page of
+				 * mask (zmask zero, the rest data): no page of it
+				 * is classified again */
 };
 
 struct kmig_queue {

@@ -8,13 +8,27 @@
 #define FIELDS(X) \
 	X(packets) X(bytes_wire) X(pages_none) X(pages_zero) X(pages_zeroed) \
 	X(pages_raw) X(pages_compressed) X(bytes_compressed) X(batches_raw) \
-	X(batches_compressed) X(ns_classify) X(ns_codec) X(ns_io) X(ns_throttle)
+	X(batches_compressed) X(bytes_read) X(bytes_copied) X(bytes_kcopied) X(pages_badcrc) \
+	X(ns_classify) X(ns_codec) X(ns_io) X(ns_throttle)
 
 void kmig_chan_stats_load(struct kmig_chan_stats *dst, const struct kmig_chan_stats *src)
 {
 #define LOAD(f) dst->f = KMIG_STAT_GET(src->f);
 	FIELDS(LOAD)
 #undef LOAD
+}
+
+void kmig_chan_stats_batch(struct kmig_chan_stats *c, uint64_t data, bool compressed,
+			   uint64_t bytes)
+{
+	if (compressed) {
+		KMIG_STAT_ADD(c->pages_compressed, data);
+		KMIG_STAT_ADD(c->bytes_compressed, bytes);
+		KMIG_STAT_ADD(c->batches_compressed, 1);
+	} else if (data) {
+		KMIG_STAT_ADD(c->pages_raw, data);
+		KMIG_STAT_ADD(c->batches_raw, 1);
+	}
 }
 
 void kmig_stats_sum(struct kmig_stats *st)
@@ -59,6 +73,20 @@ static void print_chan(FILE *f, const char *name, const struct kmig_chan_stats *
 		secs(c->ns_io));
 }
 
+/* Page bytes read and copied per data page: the data path's budget. */
+static void print_per_page(FILE *f, const struct kmig_chan_stats *s)
+{
+	double data = (double)(s->pages_raw + s->pages_compressed) * KMIG_PAGE_SIZE;
+
+	if (!data)
+		return;
+	fprintf(f, "  per data page     read %.2fx, copied %.2fx by userspace + %.2fx by the "
+		"kernel\n", s->bytes_read / data, s->bytes_copied / data, s->bytes_kcopied / data);
+	if (s->pages_badcrc)
+		fprintf(f, "  CRC mismatches    %llu data pages (each verified by a later copy)\n",
+			(unsigned long long)s->pages_badcrc);
+}
+
 void kmig_stats_print(FILE *f, const struct kmig_stats *st)
 {
 	const struct kmig_chan_stats *s = &st->sum;
@@ -79,6 +107,7 @@ void kmig_stats_print(FILE *f, const struct kmig_stats *st)
 		"compressed %llu\n", (unsigned long long)s->pages_none,
 		(unsigned long long)s->pages_zero, (unsigned long long)s->pages_zeroed,
 		(unsigned long long)s->pages_raw, (unsigned long long)s->pages_compressed);
+	print_per_page(f, s);
 	fprintf(f, "  batches           raw %llu, compressed %llu; syncs %llu; device state %llu B\n",
 		(unsigned long long)s->batches_raw, (unsigned long long)s->batches_compressed,
 		(unsigned long long)st->syncs, (unsigned long long)st->devstate_bytes);

@@ -11,11 +11,13 @@
  *            on the file never looks complete, whatever happens next;
  *   pages:   parallel pwrite() at fixed offsets (no ordering needed);
  *   finish:  the threads stop, then bitmaps, CRC arrays, device state and
- *            block table are written, fdatasync, then the header with
- *            state COMPLETE and every checksum, fdatasync, and the
- *            directory is synced. A crash before the last header write
- *            leaves a WRITING header: restore refuses the file.
- * A save that fails or is cancelled (not killed) removes its file.
+ *            block table are written, fdatasync;
+ *   commit:  (the sink's point of no return) the header with state
+ *            COMPLETE and every checksum, fdatasync, and the directory is
+ *            synced. A crash before the last header write leaves a WRITING
+ *            header: restore refuses the file.
+ * A save that fails, is cancelled or never commits (not killed) removes
+ * its file at destroy.
  *
  * O_DIRECT: every offset and length is a multiple of 4096 and guest RAM is
  * page aligned, so page data goes from the mapping to the disk with no
@@ -37,8 +39,6 @@ struct kmig_snap_wopts {
 	bool no_data_crc;		/* leave out the per-page CRC32C arrays */
 	bool live;			/* KMIG_SNAP_F_LIVE in the header */
 	bool buffered;			/* don't even try O_DIRECT */
-	int vm_fd;			/* for the module's zero scan, or -1 */
-	const char *kmig_dev;		/* NULL: /dev/kmig */
 	unsigned int queue_depth;	/* chunks per thread queue; 0: 256 */
 };
 
@@ -57,16 +57,5 @@ const char *kmig_snap_writer_io(const struct kmig_snap_writer *w);
 
 /* The writer behind the sink ops: p is a struct kmig_snap_writer. */
 extern const struct kmig_sink_ops kmig_snap_sink_ops;
-
-/* kmig save's target, for kmig_migrate_opts.open_sink (migrate.h). */
-struct kmig_snap_target {
-	const char *path;
-	struct kmig_snap_wopts w;	/* vm_fd is filled in */
-	char io[160];			/* after the open: kmig_snap_writer_io() */
-};
-
-/* migrate.h's open_sink: @arg is a struct kmig_snap_target. */
-int kmig_snap_open_sink(void *arg, const struct kmig_ram *ram, int vm_fd,
-			struct kmig_sink *out, char *err, size_t errlen);
 
 #endif /* KMIG_SNAP_WRITE_H */

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The stream sender behind the sink ops (sink.h). */
+#include <errno.h>
+
 #include "stream/send.h"
 #include "pages/sink.h"
 
@@ -17,6 +19,29 @@ static int flush(void *p)
 static int finish(void *p, const void *devstate, size_t len)
 {
 	return kmig_send_finish(p, devstate, len);
+}
+
+static int prepare(void *p, int timeout_ms)
+{
+	return kmig_send_await_prepared(p, timeout_ms);
+}
+
+/* COMMIT, then RESUMED: only the destination's own failure report
+ * (-EREMOTEIO) says for sure that its guest does not run. */
+static int commit(void *p, int timeout_ms, struct kmig_sink_commit *out)
+{
+	struct kmig_resumed rep;
+	int ret = kmig_send_commit(p);
+
+	if (!ret)
+		ret = kmig_send_await_resumed(p, &rep, timeout_ms);
+	out->in_doubt = ret && ret != -EREMOTEIO;
+	if (!ret) {
+		out->dst_devstate_ns = rep.devstate_ns;
+		out->dst_commit_ns = rep.commit_ns;
+		out->dst_total_ns = rep.total_ns;
+	}
+	return ret;
 }
 
 static void cancel(void *p, int err)
@@ -46,6 +71,6 @@ static void destroy(void *p)
 
 const struct kmig_sink_ops kmig_sink_send_ops = {
 	.name = "stream", .queue = queue, .flush = flush, .finish = finish,
-	.cancel = cancel, .stats = stats, .error = error,
+	.prepare = prepare, .commit = commit, .cancel = cancel, .stats = stats, .error = error,
 	.classify_path = classify_path, .destroy = destroy,
 };

@@ -30,7 +30,8 @@ FIXTURE_SETUP(seam)
 	ASSERT_EQ(0, tvmm_connect(&self->t, &self->c));
 	ASSERT_EQ(0, tvmm_wait_ready(self->c, 20000));
 	ASSERT_EQ(0, tvmm_map(self->c, PROT_READ, &self->m, NULL));
-	ASSERT_EQ(0, kmig_dirty_open(&self->d, self->c, self->m, "/nonexistent/kmig"));
+	ASSERT_EQ(0, kmig_dirty_open(&self->d, self->c, self->m, "/nonexistent/kmig",
+				     KMIG_DIRTY_USE_DEFAULT, NULL));
 	TH_LOG("%s", self->d->why);
 }
 

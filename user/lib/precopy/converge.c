@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "migrate/converge.h"
+#include "precopy/converge.h"
 #include "base/ram.h"
 
 #define MIN_MEASURE_BYTES	(1ULL << 20)

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The precopy engine: the iterations and the switchover, over a dirty
+ * tracker (dirty.h) and a sink (sink.h).
+ *
+ * An iteration: harvest -> (decide) -> clear -> queue -> flush. The clear
+ * comes before the sink's threads read any page of the iteration, so a
+ * write after it is caught by the next harvest (dirty.h). Iteration 0
+ * queues every page: after its clear the tracker gives the zero pages of
+ * the whole pass where it can (the module's scan), else the sink's threads
+ * classify. When the decision is to switch over, the harvested pages are
+ * not cleared: their bits stay set and the final harvest, with the guest
+ * paused, takes them together with whatever was written since.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/bits.h"
+#include "precopy/precopy_int.h"
+
+/* Pages the first pass scans and queues at a time (128 MiB): the sink's
+ * threads send one piece while the next is scanned. */
+#define FIRST_PASS_PIECE	(1ULL << 15)
+
+struct counts {
+	uint64_t bytes, data, zero, classify_ns;
+};
+
+static void sink_counts(struct kmig_sink *k, struct counts *c)
+{
+	struct kmig_stats st;
+
+	k->ops->stats(k->p, &st);
+	c->bytes = st.sum.bytes_wire;
+	c->data = st.sum.pages_raw + st.sum.pages_compressed;
+	c->zero = st.sum.pages_none + st.sum.pages_zero;
+	c->classify_ns = st.sum.ns_classify;
+}
+
+static void count_since(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
+			const struct counts *a)
+{
+	struct counts b;
+
+	sink_counts(&pc->sink, &b);
+	it->bytes = b.bytes - a->bytes;
+	it->data_pages = b.data - a->data;
+	it->zero_pages = b.zero - a->zero;
+	it->classify_ns = b.classify_ns - a->classify_ns;
+	it->bandwidth = it->transfer_ns ? it->bytes * 1000000000ULL / it->transfer_ns : 0;
+}
+
+static const char *sink_error(struct kmig_precopy *pc)
+{
+	return pc->sink.ops->error(pc->sink.p);
+}
+
+/* Queue the harvested pages, with the tracker's zero bitmaps when they
+ * classify every page queued. */
+static int queue_harvest(struct kmig_precopy *pc)
+{
+	struct kmig_dirty *d = pc->dirty;
+
+	for (unsigned int i = 0; i < d->nr; i++) {
+		const struct kmig_dirty_slot *ds = &d->slots[i];
+		int ret = pc->sink.ops->queue(pc->sink.p, ds->block, 0, ds->npages, ds->dirty,
+					      d->hinted ? ds->zero : NULL);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int harvest(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
+{
+	uint64_t t0 = kmig_now_ns();
+	int ret = kmig_dirty_harvest(pc->dirty, it->index, &it->dirty_pages, &it->zero_hinted);
+
+	it->harvest_ns = kmig_now_ns() - t0;
+	kmig_job_lock(&pc->job);
+	pc->st.dirty_syncs++;
+	kmig_job_unlock(&pc->job);
+	if (ret)
+		return pc_fail(pc, ret, "harvest %u: %s", it->index, kmig_dirty_error(pc->dirty));
+	if (it->index && t0 > pc->t_clear)
+		it->dirty_rate = it->dirty_pages * 1000000000ULL / (t0 - pc->t_clear);
+	return 0;
+}
+
+/*
+ * The pass of every page, a piece at a time: the tracker finds a piece's
+ * zero pages where it can (the module's scan), then the piece is queued
+ * with them, so that the sink's threads send it while the next piece is
+ * scanned. Without the tracker's hints the sink's threads classify.
+ */
+static int first_pass(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
+{
+	struct kmig_dirty *d = pc->dirty;
+	int ret = 0;
+
+	it->dirty_pages = kmig_ram_total(&pc->ram) / KMIG_PAGE_SIZE;
+	for (unsigned int i = 0; !ret && i < d->nr; i++) {
+		const struct kmig_dirty_slot *ds = &d->slots[i];
+
+		for (uint64_t first = 0; !ret && first < ds->npages; first += FIRST_PASS_PIECE) {
+			uint64_t n = KMIG_MIN(FIRST_PASS_PIECE, ds->npages - first), zero = 0;
+			uint64_t t0 = kmig_now_ns();
+
+			ret = kmig_dirty_first_pass(d, i, first, n, &zero);
+			it->scan_ns += kmig_now_ns() - t0;
+			if (ret)
+				return pc_fail(pc, ret, "the first pass's zero scan: %s",
+					       kmig_dirty_error(d));
+			it->zero_hinted += zero;
+			ret = pc->sink.ops->queue(pc->sink.p, ds->block, first, n, NULL,
+						  d->hinted ? ds->zero + first / 64 : NULL);
+		}
+	}
+	if (ret)
+		return pc_fail(pc, ret, "%s: %s", it->final ? "final pass" : "iteration 0",
+			       sink_error(pc));
+	return 0;
+}
+
+static int set_throttle(struct kmig_precopy *pc, uint32_t pct)
+{
+	int ret = kmig_vmmp_throttle(pc->vmm, pct, NULL);
+
+	if (ret)
+		return pc_fail(pc, ret, "THROTTLE %u%%: %s", pct, kmig_vmmp_last_error(pc->vmm));
+	return 0;
+}
+
+/* Iteration @it->index >= 1: switch over (*done) or go on, maybe throttled. */
+static int decide(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
+		  const struct kmig_migrate_iter *prev, bool *done)
+{
+	struct kmig_conv_sample s = {
+		.iteration = it->index, .dirty_pages = it->dirty_pages,
+		.prev_bytes = prev->bytes, .prev_data_pages = prev->data_pages,
+		.prev_ns = prev->transfer_ns,
+	};
+	uint32_t before = pc->conv.throttle;
+	enum kmig_conv_verdict v = kmig_conv_decide(&pc->conv, &s, &it->expected_downtime_ns);
+
+	kmig_job_lock(&pc->job);
+	pc->st.expected_downtime_ns = it->expected_downtime_ns;
+	*done = v != KMIG_CONV_ITERATE;
+	if (*done)
+		snprintf(pc->st.converged, sizeof(pc->st.converged), "%s",
+			 kmig_conv_verdict_name(v));
+	kmig_job_unlock(&pc->job);
+	if (*done || pc->conv.throttle == before)
+		return 0;
+	it->throttle = pc->conv.throttle;
+	return set_throttle(pc, pc->conv.throttle);
+}
+
+/* Clear, (first pass: classify), queue, flush; measure what it moved. */
+static int transfer(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
+{
+	struct counts a;
+	uint64_t t0 = kmig_now_ns(), t1;
+	int ret = kmig_dirty_clear(pc->dirty);
+
+	t1 = pc->t_clear = kmig_now_ns();
+	it->clear_ns = t1 - t0;
+	if (ret)
+		return pc_fail(pc, ret, "iteration %u: %s", it->index, kmig_dirty_error(pc->dirty));
+	sink_counts(&pc->sink, &a);
+	ret = it->index ? queue_harvest(pc) : first_pass(pc, it);
+	kmig_job_hook(&pc->job, "precopy-%u", it->index);
+	if (!ret)
+		ret = pc->sink.ops->flush(pc->sink.p);
+	if (ret)
+		return pc_fail(pc, ret, "iteration %u: %s", it->index, sink_error(pc));
+	it->transfer_ns = kmig_now_ns() - t1;
+	count_since(pc, it, &a);
+	return 0;
+}
+
+int kmig_precopy_iterate(struct kmig_precopy *pc)
+{
+	struct kmig_migrate_iter prev = { 0 };
+	int ret = kmig_job_set_state(&pc->job, KMIG_MIGRATE_PRECOPY);
+
+	for (uint32_t k = 0; !ret; k++) {
+		struct kmig_migrate_iter it = { .index = k, .throttle = pc->conv.throttle,
+						.expected_downtime_ns = UINT64_MAX };
+		bool done = false;
+
+		ret = harvest(pc, &it);
+		if (!ret && k)
+			ret = decide(pc, &it, &prev, &done);
+		if (ret || done)
+			break;
+		ret = transfer(pc, &it);
+		if (!ret) {
+			kmig_precopy_add_row(pc, &it);
+			kmig_precopy_publish(pc);
+			ret = kmig_job_cancelled(&pc->job);
+		}
+		prev = it;
+	}
+	return ret;
+}
+
+/* Guest paused: the last harvest, no clear (nothing writes any more).
+ * A stopped save has no harvest: every page, once. */
+static int final_pass(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
+{
+	struct kmig_migrate_downtime *dt = &pc->dt;
+	uint64_t t0;
+	int ret;
+
+	kmig_dirty_paused(pc->dirty);
+	if (pc->o.stopped) {		/* scanned and queued piece by piece */
+		ret = first_pass(pc, it);
+		dt->harvest_ns = it->scan_ns;
+		return ret;
+	}
+	ret = harvest(pc, it);
+	if (ret)
+		return ret;
+	dt->harvest_ns = it->harvest_ns;
+	if (pc->o.stop_in_downtime) {
+		t0 = kmig_now_ns();
+		ret = kmig_dirty_stop(pc->dirty, KMIG_DIRTY_STOP_NOW);
+		dt->stop_ns = kmig_now_ns() - t0;
+		if (ret)
+			return pc_fail(pc, ret, "%s", kmig_dirty_error(pc->dirty));
+	}
+	ret = queue_harvest(pc);
+	if (ret)
+		return pc_fail(pc, ret, "final pass: %s", sink_error(pc));
+	return 0;
+}
+
+/* Device state, then the rest of the pages and the sink's finish, then
+ * its prepare. @a: the sink's counts before the final pass was queued. */
+static int send_state(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
+		      const struct counts *a)
+{
+	struct kmig_migrate_downtime *dt = &pc->dt;
+	uint64_t t0 = kmig_now_ns();
+	int ret;
+
+	/* The sink's threads write the last pages meanwhile. */
+	ret = kmig_vmmp_get_device_state(pc->vmm, &pc->devstate, &pc->devstate_len);
+	dt->devstate_ns = kmig_now_ns() - t0;
+	if (ret)
+		return pc_fail(pc, ret, "GET_DEVICE_STATE: %s", kmig_vmmp_last_error(pc->vmm));
+	t0 = kmig_now_ns();
+	ret = pc->sink.ops->finish(pc->sink.p, pc->devstate, pc->devstate_len);
+	dt->transfer_ns = kmig_now_ns() - t0;
+	it->transfer_ns = dt->devstate_ns + dt->transfer_ns;
+	if (ret)
+		return pc_fail(pc, ret, "switchover: %s", sink_error(pc));
+	count_since(pc, it, a);
+	kmig_precopy_add_row(pc, it);
+	if (!pc->sink.ops->prepare)
+		return 0;
+	t0 = kmig_now_ns();
+	ret = pc->sink.ops->prepare(pc->sink.p, pc->o.switchover_timeout_ms);
+	dt->prepare_ns = kmig_now_ns() - t0;
+	if (ret)
+		return pc_fail(pc, ret, "switchover: %s", sink_error(pc));
+	return 0;
+}
+
+/* COMMIT: from here on only a commit that failed for sure lets the
+ * source resume (-EREMOTEIO); any other failure leaves it in doubt. */
+static int commit(struct kmig_precopy *pc)
+{
+	struct kmig_migrate_downtime *dt = &pc->dt;
+	struct kmig_sink_commit c = { 0 };
+	uint64_t t0;
+	int ret;
+
+	kmig_job_hook(&pc->job, "commit");
+	ret = kmig_job_set_state(&pc->job, KMIG_MIGRATE_COMMIT);
+	if (ret)
+		return ret;
+	kmig_job_hook(&pc->job, "no-return");
+	t0 = kmig_now_ns();
+	ret = pc->sink.ops->commit(pc->sink.p, pc->o.switchover_timeout_ms, &c);
+	dt->commit_ns = kmig_now_ns() - t0;
+	if (ret && c.in_doubt)
+		return pc_fail(pc, ret, "no word from the destination after COMMIT (%s): it may or "
+			       "may not run the guest, so the source stays paused", sink_error(pc));
+	if (ret)
+		return pc_fail(pc, -EREMOTEIO, "the %s did not commit: %s", pc->sink.ops->name,
+			       sink_error(pc));
+	dt->dst_devstate_ns = c.dst_devstate_ns;
+	dt->dst_commit_ns = c.dst_commit_ns;
+	dt->dst_total_ns = c.dst_total_ns;
+	return 0;
+}
+
+int kmig_precopy_switchover(struct kmig_precopy *pc)
+{
+	struct kmig_migrate_downtime *dt = &pc->dt;
+	/* The final row shows the estimate that led here next to the actual. */
+	struct kmig_migrate_iter it = { .index = pc->st.iterations, .final = true,
+					.throttle = pc->conv.throttle,
+					.expected_downtime_ns = pc->st.expected_downtime_ns };
+	uint64_t t0 = kmig_now_ns();
+	struct counts before;
+	int ret = kmig_job_set_state(&pc->job, KMIG_MIGRATE_SWITCHOVER);
+
+	sink_counts(&pc->sink, &before);
+	if (!ret && !pc->found_paused)
+		ret = kmig_vmmp_pause(pc->vmm);
+	if (ret)
+		return ret == -ECANCELED ? ret :
+		       pc_fail(pc, ret, "PAUSE: %s", kmig_vmmp_last_error(pc->vmm));
+	pc->paused = !pc->found_paused;
+	dt->pause_ns = kmig_now_ns() - t0;
+	kmig_job_hook(&pc->job, "switchover");
+	ret = kmig_job_cancelled(&pc->job);
+	if (!ret)
+		ret = final_pass(pc, &it);
+	if (!ret)
+		ret = send_state(pc, &it, &before);
+	if (!ret)
+		ret = commit(pc);
+	dt->total_ns = kmig_now_ns() - t0;
+	kmig_precopy_publish(pc);
+	return ret;
+}
