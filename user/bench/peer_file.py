@@ -111,6 +111,7 @@ def section(cfg, guests, rows, repeat):
         return
     size = max(256 * MiB, max(g.data_bytes() for _, g in guests))
     disk = [disk_bandwidth(cfg.dir, size, cfg.channels)]
+    cfg.disk = dict(disk[0])	# the report's, should a chain below break the section
     print("  disk %s: O_DIRECT write %.0f MB/s, read %.0f MB/s" %
           (cfg.dir, disk[0]["write"] / 1e6, disk[0]["read"] / 1e6), flush=True)
     for name, g in guests:

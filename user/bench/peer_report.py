@@ -75,9 +75,10 @@ def report(rows, cfg, out, elapsed):
     sparse = scenarios(rows, "sparse ")
     files = scenarios(rows, "file ")
     cancel = [r for r in rows if r["scenario"] == "cancel"]
-    nruns = min((m["runs"] for (s, _, _), m in med.items() if not s.startswith("scale")),
-                default=0)
-    print("\nkmig vs QEMU %s, QEMU on %s, kmig-vmm on KVM, kernel %s; medians of %d runs "
+    runs = [m["runs"] for (s, _, _), m in med.items() if not s.startswith("scale")]
+    nruns = "%d" % min(runs) if runs and min(runs) == max(runs) else \
+        "%d-%d (a case's count: bench-peer.csv)" % (min(runs), max(runs)) if runs else "0"
+    print("\nkmig vs QEMU %s, QEMU on %s, kmig-vmm on KVM, kernel %s; medians of %s runs "
           "(size series: %d); k/Q = kmig / QEMU" %
           (cfg.qemu_version, cfg.accel.upper(), os.uname().release, nruns, cfg.scale_repeat))
     if cfg.accel != "kvm":
