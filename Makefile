@@ -118,7 +118,7 @@ deps:
 		echo "  DEPS   installing from $$suite:" $$missing; \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 			-o DPkg::Lock::Timeout=600 --no-install-recommends \
-			$$(for p in $$missing; do echo $$p/$$suite; done); \
+			-t $$suite $$missing; \
 	else \
 		echo "  DEPS   no backports suite:" $$missing "stay at Debian 12's version;" \
 			"the tests run with it, make bench-peer needs $(BACKPORT_PACKAGES)" >&2; \

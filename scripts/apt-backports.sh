@@ -3,9 +3,11 @@
 #
 # Make Debian's backports suite of this release (bookworm-backports on
 # Debian 12) available to apt, pinned so that nothing is taken from it
-# unless asked for: `apt-get install -t bookworm-backports PKG` (or
-# PKG/bookworm-backports) installs PKG and the newer libraries it needs from
-# there; `apt-get upgrade` never moves other packages to it. Used by
+# unless asked for: `apt-get install -t bookworm-backports PKG` installs PKG
+# and the newer packages it needs from there (PKG/bookworm-backports alone
+# does not: on a fresh Debian 12 QEMU 10's qemu-system-common, -data and
+# seabios then stay at 12's versions and apt gives up); `apt-get upgrade`
+# never moves other packages to it. Used by
 # `make deps` for what the distribution release is too old for (QEMU 10 for
 # the peer benchmark).
 #
