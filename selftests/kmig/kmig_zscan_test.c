@@ -220,7 +220,41 @@ FIXTURE(zscan) {
 	uint8_t got[KT_SCAN_PAGES];
 	uint64_t bitmap[KT_WORDS(KT_SCAN_PAGES)];
 	uint64_t want_bitmap[KT_WORDS(KT_SCAN_PAGES)];
+	char khp_sleep[32];
 };
+
+/*
+ * khugepaged collapses the THP slot's ranges in the background: on the
+ * debug kernel a collapse ran through three attempts of kt_compare() in a
+ * row. The test host's khugepaged sleeps an hour between scans while a
+ * fixture runs (one collapse already under way can still finish: the
+ * retries take care of that), and gets its setting back afterwards.
+ */
+static const char khp_sleep_path[] =
+	"/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs";
+
+static void khp_write(const char *val)
+{
+	int fd = open(khp_sleep_path, O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0)
+		ksft_print_msg("cannot set %s: %s\n", khp_sleep_path, strerror(errno));
+	close(fd);
+}
+
+static void khp_pause(char *saved, size_t n)
+{
+	int fd = open(khp_sleep_path, O_RDONLY);
+	ssize_t r = fd < 0 ? -1 : read(fd, saved, n - 1);
+
+	if (fd >= 0)
+		close(fd);
+	saved[r > 0 ? r : 0] = 0;
+	if (r > 0)
+		khp_write("3600000");
+}
 
 FIXTURE_VARIANT(zscan) {
 	enum kt_backing backing;
@@ -233,6 +267,7 @@ FIXTURE_VARIANT_ADD(zscan, memfd_private) { .backing = KT_MEMFD_PRIVATE };
 
 FIXTURE_SETUP(zscan)
 {
+	khp_pause(self->khp_sleep, sizeof(self->khp_sleep));
 	kt_vm_create(&self->vm);
 	kt_guest_setup(&self->vm);
 	kt_mem_alloc(&self->mem, variant->backing, KT_SCAN_SIZE);
@@ -263,6 +298,8 @@ FIXTURE_TEARDOWN(zscan)
 	kt_mem_free(&self->mem);
 	free(self->pat.falloc);
 	free(self->pat.gw);
+	if (self->khp_sleep[0])
+		khp_write(self->khp_sleep);
 }
 
 /*
