@@ -12,7 +12,7 @@
 #                   no usable /dev/kvm, the tests that need KVM run in the
 #                   lab
 #   make bench      benchmarks, printed as tables with ratios
-#   make bench-peer kmig against QEMU's own migration, same guest (~20 min)
+#   make bench-peer kmig against QEMU 10, same guest, both on KVM (the lab)
 #   make demo       the main job: a live migration of a real KVM guest,
 #                   in the lab with kmig.ko where this machine has no
 #                   usable /dev/kvm or /dev/kmig
@@ -60,10 +60,26 @@ DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm pkg-config \
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 \
 	flex bison bc libelf-dev libssl-dev \
-	qemu-system-x86 busybox-static cpio kmod xz-utils \
+	busybox-static cpio kmod xz-utils \
 	iproute2 util-linux procps python3 \
 	debhelper dh-dkms dkms dpkg-dev fakeroot lintian debootstrap man-db \
 	strace udev
+
+# Packages newer than Debian 12 has, as PACKAGE,MIN_VERSION, installed from its
+# backports suite (scripts/apt-backports.sh adds it, pinned): QEMU 10 for
+# make bench-peer. The VM test host and the lab run with any QEMU: where
+# the suite cannot be reached, make deps installs Debian 12's (7.2) and
+# says so, and only make bench-peer insists on the version.
+BACKPORT_PACKAGES := qemu-system-x86,1:10
+
+# Shell: the packages of BACKPORT_PACKAGES missing (MIN=0) or older than
+# their version (MIN=1), on stdout.
+backports_missing = for pv in $(BACKPORT_PACKAGES); do \
+		p=$${pv%%,*}; v=$$(dpkg-query -W -f='$${Status} $${Version}' $$p 2>/dev/null | \
+			sed -n 's/^install ok installed //p'); \
+		[ -n "$$v" ] && { [ $(1) = 0 ] || dpkg --compare-versions "$$v" ge "$${pv\#*,}"; } || \
+			echo $$p; \
+	done
 
 ifeq ($(V),1)
 Q :=
@@ -95,6 +111,21 @@ deps:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 			--no-install-recommends $$missing; \
 	else echo "  DEPS   all installed"; fi
+	$(Q)missing=$$($(call backports_missing,1)); \
+	[ -n "$$missing" ] || exit 0; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	if suite=$$(scripts/apt-backports.sh); then \
+		echo "  DEPS   installing from $$suite:" $$missing; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			-o DPkg::Lock::Timeout=600 --no-install-recommends \
+			-t $$suite $$missing; \
+	else \
+		echo "  DEPS   no backports suite:" $$missing "stay at Debian 12's version;" \
+			"the tests run with it, make bench-peer needs $(BACKPORT_PACKAGES)" >&2; \
+		missing=$$($(call backports_missing,0)); \
+		[ -z "$$missing" ] || $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install \
+			-y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing; \
+	fi
 
 # Re-resolve KVER after deps may have installed the headers.
 kmod:
@@ -137,8 +168,9 @@ selftests:
 deps-check:
 	$(Q)for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-			grep -q '^install ok installed' || { $(MAKE) deps; break; }; \
-	done
+			grep -q '^install ok installed' || { $(MAKE) deps; exit; }; \
+	done; \
+	[ -z "$$($(call backports_missing,0))" ] || $(MAKE) deps
 
 # The module tests of make check: under Debian's 6.12, and under the debug
 # 6.1 kernel when this machine has it cached (CHECK_DEBUG=auto), built
@@ -191,7 +223,12 @@ bench-user: deps-check
 	$(Q)$(MAKE) kmod user
 	$(Q)$(MAKE) -C user bench
 
+# QEMU 10 too (deps-check accepts any QEMU): from bookworm-backports.
 bench-peer: deps-check
+	$(Q)[ -z "$$($(call backports_missing,1))" ] || $(MAKE) deps
+	$(Q)missing=$$($(call backports_missing,1)); [ -z "$$missing" ] || { \
+		echo "bench-peer: needs $(BACKPORT_PACKAGES) (PACKAGE,VERSION), older here:" \
+			"$$missing (scripts/apt-backports.sh)" >&2; exit 1; }
 	$(Q)$(MAKE) kmod user
 	$(Q)$(MAKE) -C user bench-peer
 

@@ -45,6 +45,12 @@ class Loopback:
             total += link[0]["stats64"]["tx"]["bytes"]
         return total
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def close(self):
         for ns in {self.src, self.dst}:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)

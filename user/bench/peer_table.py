@@ -1,43 +1,85 @@
-"""Tables and CSV of the QEMU comparison (bench/peer_bench.py): medians per
-(scenario, codec, tool), ratios kmig/QEMU from the same run.
+"""Tables and CSV of the QEMU comparison (bench/peer_bench.py): medians
+per (scenario, codec, tool), ratios kmig/QEMU from the same run.
 """
 import csv
-import os
 import statistics
 
+MiB = 1 << 20
+
+# (label, key, format) of a live migration; dt_* are the downtime's parts
+# (peer_trace.py says what each one spans for each tool).
 LIVE = [("total s", "total_s", "%.2f"),
-        ("downtime ms", "downtime_ms", "%.1f"),
+        ("downtime ms (pause to running)", "downtime_ms", "%.1f"),
         ("MiB on the wire (IP, both ways)", "wire_MiB", "%.0f"),
-        ("MiB, the tool's own count", "tool_MiB", "%.0f"),
-        ("zero pages (k)", "zero_kpages", "%.1f"),
-        ("iterations (dirty syncs)", "iterations", "%.0f"),
         ("CPU s, source", "src_cpu_s", "%.2f"),
         ("CPU s, destination", "dst_cpu_s", "%.2f"),
-        ("guest writes/s before", "guest_rate", "%.0f")]
-SNAP = [("save s", "save_s", "%.2f"),
-        ("save s, incl. fsync", "save_sync_s", "%.2f"),
+        ("guest writes/s during", "guest_rate_during", "%.0f"),
+        ("guest writes/s before", "guest_rate", "%.0f"),
+        ("dirty syncs", "iterations", "%.0f"),
+        ("runs switched over by --max-iterations", "forced", "%.0f"),
+        ("setup ms", "setup_ms", "%.1f"),
+        ("first pass s", "first_pass_s", "%.2f"),
+        ("dirty sync ms (median)", "sync_ms", "%.2f"),
+        ("downtime: pause ms", "dt_pause_ms", "%.1f"),
+        ("downtime: final sync ms", "dt_final_sync_ms", "%.1f"),
+        ("downtime: last RAM ms", "dt_last_ram_ms", "%.1f"),
+        ("downtime: device state ms", "dt_device_ms", "%.1f"),
+        ("downtime: destination ms", "dt_destination_ms", "%.1f"),
+        ("zero pages (k)", "zero_kpages", "%.1f"),
+        ("(the tool's own downtime ms)", "tool_downtime_ms", "%.1f")]
+FILE = [("save s (with fsync)", "save_sync_s", "%.2f"),
         ("restore s", "restore_s", "%.2f"),
-        ("file MiB (allocated)", "file_MiB", "%.0f")]
+        ("file MiB (allocated)", "file_MiB", "%.0f"),
+        ("save MB/s", "save_MBps", "%.0f"),
+        ("restore MB/s", "restore_MBps", "%.0f"),
+        ("save / disk O_DIRECT write", "save_vs_disk", "%.2f"),
+        ("restore / disk O_DIRECT read", "restore_vs_disk", "%.2f")]
+CANCEL = [("guest writes/s before", "guest_rate", "%.0f"),
+          ("guest writes/s during", "guest_rate_during", "%.0f"),
+          ("writes/s, 0-1 s after cancel", "rate_1s", "%.0f"),
+          ("writes/s, 1-5 s after", "rate_1_5s", "%.0f"),
+          ("0-1 s after / before", "rate_1s_rel", "%.2f"),
+          ("within 10% of before after s (inf: not in 5 s)", "recovered_s", "%.1f"),
+          ("dirty-log stop ms", "log_stop_ms", "%.1f"),
+          ("cancel command s", "cancel_s", "%.2f"),
+          ("CPU s, source, to 5 s after", "src_cpu_s", "%.2f")]
 
 
-def derive(r):
+# Summed over the runs, not their median.
+COUNTED = {"forced"}
+
+
+def derive(r, disk=None):
     if "wire_bytes" in r:
-        r["wire_MiB"] = r["wire_bytes"] / 2**20
-        r["tool_MiB"] = r["tool_bytes"] / 2**20
+        r["wire_MiB"] = r["wire_bytes"] / MiB
         r["zero_kpages"] = r["zero_pages"] / 1e3
     if "file_bytes" in r:
-        r["file_MiB"] = r["file_bytes"] / 2**20
+        r["file_MiB"] = r["file_bytes"] / MiB
+        r["save_MBps"] = r["save_Bps"] / 1e6
+        r["restore_MBps"] = r["restore_Bps"] / 1e6
+        if disk:
+            r["save_vs_disk"] = r["save_Bps"] / disk["write"]
+            r["restore_vs_disk"] = r["restore_Bps"] / disk["read"]
+    if r.get("scenario") == "cancel" and r.get("rate_1s") is not None and r.get("guest_rate"):
+        r["rate_1s_rel"] = r["rate_1s"] / r["guest_rate"]
     return r
 
 
-def medians(rows):
+def medians(rows, disk=None):
+    """{(scenario, codec, tool): {key: median}}; keys a run lacks (None)
+    are left out of that median."""
     groups = {}
     for r in rows:
-        groups.setdefault((r["scenario"], r["codec"], r["tool"]), []).append(derive(r))
+        groups.setdefault((r["scenario"], r["codec"], r["tool"]), []).append(derive(r, disk))
     out = {}
     for key, rr in groups.items():
-        keys = [k for k in rr[0] if isinstance(rr[0][k], (int, float)) and k != "rep"]
-        out[key] = {k: statistics.median(x[k] for x in rr) for k in keys}
+        keys = {k for x in rr for k, v in x.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "rep"}
+        out[key] = {}
+        for k in keys:
+            v = [x[k] for x in rr if isinstance(x.get(k), (int, float))]
+            if v:
+                out[key][k] = sum(v) if k in COUNTED else statistics.median(v)
         out[key]["runs"] = len(rr)
     return out
 
@@ -49,7 +91,9 @@ def write_csv(path, rows):
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
-        w.writerows(rows)
+        for r in rows:
+            w.writerow({k: (" ".join("%.3f" % x for x in v) if isinstance(v, list) else v)
+                        for k, v in r.items()})
 
 
 def table(head, rows):
@@ -64,7 +108,7 @@ def table(head, rows):
 
 
 def ratio(k, q):
-    if q is None or k is None:
+    if q is None or k is None or float("inf") in (k, q):
         return "-"
     if q == 0:
         return "-" if k == 0 else "inf"
@@ -72,74 +116,31 @@ def ratio(k, q):
 
 
 def cell(m, key, fmt):
-    return fmt % m[key] if m and key in m else "-"
+    return fmt % m[key] if m and m.get(key) is not None else "-"
 
 
-def live_table(med, scenarios, codecs):
+def get(med, scen, codec, tool, key):
+    m = med.get((scen, codec, tool))
+    return m.get(key) if m else None
+
+
+def side_by_side(med, scenarios, metrics, codecs=("none",), kmig_only=()):
+    """Rows: scenario x metric; columns: QEMU, kmig, k/Q per codec, then a
+    kmig column per codec only kmig has."""
     head = ["scenario", "metric"]
     for c in codecs:
         head += ["%s QEMU" % c, "kmig", "k/Q"]
+    head += ["%s kmig" % c for c in kmig_only]
     rows = []
     for scen in scenarios:
         s = scen
-        for label, key, fmt in LIVE:
+        for label, key, fmt in metrics:
             row = [s, label]
             for c in codecs:
                 q, k = med.get((scen, c, "qemu")), med.get((scen, c, "kmig"))
                 row += [cell(q, key, fmt), cell(k, key, fmt),
                         ratio(k and k.get(key), q and q.get(key))]
+            row += [cell(med.get((scen, c, "kmig")), key, fmt) for c in kmig_only]
             rows.append(row)
             s = ""
-        rows.append(["", "(QEMU's own downtime ms)"] +
-                    sum([[cell(med.get((scen, c, "qemu")), "qemu_downtime_ms", "%.1f"),
-                          "", ""] for c in codecs], []))
     table(head, rows)
-
-
-def snap_table(med, scenarios):
-    head = ["scenario", "metric", "QEMU exec:cat", "kmig save/restore", "k/Q"]
-    rows = []
-    for scen in scenarios:
-        s = scen
-        q, k = med.get((scen, "none", "qemu")), med.get((scen, "none", "kmig"))
-        for label, key, fmt in SNAP:
-            rows.append([s, label, cell(q, key, fmt), cell(k, key, fmt),
-                         ratio(k and k.get(key), q and q.get(key))])
-            s = ""
-    table(head, rows)
-
-
-def report(rows, cfg, out, elapsed):
-    write_csv(os.path.join(out, "bench-peer-runs.csv"), rows)
-    med = medians(rows)
-    mrows = [dict(scenario=s, codec=c, tool=t, **m) for (s, c, t), m in sorted(med.items())]
-    write_csv(os.path.join(out, "bench-peer.csv"), mrows)
-    order = []
-    for r in rows:
-        if r["scenario"] not in order:
-            order.append(r["scenario"])
-    codecs = []
-    for r in rows:
-        if "wire_bytes" in r and r["codec"] not in codecs:
-            codecs.append(r["codec"])
-    live = [s for s in order if not s.startswith("file")]
-    snap = [s for s in order if s.startswith("file")]
-    nruns = min(m["runs"] for m in med.values()) if med else 0
-    print("\nkmig vs QEMU %s (accel %s), %s guest, medians of %d runs; k/Q = kmig / QEMU"
-          % (cfg.qemu_version, cfg.accel, cfg.mem, nruns))
-    if live:
-        print("\n(a) Live migration, %d channels (QEMU multifd), downtime limit %d ms" %
-              (cfg.channels, cfg.downtime_ms))
-        live_table(med, live, codecs)
-        print("downtime: PAUSE to RESUMED for kmig; for QEMU the source's STOP to the "
-              "destination's RESUME (QMP event times, one clock)")
-        print("CPU: all threads of the helpers and VMMs except vCPU threads, during the "
-              "migration")
-    if snap:
-        print("\n(b) Snapshot to a file and back (QEMU: one stream through exec:cat, "
-              "buffered; kmig: %d threads, O_DIRECT)" % cfg.channels)
-        snap_table(med, snap)
-    for f in cfg.failures:
-        print("FAILED (not in the medians): " + f)
-    print("\nCSV: %s/bench-peer.csv (medians), bench-peer-runs.csv (every run); %.0f s" %
-          (out, elapsed))
