@@ -654,6 +654,7 @@ static double cli_transfer(const char *kmig, const char *src, const char *dir, u
 	unlink(out);
 	snprintf(out, sizeof(out), "%s/out", dir);
 	rmdir(out);
+	unlink(ready);	/* else section_l() cannot remove @dir */
 	return rc_tx || rc_rx ? 0 : size / GIB / secs;
 }
 
