@@ -43,8 +43,11 @@ int cli_parse_num(const char *cmd, const char *opt, const char *v, uint64_t min,
 		  uint64_t *out);
 /* --vmm-timeout SEC (1..3600) -> milliseconds, or report and return 1. */
 int cli_parse_vmm_timeout(const char *cmd, const char *v, unsigned int *ms);
-/* The progress line of a struct kmig_migrate (migrate and save). */
-void cli_migrate_progress(void *migrate, char *line, size_t len);
+struct kmig_precopy;
+/* The progress line of a precopy engine (kmig migrate and kmig save). */
+void cli_precopy_progress(struct kmig_precopy *pc, const char *cmd, char *line, size_t len);
+/* kmig_precopy_opts.no_module: the note on stderr. */
+void cli_note_no_module(void *arg, const char *why);
 /* This machine's physical memory in bytes: the default of --max-ram (a
  * claim of more cannot be held here anyway). */
 uint64_t cli_phys_mem(void);

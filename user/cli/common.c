@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "precopy/precopy.h"
+#include "show.h"
 
 int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail)
 {
@@ -122,6 +123,23 @@ int cli_parse_compress(const char *v, struct kmig_send_opts *o)
 		return -EINVAL;
 	o->codec = id;
 	return 0;
+}
+
+void cli_precopy_progress(struct kmig_precopy *pc, const char *cmd, char *line, size_t len)
+{
+	struct kmig_migrate_stats *st = malloc(sizeof(*st));
+
+	line[0] = '\0';
+	if (!st)
+		return;
+	kmig_precopy_stats(pc, st);
+	cli_migrate_line(cmd, st, line, len);
+	free(st);
+}
+
+void cli_note_no_module(void *arg, const char *why)
+{
+	fprintf(stderr, "kmig: not using kmig.ko: %s\n", why);
 }
 
 int cli_parse_module(const char *cmd, const char *v, struct kmig_precopy_opts *o)

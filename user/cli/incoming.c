@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "migrate/incoming.h"
+#include "show.h"
 #include "base/net.h"
 
 static void usage(FILE *f)
@@ -120,21 +121,24 @@ static void progress_cb(void *obj, char *line, size_t len)
 	if (!watched(obj) || !(st = malloc(sizeof(*st))))
 		return;
 	kmig_incoming_stats(watched(obj), st);
-	kmig_incoming_progress(st, line, len);
+	cli_incoming_line(st, line, len);
 	free(st);
 }
 
 static int report(const struct in_args *a, struct kmig_incoming *in, int ret)
 {
 	struct kmig_incoming_stats *st = malloc(sizeof(*st));
+	struct json j;
 
 	if (!st)
 		return cli_err("incoming", "report", "", ENOMEM, NULL);
 	kmig_incoming_stats(in, st);
-	if (a->json)
-		kmig_incoming_stats_json(stdout, st);
-	else if (!a->quiet)
-		kmig_incoming_stats_print(stdout, st);
+	if (a->json) {
+		json_init(&j, stdout, false);
+		cli_incoming_json(&j, st);
+	} else if (!a->quiet) {
+		cli_incoming_table(stdout, st);
+	}
 	fflush(stdout);
 	if (ret)
 		fprintf(stderr, "kmig incoming: %s%s; the guest was not resumed here "

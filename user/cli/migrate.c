@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "migrate/migrate.h"
+#include "show.h"
 #include "base/net.h"
 
 #define EXIT_IN_DOUBT 3
@@ -190,16 +191,9 @@ static void cancel_cb(void *obj, const char *why)
 			"is resuming the guest\n");
 }
 
-void cli_migrate_progress(void *obj, char *line, size_t len)
+static void progress_cb(void *obj, char *line, size_t len)
 {
-	struct kmig_migrate_stats *st = malloc(sizeof(*st));
-
-	line[0] = '\0';
-	if (!st)
-		return;
-	kmig_precopy_stats(obj, st);
-	kmig_migrate_progress(st, line, len);
-	free(st);
+	cli_precopy_progress(obj, "migrate", line, len);
 }
 
 /* The control socket's requests. */
@@ -207,6 +201,7 @@ static void control_cb(void *obj, const char *req, FILE *reply)
 {
 	struct kmig_precopy *m = obj;
 	struct kmig_migrate_stats *st;
+	struct json j;
 	int ret;
 
 	if (!strcmp(req, "cancel")) {
@@ -226,7 +221,8 @@ static void control_cb(void *obj, const char *req, FILE *reply)
 		return;
 	}
 	kmig_precopy_stats(m, st);
-	kmig_migrate_stats_json(reply, st);
+	json_init(&j, reply, false);
+	cli_migrate_json(&j, NULL, st);
 	free(st);
 }
 
@@ -248,14 +244,17 @@ static int report(const struct mig_args *a, struct kmig_precopy *m, int ret)
 {
 	struct kmig_migrate_stats *st = malloc(sizeof(*st));
 	int status = ret ? 1 : 0;
+	struct json j;
 
 	if (!st)
 		return cli_err("migrate", "report", "", ENOMEM, NULL);
 	kmig_precopy_stats(m, st);
-	if (a->json)
-		kmig_migrate_stats_json(stdout, st);
-	else if (!a->quiet)
-		kmig_migrate_stats_print(stdout, st);
+	if (a->json) {
+		json_init(&j, stdout, false);
+		cli_migrate_json(&j, NULL, st);
+	} else if (!a->quiet) {
+		cli_migrate_table(stdout, "migrate", st);
+	}
 	fflush(stdout);
 	if (st->state == KMIG_MIGRATE_IN_DOUBT) {
 		fprintf(stderr, "kmig migrate: %s\nkmig migrate: the source guest is PAUSED: check "
@@ -284,7 +283,7 @@ int cmd_migrate(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
-	a.o.pc.note = a.quiet ? NULL : stderr;
+	a.o.pc.no_module = a.quiet ? NULL : cli_note_no_module;
 	ret = kmig_migrate_create(&m, &a.o);
 	if (ret)
 		return cli_err("migrate", "create", "", ret, NULL);
@@ -293,7 +292,7 @@ int cmd_migrate(int argc, char **argv)
 		return cli_err("migrate", "control socket", a.control, ret, NULL);
 	}
 	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
-				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
+				.progress = a.quiet || a.json ? NULL : progress_cb };
 	cli_watch_start(&w);
 	ret = kmig_precopy_run(m);
 	cli_watch_stop(&w);

@@ -14,6 +14,7 @@
 
 #include "base/bits.h"
 #include "cli.h"
+#include "show.h"
 #include "kmod/kmod_nl.h"
 
 static void usage(FILE *f)
@@ -40,31 +41,37 @@ static const char *result_name(uint32_t r)
 	return r < KMIG_ARRAY_SIZE(names) && names[r] ? names[r] : "unknown";
 }
 
-static const char *stop_state(uint32_t s)
+/* One compact JSON object per line ("key":value, the shape scripts match). */
+static void json_stop(const struct kmig_nl_stop *s)
 {
-	return s == KMIG_STOP_DONE ? "done" : s == KMIG_STOP_CANCELLED ? "cancelled" : "pending";
+	struct json j;
+
+	json_init(&j, stdout, true);
+	json_obj(&j, NULL);
+	json_str(&j, "event", "stop");
+	cli_stop_json(&j, s, true);
+	json_arr(&j, "slot_results");
+	for (uint32_t i = 0; i < s->nr_slot_info; i++) {
+		json_obj(&j, NULL);
+		json_u64(&j, "slot", s->slot_info[i].slot);
+		json_str(&j, "result", result_name(s->slot_info[i].result));
+		json_u64(&j, "errno", s->slot_info[i].err);
+		json_u64(&j, "ns", s->slot_info[i].ns);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_end(&j);
 }
 
 static void print_stop(const struct kmig_nl_stop *s, bool json)
 {
 	if (json) {
-		printf("{\"event\":\"stop\",\"id\":%" PRIu64 ",\"session_id\":%" PRIu64
-		       ",\"vm_pid\":%u,\"state\":\"%s\",\"now\":%s,\"slots\":%u,\"done\":%u,"
-		       "\"skipped\":%u,\"failed\":%u,\"age_ns\":%" PRIu64 ",\"work_ns\":%" PRIu64
-		       ",\"slot_results\":[",
-		       s->id, s->session_id, s->vm_pid, stop_state(s->state),
-		       s->now ? "true" : "false", s->nr_slots, s->nr_done, s->nr_skipped,
-		       s->nr_failed, s->age_ns, s->work_ns);
-		for (uint32_t i = 0; i < s->nr_slot_info; i++)
-			printf("%s{\"slot\":%u,\"result\":\"%s\",\"errno\":%u,\"ns\":%" PRIu64 "}",
-			       i ? "," : "", s->slot_info[i].slot, result_name(s->slot_info[i].result),
-			       s->slot_info[i].err, s->slot_info[i].ns);
-		printf("]}\n");
+		json_stop(s);
 		return;
 	}
 	printf("stop request %" PRIu64 " (session %" PRIu64 ", vm pid %u%s) %s: %u slot(s), "
 	       "%u done, %u skipped, %u failed, %.3f ms after the request, KVM %.3f ms\n",
-	       s->id, s->session_id, s->vm_pid, s->now ? ", now" : "", stop_state(s->state),
+	       s->id, s->session_id, s->vm_pid, s->now ? ", now" : "", cli_stop_state(s->state),
 	       s->nr_slots, s->nr_done, s->nr_skipped, s->nr_failed, s->age_ns / 1e6,
 	       s->work_ns / 1e6);
 	for (uint32_t i = 0; i < s->nr_slot_info; i++)
@@ -81,9 +88,16 @@ static void print_session(const struct kmig_nl_event *ev, bool json)
 			   ev->session_event == KMIG_EVENT_CLOSED ? "closed" : "unknown";
 
 	if (json) {
-		printf("{\"event\":\"session\",\"what\":\"%s\",\"id\":%" PRIu64
-		       ",\"pid\":%u,\"vm_pid\":%u}\n",
-		       what, ev->session.id, ev->session.pid, ev->session.vm_pid);
+		struct json j;
+
+		json_init(&j, stdout, true);
+		json_obj(&j, NULL);
+		json_str(&j, "event", "session");
+		json_str(&j, "what", what);
+		json_u64(&j, "id", ev->session.id);
+		json_u64(&j, "pid", ev->session.pid);
+		json_u64(&j, "vm_pid", ev->session.vm_pid);
+		json_end(&j);
 		return;
 	}
 	printf("session %" PRIu64 " %s (pid %u, vm pid %u)", ev->session.id, what,

@@ -15,6 +15,7 @@
 
 #include "base/bits.h"
 #include "cli.h"
+#include "show.h"
 #include "base/net.h"
 #include "stream/recv.h"
 
@@ -171,6 +172,7 @@ int cmd_receive(int argc, char **argv)
 	struct kmig_recv *r = NULL;
 	struct kmig_ram ram;
 	struct kmig_stats st;
+	struct json j;
 	int dirfd = -1, ret;
 
 	kmig_ram_init(&ram);
@@ -199,10 +201,12 @@ int cmd_receive(int argc, char **argv)
 		ret = write_outputs(&a, dirfd, r, &ram);
 	if (!ret && !a.quiet) {
 		kmig_recv_stats(r, &st);
-		if (a.json)
-			kmig_stats_json(stdout, &st);
-		else
-			kmig_stats_print(stdout, &st);
+		if (a.json) {
+			json_init(&j, stdout, false);
+			cli_stream_json(&j, NULL, &st);
+		} else {
+			cli_stream_table(stdout, "receive", &st);
+		}
 	}
 out:
 	if (dirfd >= 0)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "migrate/restore.h"
+#include "show.h"
 
 static void usage(FILE *f)
 {
@@ -95,6 +96,7 @@ int cmd_restore(int argc, char **argv)
 	struct kmig_restore_stats st;
 	struct kmig_restore *r;
 	struct cli_watch w;
+	struct json j;
 	int ret;
 
 	cli_block_signals();
@@ -111,10 +113,12 @@ int cmd_restore(int argc, char **argv)
 	kmig_restore_stats(r, &st);
 	if (!a.quiet && st.io[0] && strcmp(st.io, "O_DIRECT"))
 		fprintf(stderr, "kmig restore: %s: %s\n", a.o.file, st.io);
-	if (a.json)
-		kmig_restore_stats_json(stdout, &st);
-	else if (!a.quiet)
-		kmig_restore_stats_print(stdout, &st);
+	if (a.json) {
+		json_init(&j, stdout, false);
+		cli_restore_json(&j, &st);
+	} else if (!a.quiet) {
+		cli_restore_table(stdout, &st);
+	}
 	fflush(stdout);
 	if (ret)
 		fprintf(stderr, "kmig restore: %s: %s; the guest did not run; the VMM: %s\n",

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "migrate/migrate.h"
 #include "migrate/save.h"
+#include "show.h"
 
 static void usage(FILE *f)
 {
@@ -144,16 +145,24 @@ static void cancel_cb(void *obj, const char *why)
 			why);
 }
 
+static void progress_cb(void *obj, char *line, size_t len)
+{
+	cli_precopy_progress(obj, "save", line, len);
+}
+
 static void json_report(const struct save_args *a, const char *io,
 			const struct kmig_migrate_stats *st)
 {
-	printf("{\"file\": \"");
-	for (const char *p = a->o.path; *p; p++)
-		printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-	printf("\", \"io\": \"%s\", \"mode\": \"%s\", \"data_crc\": %s, \"save\": ", io,
-	       a->o.pc.stopped ? "stopped" : "live", a->o.w.no_data_crc ? "false" : "true");
-	kmig_migrate_stats_json(stdout, st);
-	printf("}\n");
+	struct json j;
+
+	json_init(&j, stdout, false);
+	json_obj(&j, NULL);
+	json_str(&j, "file", a->o.path);
+	json_str(&j, "io", io);
+	json_str(&j, "mode", a->o.pc.stopped ? "stopped" : "live");
+	json_bool(&j, "data_crc", !a->o.w.no_data_crc);
+	cli_migrate_json(&j, "save", st);
+	json_end(&j);
 }
 
 static int report(const struct save_args *a, struct kmig_precopy *s, int ret)
@@ -169,7 +178,7 @@ static int report(const struct save_args *a, struct kmig_precopy *s, int ret)
 	} else if (!a->quiet) {
 		printf("kmig save: %s %s, %s, %s\n", a->o.pc.stopped ? "stopped" : "live",
 		       a->o.path, io[0] ? io : "-", ret ? "NOT saved" : "complete");
-		kmig_migrate_stats_print(stdout, st);
+		cli_migrate_table(stdout, "save", st);
 	}
 	fflush(stdout);
 	if (ret)
@@ -194,12 +203,12 @@ int cmd_save(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret;
-	a.o.pc.note = a.quiet ? NULL : stderr;
+	a.o.pc.no_module = a.quiet ? NULL : cli_note_no_module;
 	ret = kmig_save_create(&s, &a.o);
 	if (ret)
 		return cli_err("save", "create", "", ret, NULL);
 	w = (struct cli_watch){ .obj = s, .cancel = cancel_cb,
-				.progress = a.quiet || a.json ? NULL : cli_migrate_progress };
+				.progress = a.quiet || a.json ? NULL : progress_cb };
 	cli_watch_start(&w);
 	ret = kmig_precopy_run(s);
 	cli_watch_stop(&w);

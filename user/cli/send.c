@@ -11,6 +11,7 @@
 
 #include "base/bits.h"
 #include "cli.h"
+#include "show.h"
 #include "base/net.h"
 #include "stream/send.h"
 
@@ -173,6 +174,7 @@ int cmd_send(int argc, char **argv)
 	struct send_args a = { 0 };
 	struct kmig_send *s = NULL;
 	struct kmig_stats st;
+	struct json j;
 	void *dev = NULL;
 	size_t dev_len = 0;
 	int ret;
@@ -198,10 +200,12 @@ int cmd_send(int argc, char **argv)
 	ret = transfer(&a, s, dev, dev_len);
 	if (!ret && !a.quiet) {
 		kmig_send_stats(s, &st);
-		if (a.json)
-			kmig_stats_json(stdout, &st);
-		else
-			kmig_stats_print(stdout, &st);
+		if (a.json) {
+			json_init(&j, stdout, false);
+			cli_stream_json(&j, NULL, &st);
+		} else {
+			cli_stream_table(stdout, "send", &st);
+		}
 	}
 out:
 	kmig_send_destroy(s);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "show.h"
 #include "snap/snap_load.h"
 
 static void usage(FILE *f)
@@ -24,11 +25,6 @@ static void usage(FILE *f)
 		"stderr); 2 usage.\n");
 }
 
-static double mib(uint64_t b)
-{
-	return b / 1048576.0;
-}
-
 static void print_text(const struct kmig_snap *s, const struct kmig_stats *rd)
 {
 	const struct kmig_snap_hdr *h = &s->h;
@@ -37,40 +33,52 @@ static void print_text(const struct kmig_snap *s, const struct kmig_stats *rd)
 	printf("  saved          %s%s\n", h->flags & KMIG_SNAP_F_LIVE ? "live (precopy)" :
 	       "stopped", h->flags & KMIG_SNAP_F_DATA_CRC ? ", with per-page CRC32C" : "");
 	printf("  RAM            %.1f MiB in %u block%s, %" PRIu64 " pages present (%.1f MiB)\n",
-	       mib(h->ram_bytes), h->nr_blocks, h->nr_blocks == 1 ? "" : "s", h->present_pages,
-	       mib(h->present_pages * KMIG_PAGE_SIZE));
-	printf("  file           %.1f MiB logical, data aligned to %u KiB\n", mib(h->file_size),
+	       cli_mib(h->ram_bytes), h->nr_blocks, h->nr_blocks == 1 ? "" : "s", h->present_pages,
+	       cli_mib(h->present_pages * KMIG_PAGE_SIZE));
+	printf("  file           %.1f MiB logical, data aligned to %u KiB\n", cli_mib(h->file_size),
 	       h->data_align >> 10);
 	printf("  device state   %" PRIu64 " bytes at %" PRIu64 "\n", h->devstate_len,
 	       h->devstate_offset);
 	printf("  %-20s %12s %12s %14s\n", "block", "MiB", "present", "data offset");
 	for (uint32_t i = 0; i < h->nr_blocks; i++)
 		printf("  %-20s %12.1f %12" PRIu64 " %14" PRIu64 "\n", s->blocks[i].name,
-		       mib(s->blocks[i].size), s->blocks[i].present_pages,
+		       cli_mib(s->blocks[i].size), s->blocks[i].present_pages,
 		       s->blocks[i].data_offset);
 	if (rd)
 		printf("  verified       %" PRIu64 " pages read and checked, %.1f MiB/s\n",
-		       rd->sum.pages_raw, rd->ns_total ? mib(rd->sum.bytes_wire) /
-		       (rd->ns_total / 1e9) : 0);
+		       rd->sum.pages_raw, cli_mib_s(rd->sum.bytes_wire, rd->ns_total));
 }
 
 static void print_json(const struct kmig_snap *s, const struct kmig_stats *rd)
 {
 	const struct kmig_snap_hdr *h = &s->h;
 
-	printf("{\"version\": %u, \"state\": \"COMPLETE\", \"io\": \"%s\", \"live\": %s, "
-	       "\"data_crc\": %s, \"ram_bytes\": %" PRIu64 ", \"present_pages\": %" PRIu64 ", "
-	       "\"file_size\": %" PRIu64 ", \"data_align\": %u, \"devstate_bytes\": %" PRIu64
-	       ", \"verified_pages\": %" PRIu64 ", \"blocks\": [", h->version, s->f.io,
-	       h->flags & KMIG_SNAP_F_LIVE ? "true" : "false",
-	       h->flags & KMIG_SNAP_F_DATA_CRC ? "true" : "false", h->ram_bytes,
-	       h->present_pages, h->file_size, h->data_align, h->devstate_len,
-	       rd ? rd->sum.pages_raw : 0);
-	for (uint32_t i = 0; i < h->nr_blocks; i++)
-		printf("%s{\"name\": \"%s\", \"size\": %" PRIu64 ", \"present_pages\": %" PRIu64
-		       ", \"data_offset\": %" PRIu64 "}", i ? ", " : "", s->blocks[i].name,
-		       s->blocks[i].size, s->blocks[i].present_pages, s->blocks[i].data_offset);
-	printf("]}\n");
+	struct json j;
+
+	json_init(&j, stdout, false);
+	json_obj(&j, NULL);
+	json_u64(&j, "version", h->version);
+	json_str(&j, "state", "COMPLETE");
+	json_str(&j, "io", s->f.io);
+	json_bool(&j, "live", h->flags & KMIG_SNAP_F_LIVE);
+	json_bool(&j, "data_crc", h->flags & KMIG_SNAP_F_DATA_CRC);
+	json_u64(&j, "ram_bytes", h->ram_bytes);
+	json_u64(&j, "present_pages", h->present_pages);
+	json_u64(&j, "file_size", h->file_size);
+	json_u64(&j, "data_align", h->data_align);
+	json_u64(&j, "devstate_bytes", h->devstate_len);
+	json_u64(&j, "verified_pages", rd ? rd->sum.pages_raw : 0);
+	json_arr(&j, "blocks");
+	for (uint32_t i = 0; i < h->nr_blocks; i++) {
+		json_obj(&j, NULL);
+		json_str(&j, "name", s->blocks[i].name);
+		json_u64(&j, "size", s->blocks[i].size);
+		json_u64(&j, "present_pages", s->blocks[i].present_pages);
+		json_u64(&j, "data_offset", s->blocks[i].data_offset);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_end(&j);
 }
 
 int cmd_snapshot_info(int argc, char **argv)

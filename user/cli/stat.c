@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "show.h"
 #include "kmod/kmod_nl.h"
 
 struct stat_view {
@@ -26,44 +27,45 @@ static void usage(FILE *f)
 		"  -j, --json   print JSON instead of tables\n");
 }
 
-static const char *state_name(uint32_t s)
+static void json_stats(struct json *j, const char *key, const struct kmig_nl_stats *st)
 {
-	return s == KMIG_STOP_PENDING ? "pending" : s == KMIG_STOP_DONE ? "done" :
-	       s == KMIG_STOP_CANCELLED ? "cancelled" : "unknown";
-}
-
-static void json_stats(const struct kmig_nl_stats *st)
-{
-	putchar('{');
+	json_obj(j, key);
 	for (unsigned int i = 0; i < KMIG_NL_NR_STATS; i++)
-		printf("%s\"%s\":%" PRIu64, i ? "," : "", kmig_nl_stat_name(i), st->v[i]);
-	putchar('}');
+		json_u64(j, kmig_nl_stat_name(i), st->v[i]);
+	json_end(j);
 }
 
+/* Compact ("key":value): one line, the shape scripts match on. */
 static void print_json(const struct stat_view *v)
 {
-	printf("{\"sessions_open\":%u,\"totals\":", v->totals.nr_sessions);
-	json_stats(&v->totals.stats);
-	printf(",\"sessions\":[");
+	struct json j;
+
+	json_init(&j, stdout, true);
+	json_obj(&j, NULL);
+	json_u64(&j, "sessions_open", v->totals.nr_sessions);
+	json_stats(&j, "totals", &v->totals.stats);
+	json_arr(&j, "sessions");
 	for (size_t i = 0; i < v->nr_sessions; i++) {
 		const struct kmig_nl_session *s = &v->sessions[i];
 
-		printf("%s{\"id\":%" PRIu64 ",\"pid\":%u,\"vm_pid\":%u,\"stats\":", i ? "," : "",
-		       s->id, s->pid, s->vm_pid);
-		json_stats(&s->stats);
-		putchar('}');
+		json_obj(&j, NULL);
+		json_u64(&j, "id", s->id);
+		json_u64(&j, "pid", s->pid);
+		json_u64(&j, "vm_pid", s->vm_pid);
+		json_stats(&j, "stats", &s->stats);
+		json_end(&j);
 	}
-	printf("],\"pending_stops\":[");
+	json_end(&j);
+	json_arr(&j, "pending_stops");
 	for (size_t i = 0; i < v->nr_stops; i++) {
 		const struct kmig_nl_stop *s = &v->stops[i];
 
-		printf("%s{\"id\":%" PRIu64 ",\"session_id\":%" PRIu64 ",\"vm_pid\":%u,"
-		       "\"state\":\"%s\",\"slots\":%u,\"done\":%u,\"skipped\":%u,\"failed\":%u,"
-		       "\"age_ns\":%" PRIu64 ",\"work_ns\":%" PRIu64 "}",
-		       i ? "," : "", s->id, s->session_id, s->vm_pid, state_name(s->state),
-		       s->nr_slots, s->nr_done, s->nr_skipped, s->nr_failed, s->age_ns, s->work_ns);
+		json_obj(&j, NULL);
+		cli_stop_json(&j, s, false);
+		json_end(&j);
 	}
-	printf("]}\n");
+	json_end(&j);
+	json_end(&j);
 }
 
 static void print_table(const struct stat_view *v)
