@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kmig monitor: print the module's netlink events as they come. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,17 +16,28 @@
 #include "show.h"
 #include "kmod/kmod_nl.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kmig monitor [--json] [--count N] [--timeout SECONDS]\n"
-		"  Print kmig.ko's events (deferred dirty-log stops that ended, sessions\n"
-		"  attached and closed) as they come, until SIGINT/SIGTERM, N events or\n"
-		"  the timeout. Needs CAP_NET_ADMIN.\n"
-		"  -j, --json      one JSON object per line\n"
-		"  -c, --count N   exit 0 after N events (exit 1 if the timeout comes first)\n"
-		"  -t, --timeout S exit after S seconds\n");
-}
+struct mon_args {
+	bool json;
+	long count, timeout_s;
+};
+
+#define A struct mon_args
+static const struct cli_opt options[] = {
+	{ CLI_FLAG("json", 'j', A, json, "one JSON object per line") },
+	{ CLI_UINT("count", 'c', A, count, 1, 1000000000, "N",
+		   "exit 0 after N events (exit 1 if the timeout comes first)") },
+	{ CLI_DURATION("timeout", 't', A, timeout_s, 1, 31536000, CLI_NS_S, CLI_NS_S, "S",
+		       "exit after S seconds") },
+	{ 0 }
+};
+#undef A
+
+static const struct cli_opts cmd = {
+	.cmd = "monitor", .usage = "[--json] [--count N] [--timeout SECONDS]", .opt = options,
+	.about = "  Print kmig.ko's events (deferred dirty-log stops that ended, sessions\n"
+		 "  attached and closed) as they come, until SIGINT/SIGTERM, N events or\n"
+		 "  the timeout. Needs CAP_NET_ADMIN.\n",
+};
 
 static const char *result_name(uint32_t r)
 {
@@ -110,44 +120,6 @@ static void print_session(const struct kmig_nl_event *ev, bool json)
 	putchar('\n');
 }
 
-static int parse_args(int argc, char **argv, bool *json, long *count, long *timeout_s)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	char *end;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "jc:t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': *json = true; break;
-		case 'c':
-			*count = strtol(optarg, &end, 10);
-			if (*end || *count <= 0)
-				return cli_err("monitor", "parse --count", optarg, EINVAL,
-					       "expected a positive number") + 1;
-			break;
-		case 't':
-			*timeout_s = strtol(optarg, &end, 10);
-			if (*end || *timeout_s <= 0)
-				return cli_err("monitor", "parse --timeout", optarg, EINVAL,
-					       "expected a positive number of seconds") + 1;
-			break;
-		case 'h': usage(stdout); return -1;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	return 0;
-}
-
 /*
  * Waits for an event or a signal. SIGINT/SIGTERM are blocked and read from
  * a signalfd polled next to the netlink socket: a flag set by a handler and
@@ -215,11 +187,10 @@ static int run(struct kmig_nl *nl, int sfd, bool json, long count, long timeout_
 int cmd_monitor(int argc, char **argv)
 {
 	struct kmig_err err = { 0 };
-	long count = 0, timeout_s = 0;
+	struct mon_args a = { 0 };
 	struct kmig_nl *nl;
-	bool json = false;
 	sigset_t set;
-	int sfd, ret = parse_args(argc, argv, &json, &count, &timeout_s);
+	int first, sfd, ret = cli_opts_parse(&cmd, argc, argv, &a, &first);
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
@@ -237,7 +208,7 @@ int cmd_monitor(int argc, char **argv)
 	}
 	fprintf(stderr, "kmig monitor: listening to %s/%s\n", KMIG_GENL_NAME,
 		KMIG_GENL_MCGRP_EVENTS);
-	ret = run(nl, sfd, json, count, timeout_s);
+	ret = run(nl, sfd, a.json, a.count, a.timeout_s);
 	kmig_nl_close(nl);
 	close(sfd);
 	return ret;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kmig snapshot-info: validate a snapshot file and print what it holds. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,19 +10,32 @@
 #include "show.h"
 #include "snap/snap_load.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kmig snapshot-info [options] FILE\n"
-		"  -v, --verify          also read every present page and check its CRC32C\n"
-		"  -c, --channels N      reader threads for --verify (default 2)\n"
-		"  -m, --max-ram SIZE    refuse a file that claims more RAM (default: this\n"
-		"                        machine's memory)\n"
-		"      --buffered        no O_DIRECT\n"
-		"  -j, --json            as JSON\n"
-		"Exit status: 0 the file is complete and valid; 1 it is not (the reason on\n"
-		"stderr); 2 usage.\n");
-}
+struct info_args {
+	struct kmig_snap_opts so;
+	uint64_t channels;
+	bool verify, json;
+};
+
+#define A struct info_args
+static const struct cli_opt options[] = {
+	{ CLI_FLAG("verify", 'v', A, verify,
+		   "also read every present page and check its CRC32C") },
+	{ CLI_UINT("channels", 'c', A, channels, 1, KMIG_MAX_WORKERS, "N",
+		   "reader threads for --verify (default 2)") },
+	{ CLI_SIZE("max-ram", 'm', A, so.max_ram, 1, 0, "SIZE",
+		   "refuse a file that claims more RAM (default: this\nmachine's memory)") },
+	{ CLI_FLAG("buffered", 0, A, so.buffered, "no O_DIRECT") },
+	{ CLI_FLAG("json", 'j', A, json, "as JSON") },
+	{ 0 }
+};
+#undef A
+
+static const struct cli_opts cmd = {
+	.cmd = "snapshot-info", .usage = "[options] FILE", .opt = options,
+	.nr_args = 1, .args_name = "FILE",
+	.footer = "Exit status: 0 the file is complete and valid; 1 it is not (the reason on\n"
+		  "stderr); 2 usage.\n",
+};
 
 static void print_text(const struct kmig_snap *s, const struct kmig_stats *rd)
 {
@@ -83,57 +95,28 @@ static void print_json(const struct kmig_snap *s, const struct kmig_stats *rd)
 
 int cmd_snapshot_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "verify", no_argument, NULL, 'v' }, { "channels", required_argument, NULL, 'c' },
-		{ "buffered", no_argument, NULL, 'b' }, { "json", no_argument, NULL, 'j' },
-		{ "max-ram", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' }, { 0 }
-	};
-	struct kmig_snap_opts so = { .max_ram = cli_phys_mem() };
-	bool verify = false, json = false;
+	struct info_args a = { .so.max_ram = cli_phys_mem(), .channels = 2 };
 	struct kmig_err e = { 0 };
 	struct kmig_stats rd;
 	struct kmig_snap *s = NULL;
-	uint64_t n = 2;
-	int c, ret;
+	int first, ret = cli_opts_parse(&cmd, argc, argv, &a, &first);
 
-	while ((c = getopt_long(argc, argv, "vc:m:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'v': verify = true; break;
-		case 'c':
-			if (cli_parse_u64(optarg, 1, KMIG_MAX_WORKERS, &n))
-				return cli_err("snapshot-info", "parse --channels", optarg, EINVAL,
-					       "expected 1..64");
-			break;
-		case 'm':
-			if (cli_parse_size(optarg, &so.max_ram) || !so.max_ram)
-				return cli_err("snapshot-info", "parse --max-ram", optarg, EINVAL,
-					       "expected a size like 64G");
-			break;
-		case 'b': so.buffered = true; break;
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (ret)
+		return ret < 0 ? 0 : ret;
 	/* Only --verify reads pages, so only it keeps the bitmaps. */
-	so.keep = verify;
-	ret = kmig_snap_open(&s, argv[optind], &so, &e);
-	if (!ret && verify)
-		ret = kmig_snap_read(s, NULL, n, NULL, &rd, &e);
+	a.so.keep = a.verify;
+	ret = kmig_snap_open(&s, argv[first], &a.so, &e);
+	if (!ret && a.verify)
+		ret = kmig_snap_read(s, NULL, a.channels, NULL, &rd, &e);
 	if (ret) {
 		fprintf(stderr, "kmig snapshot-info: %s\n", e.msg);
 		kmig_snap_close(s);
 		return 1;
 	}
-	if (json)
-		print_json(s, verify ? &rd : NULL);
+	if (a.json)
+		print_json(s, a.verify ? &rd : NULL);
 	else
-		print_text(s, verify ? &rd : NULL);
+		print_text(s, a.verify ? &rd : NULL);
 	kmig_snap_close(s);
 	return 0;
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kmig stat: the module's counters (generic netlink family "kmig"). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +17,20 @@ struct stat_view {
 	size_t nr_stops;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kmig stat [--json]\n"
-		"  Counters of kmig.ko: module totals since load, each open session,\n"
-		"  and the pending deferred dirty-log stops. Needs CAP_NET_ADMIN.\n"
-		"  -j, --json   print JSON instead of tables\n");
-}
+struct stat_args {
+	bool json;
+};
+
+static const struct cli_opt options[] = {
+	{ CLI_FLAG("json", 'j', struct stat_args, json, "print JSON instead of tables") },
+	{ 0 }
+};
+
+static const struct cli_opts cmd = {
+	.cmd = "stat", .usage = "[--json]", .opt = options,
+	.about = "  Counters of kmig.ko: module totals since load, each open session,\n"
+		 "  and the pending deferred dirty-log stops. Needs CAP_NET_ADMIN.\n",
+};
 
 static void json_stats(struct json *j, const char *key, const struct kmig_nl_stats *st)
 {
@@ -119,28 +124,14 @@ static int collect(struct kmig_nl *nl, struct stat_view *v, struct kmig_err *err
 
 int cmd_stat(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct stat_view v = { 0 };
 	struct kmig_err err = { 0 };
+	struct stat_args a = { 0 };
 	struct kmig_nl *nl;
-	bool json = false;
-	int c, ret;
+	int first, ret = cli_opts_parse(&cmd, argc, argv, &a, &first);
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (ret)
+		return ret < 0 ? 0 : ret;
 	ret = kmig_nl_open(&nl, false, &err);
 	if (ret)
 		return cli_err("stat", "open", "netlink", -ret, err.msg);
@@ -151,7 +142,7 @@ int cmd_stat(int argc, char **argv)
 		free(v.stops);
 		return cli_err("stat", "query", "kmig.ko", -ret, err.msg);
 	}
-	if (json)
+	if (a.json)
 		print_json(&v);
 	else
 		print_table(&v);
