@@ -338,6 +338,9 @@ int cli_opts_parse_to(const struct cli_opts *c, int argc, char **argv, void *arg
 			cli_opts_help(c, out);
 			return -1;
 		}
+		if (ch == '?' && optopt >= 256)	/* --flag=V */
+			return usage_error(c, err, "%s takes no argument",
+					   offender(argv, bad, sizeof(bad)));
 		if (ch == '?')
 			return usage_error(c, err, "unknown option '%s'",
 					   offender(argv, bad, sizeof(bad)));
