@@ -12,16 +12,26 @@
  *     fallback (SEEK_DATA, pagemap) vs plain read-and-compare, 10% populated
  *  e  destination write path into fresh memfd memory: store through the
  *     mapping vs pwrite()
+ *  l  the engine and the CLI (kmig send -> kmig receive) against the
+ *     machine's limit in the same run: the smaller of an N-stream TCP
+ *     blaster and N threads pwrite()ing into fresh memfd memory; page bytes
+ *     read and copied per data page from the stream's own counters
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <spawn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/bits.h"
@@ -54,6 +64,7 @@ static double run_budget_s = 25;
 struct result {
 	double secs;
 	uint64_t wire, pages_bytes, compressed_pages, raw_pages;
+	struct kmig_chan_stats tx, rx;	/* totals of both sides */
 	int ret;
 };
 
@@ -117,8 +128,11 @@ static struct result transfer(const struct kmig_ram *src, unsigned int channels,
 	if (res.ret)
 		fprintf(stderr, "transfer failed: %s / %s\n", s ? kmig_send_error(s) : "",
 			kmig_recv_error(ra.r));
+	kmig_recv_stats(ra.r, &st);
+	res.rx = st.sum;
 	if (s) {
 		kmig_send_stats(s, &st);
+		res.tx = st.sum;
 		res.wire = st.sum.bytes_wire;
 		res.compressed_pages = st.sum.pages_compressed;
 		res.raw_pages = st.sum.pages_raw;
@@ -188,16 +202,22 @@ static double blaster(unsigned int streams, uint64_t total)
 
 /* ---- images ---- */
 
-static int mixed_image(struct kmig_ram *ram, uint64_t size, const char *mixspec)
+static void mixed_image_fill(struct kmig_ram *ram, const char *mixspec)
 {
 	struct kmig_gen_mix mix;
+
+	kmig_gen_parse_mix(mixspec, &mix);
+	kmig_gen_fill(ram->blocks[0].base, ram->blocks[0].npages, &mix, 7);
+}
+
+static int mixed_image(struct kmig_ram *ram, uint64_t size, const char *mixspec)
+{
 	int ret;
 
 	kmig_ram_init(ram);
-	kmig_gen_parse_mix(mixspec, &mix);
 	ret = kmig_ram_add_memfd(ram, "ram", size, NULL);
 	if (!ret)
-		kmig_gen_fill(ram->blocks[0].base, size / PG, &mix, 7);
+		mixed_image_fill(ram, mixspec);
 	return ret;
 }
 
@@ -339,7 +359,7 @@ static void *cls_main(void *p)
 	struct kmig_classifier c;
 	uint64_t *bm = malloc(KMIG_BITMAP_WORDS(a->n) * 8);
 
-	kmig_classify_init(&c, NULL, -1);
+	kmig_classify_init(&c);
 	kmig_classify(&c, a->b, a->first, a->n, 0, NULL, bm, NULL);
 	kmig_classify_fini(&c);
 	free(bm);
@@ -440,7 +460,7 @@ static void section_d2(void)
 	       "fresh memory per method ==\n");
 	printf("%-8s %-22s %8s %10s %12s %14s\n", "memory", "method", "time s", "ms/GiB",
 	       "vs read-all", "allocated MiB");
-	kmig_classify_init(&cls, NULL, -1);
+	kmig_classify_init(&cls);
 	for (int read_all = 1; read_all >= 0; read_all--) {
 		for (int anon = 0; anon <= 1; anon++) {
 			struct kmig_ram ram;
@@ -455,7 +475,7 @@ static void section_d2(void)
 				for (uint64_t p = 0; p < b->npages; p++)
 					nz += !zero(b->base + p * PG, PG);
 			} else {
-				kmig_classify_fallback(&cls, b, 0, b->npages, 0, NULL, bm, &cnt);
+				kmig_classify(&cls, b, 0, b->npages, 0, NULL, bm, &cnt);
 				nz = cnt.data;
 			}
 			double s = (kmig_now_ns() - t0) / 1e9;
@@ -505,9 +525,220 @@ static void section_e(void)
 	double store = fill_fresh(size, 0), pw = fill_fresh(size, 1);
 
 	printf("\n== (e) receiver write path: 1 GiB into a fresh memfd, 512 KiB batches, 1 thread ==\n");
-	printf("  store through the mapping (page fault + clear + copy) %6.2f GiB/s\n", store);
-	printf("  pwrite() (the receiver's path)                       %6.2f GiB/s  %.2fx\n",
+	printf("  %-56s %6.2f GiB/s\n", "store through the mapping (page fault + clear + copy)",
+	       store);
+	printf("  %-56s %6.2f GiB/s  %.2fx\n", "pwrite() (one copy, no fault: as the receiver's splice)",
 	       pw, pw / store);
+}
+
+/* ---- (l) against the machine's limit ---- */
+
+/* CPU seconds of this process (@who RUSAGE_SELF) or of its waited-for
+ * children (RUSAGE_CHILDREN), user + system. */
+static double cpu_secs(int who)
+{
+	struct rusage ru;
+
+	getrusage(who, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+struct fill_arg {
+	int fd;
+	uint64_t off, len;
+};
+
+static void *fill_main(void *p)
+{
+	struct fill_arg *a = p;
+	size_t batch = KMIG_CHUNK_PAGES * PG;
+	uint8_t *src = malloc(batch);
+
+	memset(src, 0x5a, batch);
+	for (uint64_t o = a->off; o < a->off + a->len; o += batch)
+		(void)!pwrite(a->fd, src, KMIG_MIN(batch, a->off + a->len - o), o);
+	free(src);
+	return NULL;
+}
+
+/* @n threads pwrite() equal shares of a fresh memfd of @size: GiB/s. */
+static double pwrite_fresh(uint64_t size, unsigned int n)
+{
+	struct fill_arg a[KMIG_MAX_CHANNELS];
+	pthread_t t[KMIG_MAX_CHANNELS];
+	int fd = memfd_create("fresh", MFD_CLOEXEC);
+	uint64_t t0, share = size / n / PG * PG;
+
+	if (fd < 0 || ftruncate(fd, size))
+		return 0;
+	t0 = kmig_now_ns();
+	for (unsigned int i = 0; i < n; i++) {
+		a[i] = (struct fill_arg){ fd, i * share, i == n - 1 ? size - i * share : share };
+		pthread_create(&t[i], NULL, fill_main, &a[i]);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	double r = size / GIB / ((kmig_now_ns() - t0) / 1e9);
+
+	close(fd);
+	return r;
+}
+
+static pid_t spawn(char *const argv[])
+{
+	pid_t pid;
+
+	return posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) ? -1 : pid;
+}
+
+static int reap(pid_t pid)
+{
+	int st;
+
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The port a receiver wrote into @path, waiting up to 10 s. */
+static int ready_port(const char *path, char *port, size_t len)
+{
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			bool got = fgets(port, len, f) && atoi(port) > 0;
+
+			fclose(f);
+			if (got) {
+				port[strcspn(port, "\n")] = '\0';
+				return 0;
+			}
+		}
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* kmig send -c N (block @src) -> kmig receive -o @dir: GiB/s of pages,
+ * from the sender's start to both processes' exits; 0 on a failure. */
+static double cli_transfer(const char *kmig, const char *src, const char *dir, unsigned int n,
+			   uint64_t size)
+{
+	char ready[PATH_MAX], out[PATH_MAX], port[32], addr[64], blk[PATH_MAX + 8], ch[16];
+	char *rx_argv[] = { (char *)kmig, "receive", "-q", "-R", ready, "-o", out, "127.0.0.1:0",
+			    NULL };
+	char *tx_argv[] = { (char *)kmig, "send", "-q", "-c", ch, "-b", blk, addr, NULL };
+	pid_t rx, tx;
+	uint64_t t0;
+	int rc_tx, rc_rx;
+
+	snprintf(ready, sizeof(ready), "%s/port", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(blk, sizeof(blk), "ram=%s", src);
+	snprintf(ch, sizeof(ch), "%u", n);
+	unlink(ready);
+	mkdir(out, 0700);
+	rx = spawn(rx_argv);
+	if (rx < 0 || ready_port(ready, port, sizeof(port))) {
+		reap(rx);
+		return 0;
+	}
+	snprintf(addr, sizeof(addr), "127.0.0.1:%s", port);
+	t0 = kmig_now_ns();
+	tx = spawn(tx_argv);
+	rc_tx = reap(tx);
+	rc_rx = reap(rx);
+	double secs = (kmig_now_ns() - t0) / 1e9;
+
+	snprintf(out, sizeof(out), "%s/out/ram", dir);
+	unlink(out);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	rmdir(out);
+	return rc_tx || rc_rx ? 0 : size / GIB / secs;
+}
+
+static double median3(const double *v)
+{
+	return KMIG_MAX(KMIG_MIN(v[0], v[1]), KMIG_MIN(KMIG_MAX(v[0], v[1]), v[2]));
+}
+
+static void per_page(const char *who, const struct kmig_chan_stats *c)
+{
+	double data = (double)(c->pages_raw + c->pages_compressed) * PG;
+
+	printf("  %-9s read %.2fx, copied %.2fx by userspace + %.2fx by the kernel\n", who,
+	       c->bytes_read / data, c->bytes_copied / data, c->bytes_kcopied / data);
+}
+
+static void section_l(const char *self, unsigned int n)
+{
+	uint64_t size = KMIG_MIN(image_size, 1ULL << 30);
+	char dir[] = "/dev/shm/kmig-bench.XXXXXX", src[PATH_MAX], kmig[PATH_MAX];
+	double v[5][2][3];	/* [blaster, pwrite 1, pwrite N, engine, CLI][rate, cpu][run] */
+	struct kmig_ram img;
+	struct result r = { 0 };
+	int fd;
+
+	/* build/bench/stream_bench -> build/kmig */
+	snprintf(src, sizeof(src), "%s", self);
+	snprintf(kmig, sizeof(kmig), "%s/../kmig", dirname(src));
+	if (!mkdtemp(dir))
+		return;
+	snprintf(src, sizeof(src), "%s/ram", dir);
+	fd = open(src, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	kmig_ram_init(&img);
+	if (fd < 0 || ftruncate(fd, size) || kmig_ram_add_fd(&img, "ram", fd, size, true, NULL)) {
+		perror(src);
+		return;
+	}
+	close(fd);
+	mixed_image_fill(&img, "random:1");
+	printf("\n== (l) against the machine's limit: %.1f GiB of incompressible pages, %u "
+	       "channels, codec none, loopback, medians of 3 (interleaved) ==\n", size / GIB, n);
+	printf("CPU s / GiB: CPU time of both ends together (all threads; the CLI's: both "
+	       "processes) per GiB moved\n");
+	for (int i = 0; i < 3; i++) {
+		for (int k = 0; k < 5; k++) {
+			int who = k == 4 ? RUSAGE_CHILDREN : RUSAGE_SELF;
+			double c0 = cpu_secs(who), rate;
+
+			if (k == 0) {
+				rate = blaster(n, size);
+			} else if (k <= 2) {
+				rate = pwrite_fresh(size, k == 1 ? 1 : n);
+			} else if (k == 3) {
+				r = transfer(&img, n, KMIG_CODEC_NONE, 0, 0);
+				rate = r.ret ? 0 : r.pages_bytes / GIB / r.secs;
+			} else {
+				rate = cli_transfer(kmig, src, dir, n, size);
+			}
+			v[k][0][i] = rate;
+			v[k][1][i] = (cpu_secs(who) - c0) / (size / GIB);
+		}
+	}
+	/* Landing in fresh memory: the better of one thread and N (N threads
+	 * share one file's lock, as the receiver's channels do). */
+	double lim = KMIG_MIN(median3(v[0][0]), KMIG_MAX(median3(v[1][0]), median3(v[2][0])));
+	static const char *const what[] = {
+		"TCP blaster, N streams of 1 MiB writes", "pwrite() into a fresh memfd, 1 thread",
+		"pwrite() into a fresh memfd, N threads", "engine: kmig_send -> kmig_recv, memfds",
+		"CLI: kmig send -> kmig receive, tmpfs",
+	};
+
+	printf("%-40s %8s %9s %12s\n", "N = channels = streams = threads", "GiB/s", "vs limit",
+	       "CPU s / GiB");
+	for (int k = 0; k < 5; k++) {
+		printf("%-40s %8.2f %8.2fx %12.2f%s\n", what[k], median3(v[k][0]),
+		       median3(v[k][0]) / lim, median3(v[k][1]), median3(v[k][0]) ? "" : "  FAILED");
+		if (k == 2)
+			printf("%-40s %8.2f\n", "machine limit: min(blaster, best pwrite)", lim);
+	}
+	printf("page bytes per data page (the engine's counters, last run):\n");
+	per_page("sender", &r.tx);
+	per_page("receiver", &r.rx);
+	kmig_ram_free(&img);
+	unlink(src);
+	rmdir(dir);
 }
 
 int main(int argc, char **argv)
@@ -516,15 +747,23 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "sections", required_argument, NULL, 'S' },
 		{ "budget", required_argument, NULL, 'B' },
+		{ "channels", required_argument, NULL, 'c' },
 		{ 0 }
 	};
-	const char *sections = "abcde";
+	const char *sections = "labcde";
+	unsigned int lchans = 2;
 	struct kmig_ram img;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:S:B:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:S:B:c:", opts, NULL)) != -1) {
 		if (c == 'B') {
 			run_budget_s = atof(optarg);
+			continue;
+		}
+		if (c == 'c') {
+			lchans = atoi(optarg);
+			if (!lchans || lchans > KMIG_MAX_CHANNELS)
+				return 2;
 			continue;
 		}
 		if (c == 's')
@@ -538,6 +777,8 @@ int main(int argc, char **argv)
 	printf("kmig stream engine benchmark: %ld CPUs, zero check %s; sender and receiver "
 	       "share the machine; runs stop queueing after %.0f s (--budget)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), kmig_zero_best_name(), run_budget_s);
+	if (strchr(sections, 'l'))
+		section_l(argv[0], lchans);
 	if (strpbrk(sections, "abc")) {
 		uint64_t t0 = kmig_now_ns();
 

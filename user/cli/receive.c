@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kmig receive: accept one kmig send, keep the blocks in memfds, and only
- * after a complete transfer write them out (each DIR/NAME written as
- * NAME.tmp, fsync()ed, renamed), so a failure never leaves a file that
- * looks complete. The sender names the blocks: receive creates its files
- * and never follows or replaces one that is already in DIR. */
+/* kmig receive: accept one kmig send and receive each block straight into
+ * its output file, DIR/NAME.tmp (sparse: pages that only ever were zero
+ * are never written); only after a complete transfer are the files
+ * fsync()ed and renamed to DIR/NAME, so a failure never leaves a file that
+ * looks complete (the .tmp files are removed). The sender names the
+ * blocks: receive creates its files and never follows or replaces one
+ * that is already in DIR. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/bits.h"
@@ -22,6 +25,7 @@ struct recv_args {
 	struct kmig_recv_opts o;
 	const char *outdir, *devstate_path, *ready_path, *addr;
 	char host[KMIG_ADDR_MAX], port[32];
+	int dirfd;			/* the output directory */
 	bool json, quiet;
 };
 
@@ -54,7 +58,8 @@ static int parse_args(struct recv_args *a, int argc, char **argv)
 
 	if (ret)
 		return ret;
-	/* The blocks live in memory until written: no more than there is. */
+	/* The blocks land in files on this machine (tmpfs, often): no more
+	 * than its memory unless told. */
 	if (!a->o.max_ram)
 		a->o.max_ram = cli_phys_mem();
 	a->addr = argv[first];
@@ -62,6 +67,71 @@ static int parse_args(struct recv_args *a, int argc, char **argv)
 		return cli_opts_error(&cmd, "address", "[HOST:]PORT", a->addr);
 	return 0;
 }
+
+static void tmp_name(char *name, size_t len, const char *block)
+{
+	snprintf(name, len, "%s.tmp", block);
+}
+
+/* kmig_recv_opts.create_block: the sender's block NAME as DIR/NAME.tmp,
+ * made here or refused: never a file or symlink planted there, and never
+ * a NAME that is already in DIR (-EEXIST). */
+static int create_block(void *arg, struct kmig_ram *ram, const char *name, uint64_t size)
+{
+	const struct recv_args *a = arg;
+	char tmp[KMIG_BLOCK_NAME_MAX + 8];
+	struct stat sb;
+	int fd, ret;
+
+	/* One path component of safe characters: nothing outside DIR. */
+	if (!kmig_ram_name_valid(name, strlen(name)))
+		return -EINVAL;
+	if (!fstatat(a->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW))
+		return -EEXIST;
+	if (errno != ENOENT)
+		return -errno;
+	tmp_name(tmp, sizeof(tmp), name);
+	fd = openat(a->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	ret = ftruncate(fd, size) < 0 ? -errno : 0;
+	if (!ret)
+		ret = kmig_ram_add_fd(ram, name, fd, size, true, NULL);
+	close(fd);
+	if (ret)
+		unlinkat(a->dirfd, tmp, 0);
+	return ret;
+}
+
+/* After a failure: no output file of this transfer is left (every block
+ * of @ram had its .tmp made by create_block()). */
+static void remove_tmp(const struct recv_args *a, const struct kmig_ram *ram)
+{
+	char tmp[KMIG_BLOCK_NAME_MAX + 8];
+
+	for (unsigned int i = 0; i < ram->nr; i++) {
+		tmp_name(tmp, sizeof(tmp), ram->blocks[i].name);
+		unlinkat(a->dirfd, tmp, 0);
+	}
+}
+
+/* NAME.tmp becomes NAME, which must still not exist: a file put there
+ * during the transfer is never replaced. */
+static int publish(int dirfd, const char *tmp, const char *name)
+{
+	if (!renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE))
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* A filesystem without RENAME_NOREPLACE: link() never replaces either. */
+	if (linkat(dirfd, tmp, dirfd, name, 0))
+		return -errno;
+	unlinkat(dirfd, tmp, 0);
+	return 0;
+}
+
+#define EXISTS_HINT "it or its .tmp exists; kmig receive never replaces or follows a " \
+		    "file it did not create"
 
 static int write_blob(const char *path, const void *buf, size_t len)
 {
@@ -76,28 +146,51 @@ static int write_blob(const char *path, const void *buf, size_t len)
 	return ret;
 }
 
-/* Only after success: every block, then the device state. */
-static int write_outputs(struct recv_args *a, int dirfd, struct kmig_recv *r,
-			 struct kmig_ram *ram)
+/* A failure after blocks [0, @n) were published: back to NAME.tmp, for
+ * remove_tmp(), so that nothing is left under the blocks' names. */
+static void unpublish(const struct recv_args *a, const struct kmig_ram *ram, unsigned int n)
 {
-	char path[PATH_MAX];
+	char tmp[KMIG_BLOCK_NAME_MAX + 8];
+
+	for (unsigned int i = 0; i < n; i++) {
+		tmp_name(tmp, sizeof(tmp), ram->blocks[i].name);
+		renameat2(a->dirfd, ram->blocks[i].name, a->dirfd, tmp, RENAME_NOREPLACE);
+	}
+}
+
+/* Only after success: every block durable, then under its name, then the
+ * device state; all or nothing. */
+static int write_outputs(struct recv_args *a, struct kmig_recv *r, struct kmig_ram *ram)
+{
+	char tmp[KMIG_BLOCK_NAME_MAX + 8], path[PATH_MAX];
+	unsigned int i;
 	const void *dev;
 	size_t len;
 	int ret;
 
-	for (unsigned int i = 0; i < ram->nr; i++) {
+	for (i = 0; i < ram->nr; i++) {
 		snprintf(path, sizeof(path), "%s/%s", a->outdir, ram->blocks[i].name);
-		ret = kmig_ram_write_file(&ram->blocks[i], dirfd, ram->blocks[i].name);
-		if (ret)
-			return cli_err("receive", "write block", path, ret, ret != -EEXIST ? NULL :
-				       "it or its .tmp exists; kmig receive never replaces or "
-				       "follows a file it did not create");
+		if (fsync(ram->blocks[i].fd) < 0)
+			return cli_err("receive", "write block", path, -errno, NULL);
+	}
+	for (i = 0; i < ram->nr; i++) {
+		tmp_name(tmp, sizeof(tmp), ram->blocks[i].name);
+		ret = publish(a->dirfd, tmp, ram->blocks[i].name);
+		if (ret) {
+			unpublish(a, ram, i);
+			snprintf(path, sizeof(path), "%s/%s", a->outdir, ram->blocks[i].name);
+			return cli_err("receive", "write block", path, ret,
+				       ret == -EEXIST ? EXISTS_HINT : NULL);
+		}
 	}
 	dev = kmig_recv_devstate(r, &len);
 	if (a->devstate_path && dev) {
 		ret = write_blob(a->devstate_path, dev, len);
-		if (ret)
-			return cli_err("receive", "write device state", a->devstate_path, ret, NULL);
+		if (ret) {
+			unpublish(a, ram, ram->nr);
+			return cli_err("receive", "write device state", a->devstate_path, ret,
+				       NULL);
+		}
 	}
 	return 0;
 }
@@ -123,25 +216,31 @@ static void progress_cb(void *obj, char *line, size_t len)
 static int run(struct recv_args *a, struct kmig_recv *r)
 {
 	struct cli_watch w = { .obj = r, .cancel = cancel_cb, .progress = a->quiet ? NULL : progress_cb };
+	char why[512];
 	int ret;
 
 	cli_watch_start(&w);
 	ret = kmig_recv_run(r);
 	cli_watch_stop(&w);
-	if (ret)
-		return cli_err("receive", "receive on", a->addr, ret,
-			       w.signalled ? "interrupted by a signal" : kmig_recv_error(r));
-	return 0;
+	if (!ret)
+		return 0;
+	if (w.signalled)
+		snprintf(why, sizeof(why), "interrupted by a signal");
+	else if (ret == -EEXIST)	/* create_block() refused a name */
+		snprintf(why, sizeof(why), "%s; %s", kmig_recv_error(r), EXISTS_HINT);
+	else
+		snprintf(why, sizeof(why), "%s", kmig_recv_error(r));
+	return cli_err("receive", "receive on", a->addr, ret, why);
 }
 
 int cmd_receive(int argc, char **argv)
 {
-	struct recv_args a = { 0 };
+	struct recv_args a = { .dirfd = -1 };
 	struct kmig_recv *r = NULL;
 	struct kmig_ram ram;
 	struct kmig_stats st;
 	struct json j;
-	int dirfd = -1, ret;
+	int ret;
 
 	kmig_ram_init(&ram);
 	cli_block_signals();
@@ -150,11 +249,13 @@ int cmd_receive(int argc, char **argv)
 		ret = ret < 0 ? 0 : ret;
 		goto out;
 	}
-	dirfd = open(a.outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0 || faccessat(dirfd, ".", W_OK, 0)) {
+	a.dirfd = open(a.outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a.dirfd < 0 || faccessat(a.dirfd, ".", W_OK, 0)) {
 		ret = cli_err("receive", "open output directory", a.outdir, errno, NULL);
 		goto out;
 	}
+	a.o.create_block = create_block;
+	a.o.create_arg = &a;
 	ret = kmig_recv_create(&r, &a.o, &ram);
 	if (!ret)
 		ret = kmig_recv_listen(r, a.host, a.port);
@@ -168,7 +269,9 @@ int cmd_receive(int argc, char **argv)
 	}
 	ret = run(&a, r);
 	if (!ret)
-		ret = write_outputs(&a, dirfd, r, &ram);
+		ret = write_outputs(&a, r, &ram);
+	if (ret)
+		remove_tmp(&a, &ram);
 	if (!ret && !a.quiet) {
 		kmig_recv_stats(r, &st);
 		if (a.json) {
@@ -179,9 +282,9 @@ int cmd_receive(int argc, char **argv)
 		}
 	}
 out:
-	if (dirfd >= 0)
-		close(dirfd);
 	kmig_recv_destroy(r);
 	kmig_ram_free(&ram);
+	if (a.dirfd >= 0)
+		close(a.dirfd);
 	return ret;
 }

@@ -21,6 +21,20 @@ static void print_chan(FILE *f, const char *name, const struct kmig_chan_stats *
 		cli_secs(c->ns_io));
 }
 
+/* Page bytes read and copied per data page: the data path's budget. */
+static void print_per_page(FILE *f, const struct kmig_chan_stats *s)
+{
+	double data = (double)(s->pages_raw + s->pages_compressed) * KMIG_PAGE_SIZE;
+
+	if (!data)
+		return;
+	fprintf(f, "  per data page     read %.2fx, copied %.2fx by userspace + %.2fx by the "
+		"kernel\n", s->bytes_read / data, s->bytes_copied / data, s->bytes_kcopied / data);
+	if (s->pages_badcrc)
+		fprintf(f, "  CRC mismatches    %llu data pages (each verified by a later copy)\n",
+			(unsigned long long)s->pages_badcrc);
+}
+
 void cli_stream_table(FILE *f, const char *cmd, const struct kmig_stats *st)
 {
 	const struct kmig_chan_stats *s = &st->sum;
@@ -41,6 +55,7 @@ void cli_stream_table(FILE *f, const char *cmd, const struct kmig_stats *st)
 		"compressed %llu\n", (unsigned long long)s->pages_none,
 		(unsigned long long)s->pages_zero, (unsigned long long)s->pages_zeroed,
 		(unsigned long long)s->pages_raw, (unsigned long long)s->pages_compressed);
+	print_per_page(f, s);
 	fprintf(f, "  batches           raw %llu, compressed %llu; syncs %llu; device state %llu B\n",
 		(unsigned long long)s->batches_raw, (unsigned long long)s->batches_compressed,
 		(unsigned long long)st->syncs, (unsigned long long)st->devstate_bytes);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/bits.h"
+#include "base/crc.h"
 #include "codec/codec.h"
 #include "stream/wire.h"
 #include "snap_small.h"
@@ -41,33 +42,58 @@ static void rec(int channel, struct kmig_pkt_hdr *h, const void *body, size_t le
 	olen += kmig_pkt_build(out + olen, h, body, len);
 }
 
-static void pages(int ch, uint64_t seq, uint32_t block, uint64_t first, uint32_t nz, uint32_t nd,
-		  enum kmig_codec_id codec)
+/*
+ * A PAGES packet of wire format 2: @nz zero pages at offsets 0.., @nd data
+ * pages after them, in runs of @run consecutive pages (one page apart);
+ * compressed: one frame per run (a run that does not shrink stored raw).
+ * @bad: the first page's CRC is off (it lands unverified).
+ */
+static void pages_run(int ch, uint64_t seq, uint32_t block, uint64_t first, uint32_t nz,
+		      uint32_t nd, uint32_t run, enum kmig_codec_id codec, bool bad)
 {
-	static uint8_t body[2 * PG * 8], raw[PG * 8], comp[PG * 8];
+	static uint8_t body[2 * PG * 8], raw[PG * 8], frames[4 * 8];
 	struct kmig_pkt_hdr h = { .type = KMIG_PKT_PAGES, .seq = seq, .block = block,
 				  .arg = first, .nr_zero = nz, .nr_data = nd };
-	size_t off = 0, n = nd * PG;
+	size_t off = 0, pay = 0;
+	struct kmig_codec c;
 
+	for (size_t i = 0; i < nd * PG; i++)
+		raw[i] = "kmig page data "[i % 15] + (i / 4096);
 	for (uint32_t i = 0; i < nz; i++, off += 4)
 		kmig_put_le32(body + off, i);
 	for (uint32_t i = 0; i < nd; i++, off += 4)
-		kmig_put_le32(body + off, nz + i);
-	for (size_t i = 0; i < n; i++)
-		raw[i] = "kmig page data "[i % 15] + (i / 4096);
-	if (codec != KMIG_CODEC_NONE) {
-		struct kmig_codec c;
-
+		kmig_put_le32(body + off, nz + i + i / run);
+	for (uint32_t i = 0; i < nd; i++, off += 4)
+		kmig_put_le32(body + off, kmig_crc32c_buf(raw + i * PG, PG) ^ (bad && !i));
+	if (codec != KMIG_CODEC_NONE)
 		kmig_codec_init(&c, codec, 0, KMIG_CODEC_COMPRESS);
-		kmig_codec_compress(&c, raw, n, comp, n - 1, &n);
+	for (uint32_t i = 0; i < nd; i += run) {
+		size_t n = (size_t)KMIG_MIN(run, nd - i) * PG, flen = n;
+		uint8_t *dst = body + 8 * PG + pay;
+
+		if (codec == KMIG_CODEC_NONE ||
+		    kmig_codec_compress(&c, raw + i * PG, n, dst, n - 1, &flen))
+			memcpy(dst, raw + i * PG, flen = n);
+		kmig_put_le32(frames + 4 * h.nr_frames++, flen);
+		pay += flen;
+	}
+	if (codec != KMIG_CODEC_NONE) {
 		kmig_codec_fini(&c);
-		memcpy(body + off, comp, n);
+		memcpy(body + off, frames, 4 * h.nr_frames);
+		off += 4 * h.nr_frames;
 		h.codec = codec;
 	} else {
-		memcpy(body + off, raw, n);
+		h.nr_frames = 0;
 	}
-	h.payload_len = n;
-	rec(ch, &h, body, off + n);
+	memmove(body + off, body + 8 * PG, pay);
+	h.payload_len = pay;
+	rec(ch, &h, body, off + pay);
+}
+
+static void pages(int ch, uint64_t seq, uint32_t block, uint64_t first, uint32_t nz, uint32_t nd,
+		  enum kmig_codec_id codec)
+{
+	pages_run(ch, seq, block, first, nz, nd, 128, codec, false);
 }
 
 static void ctrl(int ch, uint8_t type, uint64_t seq, uint64_t arg, const void *p, size_t n)
@@ -93,10 +119,12 @@ static void packet_corpus(void)
 		pages(1, 0, 0, 128, 1, 2, KMIG_CODEC_NONE);	/* chunk 1: channel 1 */
 		pages(0, 2, 0, 256, 3, 0, KMIG_CODEC_NONE);	/* zero only, last chunk */
 		pages(1, 1, 1, 0, 0, 1, codec);		/* block b */
+		pages_run(1, 2, 1, 0, 1, 4, 2, codec, true);	/* 2 runs, page bad */
+		pages_run(1, 3, 1, 0, 0, 4, 2, codec, false);	/* ...sent again */
 		ctrl(0, KMIG_PKT_SYNC, 3, 1, NULL, 0);
 		ctrl(0, KMIG_PKT_DEVICE_STATE, 4, 0, "device", 6);
 		ctrl(0, KMIG_PKT_END, 5, 5, NULL, 0);
-		ctrl(1, KMIG_PKT_END, 2, 2, NULL, 0);
+		ctrl(1, KMIG_PKT_END, 4, 4, NULL, 0);
 		snprintf(name, sizeof(name), "stream-%s", names[codec]);
 		put("packet", name, out, olen);
 	}

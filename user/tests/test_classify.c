@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Page classification, fallback path: memfd holes (SEEK_DATA/SEEK_HOLE),
- * anonymous memory (pagemap), zero and non-zero populated pages, a mask of
- * wanted pages; classification must not allocate holes. Module path: with
- * no /dev/kmig (ENOENT), no VM fd, or a device that is not kmig (ENOTTY),
- * the classifier falls back and says why.
+ * Page classification on the writer threads: memfd holes
+ * (SEEK_DATA/SEEK_HOLE), anonymous memory (pagemap), zero and non-zero
+ * populated pages, a mask of wanted pages; classification must not
+ * allocate holes. The writers' fused pass over a chunk (pass.h): an
+ * unhinted chunk is classified with one read per page, a hinted one is
+ * taken as the tracker says (no page read to classify it), and the CRCs,
+ * staging copies and byte counters are right.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +15,8 @@
 #include <unistd.h>
 
 #include "base/bits.h"
-#include "pages/classify.h"
+#include "base/crc.h"
+#include "pages/pass.h"
 #include "t.h"
 
 #define PG KMIG_PAGE_SIZE
@@ -55,7 +58,7 @@ static void t_memfd(struct t_state *st)
 	kmig_ram_init(&ram);
 	T_ASSERT(st, kmig_ram_add_memfd(&ram, "m", NP * PG, NULL) == 0, "memfd");
 	populate(ram.blocks[0].base);
-	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	T_ASSERT(st, kmig_classify_init(&c) == 0, "init");
 	fstat(ram.blocks[0].fd, &before);
 	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, NP, 0, NULL, zero, &cnt) == 0, "classify");
 	fstat(ram.blocks[0].fd, &after);
@@ -101,7 +104,7 @@ static void t_anon(struct t_state *st)
 	kmig_ram_init(&ram);
 	T_ASSERT(st, kmig_ram_add_anon(&ram, "m", NP * PG, NULL) == 0, "anon");
 	populate(ram.blocks[0].base);
-	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	T_ASSERT(st, kmig_classify_init(&c) == 0, "init");
 	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, NP, 0, NULL, zero, &cnt) == 0, "classify");
 	check_result(st, zero, &cnt, "anon");
 	kmig_classify_fini(&c);
@@ -121,7 +124,7 @@ static void t_want(struct t_state *st)
 	kmig_set_bit(want, 12);		/* data */
 	kmig_set_bit(want, 25);		/* zero data */
 	kmig_set_bit(want, 100);	/* hole */
-	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	T_ASSERT(st, kmig_classify_init(&c) == 0, "init");
 	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, 128, 0, want, zero, &cnt) == 0, "classify");
 	T_ASSERT(st, cnt.data == 1 && cnt.zero_data == 1 && cnt.none == 1,
 		 "want counts: data %llu zero %llu none %llu", (unsigned long long)cnt.data,
@@ -158,7 +161,7 @@ static void t_fd_range(struct t_state *st)
 	T_ASSERT(st, kmig_ram_add_fd_range(&ram, "y", fd, 201 * PG, NP * PG, true, NULL) == -EINVAL,
 		 "range past the end accepted");
 	populate(ram.blocks[0].base);
-	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
+	T_ASSERT(st, kmig_classify_init(&c) == 0, "init");
 	T_ASSERT(st, kmig_classify(&c, &ram.blocks[0], 0, NP, 0, NULL, zero, &cnt) == 0, "classify");
 	check_result(st, zero, &cnt, "range");
 	T_ASSERT(st, whole.blocks[0].base[0] == 0x5a && ram.blocks[0].base[10 * PG + 10] == 10,
@@ -169,36 +172,77 @@ static void t_fd_range(struct t_state *st)
 	close(fd);
 }
 
-/* The module path's fallbacks (no module on this machine). */
-static void t_module_absent(struct t_state *st)
+/* A chunk of the memfd that populate() filled: pages 0..127. */
+static void chunk_of(struct kmig_work *w, bool hinted)
 {
-	struct kmig_classifier c;
+	memset(w, 0, sizeof(*w));
+	w->kind = KMIG_WORK_PAGES;
+	w->mask[0] = w->mask[1] = ~0ULL;
+	w->hinted = hinted;
+}
 
-	T_ASSERT(st, kmig_classify_init(&c, "/nonexistent/kmig", 0) == 0, "init");
-	T_ASSERT(st, c.path == KMIG_CLASS_FALLBACK, "path");
-	T_ASSERT(st, strstr(c.why, "No such file or directory (kmig.ko not loaded)"), "%s", c.why);
-	printf("# %s\n", c.why);
-	kmig_classify_fini(&c);
+static bool crcs_ok(const struct kmig_chunk_pages *cp, const uint8_t *base, const uint8_t *stage)
+{
+	for (unsigned int i = 0; i < cp->nr_data; i++) {
+		const uint8_t *p = base + cp->data[i] * PG;
 
-	T_ASSERT(st, kmig_classify_init(&c, NULL, -1) == 0, "init");
-	T_ASSERT(st, c.path == KMIG_CLASS_FALLBACK && strstr(c.why, "no VM fd"), "%s", c.why);
-	printf("# %s\n", c.why);
-	kmig_classify_fini(&c);
+		if (cp->crc[i] != kmig_crc32c_buf(p, PG) || (stage && memcmp(stage + i * PG, p, PG)))
+			return false;
+	}
+	return true;
+}
 
-	T_ASSERT(st, kmig_classify_init(&c, "/dev/null", 0) == 0, "init");
-	T_ASSERT(st, c.path == KMIG_CLASS_FALLBACK && strstr(c.why, "KMIG_GET_INFO"), "%s", c.why);
-	printf("# %s\n", c.why);
-	kmig_classify_fini(&c);
+#define ALL (KMIG_PASS_CRC | KMIG_PASS_STAGE)
 
-	if (access("/dev/kmig", F_OK) == 0)
-		printf("# /dev/kmig exists: the module path runs in the VM test host's tests\n");
+static void t_pass(struct t_state *st)
+{
+	struct kmig_chan_stats cs = { 0 };
+	struct kmig_chunk_pages cp;
+	struct kmig_pass ps;
+	struct kmig_work w;
+	struct kmig_ram ram;
+
+	kmig_ram_init(&ram);
+	T_ASSERT(st, kmig_ram_add_memfd(&ram, "m", NP * PG, NULL) == 0, "memfd");
+	populate(ram.blocks[0].base);
+	T_ASSERT(st, kmig_pass_init(&ps, true) == 0, "init");
+	/* Unhinted: holes skipped, 20..29 read and zero, 10..19 data. */
+	chunk_of(&w, false);
+	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, ALL, &cp, &cs) == 0, "pass");
+	T_ASSERT(st, cp.nr_data == 10 && cp.data[0] == 10 && cp.nr_zero == 118, "data %u zero %u",
+		 cp.nr_data, cp.nr_zero);
+	T_ASSERT(st, crcs_ok(&cp, ram.blocks[0].base, ps.stage), "CRCs or staged copies");
+	T_ASSERT(st, cs.pages_none == 108 && cs.pages_zero == 10, "none %llu zero %llu",
+		 (unsigned long long)cs.pages_none, (unsigned long long)cs.pages_zero);
+	T_ASSERT(st, cs.bytes_read == 20 * PG && cs.bytes_copied == 10 * PG,
+		 "read %llu copied %llu: each page read once", (unsigned long long)cs.bytes_read,
+		 (unsigned long long)cs.bytes_copied);
+	/* Hinted: page 12 (data) hinted zero is never read; 20..29 (written
+	 * zero) and 40 (a hole) hinted data are data, not checked again. */
+	chunk_of(&w, true);
+	memset(w.mask, 0, sizeof(w.mask));
+	kmig_set_bit(w.mask, 12);
+	kmig_set_bit(w.zmask, 12);
+	for (int i = 20; i < 30; i++)
+		kmig_set_bit(w.mask, i);
+	kmig_set_bit(w.mask, 40);
+	memset(&cs, 0, sizeof(cs));
+	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, ALL, &cp, &cs) == 0, "hinted pass");
+	T_ASSERT(st, cp.nr_zero == 1 && cp.zero[0] == 12 && cp.nr_data == 11 && cp.data[10] == 40,
+		 "hinted: zero %u data %u", cp.nr_zero, cp.nr_data);
+	T_ASSERT(st, crcs_ok(&cp, ram.blocks[0].base, ps.stage), "hinted CRCs");
+	T_ASSERT(st, cs.pages_none == 1 && cs.pages_zero == 0 && cs.bytes_read == 11 * PG,
+		 "hinted counts: none %llu zero %llu read %llu", (unsigned long long)cs.pages_none,
+		 (unsigned long long)cs.pages_zero, (unsigned long long)cs.bytes_read);
+	kmig_pass_fini(&ps);
+	kmig_ram_free(&ram);
 }
 
 int main(void)
 {
 	static const struct t_case cases[] = {
 		T_CASE(t_memfd), T_CASE(t_anon), T_CASE(t_want), T_CASE(t_fd_range),
-		T_CASE(t_module_absent),
+		T_CASE(t_pass),
 	};
 
 	return t_main("classify", cases, sizeof(cases) / sizeof(cases[0]));

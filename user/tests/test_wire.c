@@ -49,7 +49,7 @@ struct hello_case {
 
 static void h_magic(struct kmig_hello *h, uint8_t *b) { b[0] ^= 1; recrc_hello(b); }
 static void h_crc(struct kmig_hello *h, uint8_t *b) { b[60] ^= 1; }
-static void h_version(struct kmig_hello *h, uint8_t *b) { h->version = 2; kmig_hello_encode(b, h); }
+static void h_version(struct kmig_hello *h, uint8_t *b) { h->version = 3; kmig_hello_encode(b, h); }
 static void h_reserved(struct kmig_hello *h, uint8_t *b) { b[50] = 1; recrc_hello(b); }
 static void h_size(struct kmig_hello *h, uint8_t *b) { b[6] = 80; recrc_hello(b); }
 static void h_feat(struct kmig_hello *h, uint8_t *b) { h->features |= 1ULL << 40; kmig_hello_encode(b, h); }
@@ -63,7 +63,7 @@ static void h_chunk(struct kmig_hello *h, uint8_t *b) { h->chunk_pages = 64; kmi
 static const struct hello_case hello_cases[] = {
 	{ "bad magic", h_magic, -EBADMSG, "magic 0x48474d4a, expected 0x48474d4b" },
 	{ "bad CRC", h_crc, -EBADMSG, "hello: CRC32C" },
-	{ "version 2", h_version, -EPROTONOSUPPORT, "version 2, expected 1" },
+	{ "version 3", h_version, -EPROTONOSUPPORT, "version 3, expected 2" },
 	{ "reserved byte", h_reserved, -EBADMSG, "reserved bytes 40..59 not zero" },
 	{ "size field", h_size, -EBADMSG, "size 80, expected 64" },
 	{ "unknown feature", h_feat, -EOPNOTSUPP, "feature bits 0x10000000007, known 0x7" },
@@ -188,23 +188,55 @@ static void fx_fini(struct fx *f)
 	kmig_ram_free(&f->ram);
 }
 
-/* A PAGES packet: zero list, data list, payload. */
-static void pages(struct fx *f, uint64_t seq, uint32_t block, uint64_t first,
-		  const uint32_t *z, uint32_t nz, const uint32_t *d, uint32_t nd,
-		  const void *payload, uint32_t plen, uint8_t codec)
+/* Runs of consecutive offsets in a data list (a compressed packet has one
+ * frame per run). */
+static uint32_t runs(const uint32_t *d, uint32_t nd)
+{
+	uint32_t r = 0;
+
+	for (uint32_t i = 0; i < nd; i++)
+		r += !i || d[i] != d[i - 1] + 1;
+	return r;
+}
+
+/*
+ * A PAGES packet: zero list, data list, page CRCs (of the pages in @raw:
+ * the payload itself when raw; NULL: zeros), frame lengths (compressed: the
+ * payload is one frame per run, @frames[] long, or all of it when NULL),
+ * then the payload.
+ */
+static void pages_f(struct fx *f, uint64_t seq, uint32_t block, uint64_t first,
+		    const uint32_t *z, uint32_t nz, const uint32_t *d, uint32_t nd,
+		    const void *payload, uint32_t plen, uint8_t codec, const uint8_t *raw,
+		    const uint32_t *frames)
 {
 	struct kmig_pkt_hdr h = { .type = KMIG_PKT_PAGES, .codec = codec, .seq = seq,
 				  .block = block, .arg = first, .nr_zero = nz, .nr_data = nd,
 				  .payload_len = plen };
 	size_t off = 0;
 
+	if (codec && nd)
+		h.nr_frames = runs(d, nd);
+	if (!codec)
+		raw = plen >= nd * PG ? payload : NULL;
 	for (uint32_t i = 0; i < nz; i++, off += 4)
 		kmig_put_le32(f->body + off, z[i]);
 	for (uint32_t i = 0; i < nd; i++, off += 4)
 		kmig_put_le32(f->body + off, d[i]);
+	for (uint32_t i = 0; i < nd; i++, off += 4)
+		kmig_put_le32(f->body + off, raw ? kmig_crc32c_buf(raw + i * PG, PG) : 0);
+	for (uint32_t i = 0; i < h.nr_frames; i++, off += 4)
+		kmig_put_le32(f->body + off, frames ? frames[i] : plen);
 	if (plen)
 		memcpy(f->body + off, payload, plen);
 	f->len = kmig_pkt_build(f->pkt, &h, f->body, off + plen);
+}
+
+static void pages(struct fx *f, uint64_t seq, uint32_t block, uint64_t first,
+		  const uint32_t *z, uint32_t nz, const uint32_t *d, uint32_t nd,
+		  const void *payload, uint32_t plen, uint8_t codec)
+{
+	pages_f(f, seq, block, first, z, nz, d, nd, payload, plen, codec, NULL, NULL);
 }
 
 static void ctrl(struct fx *f, uint8_t type, uint64_t seq, uint64_t arg, const void *p,
@@ -218,6 +250,19 @@ static void ctrl(struct fx *f, uint8_t type, uint64_t seq, uint64_t arg, const v
 static void recrc_hdr(struct fx *f)
 {
 	kmig_put_le32(f->pkt + 44, kmig_crc32c_buf(f->pkt, 44));
+}
+
+/* After a PAGES header was changed: its lists CRC, then its own. */
+static void recrc_lists(struct fx *f)
+{
+	struct kmig_pkt_hdr h;
+	struct kmig_err e = { 0 };
+
+	recrc_hdr(f);
+	kmig_hdr_decode(f->pkt, &h, &e);
+	kmig_put_le32(f->pkt + 40, kmig_crc32c_buf(f->pkt + KMIG_HDR_SIZE,
+						   kmig_pages_lists_len(&h)));
+	recrc_hdr(f);
 }
 
 static int feed(struct fx *f, int ch)
@@ -240,6 +285,8 @@ struct pkt_case {
 	void (*build)(struct fx *f);
 	int err;
 	const char *msg;
+	int run;		/* a frame that fails while it decodes: it may have
+				 * written this many pages of its own run, no more */
 };
 
 static void p_magic(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[3] = 0; recrc_hdr(f); }
@@ -258,7 +305,25 @@ static void p_count129(struct fx *f)
 static void p_ovf(struct fx *f)
 {
 	pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0);
-	kmig_put_le32(f->pkt + 20, 0xffffffff);	/* u32 sum would wrap to 0 */
+	kmig_put_le16(f->pkt + 20, 0xffff);	/* a u16 sum would wrap to 0 */
+	recrc_hdr(f);
+}
+static void p_frames_ovf(struct fx *f)
+{
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, 100, KMIG_CODEC_ZSTD);
+	kmig_put_le16(f->pkt + 22, 0xffff);
+	recrc_hdr(f);
+}
+static void p_frames_raw(struct fx *f)
+{
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0);
+	kmig_put_le16(f->pkt + 22, 1);
+	recrc_hdr(f);
+}
+static void p_frames0(struct fx *f)
+{
+	pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, 100, KMIG_CODEC_ZSTD);
+	kmig_put_le16(f->pkt + 22, 0);
 	recrc_hdr(f);
 }
 static void p_ovf_payload(struct fx *f)
@@ -276,7 +341,7 @@ static void p_order(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L10, 2, big, 2 * 
 static void p_both(struct fx *f) { pages(f, 1, 0, 0, L1, 1, L01, 2, big, 2 * PG, 0); }
 static void p_rawlen(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L01, 2, big, PG, 0); }
 static void p_complen(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, KMIG_CODEC_ZSTD); }
-static void p_bcrc(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[KMIG_HDR_SIZE + 100] ^= 1; }
+static void p_lcrc(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[KMIG_HDR_SIZE + 5] ^= 1; }
 static void p_trunc(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->len -= 1000; }
 static void p_trunc_hdr(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->len = 40; }
 static void p_affinity(struct fx *f) { pages(f, 1, 0, 128, NULL, 0, L0, 1, page_a, PG, 0); }
@@ -286,6 +351,36 @@ static void p_table2(struct fx *f) { uint8_t b[4] = { 1 }; ctrl(f, KMIG_PKT_BLOC
 static void p_dev_ch1(struct fx *f) { ctrl(f, KMIG_PKT_DEVICE_STATE, 0, 0, "x", 1); }
 static void p_end(struct fx *f) { ctrl(f, KMIG_PKT_END, 1, 7, NULL, 0); }
 static void p_sync_arg(struct fx *f) { ctrl(f, KMIG_PKT_DEVICE_STATE, 1, 3, "x", 1); }
+static void p_dev_crc(struct fx *f) { ctrl(f, KMIG_PKT_DEVICE_STATE, 1, 0, "xyz", 3); f->pkt[KMIG_HDR_SIZE + 1] ^= 1; }
+
+/* Frame tables that lie (one frame per run of the data list). */
+static const uint32_t L02[] = { 0, 2 };
+static void p_frames_runs(struct fx *f)
+{
+	static const uint32_t fr[] = { 30, 30 };
+
+	pages_f(f, 1, 0, 0, NULL, 0, L02, 2, comp, 60, KMIG_CODEC_ZSTD, NULL, fr);
+	kmig_put_le16(f->pkt + 22, 1);	/* two runs, one frame */
+	recrc_lists(f);
+}
+static void p_frame0(struct fx *f)
+{
+	static const uint32_t fr[] = { 0, 60 };
+
+	pages_f(f, 1, 0, 0, NULL, 0, L02, 2, comp, 60, KMIG_CODEC_ZSTD, NULL, fr);
+}
+static void p_frame_big(struct fx *f)
+{
+	static const uint32_t fr[] = { 5000, 10 };
+
+	pages_f(f, 1, 0, 0, NULL, 0, L02, 2, comp, 5010, KMIG_CODEC_ZSTD, NULL, fr);
+}
+static void p_frame_sum(struct fx *f)
+{
+	static const uint32_t fr[] = { 10, 20 };
+
+	pages_f(f, 1, 0, 0, NULL, 0, L02, 2, comp, 60, KMIG_CODEC_ZSTD, NULL, fr);
+}
 
 /* Compressed payloads that lie. */
 static void p_ztrunc(struct fx *f)
@@ -322,41 +417,54 @@ static void p_lz4bomb(struct fx *f);
 static void p_zlibbomb(struct fx *f);
 
 static const struct pkt_case pkt_cases[] = {
-	{ "bad magic", 2, 0, p_magic, -EBADMSG, "packet magic 0x00474d4b, expected 0x50474d4b" },
-	{ "bad header CRC", 2, 0, p_hcrc, -EBADMSG, "header CRC32C" },
-	{ "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..11" },
-	{ "type 12", 2, 0, p_type12, -EBADMSG, "packet type 12, expected 1..11" },
-	{ "flags", 2, 0, p_flags, -EBADMSG, "SYNC: flags 0x1, expected 0" },
-	{ "sequence", 2, 0, p_seq, -EPROTO, "sequence 5, expected 1" },
-	{ "no pages", 2, 0, p_count0, -EBADMSG, "0 zero + 0 data pages, expected 1..128" },
-	{ "129 pages", 2, 0, p_count129, -EBADMSG, "128 zero + 1 data pages, expected 1..128" },
-	{ "count overflow", 2, 0, p_ovf, -EBADMSG, "4294967295 zero + 1 data pages" },
+	{ "bad magic", 2, 0, p_magic, -EBADMSG, "packet magic 0x00474d4b, expected 0x50474d4b", 0 },
+	{ "bad header CRC", 2, 0, p_hcrc, -EBADMSG, "header CRC32C", 0 },
+	{ "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..11", 0 },
+	{ "type 12", 2, 0, p_type12, -EBADMSG, "packet type 12, expected 1..11", 0 },
+	{ "flags", 2, 0, p_flags, -EBADMSG, "SYNC: flags 0x1, expected 0", 0 },
+	{ "sequence", 2, 0, p_seq, -EPROTO, "sequence 5, expected 1", 0 },
+	{ "no pages", 2, 0, p_count0, -EBADMSG, "0 zero + 0 data pages, expected 1..128", 0 },
+	{ "129 pages", 2, 0, p_count129, -EBADMSG, "128 zero + 1 data pages, expected 1..128", 0 },
+	{ "count overflow", 2, 0, p_ovf, -EBADMSG, "65535 zero + 1 data pages", 0 },
+	{ "frame count overflow", 2, 0, p_frames_ovf, -EBADMSG,
+	  "65535 frames for 1 data pages, expected 1..1", 0 },
+	{ "frames in a raw packet", 2, 0, p_frames_raw, -EBADMSG,
+	  "1 frames in a raw packet, expected 0", 0 },
+	{ "no frames", 2, 0, p_frames0, -EBADMSG, "0 frames for 1 data pages, expected 1..1", 0 },
 	{ "payload overflow", 2, 0, p_ovf_payload, -EBADMSG,
-	  "compressed payload of 4294967295 bytes, expected 1..4095" },
-	{ "unaligned first page", 2, 0, p_align, -EBADMSG, "first page 100, expected a multiple of 128" },
-	{ "block id", 2, 0, p_block, -ERANGE, "block id 2, expected < 2" },
-	{ "first page past block", 2, 0, p_past, -ERANGE, "first page 384 past block 'a' (300 pages)" },
-	{ "offset past block", 2, 0, p_off_block, -ERANGE, "zero list entry 0: page offset 50, expected < 44" },
-	{ "offset past chunk", 2, 0, p_off_chunk, -ERANGE, "data list entry 0: page offset 128, expected < 128" },
-	{ "offsets not increasing", 2, 0, p_order, -EBADMSG, "data list entry 1: offset 0 after 1" },
-	{ "page zero and data", 2, 0, p_both, -EBADMSG, "page offset 1 in both the zero and the data list" },
-	{ "raw payload length", 2, 0, p_rawlen, -EBADMSG, "raw payload of 4096 bytes, expected 8192 (2 pages)" },
-	{ "compressed not smaller", 2, 0, p_complen, -EBADMSG, "compressed payload of 4096 bytes, expected 1..4095" },
-	{ "bad body CRC", 2, 0, p_bcrc, -EBADMSG, "PAGES body CRC32C" },
-	{ "truncated payload", 2, 0, p_trunc, -ENODATA, "truncated PAGES: body of 4100 bytes, 3100 there" },
-	{ "truncated header", 2, 0, p_trunc_hdr, -ENODATA, "truncated header: 40 of 48 bytes" },
-	{ "wrong channel", 2, 0, p_affinity, -EPROTO, "chunk 1 of block 0 belongs to channel 1, received on 0" },
-	{ "codec not negotiated", 2, 0, p_codec, -EPROTO, "codec lz4, expected none or zstd" },
-	{ "receiver-only type", 2, 0, p_acktype, -EPROTO, "SYNC_ACK from the sender" },
-	{ "second block table", 2, 0, p_table2, -EPROTO, "BLOCK_TABLE on channel 0 seq 1" },
-	{ "device state on channel 1", 2, 1, p_dev_ch1, -EPROTO, "DEVICE_STATE on channel 1" },
-	{ "END count", 2, 0, p_end, -EPROTO, "END counts 7 packets, received 1" },
-	{ "arg on DEVICE_STATE", 2, 0, p_sync_arg, -EBADMSG, "DEVICE_STATE: codec 0 block 0 zero 0 data 0 arg 3" },
-	{ "truncated compressed", 2, 0, p_ztrunc, -EBADMSG, "zstd" },
-	{ "zstd bomb (claimed)", 2, 0, p_zbomb, -EOVERFLOW, "zstd: frame claims 262144 bytes, expected 4096" },
-	{ "zstd bomb (actual)", 2, 0, p_zbomb_stream, -EOVERFLOW, "zstd: Destination buffer is too small" },
-	{ "lz4 bomb", 3, 0, p_lz4bomb, -EOVERFLOW, "lz4: output exceeds the expected 4096 bytes" },
-	{ "zlib bomb", 1, 0, p_zlibbomb, -EOVERFLOW, "zlib: output exceeds the expected 4096 bytes" },
+	  "compressed payload of 4294967295 bytes, expected 1..4095", 0 },
+	{ "unaligned first page", 2, 0, p_align, -EBADMSG, "first page 100, expected a multiple of 128", 0 },
+	{ "block id", 2, 0, p_block, -ERANGE, "block id 2, expected < 2", 0 },
+	{ "first page past block", 2, 0, p_past, -ERANGE, "first page 384 past block 'a' (300 pages)", 0 },
+	{ "offset past block", 2, 0, p_off_block, -ERANGE, "zero list entry 0: page offset 50, expected < 44", 0 },
+	{ "offset past chunk", 2, 0, p_off_chunk, -ERANGE, "data list entry 0: page offset 128, expected < 128", 0 },
+	{ "offsets not increasing", 2, 0, p_order, -EBADMSG, "data list entry 1: offset 0 after 1", 0 },
+	{ "page zero and data", 2, 0, p_both, -EBADMSG, "page offset 1 in both the zero and the data list", 0 },
+	{ "raw payload length", 2, 0, p_rawlen, -EBADMSG, "raw payload of 4096 bytes, expected 8192 (2 pages)", 0 },
+	{ "compressed not smaller", 2, 0, p_complen, -EBADMSG, "compressed payload of 4096 bytes, expected 1..4095", 0 },
+	{ "bad lists CRC", 2, 0, p_lcrc, -EBADMSG, "PAGES lists CRC32C", 0 },
+	{ "bad body CRC", 2, 0, p_dev_crc, -EBADMSG, "DEVICE_STATE body CRC32C", 0 },
+	{ "frames for fewer runs", 2, 0, p_frames_runs, -EBADMSG,
+	  "1 frames for a data list of more runs", 0 },
+	{ "empty frame", 2, 0, p_frame0, -EBADMSG, "frame 0 of 0 bytes, expected 1..4096 (1 pages)", 0 },
+	{ "frame past its run", 2, 0, p_frame_big, -EBADMSG,
+	  "frame 0 of 5000 bytes, expected 1..4096 (1 pages)", 0 },
+	{ "frames vs payload", 2, 0, p_frame_sum, -EBADMSG, "frames of 30 bytes, payload of 60", 0 },
+	{ "truncated payload", 2, 0, p_trunc, -ENODATA, "truncated packet: 3152 bytes", 0 },
+	{ "truncated header", 2, 0, p_trunc_hdr, -ENODATA, "truncated packet: 40 bytes", 0 },
+	{ "wrong channel", 2, 0, p_affinity, -EPROTO, "chunk 1 of block 0 belongs to channel 1, received on 0", 0 },
+	{ "codec not negotiated", 2, 0, p_codec, -EPROTO, "codec lz4, expected none or zstd", 0 },
+	{ "receiver-only type", 2, 0, p_acktype, -EPROTO, "SYNC_ACK from the sender", 0 },
+	{ "second block table", 2, 0, p_table2, -EPROTO, "BLOCK_TABLE on channel 0 seq 1", 0 },
+	{ "device state on channel 1", 2, 1, p_dev_ch1, -EPROTO, "DEVICE_STATE on channel 1", 0 },
+	{ "END count", 2, 0, p_end, -EPROTO, "END counts 7 packets, received 1", 0 },
+	{ "arg on DEVICE_STATE", 2, 0, p_sync_arg, -EBADMSG,
+	  "DEVICE_STATE: codec 0 block 0 zero 0 frames 0 data 0 arg 3", 0 },
+	{ "truncated compressed", 2, 0, p_ztrunc, -EBADMSG, "frame 0: zstd", 2 },
+	{ "zstd bomb (claimed)", 2, 0, p_zbomb, -EOVERFLOW, "zstd: frame claims 262144 bytes, expected 4096", 0 },
+	{ "zstd bomb (actual)", 2, 0, p_zbomb_stream, -EOVERFLOW, "zstd: Destination buffer is too small", 1 },
+	{ "lz4 bomb", 3, 0, p_lz4bomb, -EOVERFLOW, "lz4: output exceeds the expected 4096 bytes", 1 },
+	{ "zlib bomb", 1, 0, p_zlibbomb, -EOVERFLOW, "zlib: output exceeds the expected 4096 bytes", 1 },
 };
 
 static void codec_bomb(struct fx *f, enum kmig_codec_id id)
@@ -389,8 +497,9 @@ static void t_packets(struct t_state *st)
 			 "packet '%s': got %d '%s', expected %d '%s'", c->name, ret,
 			 f.ch[c->ch].err.msg, c->err, c->msg);
 		printf("#   packet %-26s -> %s\n", c->name, f.ch[c->ch].err.msg);
-		/* Rejected before memory was touched: block a is still a hole. */
-		T_EXPECT(st, lseek(f.ram.blocks[0].fd, 0, SEEK_DATA) < 0 && errno == ENXIO,
+		/* Rejected before memory was touched: block a is still a hole
+		 * (a frame decoded into its own run: past the run). */
+		T_EXPECT(st, lseek(f.ram.blocks[0].fd, c->run * PG, SEEK_DATA) < 0 && errno == ENXIO,
 			 "packet '%s' wrote guest memory", c->name);
 		fx_fini(&f);
 	}
@@ -527,9 +636,10 @@ static void t_apply(struct t_state *st)
 	t_fill_text(big, 2 * PG, 9);
 	T_ASSERT(st, kmig_codec_compress(&c, big, 2 * PG, comp, 2 * PG - 1, &n) == 0, "compress");
 	kmig_codec_fini(&c);
-	pages(&f, 1, 1, 0, NULL, 0, L01, 2, comp, n, KMIG_CODEC_ZSTD);
+	pages_f(&f, 1, 1, 0, NULL, 0, L01, 2, comp, n, KMIG_CODEC_ZSTD, big, NULL);
 	T_ASSERT(st, feed(&f, 1) == 0, "compressed: %s", f.ch[1].err.msg);
 	T_ASSERT(st, !memcmp(b, big, 2 * PG), "compressed data");
+	T_ASSERT(st, !f.ch[1].unverified && !f.ch[1].stats.pages_badcrc, "compressed CRCs");
 	/* Control packets. */
 	ctrl(&f, KMIG_PKT_SYNC, 3, 42, NULL, 0);
 	T_ASSERT(st, kmig_rx_feed(&f.ch[0], f.pkt, f.len, &used, &act) == 0 &&
@@ -537,6 +647,49 @@ static void t_apply(struct t_state *st)
 	ctrl(&f, KMIG_PKT_END, 4, 4, NULL, 0);
 	T_ASSERT(st, kmig_rx_feed(&f.ch[0], f.pkt, f.len, &used, &act) == 0 &&
 		 act == KMIG_RX_END_ACK && f.ch[0].ended, "end");
+	fx_fini(&f);
+}
+
+/*
+ * A page whose bytes do not match its CRC (a guest that rewrote it while it
+ * was on its way, or corruption in transit) lands marked unverified, not
+ * failed; a later copy that verifies, or a zero marker, clears the mark;
+ * END fails while a mark is left.
+ */
+static void t_unverified(struct t_state *st)
+{
+	static struct fx f;
+	int ret;
+
+	t_fill_random(big, 2 * PG, 5);
+	T_ASSERT(st, fx_init(&f, KMIG_CODEC_NONE, true) == 0, "fixture: %s", f.ch[0].err.msg);
+	pages(&f, 1, 0, 0, NULL, 0, L01, 2, big, 2 * PG, 0);
+	f.pkt[f.len - 10] ^= 1;		/* page 1, after its CRC was taken */
+	T_ASSERT(st, feed(&f, 0) == 0, "a bad page fails the packet: %s", f.ch[0].err.msg);
+	T_ASSERT(st, f.ch[0].unverified == 1 && f.ch[0].stats.pages_badcrc == 1,
+		 "unverified %llu", (unsigned long long)f.ch[0].unverified);
+	ctrl(&f, KMIG_PKT_END, 2, 2, NULL, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EBADMSG && strstr(f.ch[0].err.msg, "END with 1 page whose CRC32C did "
+		 "not match where it landed and that was not sent again (block 'a' page 1)"),
+		 "%d %s", ret, f.ch[0].err.msg);
+	printf("#   %s\n", f.ch[0].err.msg);
+	fx_fini(&f);
+
+	/* Page 1 bad then good; page 0 bad then zero: END passes. */
+	T_ASSERT(st, fx_init(&f, KMIG_CODEC_NONE, true) == 0, "fixture");
+	pages(&f, 1, 0, 0, NULL, 0, L01, 2, big, 2 * PG, 0);
+	f.pkt[f.len - PG - 10] ^= 1;	/* page 0 */
+	f.pkt[f.len - 10] ^= 1;		/* page 1 */
+	T_ASSERT(st, feed(&f, 0) == 0 && f.ch[0].unverified == 2, "two bad pages");
+	pages(&f, 2, 0, 0, NULL, 0, L1, 1, big + PG, PG, 0);
+	T_ASSERT(st, feed(&f, 0) == 0 && f.ch[0].unverified == 1, "good copy of page 1");
+	pages(&f, 3, 0, 0, L0, 1, NULL, 0, NULL, 0, 0);
+	T_ASSERT(st, feed(&f, 0) == 0 && f.ch[0].unverified == 0, "zero marker for page 0");
+	T_ASSERT(st, kmig_zero_check(f.ram.blocks[0].base, PG) &&
+		 !memcmp(f.ram.blocks[0].base + PG, big + PG, PG), "contents");
+	ctrl(&f, KMIG_PKT_END, 4, 4, NULL, 0);
+	T_EXPECT(st, feed(&f, 0) == 0, "END: %s", f.ch[0].err.msg);
 	fx_fini(&f);
 }
 
@@ -639,7 +792,7 @@ int main(void)
 {
 	static const struct t_case cases[] = {
 		T_CASE(t_crc), T_CASE(t_hello), T_CASE(t_reply), T_CASE(t_resumed), T_CASE(t_packets),
-		T_CASE(t_sequences), T_CASE(t_apply), T_CASE(t_tables),
+		T_CASE(t_sequences), T_CASE(t_apply), T_CASE(t_unverified), T_CASE(t_tables),
 	};
 
 	return t_main("wire", cases, sizeof(cases) / sizeof(cases[0]));

@@ -179,26 +179,46 @@ int kmig_net_write_full(int fd, const void *buf, size_t len)
 	return kmig_net_writev_full(fd, &iov, 1);
 }
 
-int kmig_net_writev_full(int fd, struct iovec *iov, int cnt)
+/* Past @n bytes of @iov[*cnt]: drops the iovecs done, trims the next. */
+static struct iovec *iov_advance(struct iovec *iov, int *cnt, size_t n)
+{
+	while (*cnt && n >= iov->iov_len) {
+		n -= iov->iov_len;
+		iov++;
+		(*cnt)--;
+	}
+	if (*cnt) {
+		iov->iov_base = (char *)iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+	return iov;
+}
+
+/* All of @iov through one socket: received (@rx) or sent. */
+static int xfer_full(int fd, struct iovec *iov, int cnt, bool rx)
 {
 	while (cnt) {
 		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = cnt };
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		ssize_t n = rx ? recvmsg(fd, &msg, MSG_WAITALL) : sendmsg(fd, &msg, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		}
-		while (cnt && (size_t)n >= iov->iov_len) {
-			n -= iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= n;
-		}
+		if (!n && rx)
+			return -ECONNRESET;	/* peer closed mid-stream */
+		iov = iov_advance(iov, &cnt, n);
 	}
 	return 0;
+}
+
+int kmig_net_writev_full(int fd, struct iovec *iov, int cnt)
+{
+	return xfer_full(fd, iov, cnt, false);
+}
+
+int kmig_net_readv_full(int fd, struct iovec *iov, int cnt)
+{
+	return xfer_full(fd, iov, cnt, true);
 }

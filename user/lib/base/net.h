@@ -33,6 +33,8 @@ int kmig_net_read_full(int fd, void *buf, size_t len);
 int kmig_net_write_full(int fd, const void *buf, size_t len);
 /* Writes all of @iov (modified in place). */
 int kmig_net_writev_full(int fd, struct iovec *iov, int cnt);
+/* Fills all of @iov (modified in place), e.g. straight into pages. */
+int kmig_net_readv_full(int fd, struct iovec *iov, int cnt);
 /* Bounded wait for a reply during the handshake. */
 int kmig_net_set_timeout(int fd, int timeout_ms);
 

@@ -98,11 +98,4 @@ void kmig_ram_mark_all_written(struct kmig_ram_block *b);
 /* Total bytes of all blocks. */
 uint64_t kmig_ram_total(const struct kmig_ram *ram);
 
-/* Write block @b to the file @name (a valid block name) in the directory
- * @dirfd as a sparse file (holes for never-written ranges): NAME.tmp is
- * created, written, fsync()ed and renamed, so a failure never leaves a
- * complete-looking file. Never follows or replaces what is already there:
- * -EEXIST if NAME or NAME.tmp exists (a file, a symlink, anything). */
-int kmig_ram_write_file(const struct kmig_ram_block *b, int dirfd, const char *name);
-
 #endif /* KMIG_RAM_H */

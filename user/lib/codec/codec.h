@@ -10,9 +10,11 @@
  * kmig_codec_compress() returns -ENOSPC when the output would not be
  * smaller than the input (@cap is the most the caller accepts): the caller
  * then sends the batch raw. kmig_codec_decompress() accepts only input that
- * decodes to exactly @expect bytes, and consumes all of it; a stream that
- * claims or produces more is a decompression bomb (-EOVERFLOW), anything
- * else malformed is -EBADMSG. The context's err text says what was wrong.
+ * decodes to exactly @expect bytes, and consumes all of it; it writes at
+ * most @expect bytes at @dst, so the receiver decodes straight into the
+ * destination's pages. A stream that claims or produces more is a
+ * decompression bomb (-EOVERFLOW), anything else malformed is -EBADMSG.
+ * The context's err text says what was wrong.
  */
 #ifndef KMIG_CODEC_H
 #define KMIG_CODEC_H
@@ -53,6 +55,7 @@ struct kmig_codec {
 	int level;
 	void *cctx;		/* compression state, codec-specific */
 	void *dctx;		/* decompression state */
+	uint8_t *probe;		/* lz4: telling a bomb from garbage, on errors only */
 	char err[128];		/* last error, for messages */
 };
 
@@ -72,9 +75,8 @@ void kmig_codec_fini(struct kmig_codec *c);
 int kmig_codec_compress(struct kmig_codec *c, const void *src, size_t len,
 			void *dst, size_t cap, size_t *out_len);
 
-/* Decompress one batch into exactly @expect bytes at @dst. @dst must have
- * room for @expect + 1 bytes: the extra byte lets codecs without a size
- * header detect output past @expect. */
+/* Decompress one batch into exactly @expect bytes at @dst; never writes
+ * past them. */
 int kmig_codec_decompress(struct kmig_codec *c, const void *src, size_t len,
 			  void *dst, size_t expect);
 

@@ -14,7 +14,9 @@
 static void lz4_fini(struct kmig_codec *c)
 {
 	free(c->cctx);
+	free(c->probe);
 	c->cctx = NULL;
+	c->probe = NULL;
 }
 
 static int lz4_init(struct kmig_codec *c, unsigned int dirs)
@@ -53,10 +55,15 @@ static int lz4_decompress(struct kmig_codec *c, const void *src, size_t len,
 
 	if (len > INT_MAX || expect >= INT_MAX)
 		return -EINVAL;
-	n = LZ4_decompress_safe(src, dst, len, expect + 1);
+	n = LZ4_decompress_safe(src, dst, len, expect);
 	if (n < 0) {
-		/* Tell a bomb from garbage: does it decode past @expect? */
-		if (LZ4_decompress_safe_partial(src, dst, len, expect + 1, expect + 1) ==
+		/* Tell a bomb from garbage: does it decode past @expect? Into a
+		 * buffer of our own, never past the caller's @expect bytes. */
+		free(c->probe);
+		c->probe = malloc(expect + 1);
+		if (!c->probe)
+			return -ENOMEM;
+		if (LZ4_decompress_safe_partial(src, (char *)c->probe, len, expect + 1, expect + 1) ==
 		    (int)expect + 1) {
 			snprintf(c->err, sizeof(c->err), "lz4: output exceeds the expected %zu bytes",
 				 expect);

@@ -90,17 +90,25 @@ static int zlib_decompress(struct kmig_codec *c, const void *src, size_t len,
 	zs->next_out = dst;
 	zs->avail_out = expect;
 	ret = inflate(zs, Z_FINISH);
+	if (ret != Z_STREAM_END && !zs->avail_out) {
+		/* Full: does the stream end here, or want more room (a bomb)? */
+		uint8_t extra;
+
+		zs->next_out = &extra;
+		zs->avail_out = 1;
+		ret = inflate(zs, Z_FINISH);
+		if (!zs->avail_out) {
+			snprintf(c->err, sizeof(c->err),
+				 "zlib: output exceeds the expected %zu bytes", expect);
+			return -EOVERFLOW;
+		}
+	}
 	if (ret == Z_STREAM_END && zs->total_out == expect && !zs->avail_in)
 		return 0;
 	if (ret == Z_STREAM_END && zs->avail_in) {
 		snprintf(c->err, sizeof(c->err), "zlib: %u bytes of trailing data after the stream",
 			 zs->avail_in);
 		return -EBADMSG;
-	}
-	if ((ret == Z_BUF_ERROR || ret == Z_OK) && !zs->avail_out) {
-		snprintf(c->err, sizeof(c->err), "zlib: output exceeds the expected %zu bytes",
-			 expect);
-		return -EOVERFLOW;
 	}
 	snprintf(c->err, sizeof(c->err), "zlib inflate: %s after %lu of %zu bytes",
 		 ret == Z_STREAM_END ? "stream ended" :

@@ -79,8 +79,8 @@ static int zstd_decompress(struct kmig_codec *c, const void *src, size_t len,
 			 claim, expect);
 		return claim > expect ? -EOVERFLOW : -EBADMSG;
 	}
-	/* One byte of slack: output past @expect shows up as n > expect. */
-	n = ZSTD_decompressDCtx(c->dctx, dst, expect + 1, src, len);
+	/* Output past @expect fails with dstSize_tooSmall, never written. */
+	n = ZSTD_decompressDCtx(c->dctx, dst, expect, src, len);
 	if (ZSTD_isError(n)) {
 		snprintf(c->err, sizeof(c->err), "zstd: %s", ZSTD_getErrorName(n));
 		return ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall ? -EOVERFLOW : -EBADMSG;

@@ -45,6 +45,7 @@ int kmig_chunk_split(const uint64_t *chunk_base, unsigned int owners, uint32_t b
 		if (!set)
 			continue;
 		chunk_bits(w.zmask, w.arg, first, zero, true, p, hi);
+		w.hinted = zero != NULL;
 		ret = push(arg, kmig_chunk_channel(chunk_base, block, chunk, owners), &w, set);
 		if (ret)
 			return ret;
@@ -58,24 +59,4 @@ void kmig_chunk_bases(const struct kmig_ram *ram, uint64_t *chunk_base)
 	for (unsigned int i = 0; i < ram->nr; i++)
 		chunk_base[i + 1] = chunk_base[i] +
 			KMIG_DIV_ROUND_UP(ram->blocks[i].npages, KMIG_CHUNK_PAGES);
-}
-
-int kmig_chunk_classify(struct kmig_classifier *c, const struct kmig_ram_block *b,
-			const struct kmig_work *w, unsigned int n, uint64_t *zero,
-			struct kmig_class_counts *cnt)
-{
-	uint64_t want[KMIG_CHUNK_PAGES / 64], hinted = 0;
-	int ret;
-
-	for (unsigned int i = 0; i < KMIG_CHUNK_PAGES / 64; i++) {
-		want[i] = w->mask[i] & ~w->zmask[i];
-		hinted += __builtin_popcountll(w->mask[i] & w->zmask[i]);
-	}
-	if (!hinted)
-		return kmig_classify(c, b, w->arg, n, 0, w->mask, zero, cnt);
-	ret = kmig_classify(c, b, w->arg, n, 0, want, zero, cnt);
-	for (unsigned int i = 0; !ret && i < KMIG_CHUNK_PAGES / 64; i++)
-		zero[i] = (zero[i] & want[i]) | (w->mask[i] & w->zmask[i]);
-	cnt->none += hinted;
-	return ret;
 }

@@ -5,15 +5,15 @@
  * bitmap is cut into work items of KMIG_CHUNK_PAGES pages, each owned by
  * one thread (kmig_chunk_channel()), so the successive versions of a page
  * are always written by the same thread, in the order they were queued.
- * A thread classifies its chunk with the dirty tracker's zero hints taken
- * as they are (never read) and the other pages checked by its classifier.
+ * A chunk carries the dirty tracker's classification when it has one
+ * (kmig_work.hinted); pass.h turns a chunk into zero and data pages.
  */
 #ifndef KMIG_CHUNK_H
 #define KMIG_CHUNK_H
 
 #include <stdint.h>
 
-#include "pages/classify.h"
+#include "base/ram.h"
 #include "pages/queue.h"
 
 /* Thread (stream channel) owning chunk @chunk of block @block, given the
@@ -40,14 +40,5 @@ int kmig_chunk_split(const uint64_t *chunk_base, unsigned int owners, uint32_t b
 
 /* Fill chunk_base[0..nr] for @ram (chunk_base[i]: chunks before block i). */
 void kmig_chunk_bases(const struct kmig_ram *ram, uint64_t *chunk_base);
-
-/*
- * Which pages of the chunk @w (@n pages of @b) are zero, into @zero
- * (KMIG_CHUNK_PAGES bits): hinted pages (w->zmask) without reading them,
- * the others through @c. @cnt is added to (hinted pages count as none).
- */
-int kmig_chunk_classify(struct kmig_classifier *c, const struct kmig_ram_block *b,
-			const struct kmig_work *w, unsigned int n, uint64_t *zero,
-			struct kmig_class_counts *cnt);
 
 #endif /* KMIG_CHUNK_H */

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kmig.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "base/bits.h"
@@ -15,75 +12,21 @@
 #define PM_PRESENT		(1ULL << 63)
 #define PM_SWAPPED		(1ULL << 62)
 
-/* Open and attach a module session; on any failure explain in c->why. */
-static void module_open(struct kmig_classifier *c, const char *dev_path, int vm_fd)
-{
-	struct kmig_info info = { .size = sizeof(info) };
-	struct kmig_attach at = { .size = sizeof(at), .vm_fd = vm_fd };
-	int fd = open(dev_path, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(c->why, sizeof(c->why), "userspace fallback: %s: %s%s", dev_path,
-			 strerror(errno), errno == ENOENT ? " (kmig.ko not loaded)" : "");
-		return;
-	}
-	if (ioctl(fd, KMIG_GET_INFO, &info) < 0) {
-		snprintf(c->why, sizeof(c->why), "userspace fallback: KMIG_GET_INFO on %s: %s",
-			 dev_path, strerror(errno));
-		goto fail;
-	}
-	if (info.api_version != KMIG_API_VERSION || !(info.features & KMIG_FEAT_ZERO_SCAN) ||
-	    info.page_size != KMIG_PAGE_SIZE || !info.max_batch_pages ||
-	    info.max_batch_pages % 64) {
-		snprintf(c->why, sizeof(c->why),
-			 "userspace fallback: module API %u features %#llx page size %u batch %u, "
-			 "expected API %d with ZERO_SCAN, page size %u, batch a multiple of 64",
-			 info.api_version, (unsigned long long)info.features, info.page_size,
-			 info.max_batch_pages, KMIG_API_VERSION, KMIG_PAGE_SIZE);
-		goto fail;
-	}
-	if (ioctl(fd, KMIG_ATTACH_VM, &at) < 0) {
-		snprintf(c->why, sizeof(c->why), "userspace fallback: KMIG_ATTACH_VM vm fd %d: %s",
-			 vm_fd, strerror(errno));
-		goto fail;
-	}
-	c->path = KMIG_CLASS_MODULE;
-	c->dev_fd = fd;
-	c->max_batch = info.max_batch_pages;
-	snprintf(c->why, sizeof(c->why), "module %s (API %u, %u pages per scan call)",
-		 dev_path, info.api_version, info.max_batch_pages);
-	return;
-fail:
-	close(fd);
-}
-
-int kmig_classify_init(struct kmig_classifier *c, const char *dev_path, int vm_fd)
+int kmig_classify_init(struct kmig_classifier *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->path = KMIG_CLASS_FALLBACK;
-	c->dev_fd = -1;
 	c->pagemap_fd = -1;
 	c->zero = kmig_zero_best();
 	c->pm_buf = malloc(KMIG_PM_BATCH * sizeof(uint64_t));
-	if (!c->pm_buf)
-		return -ENOMEM;
-	if (!dev_path)
-		dev_path = KMIG_DEVICE_PATH;
-	if (vm_fd < 0)
-		snprintf(c->why, sizeof(c->why), "userspace fallback: no VM fd given");
-	else
-		module_open(c, dev_path, vm_fd);
-	return 0;
+	return c->pm_buf ? 0 : -ENOMEM;
 }
 
 void kmig_classify_fini(struct kmig_classifier *c)
 {
-	if (c->dev_fd >= 0)
-		close(c->dev_fd);
 	if (c->pagemap_fd >= 0)
 		close(c->pagemap_fd);
 	free(c->pm_buf);
-	c->dev_fd = c->pagemap_fd = -1;
+	c->pagemap_fd = -1;
 	c->pm_buf = NULL;
 }
 
@@ -105,7 +48,6 @@ static void mark_none(const uint64_t *want, uint64_t *zero, uint64_t from, uint6
 static void counts_add(struct kmig_class_counts *dst, const struct kmig_class_counts *src)
 {
 	dst->none += src->none;
-	dst->zero_page += src->zero_page;
 	dst->zero_data += src->zero_data;
 	dst->data += src->data;
 }
@@ -218,7 +160,7 @@ static int classify_pagemap(struct kmig_classifier *c, const struct kmig_ram_blo
 	return 0;
 }
 
-int kmig_classify_fallback(struct kmig_classifier *c, const struct kmig_ram_block *b,
+int kmig_classify(struct kmig_classifier *c, const struct kmig_ram_block *b,
 			   uint64_t first, uint64_t n, unsigned int flags,
 			   const uint64_t *want, uint64_t *zero, struct kmig_class_counts *cnt)
 {
@@ -246,78 +188,4 @@ int kmig_classify_fallback(struct kmig_classifier *c, const struct kmig_ram_bloc
 		return ret;
 	}
 	return classify_pagemap(c, b, first, n, flags, want, zero, cnt);
-}
-
-/* One KMIG_ZERO_SCAN range, resumed with the cursor until done. */
-static int classify_module(struct kmig_classifier *c, const struct kmig_ram_block *b,
-			   uint64_t first, uint64_t n, unsigned int flags, uint64_t *zero,
-			   struct kmig_class_counts *cnt)
-{
-	struct kmig_zero_scan zs = {
-		.size = sizeof(zs),
-		.flags = (flags & KMIG_CLASSIFY_NO_READ) ? KMIG_SCAN_F_NO_READ : 0,
-		.slot = b->slot,
-		.first_page = first,
-		.num_pages = n,
-		.zero_bitmap = (uintptr_t)zero,
-	};
-
-	while (zs.cursor < n) {
-		uint64_t before = zs.cursor;
-
-		if (ioctl(c->dev_fd, KMIG_ZERO_SCAN, &zs) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (zs.cursor <= before || zs.cursor > n)
-			return -EPROTO;		/* the module broke its contract */
-		cnt->none += zs.nr_none;
-		cnt->zero_page += zs.nr_zero_page;
-		cnt->zero_data += zs.nr_zero_data;
-		cnt->data += zs.nr_nonzero;
-	}
-	return 0;
-}
-
-static void module_counts(const struct kmig_class_counts *mod, const uint64_t *want,
-			  const uint64_t *zero, uint64_t n, struct kmig_class_counts *cnt)
-{
-	if (!want) {
-		counts_add(cnt, mod);
-		return;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		if (!kmig_test_bit(want, i))
-			continue;
-		if (kmig_test_bit(zero, i))
-			cnt->zero_page++;
-		else
-			cnt->data++;
-	}
-}
-
-int kmig_classify(struct kmig_classifier *c, const struct kmig_ram_block *b,
-		  uint64_t first, uint64_t n, unsigned int flags, const uint64_t *want,
-		  uint64_t *zero, struct kmig_class_counts *cnt)
-{
-	struct kmig_class_counts mod = { 0 };
-	uint64_t end;
-	int ret;
-
-	if (!kmig_add_ok(first, n, &end) || end > b->npages)
-		return -EINVAL;
-	if (c->path == KMIG_CLASS_MODULE && b->slot != KMIG_SLOT_NONE && first % 64 == 0) {
-		ret = classify_module(c, b, first, n, flags, zero, &mod);
-		if (!ret) {
-			if (cnt)
-				module_counts(&mod, want, zero, n, cnt);
-			return 0;
-		}
-		/* Fall back for this range: the fallback is always correct. */
-		snprintf(c->why, sizeof(c->why),
-			 "module scan of slot %#x failed (%s): userspace fallback for that range",
-			 b->slot, strerror(-ret));
-	}
-	return kmig_classify_fallback(c, b, first, n, flags, want, zero, cnt);
 }

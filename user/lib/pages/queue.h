@@ -26,8 +26,11 @@ struct kmig_work {
 	uint32_t block;
 	uint64_t arg;		/* PAGES: first page (chunk-aligned); SYNC: id */
 	uint64_t mask[KMIG_CHUNK_PAGES / 64];	/* PAGES: pages to send */
-	uint64_t zmask[KMIG_CHUNK_PAGES / 64];	/* PAGES: of those, known zero:
-						 * sent as zero, never read */
+	uint64_t zmask[KMIG_CHUNK_PAGES / 64];	/* PAGES, hinted: of those, the
+						 * zero ones (never read) */
+	bool hinted;		/* PAGES: a dirty tracker classified every page of
+				 * mask (zmask zero, the rest data): no page of it
+				 * is classified again */
 };
 
 struct kmig_queue {

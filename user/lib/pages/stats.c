@@ -13,6 +13,19 @@ void kmig_chan_stats_load(struct kmig_chan_stats *dst, const struct kmig_chan_st
 #undef LOAD
 }
 
+void kmig_chan_stats_batch(struct kmig_chan_stats *c, uint64_t data, bool compressed,
+			   uint64_t bytes)
+{
+	if (compressed) {
+		KMIG_STAT_ADD(c->pages_compressed, data);
+		KMIG_STAT_ADD(c->bytes_compressed, bytes);
+		KMIG_STAT_ADD(c->batches_compressed, 1);
+	} else if (data) {
+		KMIG_STAT_ADD(c->pages_raw, data);
+		KMIG_STAT_ADD(c->batches_raw, 1);
+	}
+}
+
 void kmig_stats_sum(struct kmig_stats *st)
 {
 	memset(&st->sum, 0, sizeof(st->sum));

@@ -8,6 +8,7 @@
 #ifndef KMIG_STATS_H
 #define KMIG_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -24,7 +25,20 @@ struct kmig_chan_stats {
 	uint64_t pages_compressed;	/* data pages in compressed batches */
 	uint64_t bytes_compressed;	/* their payload bytes on the wire */
 	uint64_t batches_raw, batches_compressed;
-	uint64_t ns_classify;		/* sender: hole skip + zero check */
+	/* Page bytes by what touched them (per data page: divide by
+	 * (pages_raw + pages_compressed) * 4096): */
+	uint64_t bytes_read;		/* read by a userspace pass (the sender's fused
+					 * zero check + CRC + copy counts once; zero
+					 * pages read whole; the receiver's verification;
+					 * a compressor's input) */
+	uint64_t bytes_copied;		/* written by userspace: staging copies,
+					 * decompression output */
+	uint64_t bytes_kcopied;		/* copied by the kernel: socket send/receive,
+					 * pipe to file (payload bytes) */
+	uint64_t pages_badcrc;		/* receiver: data pages that landed with a
+					 * CRC32C mismatch (unverified until a later
+					 * copy of the page verifies) */
+	uint64_t ns_classify;		/* sender: hole skip + the fused page pass */
 	uint64_t ns_codec;		/* compress (sender) / decompress (receiver) */
 	uint64_t ns_io;			/* time in send/recv */
 	uint64_t ns_throttle;		/* sender: waiting for the rate limiter */
@@ -34,7 +48,8 @@ struct kmig_chan_stats {
 #define KMIG_CHAN_STATS_FIELDS(X) \
 	X(packets) X(bytes_wire) X(pages_none) X(pages_zero) X(pages_zeroed) \
 	X(pages_raw) X(pages_compressed) X(bytes_compressed) X(batches_raw) \
-	X(batches_compressed) X(ns_classify) X(ns_codec) X(ns_io) X(ns_throttle)
+	X(batches_compressed) X(bytes_read) X(bytes_copied) X(bytes_kcopied) X(pages_badcrc) \
+	X(ns_classify) X(ns_codec) X(ns_io) X(ns_throttle)
 
 enum kmig_phase {
 	KMIG_PHASE_SETUP,	/* connect/accept, hellos, block table */
@@ -57,6 +72,10 @@ struct kmig_stats {
 	struct kmig_chan_stats chan[KMIG_MAX_WORKERS];
 	struct kmig_chan_stats sum;
 };
+
+/* One batch of @data data pages moved, compressed into @bytes or raw. */
+void kmig_chan_stats_batch(struct kmig_chan_stats *c, uint64_t data, bool compressed,
+			   uint64_t bytes);
 
 /* Fill @st->sum from the channels. */
 void kmig_stats_sum(struct kmig_stats *st);

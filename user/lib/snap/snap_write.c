@@ -22,6 +22,8 @@
 #include "base/bits.h"
 #include "pages/chunk.h"
 #include "base/crc.h"
+#include "pages/pass.h"
+#include "pages/pool.h"
 #include "snap/snap_fmt.h"
 #include "snap/snap_io.h"
 #include "snap/snap_write.h"
@@ -29,12 +31,7 @@
 struct wthread {
 	struct kmig_snap_writer *w;
 	unsigned int id;
-	pthread_t thread;
-	bool started;
-	struct kmig_queue q;
-	struct kmig_classifier cls;
-	uint64_t acked_sync;		/* under w->lock */
-	bool ended;			/* under w->lock */
+	struct kmig_pass pass;		/* zero pages, CRCs: one read per page */
 	struct kmig_err err;
 	struct kmig_chan_stats stats;
 };
@@ -48,16 +45,11 @@ struct kmig_snap_writer {
 	struct kmig_snap_block blocks[KMIG_MAX_BLOCKS];
 	uint64_t *bitmaps[KMIG_MAX_BLOCKS];	/* present pages, host order */
 	uint8_t *crcs[KMIG_MAX_BLOCKS];		/* per-page CRC32C, little-endian */
-	uint64_t chunk_base[KMIG_MAX_BLOCKS + 1];
+	struct kmig_pool pool;		/* the writer threads, queues, failure */
 	struct wthread *th;
 	unsigned int nr, nr_init;
 
-	pthread_mutex_t lock;		/* err, acks; cond signals both */
-	pthread_cond_t cond;
-	int failed;
-	struct kmig_err err;
-
-	uint64_t sync_id, pages_queued, syncs, devstate_len;
+	uint64_t devstate_len;
 	uint64_t t_start, t_setup, t_pages, t_end;
 	bool committed;
 };
@@ -66,50 +58,38 @@ void kmig_snap_wopts_init(struct kmig_snap_wopts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->nr_threads = 2;
-	o->vm_fd = -1;
 }
 
 static int wfail(struct kmig_snap_writer *w, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Fail the writer once: record why, wake every thread and waiter. */
+/* Fail the writer once (kmig_pool_fail()): record why, wake all. */
 static int wfail(struct kmig_snap_writer *w, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&w->lock);
-	if (!w->failed) {
-		w->err.code = code;
-		va_start(ap, fmt);
-		vsnprintf(w->err.msg, sizeof(w->err.msg), fmt, ap);
-		va_end(ap);
-		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
-		for (unsigned int i = 0; i < w->nr_init; i++)
-			kmig_queue_abort(&w->th[i].q);
-		pthread_cond_broadcast(&w->cond);
-	}
-	code = w->err.code;
-	pthread_mutex_unlock(&w->lock);
+	va_start(ap, fmt);
+	code = kmig_pool_vfail(&w->pool, code, fmt, ap);
+	va_end(ap);
 	return code;
 }
 
-/* Pages [s, e) of block @bi: CRCs, one pwrite from guest memory, bits. */
-static int write_run(struct wthread *t, uint32_t bi, uint64_t s, uint64_t e)
+/* Data pages [i, j) of the chunk @cp (consecutive in the block, from
+ * page @first): their CRCs from the pass, one pwrite from guest memory
+ * (O_DIRECT: the kernel moves it to the disk), present bits. */
+static int write_run(struct wthread *t, uint32_t bi, uint64_t first,
+		     const struct kmig_chunk_pages *cp, unsigned int i, unsigned int j)
 {
 	struct kmig_snap_writer *w = t->w;
 	const struct kmig_ram_block *b = &w->ram->blocks[bi];
-	const uint8_t *src = b->base + s * KMIG_PAGE_SIZE;
+	uint64_t s = first + cp->data[i], e = s + (j - i);
 	uint64_t t0 = kmig_now_ns(), len = (e - s) * KMIG_PAGE_SIZE;
 	int ret;
 
-	if (w->crcs[bi]) {
-		for (uint64_t p = s; p < e; p++)
-			kmig_put_le32(w->crcs[bi] + 4 * p, kmig_crc32c_buf(b->base + p * KMIG_PAGE_SIZE,
-									  KMIG_PAGE_SIZE));
-		KMIG_STAT_ADD(t->stats.ns_codec, kmig_now_ns() - t0);
-		t0 = kmig_now_ns();
-	}
-	ret = kmig_snap_pwrite(w->f.fd, src, len, w->blocks[bi].data_offset + s * KMIG_PAGE_SIZE);
+	for (unsigned int k = i; w->crcs[bi] && k < j; k++)
+		kmig_put_le32(w->crcs[bi] + 4 * (first + cp->data[k]), cp->crc[k]);
+	ret = kmig_snap_pwrite(w->f.fd, b->base + s * KMIG_PAGE_SIZE, len,
+			       w->blocks[bi].data_offset + s * KMIG_PAGE_SIZE);
 	KMIG_STAT_ADD(t->stats.ns_io, kmig_now_ns() - t0);
 	if (ret)
 		return kmig_err_set(&t->err, ret, "writing block %s pages %llu..%llu at offset "
@@ -121,6 +101,7 @@ static int write_run(struct wthread *t, uint32_t bi, uint64_t s, uint64_t e)
 		kmig_set_bit(w->bitmaps[bi], p);
 	KMIG_STAT_ADD(t->stats.pages_raw, e - s);
 	KMIG_STAT_ADD(t->stats.bytes_wire, len);
+	KMIG_STAT_ADD(t->stats.bytes_kcopied, len);
 	KMIG_STAT_ADD(t->stats.batches_raw, 1);
 	return 0;
 }
@@ -137,136 +118,56 @@ static int write_chunk(struct wthread *t, const struct kmig_work *wk)
 {
 	struct kmig_snap_writer *w = t->w;
 	const struct kmig_ram_block *b = &w->ram->blocks[wk->block];
-	unsigned int n = KMIG_MIN((uint64_t)KMIG_CHUNK_PAGES, b->npages - wk->arg), i = 0;
-	uint64_t zero[KMIG_CHUNK_PAGES / 64], t0 = kmig_now_ns();
-	struct kmig_class_counts cnt = { 0 };
-	int ret = kmig_chunk_classify(&t->cls, b, wk, n, zero, &cnt);
+	struct kmig_chunk_pages cp;
+	int ret = kmig_pass_chunk(&t->pass, b, wk, w->o.no_data_crc ? 0 : KMIG_PASS_CRC, &cp,
+				  &t->stats);
 
-	KMIG_STAT_ADD(t->stats.ns_classify, kmig_now_ns() - t0);
-	KMIG_STAT_ADD(t->stats.pages_none, cnt.none);
-	KMIG_STAT_ADD(t->stats.pages_zero, cnt.zero_page + cnt.zero_data);
 	if (ret)
 		return kmig_err_set(&t->err, ret, "classifying block %s: %s", b->name,
 				    strerror(-ret));
-	while (i < n) {
-		unsigned int j = i;
-
-		if (!kmig_test_bit(wk->mask, i)) {
-			i++;
-			continue;
-		}
-		if (kmig_test_bit(zero, i)) {
-			drop_page(w, wk->block, wk->arg + i++);
-			continue;
-		}
-		while (j < n && kmig_test_bit(wk->mask, j) && !kmig_test_bit(zero, j))
-			j++;
-		ret = write_run(t, wk->block, wk->arg + i, wk->arg + j);
+	for (unsigned int i = 0; i < cp.nr_zero; i++)
+		drop_page(w, wk->block, wk->arg + cp.zero[i]);
+	for (unsigned int i = 0, j; i < cp.nr_data; i = j) {
+		for (j = i + 1; j < cp.nr_data && cp.data[j] == cp.data[j - 1] + 1; j++)
+			;
+		ret = write_run(t, wk->block, wk->arg, &cp, i, j);
 		if (ret)
 			return ret;
-		i = j;
 	}
 	return 0;
 }
 
-static void publish(struct wthread *t, const struct kmig_work *wk)
+static int pool_work(void *arg, unsigned int id, const struct kmig_work *wk)
 {
-	pthread_mutex_lock(&t->w->lock);
-	if (wk->kind == KMIG_WORK_SYNC)
-		t->acked_sync = wk->arg;
-	else
-		t->ended = true;
-	pthread_cond_broadcast(&t->w->cond);
-	pthread_mutex_unlock(&t->w->lock);
+	struct kmig_snap_writer *w = arg;
+	struct wthread *t = &w->th[id];
+	int ret = wk->kind == KMIG_WORK_PAGES ? write_chunk(t, wk) : 0;
+
+	if (ret)
+		return wfail(w, ret, "%s: thread %u: %s", w->path, t->id, t->err.msg);
+	return 0;
 }
 
-static void *thread_main(void *arg)
-{
-	struct wthread *t = arg;
-	struct kmig_work wk;
-	int ret;
-
-	while (!kmig_queue_pop(&t->q, &wk)) {
-		ret = wk.kind == KMIG_WORK_PAGES ? write_chunk(t, &wk) : 0;
-		if (ret) {
-			wfail(t->w, ret, "%s: thread %u: %s", t->w->path, t->id, t->err.msg);
-			break;
-		}
-		if (wk.kind != KMIG_WORK_PAGES)
-			publish(t, &wk);
-		if (wk.kind == KMIG_WORK_END)
-			break;
-	}
-	return NULL;
-}
+static const struct kmig_pool_ops pool_ops = { .work = pool_work };
 
 static int failed_code(struct kmig_snap_writer *w)
 {
-	int code;
-
-	pthread_mutex_lock(&w->lock);
-	code = w->failed ? w->err.code : 0;
-	pthread_mutex_unlock(&w->lock);
-	return code;
-}
-
-static int push(void *arg, unsigned int owner, const struct kmig_work *wk, uint64_t set)
-{
-	struct kmig_snap_writer *w = arg;
-	int ret = kmig_queue_push(&w->th[owner].q, wk);
-
-	if (ret)
-		return failed_code(w) ?: ret;
-	w->pages_queued += set;
-	return 0;
+	return kmig_pool_error_code(&w->pool);
 }
 
 static int w_queue(void *p, uint32_t block, uint64_t first, uint64_t n, const uint64_t *bitmap,
 		   const uint64_t *zero)
 {
 	struct kmig_snap_writer *w = p;
-	uint64_t end;
 
-	if (block >= w->ram->nr || !kmig_add_ok(first, n, &end) ||
-	    end > w->ram->blocks[block].npages)
-		return -EINVAL;
-	return kmig_chunk_split(w->chunk_base, w->nr, block, first, end, bitmap, zero, push, w);
-}
-
-static bool all_acked(struct kmig_snap_writer *w, enum kmig_work_kind kind, uint64_t id)
-{
-	for (unsigned int i = 0; i < w->nr; i++)
-		if (kind == KMIG_WORK_SYNC ? w->th[i].acked_sync < id : !w->th[i].ended)
-			return false;
-	return true;
-}
-
-/* @kind on every thread's queue, then wait until all have done it. */
-static int barrier(struct kmig_snap_writer *w, enum kmig_work_kind kind, uint64_t id)
-{
-	struct kmig_work wk = { .kind = kind, .arg = id };
-	int ret = 0;
-
-	for (unsigned int i = 0; i < w->nr && !ret; i++)
-		ret = push(w, i, &wk, 0);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&w->lock);
-	while (!w->failed && !all_acked(w, kind, id))
-		pthread_cond_wait(&w->cond, &w->lock);
-	ret = w->failed ? w->err.code : 0;
-	pthread_mutex_unlock(&w->lock);
-	return ret;
+	return kmig_pool_queue(&w->pool, block, first, n, bitmap, zero);
 }
 
 static int w_flush(void *p)
 {
 	struct kmig_snap_writer *w = p;
-	int ret = barrier(w, KMIG_WORK_SYNC, ++w->sync_id);
 
-	if (!ret)
-		w->syncs++;
-	return ret;
+	return kmig_pool_flush(&w->pool);
 }
 
 /* One metadata section: @len bytes of the aligned @buf, padded with the
@@ -367,15 +268,6 @@ static void sync_dir(const char *path)
 	}
 }
 
-static void join_threads(struct kmig_snap_writer *w)
-{
-	for (unsigned int i = 0; i < w->nr_init; i++) {
-		if (w->th[i].started)
-			pthread_join(w->th[i].thread, NULL);
-		w->th[i].started = false;
-	}
-}
-
 /* Every page written; then metadata and sync: all but the COMPLETE header. */
 static int finish_meta(struct kmig_snap_writer *w, const void *devstate, size_t len)
 {
@@ -402,8 +294,8 @@ static int w_finish(void *p, const void *devstate, size_t len)
 	ret = w_flush(w);
 	w->t_pages = kmig_now_ns();
 	if (!ret)
-		ret = barrier(w, KMIG_WORK_END, 0);
-	join_threads(w);
+		ret = kmig_pool_end(&w->pool);
+	kmig_pool_join(&w->pool);
 	w->devstate_len = len;
 	if (!ret)
 		ret = finish_meta(w, devstate, len);
@@ -454,8 +346,8 @@ static void w_stats(void *p, struct kmig_stats *st)
 	st->codec = "none";
 	st->nr_channels = w->nr;
 	st->ram_bytes = kmig_ram_total(w->ram);
-	st->pages_queued = w->pages_queued;
-	st->syncs = w->syncs;
+	st->pages_queued = w->pool.pages_queued;
+	st->syncs = w->pool.syncs;
 	st->devstate_bytes = w->devstate_len;
 	st->ns_phase[KMIG_PHASE_SETUP] = setup - w->t_start;
 	st->ns_phase[KMIG_PHASE_PAGES] = pages > setup ? pages - setup : 0;
@@ -470,14 +362,12 @@ static const char *w_error(const void *p)
 {
 	const struct kmig_snap_writer *w = p;
 
-	return w->err.msg;
+	return kmig_pool_error(&w->pool);
 }
 
 static const char *w_classify_path(const void *p)
 {
-	const struct kmig_snap_writer *w = p;
-
-	return w->nr_init ? w->th[0].cls.why : "";
+	return kmig_pass_path();
 }
 
 const char *kmig_snap_writer_io(const struct kmig_snap_writer *w)
@@ -492,15 +382,11 @@ static void w_destroy(void *p)
 
 	if (!w)
 		return;
-	if (w->th) {
-		w_cancel(w, -ECANCELED);
-		join_threads(w);
-		for (unsigned int i = 0; i < w->nr_init; i++) {
-			kmig_queue_fini(&w->th[i].q);
-			kmig_classify_fini(&w->th[i].cls);
-		}
-		free(w->th);
-	}
+	w_cancel(w, -ECANCELED);
+	kmig_pool_fini(&w->pool);	/* joins the threads */
+	for (unsigned int i = 0; w->th && i < w->nr_init; i++)
+		kmig_pass_fini(&w->th[i].pass);
+	free(w->th);
 	/* Never leave a partial file behind (a kill leaves a WRITING one). */
 	if (w->f.fd >= 0 && !w->committed && !fstat(w->f.fd, &sb) && S_ISREG(sb.st_mode))
 		unlink(w->path);
@@ -509,8 +395,6 @@ static void w_destroy(void *p)
 		free(w->bitmaps[i]);
 		free(w->crcs[i]);
 	}
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->cond);
 	free(w);
 }
 
@@ -549,17 +433,14 @@ static int start_threads(struct kmig_snap_writer *w, struct kmig_err *e)
 
 		t->w = w;
 		t->id = i;
-		t->cls.dev_fd = t->cls.pagemap_fd = -1;
 		w->nr_init = i + 1;
-		ret = kmig_queue_init(&t->q, w->o.queue_depth);
-		if (!ret)
-			ret = kmig_classify_init(&t->cls, w->o.kmig_dev, w->o.vm_fd);
-		if (!ret)
-			ret = -pthread_create(&t->thread, NULL, thread_main, t);
+		ret = kmig_pass_init(&t->pass, false);
 		if (ret)
 			return kmig_err_set(e, ret, "writer thread %u: %s", i, strerror(-ret));
-		t->started = true;
 	}
+	ret = kmig_pool_start(&w->pool);
+	if (ret)
+		return kmig_err_set(e, ret, "%s", kmig_pool_error(&w->pool));
 	return 0;
 }
 
@@ -579,7 +460,7 @@ static int open_file(struct kmig_snap_writer *w, const char *path, struct kmig_e
 		w->h.flags |= KMIG_SNAP_F_LIVE;
 	ret = write_header(w) ?: sync_file(w, "after the WRITING header");
 	if (ret)
-		return kmig_err_set(e, ret, "%s", w->err.msg);
+		return kmig_err_set(e, ret, "%s", kmig_pool_error(&w->pool));
 	return 0;
 }
 
@@ -603,12 +484,14 @@ int kmig_snap_writer_create(struct kmig_snap_writer **out, const char *path,
 	w->f.fd = -1;
 	w->t_start = kmig_now_ns();
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	kmig_chunk_bases(ram, w->chunk_base);
-	ret = alloc_blocks(w);
+	ret = kmig_pool_init(&w->pool, w->nr, w->o.queue_depth, ram, &pool_ops, w);
 	if (ret)
-		kmig_err_set(e, ret, "out of memory for the bitmaps");
+		kmig_err_set(e, ret, "%s: %u writer threads: %s", path, w->nr, strerror(-ret));
+	if (!ret) {
+		ret = alloc_blocks(w);
+		if (ret)
+			kmig_err_set(e, ret, "out of memory for the bitmaps");
+	}
 	if (!ret)
 		ret = open_file(w, path, e);
 	if (!ret)

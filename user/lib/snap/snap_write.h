@@ -39,8 +39,6 @@ struct kmig_snap_wopts {
 	bool no_data_crc;		/* leave out the per-page CRC32C arrays */
 	bool live;			/* KMIG_SNAP_F_LIVE in the header */
 	bool buffered;			/* don't even try O_DIRECT */
-	int vm_fd;			/* for the module's zero scan, or -1 */
-	const char *kmig_dev;		/* NULL: /dev/kmig */
 	unsigned int queue_depth;	/* chunks per thread queue; 0: 256 */
 };
 

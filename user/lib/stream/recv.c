@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,8 +28,9 @@ struct recv_chan {
 	bool started;
 	pthread_mutex_t wlock;	/* replies: acks from this thread, ERROR from any */
 	uint64_t tx_seq;	/* our replies */
-	uint8_t *body;
-	size_t body_cap;
+	int pipe[2];		/* splice: socket -> pipe -> block's file */
+	size_t pipe_cap;
+	struct kmig_rx_io io;	/* this socket under the receiver core */
 	struct kmig_rx_chan rx;
 };
 
@@ -73,6 +75,7 @@ int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,
 	r->lfd = -1;
 	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++) {
 		r->chans[i].fd = -1;
+		r->chans[i].pipe[0] = r->chans[i].pipe[1] = -1;
 		pthread_mutex_init(&r->chans[i].wlock, NULL);
 	}
 	pthread_mutex_init(&r->lock, NULL);
@@ -199,6 +202,8 @@ static int session_start(struct kmig_recv *r, const struct kmig_hello *h)
 	kmig_rx_session_init(&r->sess, r->ram, h->nr_channels, h->codec);
 	r->sess.switchover = h->features & KMIG_FEAT_SWITCHOVER;
 	r->sess.max_ram = r->o.max_ram;
+	r->sess.create = r->o.create_block;
+	r->sess.create_arg = r->o.create_arg;
 	r->sess.max_devstate = r->o.max_devstate;
 	pthread_mutex_lock(&r->lock);
 	r->sess_init = true;
@@ -245,7 +250,7 @@ static int take_channel(struct kmig_recv *r, int fd)
 }
 
 /* The next given socket with a hello to read (any order: a sender writes
- * its hellos one after the other and waits for each reply). */
+ * every channel's hello before it reads a reply). */
 static int take_pending(struct kmig_recv *r, int timeout_ms, int *fd)
 {
 	struct pollfd p[KMIG_MAX_CHANNELS];
@@ -357,48 +362,103 @@ static int wait_table(struct recv_chan *c)
 	return ret;
 }
 
-static int body_room(struct recv_chan *c, uint64_t len)
+static int sock_read(void *ctx, void *buf, size_t len)
 {
-	if (len <= c->body_cap)
-		return 0;
-	void *p = realloc(c->body, len);
+	struct recv_chan *c = ctx;
+	uint64_t t0 = kmig_now_ns();
+	int ret = kmig_net_read_full(c->fd, buf, len);
 
-	if (!p)
-		return -ENOMEM;
-	c->body = p;
-	c->body_cap = len;
+	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
+	return ret;
+}
+
+/* Page bytes straight into their places in the destination's mapping. */
+static int sock_readv(void *ctx, struct iovec *iov, int cnt)
+{
+	struct recv_chan *c = ctx;
+	uint64_t t0 = kmig_now_ns();
+	int ret = kmig_net_readv_full(c->fd, iov, cnt);
+
+	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
+	return ret;
+}
+
+static int pipe_open(struct recv_chan *c)
+{
+	int sz;
+
+	if (c->pipe[0] >= 0)
+		return 0;
+	if (pipe2(c->pipe, O_CLOEXEC))
+		return -errno;
+	/* Room for a whole chunk, if the system allows; else what it gives. */
+	sz = fcntl(c->pipe[1], F_SETPIPE_SZ, KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE);
+	if (sz < 0)
+		sz = fcntl(c->pipe[1], F_GETPIPE_SZ);
+	c->pipe_cap = sz > 0 ? (size_t)sz : KMIG_PAGE_SIZE;
 	return 0;
 }
 
-/* One packet: header, session checks, body, apply, ack. */
+/* The pipe's @n bytes into the file at *@off; if the file refuses
+ * splice(), into the mapping at @map instead (*@mapped). */
+static int pipe_out(struct recv_chan *c, int fd, loff_t *off, uint8_t **map, size_t n,
+		    bool *mapped)
+{
+	while (n) {
+		ssize_t m = *mapped ? read(c->pipe[0], *map, n) :
+			    splice(c->pipe[0], NULL, fd, off, n, SPLICE_F_MOVE);
+
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m < 0 && !*mapped && (errno == EINVAL || errno == EOPNOTSUPP)) {
+			*mapped = true;
+			continue;
+		}
+		if (m <= 0)
+			return m < 0 ? -errno : -EIO;
+		n -= m;
+		*map += m;
+		if (*mapped)	/* splice() advanced it itself */
+			*off += m;
+	}
+	return 0;
+}
+
+/* Socket to pipe moves page references; pipe to file is the one copy. */
+static int sock_splice(void *ctx, int fd, uint64_t off, void *map, size_t len, bool *mapped)
+{
+	struct recv_chan *c = ctx;
+	uint64_t t0 = kmig_now_ns();
+	loff_t o = off;
+	uint8_t *m = map;
+	int ret = pipe_open(c);
+
+	while (!ret && len) {
+		ssize_t n = splice(c->fd, NULL, c->pipe[1], NULL, KMIG_MIN(len, c->pipe_cap),
+				   SPLICE_F_MOVE);
+
+		if (n <= 0) {
+			ret = !n ? -ECONNRESET : errno == EINTR ? 0 :
+			      errno == EAGAIN ? -ETIMEDOUT : -errno;
+			continue;
+		}
+		ret = pipe_out(c, fd, &o, &m, n, mapped);
+		len -= n;
+	}
+	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
+	return ret;
+}
+
+/* One packet through the receiver core, then its acknowledgement. */
 static int recv_one(struct recv_chan *c, bool *end)
 {
 	struct kmig_rx_chan *rx = &c->rx;
 	enum kmig_rx_action act;
 	struct kmig_pkt_hdr h;
-	uint8_t hdr[KMIG_HDR_SIZE];
-	uint64_t t0 = kmig_now_ns(), len;
-	int ret;
+	int ret = kmig_rx_packet(rx, &c->io, &h, &act);
 
-	ret = kmig_net_read_full(c->fd, hdr, sizeof(hdr));
-	if (ret)
-		return ret == -ECONNRESET ?
-			kmig_err_set(&rx->err, ret, "connection closed by the sender") : ret;
-	ret = kmig_hdr_decode(hdr, &h, &rx->err);
-	if (!ret)
-		ret = kmig_rx_check_hdr(rx, &h);
-	if (ret)
-		return ret;
-	len = kmig_hdr_body_len(&h);
-	ret = body_room(c, len);
-	if (!ret)
-		ret = kmig_net_read_full(c->fd, c->body, len);
-	if (ret)
-		return ret == -ECONNRESET ? kmig_err_set(&rx->err, ret,
-			"connection closed by the sender inside a %s packet",
-			kmig_pkt_type_name(h.type)) : ret;
-	KMIG_STAT_ADD(rx->stats.ns_io, kmig_now_ns() - t0);
-	ret = kmig_rx_apply(rx, &h, c->body, &act);
+	if (ret == -ECONNRESET && !rx->err.code)
+		return kmig_err_set(&rx->err, ret, "connection closed by the sender");
 	if (!ret && act == KMIG_RX_SYNC_ACK)
 		ret = send_ack(c, KMIG_PKT_SYNC_ACK, h.arg);
 	if (!ret && act == KMIG_RX_END_ACK) {
@@ -437,8 +497,7 @@ static int start_threads(struct kmig_recv *r)
 		int ret = kmig_rx_chan_init(&c->rx, &r->sess, i);
 
 		c->r = r;
-		if (!ret)
-			ret = body_room(c, KMIG_PAGES_BODY_MAX);
+		c->io = (struct kmig_rx_io){ sock_read, sock_readv, sock_splice, c };
 		if (!ret)
 			ret = -pthread_create(&c->thread, NULL, chan_main, c);
 		if (ret)
@@ -472,22 +531,15 @@ int kmig_recv_run(struct kmig_recv *r)
 /* Channel 0's COMMIT, through the same checks as every packet. */
 static int read_commit(struct recv_chan *c)
 {
-	uint8_t hdr[KMIG_HDR_SIZE];
 	enum kmig_rx_action act;
 	struct kmig_pkt_hdr h;
-	int ret = kmig_net_read_full(c->fd, hdr, sizeof(hdr));
+	int ret = kmig_rx_packet(&c->rx, &c->io, &h, &act);
 
 	if (ret == -ECONNRESET)
 		return kmig_err_set(&c->rx.err, ret, "the sender closed the connection "
 				    "(it cancelled or failed)");
 	if (ret == -ETIMEDOUT)
 		return kmig_err_set(&c->rx.err, ret, "no COMMIT from the sender in time");
-	if (!ret)
-		ret = kmig_hdr_decode(hdr, &h, &c->rx.err);
-	if (!ret)
-		ret = kmig_rx_check_hdr(&c->rx, &h);
-	if (!ret)
-		ret = kmig_rx_apply(&c->rx, &h, hdr, &act);	/* no body */
 	if (!ret && act != KMIG_RX_COMMIT)
 		ret = kmig_err_set(&c->rx.err, -EPROTO, "%s, expected COMMIT",
 				   kmig_pkt_type_name(h.type));
@@ -583,7 +635,10 @@ void kmig_recv_destroy(struct kmig_recv *r)
 		if (c->fd >= 0)
 			close(c->fd);
 		kmig_rx_chan_fini(&c->rx);
-		free(c->body);
+		if (c->pipe[0] >= 0) {
+			close(c->pipe[0]);
+			close(c->pipe[1]);
+		}
 		pthread_mutex_destroy(&c->wlock);
 	}
 	for (unsigned int i = 0; i < r->nr_pending; i++)

@@ -5,8 +5,8 @@
  * into the destination RAM.
  *
  * Destination RAM: the caller's struct kmig_ram. If it is empty, the
- * receiver creates one memfd per entry of the sender's block table
- * (bounded by max_ram); otherwise the table must name the same blocks with
+ * receiver creates one block per entry of the sender's block table
+ * (bounded by max_ram): a memfd, or what opts.create_block makes; otherwise the table must name the same blocks with
  * the same sizes in the same order (a VMM's memfds). Fresh blocks are
  * assumed zero; for blocks that already hold data, call
  * kmig_ram_mark_all_written() so that zero pages clear them.
@@ -26,6 +26,7 @@
 
 #include "base/ram.h"
 #include "pages/stats.h"
+#include "stream/rx.h"
 #include "stream/wire.h"
 
 struct kmig_recv;
@@ -37,6 +38,10 @@ struct kmig_recv_opts {
 	int accept_timeout_ms;		/* until all channels are there; 0: 30 s */
 	int switchover;			/* a live-migration destination: the sender
 					 * must ask for KMIG_FEAT_SWITCHOVER */
+	/* Without the caller's blocks: how to create each block of the
+	 * sender's table (NULL: a memfd), e.g. a file to receive into. */
+	kmig_rx_create_fn create_block;
+	void *create_arg;
 };
 
 int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,

@@ -26,6 +26,8 @@ int kmig_rx_session_init(struct kmig_rx_session *s, struct kmig_ram *ram,
 
 void kmig_rx_session_fini(struct kmig_rx_session *s)
 {
+	for (unsigned int i = 0; i < KMIG_MAX_BLOCKS; i++)
+		free(s->unverified[i]);
 	free(s->devstate);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
@@ -33,28 +35,27 @@ void kmig_rx_session_fini(struct kmig_rx_session *s)
 
 int kmig_rx_chan_init(struct kmig_rx_chan *ch, struct kmig_rx_session *s, unsigned int id)
 {
-	int ret;
-
 	memset(ch, 0, sizeof(*ch));
 	ch->s = s;
 	ch->id = id;
-	/* +1: codecs detect output past the expected size with it. */
-	ch->stage = malloc(KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE + 1);
-	if (!ch->stage)
+	ch->lists = malloc(KMIG_PAGES_LISTS_MAX);
+	if (s->codec != KMIG_CODEC_NONE)
+		ch->cbuf = malloc(KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE);
+	if (!ch->lists || (s->codec != KMIG_CODEC_NONE && !ch->cbuf)) {
+		kmig_rx_chan_fini(ch);
 		return -ENOMEM;
-	ret = kmig_codec_init(&ch->codec, s->codec, 0, KMIG_CODEC_DECOMPRESS);
-	if (ret) {
-		free(ch->stage);
-		ch->stage = NULL;
 	}
-	return ret;
+	return kmig_codec_init(&ch->codec, s->codec, 0, KMIG_CODEC_DECOMPRESS);
 }
 
 void kmig_rx_chan_fini(struct kmig_rx_chan *ch)
 {
 	kmig_codec_fini(&ch->codec);
-	free(ch->stage);
-	ch->stage = NULL;
+	free(ch->lists);
+	free(ch->cbuf);
+	free(ch->body);
+	ch->lists = ch->cbuf = ch->body = NULL;
+	ch->body_cap = 0;
 }
 
 bool kmig_rx_table_ready(struct kmig_rx_session *s)
@@ -121,7 +122,7 @@ static int check_after_end(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h
 	return ret;
 }
 
-int kmig_rx_check_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
+static int check_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
 {
 	struct kmig_rx_session *s = ch->s;
 	int ret;
@@ -167,139 +168,6 @@ int kmig_rx_check_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
 	}
 }
 
-/* A list of page offsets: strictly increasing, inside the chunk and the
- * block. Decoded into @out. */
-static int decode_list(struct kmig_rx_chan *ch, const uint8_t *p, uint32_t n,
-		       uint64_t first, uint64_t npages, const char *what, uint32_t *out)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t off = kmig_get_le32(p + 4 * i);
-
-		if (off >= KMIG_CHUNK_PAGES || first + off >= npages)
-			return kmig_err_set(&ch->err, -ERANGE,
-					    "%s list entry %u: page offset %u, expected < %llu",
-					    what, i, off, (unsigned long long)KMIG_MIN(
-						    (uint64_t)KMIG_CHUNK_PAGES, npages - first));
-		if (i && off <= out[i - 1])
-			return kmig_err_set(&ch->err, -EBADMSG,
-					    "%s list entry %u: offset %u after %u, expected increasing",
-					    what, i, off, out[i - 1]);
-		out[i] = off;
-	}
-	return 0;
-}
-
-/* A page may not be both zero and data in one packet. */
-static int check_disjoint(struct kmig_rx_chan *ch, const uint32_t *z, uint32_t nz,
-			  const uint32_t *d, uint32_t nd)
-{
-	for (uint32_t i = 0, j = 0; i < nz && j < nd;) {
-		if (z[i] == d[j])
-			return kmig_err_set(&ch->err, -EBADMSG,
-					    "page offset %u in both the zero and the data list", z[i]);
-		if (z[i] < d[j])
-			i++;
-		else
-			j++;
-	}
-	return 0;
-}
-
-static void apply_zero(struct kmig_rx_chan *ch, struct kmig_ram_block *b, uint64_t first,
-		       const uint32_t *z, uint32_t nz)
-{
-	for (uint32_t i = 0; i < nz; i++) {
-		uint64_t pg = first + z[i];
-
-		/* Never-written memory is already zero: don't touch it. */
-		if (b->written && kmig_test_bit(b->written, pg)) {
-			memset(b->base + pg * KMIG_PAGE_SIZE, 0, KMIG_PAGE_SIZE);
-			KMIG_STAT_ADD(ch->stats.pages_zeroed, 1);
-		}
-	}
-	KMIG_STAT_ADD(ch->stats.pages_zero, nz);
-}
-
-/*
- * Data pages, in runs of consecutive pages. Blocks with an fd get pwrite():
- * shmem allocates a page for a full-page write without clearing it first,
- * while a store through the mapping takes a page fault that clears the
- * page and then copies over it (the destination's first-touch cost).
- */
-static int write_data(struct kmig_rx_chan *ch, struct kmig_ram_block *b, uint64_t first,
-		      const uint32_t *d, uint32_t nd, const uint8_t *payload)
-{
-	for (uint32_t i = 0, j; i < nd; i = j) {
-		size_t len;
-
-		for (j = i + 1; j < nd && d[j] == d[j - 1] + 1; j++)
-			;
-		len = (size_t)(j - i) * KMIG_PAGE_SIZE;
-		uint64_t off = (first + d[i]) * KMIG_PAGE_SIZE;
-		const uint8_t *src = payload + (size_t)i * KMIG_PAGE_SIZE;
-
-		if (b->fd < 0) {
-			memcpy(b->base + off, src, len);
-			continue;
-		}
-		for (size_t done = 0; done < len;) {
-			ssize_t n = pwrite(b->fd, src + done, len - done,
-					   b->fd_offset + off + done);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return kmig_err_set(&ch->err, n < 0 ? -errno : -EIO,
-						    "writing %zu bytes at %llu of block '%s': %s",
-						    len, (unsigned long long)off, b->name,
-						    strerror(n < 0 ? errno : EIO));
-			done += n;
-		}
-	}
-	return 0;
-}
-
-static int apply_pages(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
-		       const uint8_t *body)
-{
-	struct kmig_ram_block *b = &ch->s->ram->blocks[h->block];
-	uint32_t z[KMIG_CHUNK_PAGES], d[KMIG_CHUNK_PAGES];
-	const uint8_t *payload = body + 4ULL * (h->nr_zero + h->nr_data);
-	size_t raw = (size_t)h->nr_data * KMIG_PAGE_SIZE;
-	int ret;
-
-	ret = decode_list(ch, body, h->nr_zero, h->arg, b->npages, "zero", z);
-	if (!ret)
-		ret = decode_list(ch, body + 4ULL * h->nr_zero, h->nr_data, h->arg, b->npages,
-				  "data", d);
-	if (!ret)
-		ret = check_disjoint(ch, z, h->nr_zero, d, h->nr_data);
-	if (ret)
-		return ret;
-	if (h->codec != KMIG_CODEC_NONE) {
-		uint64_t t0 = kmig_now_ns();
-
-		ret = kmig_codec_decompress(&ch->codec, payload, h->payload_len, ch->stage, raw);
-		if (ret)
-			return kmig_err_set(&ch->err, ret, "%s", ch->codec.err);
-		KMIG_STAT_ADD(ch->stats.ns_codec, kmig_now_ns() - t0);
-		payload = ch->stage;
-		KMIG_STAT_ADD(ch->stats.pages_compressed, h->nr_data);
-		KMIG_STAT_ADD(ch->stats.bytes_compressed, h->payload_len);
-		KMIG_STAT_ADD(ch->stats.batches_compressed, 1);
-	} else if (h->nr_data) {
-		KMIG_STAT_ADD(ch->stats.pages_raw, h->nr_data);
-		KMIG_STAT_ADD(ch->stats.batches_raw, 1);
-	}
-	apply_zero(ch, b, h->arg, z, h->nr_zero);
-	ret = write_data(ch, b, h->arg, d, h->nr_data, payload);
-	for (uint32_t i = 0; !ret && i < h->nr_data; i++)
-		/* Affinity gives each 64-page bitmap word one channel: no race. */
-		if (b->written)
-			kmig_set_bit(b->written, h->arg + d[i]);
-	return ret;
-}
-
 /* The caller's blocks must be the sender's, in the same order. */
 static int table_match(struct kmig_rx_chan *ch, const struct kmig_table_entry *ents,
 		       unsigned int n)
@@ -332,7 +200,9 @@ static int table_create(struct kmig_rx_chan *ch, const struct kmig_table_entry *
 				    (unsigned long long)total,
 				    (unsigned long long)ch->s->max_ram);
 	for (unsigned int i = 0; i < n; i++) {
-		int ret = kmig_ram_add_memfd(ch->s->ram, ents[i].name, ents[i].size, NULL);
+		int ret = ch->s->create ?
+			  ch->s->create(ch->s->create_arg, ch->s->ram, ents[i].name, ents[i].size) :
+			  kmig_ram_add_memfd(ch->s->ram, ents[i].name, ents[i].size, NULL);
 
 		if (ret)
 			return kmig_err_set(&ch->err, ret, "creating block '%s' of %llu bytes",
@@ -356,6 +226,11 @@ static int apply_table(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 		ret = s->ram_given ? table_match(ch, ents, n) : table_create(ch, ents, n);
 	if (!ret)
 		ret = kmig_ram_track_written(s->ram);
+	for (unsigned int i = 0; !ret && i < n; i++) {
+		s->unverified[i] = calloc(KMIG_BITMAP_WORDS(s->ram->blocks[i].npages), 8);
+		if (!s->unverified[i])
+			ret = -ENOMEM;
+	}
 	if (ret)
 		goto out;
 	for (unsigned int i = 0; i < n; i++)
@@ -392,23 +267,18 @@ static int apply_devstate(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 	return 0;
 }
 
-int kmig_rx_apply(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
-		  const uint8_t *body, enum kmig_rx_action *action)
+/* A body read whole (not PAGES): CRC, then what it means. */
+static int apply_body(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
+		      const uint8_t *body, enum kmig_rx_action *action)
 {
-	uint64_t len = kmig_hdr_body_len(h);
-	uint32_t crc = kmig_crc32c_buf(body, len);
+	uint32_t crc = kmig_crc32c_buf(body, h->payload_len);
 
-	*action = KMIG_RX_NONE;
 	if (crc != h->body_crc)
 		return kmig_err_set(&ch->err, -EBADMSG, "%s body CRC32C %#010x, expected %#010x",
 				    kmig_pkt_type_name(h->type), h->body_crc, crc);
-	KMIG_STAT_ADD(ch->stats.packets, 1);
-	KMIG_STAT_ADD(ch->stats.bytes_wire, KMIG_HDR_SIZE + len);
 	switch (h->type) {
 	case KMIG_PKT_BLOCK_TABLE:
 		return apply_table(ch, h, body);
-	case KMIG_PKT_PAGES:
-		return apply_pages(ch, h, body);
 	case KMIG_PKT_DEVICE_STATE:
 		return apply_devstate(ch, h, body);
 	case KMIG_PKT_SYNC:
@@ -417,7 +287,7 @@ int kmig_rx_apply(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 	case KMIG_PKT_END:
 		ch->ended = true;
 		*action = KMIG_RX_END_ACK;
-		return 0;
+		return kmig_rx_end_check(ch);
 	case KMIG_PKT_COMMIT:
 		ch->committed = true;
 		*action = KMIG_RX_COMMIT;
@@ -428,27 +298,104 @@ int kmig_rx_apply(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 	}
 }
 
-int kmig_rx_feed(struct kmig_rx_chan *ch, const uint8_t *buf, size_t len, size_t *used,
-		 enum kmig_rx_action *action)
+static int body_room(struct kmig_rx_chan *ch, size_t len)
 {
-	struct kmig_pkt_hdr h;
-	uint64_t body;
+	void *p;
+
+	if (len <= ch->body_cap)
+		return 0;
+	p = realloc(ch->body, len);
+	if (!p)
+		return -ENOMEM;
+	ch->body = p;
+	ch->body_cap = len;
+	return 0;
+}
+
+int kmig_rx_packet(struct kmig_rx_chan *ch, const struct kmig_rx_io *io,
+		   struct kmig_pkt_hdr *h, enum kmig_rx_action *action)
+{
+	uint8_t hdr[KMIG_HDR_SIZE];
 	int ret;
 
 	*action = KMIG_RX_NONE;
-	if (len < KMIG_HDR_SIZE)
-		return kmig_err_set(&ch->err, -ENODATA, "truncated header: %zu of %u bytes",
-				    len, KMIG_HDR_SIZE);
-	ret = kmig_hdr_decode(buf, &h, &ch->err);
+	ret = io->read(io->ctx, hdr, sizeof(hdr));
 	if (!ret)
-		ret = kmig_rx_check_hdr(ch, &h);
+		ret = kmig_hdr_decode(hdr, h, &ch->err);
+	if (!ret)
+		ret = check_hdr(ch, h);
 	if (ret)
 		return ret;
-	body = kmig_hdr_body_len(&h);
-	if (body > len - KMIG_HDR_SIZE)
-		return kmig_err_set(&ch->err, -ENODATA, "truncated %s: body of %llu bytes, %zu there",
-				    kmig_pkt_type_name(h.type), (unsigned long long)body,
-				    len - KMIG_HDR_SIZE);
-	*used = KMIG_HDR_SIZE + body;
-	return kmig_rx_apply(ch, &h, buf + KMIG_HDR_SIZE, action);
+	KMIG_STAT_ADD(ch->stats.packets, 1);
+	KMIG_STAT_ADD(ch->stats.bytes_wire, KMIG_HDR_SIZE + kmig_hdr_body_len(h));
+	if (h->type == KMIG_PKT_PAGES)
+		return kmig_rx_pages(ch, h, io);
+	/* The length is bounded now: by the type (wire.c) or our limits. */
+	ret = body_room(ch, h->payload_len);
+	if (!ret)
+		ret = io->read(io->ctx, ch->body, h->payload_len);
+	if (!ret)
+		ret = apply_body(ch, h, ch->body, action);
+	return ret;
+}
+
+/* The transport of kmig_rx_feed(): a packet in memory. */
+struct mem_src {
+	const uint8_t *p;
+	size_t left;
+};
+
+static int mem_read(void *ctx, void *buf, size_t len)
+{
+	struct mem_src *m = ctx;
+
+	if (len > m->left)
+		return -ENODATA;
+	if (len)	/* a body of 0 bytes may have no buffer yet */
+		memcpy(buf, m->p, len);
+	m->p += len;
+	m->left -= len;
+	return 0;
+}
+
+static int mem_readv(void *ctx, struct iovec *iov, int cnt)
+{
+	int ret = 0;
+
+	for (int i = 0; i < cnt && !ret; i++)
+		ret = mem_read(ctx, iov[i].iov_base, iov[i].iov_len);
+	return ret;
+}
+
+/* Into the file as the socket's splice does, with pwrite(). */
+static int mem_splice(void *ctx, int fd, uint64_t off, void *map, size_t len, bool *mapped)
+{
+	struct mem_src *m = ctx;
+
+	if (len > m->left)
+		return -ENODATA;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pwrite(fd, m->p + done, len - done, off + done);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	m->p += len;
+	m->left -= len;
+	return 0;
+}
+
+int kmig_rx_feed(struct kmig_rx_chan *ch, const uint8_t *buf, size_t len, size_t *used,
+		 enum kmig_rx_action *action)
+{
+	struct mem_src m = { buf, len };
+	const struct kmig_rx_io io = { mem_read, mem_readv, mem_splice, &m };
+	struct kmig_pkt_hdr h;
+	int ret = kmig_rx_packet(ch, &io, &h, action);
+
+	if (ret == -ENODATA)
+		return kmig_err_set(&ch->err, -ENODATA, "truncated packet: %zu bytes", len);
+	*used = len - m.left;
+	return ret;
 }

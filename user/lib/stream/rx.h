@@ -1,19 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Receiver core: the checks that need the session (sequence, block table,
- * page ranges, channel affinity, limits) and the application of a packet to
- * the destination RAM. No sockets and no threads here, so the fuzzers and
- * the hostile-input tests drive exactly the code the receiver runs.
+ * page ranges, channel affinity, limits), and each packet's way into the
+ * destination RAM. The transport is an ops table (struct kmig_rx_io): a
+ * socket (recv.c) or a packet in memory (kmig_rx_feed(): the fuzzers and
+ * the hostile-input tests), so both drive exactly the code the receiver
+ * runs.
  *
- * Order per packet: kmig_hdr_decode() (wire.c), kmig_rx_check_hdr(), read
- * the body (its length is now trusted), kmig_rx_apply() which checks the
- * body CRC and every list entry before it writes a byte of guest memory.
+ * Order per packet: kmig_hdr_decode() (wire.c), the session checks, then
+ * for PAGES the lists section, whose CRC and every entry are checked before
+ * a byte of guest memory is written; then the page bytes land straight in
+ * the destination's memory (a raw payload is received into the pages'
+ * places, a compressed frame is decoded into them), and each data page is
+ * checked against its CRC32C where it landed. A mismatch marks the page
+ * unverified, not failed: the sender sends from guest memory, so a page
+ * the guest rewrote while it was on its way mismatches too, and such a
+ * page is dirty and comes again. A later copy that verifies (or a zero
+ * marker) clears the mark; END fails the channel if any of its pages is
+ * still unverified (the source guest is paused for the last pass, so
+ * nothing can race it then). Other packets' bodies are read whole and
+ * checked by the body CRC before they are used.
  */
 #ifndef KMIG_RX_H
 #define KMIG_RX_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/uio.h>
 
 #include "codec/codec.h"
 #include "base/errbuf.h"
@@ -21,19 +34,43 @@
 #include "pages/stats.h"
 #include "stream/wire.h"
 
+/* Where a channel's bytes come from. Every call returns 0 or -errno and
+ * consumes exactly what it was asked for. */
+struct kmig_rx_io {
+	/* @len bytes into @buf. */
+	int (*read)(void *ctx, void *buf, size_t len);
+	/* The bytes of @iov (destination pages); may change @iov. */
+	int (*readv)(void *ctx, struct iovec *iov, int cnt);
+	/* @len bytes into @fd at @off (a block's file) without passing
+	 * through userspace, or, if the file refuses that, through its
+	 * mapping @map (then *@mapped is set). NULL: not offered. */
+	int (*splice)(void *ctx, int fd, uint64_t off, void *map, size_t len, bool *mapped);
+	void *ctx;
+};
+
+/* Creates a destination block from the sender's table (a receiver without
+ * the caller's blocks): kmig_ram_add_*() into @ram. */
+typedef int (*kmig_rx_create_fn)(void *arg, struct kmig_ram *ram, const char *name,
+				 uint64_t size);
+
 struct kmig_rx_session {
 	struct kmig_ram *ram;		/* destination blocks */
 	bool ram_given;			/* caller's blocks: the table must match */
+	kmig_rx_create_fn create;	/* otherwise: NULL creates memfds */
+	void *create_arg;
 	uint64_t max_ram;		/* bytes of new blocks we accept */
 	uint32_t max_devstate;		/* bytes */
 	unsigned int nr_channels;
 	uint8_t codec;			/* from the hellos */
 	bool switchover;		/* KMIG_FEAT_SWITCHOVER: COMMIT may follow END */
 	uint64_t chunk_base[KMIG_MAX_BLOCKS + 1];
+	/* Pages whose last copy did not match its CRC; each 64-page word
+	 * belongs to one channel (chunk affinity): no lock. */
+	uint64_t *unverified[KMIG_MAX_BLOCKS];
 
 	pthread_mutex_t lock;		/* protects the fields below */
 	pthread_cond_t cond;
-	bool table_ready;		/* ram and chunk_base are final */
+	bool table_ready;		/* ram, chunk_base, unverified are final */
 	bool failed;
 	uint8_t *devstate;
 	uint32_t devstate_len;
@@ -47,7 +84,12 @@ struct kmig_rx_chan {
 	bool ended;
 	bool committed;			/* switchover: COMMIT received (channel 0) */
 	struct kmig_codec codec;	/* decompression context, reused */
-	uint8_t *stage;			/* decompressed batch */
+	uint8_t *lists;			/* a PAGES lists section */
+	uint8_t *cbuf;			/* a compressed payload */
+	uint8_t *body;			/* other bodies (table, device state) */
+	size_t body_cap;
+	uint64_t unverified;		/* pages of this channel still marked */
+	uint64_t no_splice[KMIG_MAX_BLOCKS / 64];	/* blocks whose file refused */
 	struct kmig_err err;
 	struct kmig_chan_stats stats;
 };
@@ -67,21 +109,24 @@ void kmig_rx_session_fini(struct kmig_rx_session *s);
 int kmig_rx_chan_init(struct kmig_rx_chan *ch, struct kmig_rx_session *s, unsigned int id);
 void kmig_rx_chan_fini(struct kmig_rx_chan *ch);
 
-/* Session rules that need no body. Also advances the sequence. */
-int kmig_rx_check_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h);
-
-/* Body CRC, lists, decompression, then the write. @body has
- * kmig_hdr_body_len(h) bytes. */
-int kmig_rx_apply(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
-		  const uint8_t *body, enum kmig_rx_action *action);
+/* One packet from @io: header (decoded into @h), checks, body,
+ * application; @action: what to answer. */
+int kmig_rx_packet(struct kmig_rx_chan *ch, const struct kmig_rx_io *io,
+		   struct kmig_pkt_hdr *h, enum kmig_rx_action *action);
 
 /* True once the block table was applied (lock-free read for the fast path
  * after the first true). */
 bool kmig_rx_table_ready(struct kmig_rx_session *s);
 
-/* The whole sequence on a packet in memory (tests, fuzzers): decode,
- * check, apply. @used gets the packet's length; a buffer that ends inside
- * the packet gives -ENODATA. */
+/* kmig_rx_packet() on a packet in memory (tests, fuzzers). @used gets the
+ * packet's length; a buffer that ends inside the packet gives -ENODATA. */
 int kmig_rx_feed(struct kmig_rx_chan *ch, const uint8_t *buf, size_t len, size_t *used,
 		 enum kmig_rx_action *action);
+
+/* rx_pages.c: a PAGES packet whose header passed the checks. */
+int kmig_rx_pages(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
+		  const struct kmig_rx_io *io);
+/* rx_pages.c: END: every page of the channel verified? */
+int kmig_rx_end_check(struct kmig_rx_chan *ch);
+
 #endif /* KMIG_RX_H */

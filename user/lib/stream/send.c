@@ -22,7 +22,6 @@ void kmig_send_opts_init(struct kmig_send_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->nr_channels = 2;
 	o->codec = KMIG_CODEC_NONE;
-	o->vm_fd = -1;
 }
 
 static void opts_defaults(struct kmig_send_opts *o)
@@ -34,6 +33,25 @@ static void opts_defaults(struct kmig_send_opts *o)
 	if (!o->handshake_timeout_ms)
 		o->handshake_timeout_ms = 10000;
 }
+
+/* The pool failed: wake channel threads blocked in their sockets. */
+static void pool_failed(void *arg)
+{
+	struct kmig_send *s = arg;
+
+	for (unsigned int i = 0; i < s->nr_init; i++)
+		if (s->chans[i].fd >= 0)
+			shutdown(s->chans[i].fd, SHUT_RDWR);
+}
+
+static int pool_work(void *arg, unsigned int id, const struct kmig_work *w)
+{
+	struct kmig_send *s = arg;
+
+	return kmig_send_chan_work(&s->chans[id], w);
+}
+
+static const struct kmig_pool_ops pool_ops = { .work = pool_work, .failed = pool_failed };
 
 int kmig_send_create(struct kmig_send **out, const struct kmig_send_opts *o,
 		     const struct kmig_ram *ram)
@@ -52,10 +70,10 @@ int kmig_send_create(struct kmig_send **out, const struct kmig_send_opts *o,
 	s->ram = ram;
 	s->nr = s->o.nr_channels;
 	s->t_start = kmig_now_ns();
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
 	kmig_ratelimit_init(&s->rl, s->o.max_bandwidth);
-	kmig_chunk_bases(ram, s->chunk_base);
+	ret = kmig_pool_init(&s->pool, s->nr, s->o.queue_depth, ram, &pool_ops, s);
+	if (ret)
+		goto fail;
 	if (getrandom(s->session, sizeof(s->session), 0) != sizeof(s->session)) {
 		ret = -EIO;
 		goto fail;
@@ -82,22 +100,9 @@ int kmig_send_fail(struct kmig_send *s, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&s->lock);
-	if (!s->failed) {
-		s->err.code = code;
-		va_start(ap, fmt);
-		vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap);
-		va_end(ap);
-		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
-		for (unsigned int i = 0; i < s->nr_init; i++) {
-			if (s->chans[i].fd >= 0)
-				shutdown(s->chans[i].fd, SHUT_RDWR);
-			kmig_queue_abort(&s->chans[i].q);
-		}
-		pthread_cond_broadcast(&s->cond);
-	}
-	code = s->err.code;
-	pthread_mutex_unlock(&s->lock);
+	va_start(ap, fmt);
+	code = kmig_pool_vfail(&s->pool, code, fmt, ap);
+	va_end(ap);
 	return code;
 }
 
@@ -106,8 +111,8 @@ void kmig_send_cancel(struct kmig_send *s, int err)
 	kmig_send_fail(s, err, "%s", err == -ECANCELED ? "cancelled" : strerror(-err));
 }
 
-/* Hello on one channel and the receiver's verdict. */
-static int handshake(struct kmig_send *s, struct kmig_send_chan *ch)
+/* The hello of one channel, written with the handshake's time limit. */
+static int send_hello(const struct kmig_send *s, const struct kmig_send_chan *ch)
 {
 	struct kmig_hello h = {
 		.version = KMIG_WIRE_VERSION,
@@ -116,19 +121,25 @@ static int handshake(struct kmig_send *s, struct kmig_send_chan *ch)
 		.channel = ch->id, .nr_channels = s->nr, .codec = s->o.codec,
 		.page_shift = KMIG_PAGE_SHIFT, .chunk_pages = KMIG_CHUNK_PAGES,
 	};
-	uint8_t buf[KMIG_REPLY_SIZE];
-	struct kmig_hello_reply r;
+	uint8_t buf[KMIG_HELLO_SIZE];
 	int ret;
 
 	memcpy(h.session, s->session, sizeof(h.session));
 	kmig_hello_encode(buf, &h);
 	ret = kmig_net_set_timeout(ch->fd, s->o.handshake_timeout_ms);
-	if (!ret)
-		ret = kmig_net_write_full(ch->fd, buf, KMIG_HELLO_SIZE);
-	if (!ret)
-		ret = kmig_net_read_full(ch->fd, buf, KMIG_REPLY_SIZE);
+	return ret ?: kmig_net_write_full(ch->fd, buf, KMIG_HELLO_SIZE);
+}
+
+/* The receiver's verdict on one channel's hello. */
+static int read_reply(struct kmig_send *s, struct kmig_send_chan *ch)
+{
+	uint8_t buf[KMIG_REPLY_SIZE];
+	struct kmig_hello_reply r;
+	int ret = kmig_net_read_full(ch->fd, buf, KMIG_REPLY_SIZE);
+
 	if (ret)
-		return kmig_send_fail(s, ret, "channel %u: hello: %s", ch->id, strerror(-ret));
+		return kmig_send_fail(s, ret, "channel %u: hello reply: %s", ch->id,
+				      strerror(-ret));
 	ret = kmig_reply_decode(buf, &r, &ch->err);
 	if (ret)
 		return kmig_send_fail(s, ret, "channel %u: %s", ch->id, ch->err.msg);
@@ -149,7 +160,7 @@ static int send_table(struct kmig_send *s)
 		return -ENOMEM;
 	size_t len = kmig_table_encode(buf, s->ram);
 
-	ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0, buf, len);
+	ret = kmig_send_chan_write(&s->chans[0], &h, buf, len);
 	free(buf);
 	if (ret)
 		return kmig_send_fail(s, ret, "channel 0: block table: %s", strerror(-ret));
@@ -158,22 +169,27 @@ static int send_table(struct kmig_send *s)
 
 int kmig_send_start(struct kmig_send *s, const int *fds)
 {
-	int ret = 0;
+	int hello[KMIG_MAX_CHANNELS], ret = 0;
 
 	for (unsigned int i = 0; i < s->nr; i++) {
 		s->chans[i].fd = fds[i];
 		kmig_net_tune(fds[i]);
 	}
+	/* Every hello before any reply: the receiver accepts the connections
+	 * in whatever order they reach its queue, which need not be the order
+	 * of the connects, and reads a hello from each as it takes it. A
+	 * receiver that refuses the first one closes the others: its reply
+	 * says why, a later hello's failed write would not. */
+	for (unsigned int i = 0; i < s->nr; i++)
+		hello[i] = send_hello(s, &s->chans[i]);
 	for (unsigned int i = 0; i < s->nr && !ret; i++)
-		ret = handshake(s, &s->chans[i]);
+		ret = hello[i] ? kmig_send_fail(s, hello[i], "channel %u: hello: %s", i,
+						strerror(-hello[i])) :
+		      read_reply(s, &s->chans[i]);
 	if (!ret)
 		ret = send_table(s);
-	for (unsigned int i = 0; i < s->nr && !ret; i++) {
-		ret = -pthread_create(&s->chans[i].thread, NULL, kmig_send_chan_main, &s->chans[i]);
-		if (ret)
-			return kmig_send_fail(s, ret, "starting channel %u: %s", i, strerror(-ret));
-		s->chans[i].started = true;
-	}
+	if (!ret)
+		ret = kmig_pool_start(&s->pool);
 	s->t_setup = kmig_now_ns();
 	return ret;
 }
@@ -197,42 +213,10 @@ int kmig_send_connect(struct kmig_send *s, const char *host, const char *port)
 	return kmig_send_start(s, fds);
 }
 
-static int failed_code(struct kmig_send *s)
-{
-	int code;
-
-	pthread_mutex_lock(&s->lock);
-	code = s->failed ? s->err.code : 0;
-	pthread_mutex_unlock(&s->lock);
-	return code;
-}
-
-static int push(struct kmig_send *s, unsigned int ch, const struct kmig_work *w)
-{
-	int ret = kmig_queue_push(&s->chans[ch].q, w);
-
-	return ret ? failed_code(s) ?: ret : 0;
-}
-
-static int push_chunk(void *arg, unsigned int ch, const struct kmig_work *w, uint64_t set)
-{
-	struct kmig_send *s = arg;
-	int ret = push(s, ch, w);
-
-	if (!ret)
-		s->pages_queued += set;
-	return ret;
-}
-
 int kmig_send_queue_zero(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
 			 const uint64_t *bitmap, const uint64_t *zero)
 {
-	uint64_t end;
-
-	if (block >= s->ram->nr || !kmig_add_ok(first, n, &end) || end > s->ram->blocks[block].npages)
-		return -EINVAL;
-	return kmig_chunk_split(s->chunk_base, s->nr, block, first, end, bitmap, zero,
-				push_chunk, s);
+	return kmig_pool_queue(&s->pool, block, first, n, bitmap, zero);
 }
 
 int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
@@ -252,39 +236,9 @@ int kmig_send_queue_all(struct kmig_send *s)
 	return 0;
 }
 
-static bool all_acked(struct kmig_send *s, enum kmig_work_kind kind, uint64_t id)
-{
-	for (unsigned int i = 0; i < s->nr; i++)
-		if (kind == KMIG_WORK_SYNC ? s->chans[i].acked_sync < id : !s->chans[i].end_acked)
-			return false;
-	return true;
-}
-
-/* Queue @kind on every channel and wait for all acknowledgements. */
-static int barrier(struct kmig_send *s, enum kmig_work_kind kind, uint64_t id)
-{
-	struct kmig_work w = { .kind = kind, .arg = id };
-	int ret = 0;
-
-	for (unsigned int i = 0; i < s->nr && !ret; i++)
-		ret = push(s, i, &w);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&s->lock);
-	while (!s->failed && !all_acked(s, kind, id))
-		pthread_cond_wait(&s->cond, &s->lock);
-	ret = s->failed ? s->err.code : 0;
-	pthread_mutex_unlock(&s->lock);
-	return ret;
-}
-
 int kmig_send_flush(struct kmig_send *s)
 {
-	int ret = barrier(s, KMIG_WORK_SYNC, ++s->sync_id);
-
-	if (!ret)
-		s->syncs++;
-	return ret;
+	return kmig_pool_flush(&s->pool);
 }
 
 int kmig_send_finish(struct kmig_send *s, const void *devstate, size_t len)
@@ -300,17 +254,13 @@ int kmig_send_finish(struct kmig_send *s, const void *devstate, size_t len)
 	if (!ret && devstate) {
 		s->devstate = devstate;
 		s->devstate_len = len;
-		ret = push(s, 0, &w);
+		ret = kmig_pool_push(&s->pool, 0, &w);
 	}
 	if (!ret)
-		ret = barrier(s, KMIG_WORK_END, 0);
-	for (unsigned int i = 0; i < s->nr; i++) {
-		if (s->chans[i].started)
-			pthread_join(s->chans[i].thread, NULL);
-		s->chans[i].started = false;
-	}
+		ret = kmig_pool_end(&s->pool);
+	kmig_pool_join(&s->pool);
 	s->t_end = kmig_now_ns();
-	ret = ret ?: failed_code(s);
+	ret = ret ?: kmig_pool_error_code(&s->pool);
 	s->finished = !ret;
 	return ret;
 }
@@ -325,7 +275,7 @@ static int switchover_read(struct kmig_send *s, uint8_t type, uint8_t *body, siz
 
 	if (!s->o.switchover || !s->finished || timeout_ms <= 0)
 		return -EINVAL;
-	ret = failed_code(s);
+	ret = kmig_pool_error_code(&s->pool);
 	if (ret)
 		return ret;
 	ret = kmig_net_set_timeout(ch->fd, timeout_ms);
@@ -357,9 +307,9 @@ int kmig_send_commit(struct kmig_send *s)
 
 	if (!s->o.switchover || !s->finished)
 		return -EINVAL;
-	ret = failed_code(s);
+	ret = kmig_pool_error_code(&s->pool);
 	if (!ret)
-		ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0, NULL, 0);
+		ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0);
 	if (ret)
 		return kmig_send_fail(s, ret, "sending COMMIT: %s", strerror(-ret));
 	return 0;
@@ -381,12 +331,12 @@ int kmig_send_await_resumed(struct kmig_send *s, struct kmig_resumed *rep, int t
 
 const char *kmig_send_error(const struct kmig_send *s)
 {
-	return s->err.msg;
+	return kmig_pool_error(&s->pool);
 }
 
 const char *kmig_send_classify_path(const struct kmig_send *s)
 {
-	return s->chans[0].cls.why;
+	return kmig_pass_path();
 }
 
 void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st)
@@ -400,8 +350,8 @@ void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st)
 	st->auto_compress = s->o.auto_compress;
 	st->nr_channels = s->nr;
 	st->ram_bytes = kmig_ram_total(s->ram);
-	st->pages_queued = s->pages_queued;
-	st->syncs = s->syncs;
+	st->pages_queued = s->pool.pages_queued;
+	st->syncs = s->pool.syncs;
 	st->devstate_bytes = s->devstate_len;
 	st->ns_phase[KMIG_PHASE_SETUP] = setup - s->t_start;
 	st->ns_phase[KMIG_PHASE_PAGES] = pages > setup ? pages - setup : 0;
@@ -416,23 +366,13 @@ void kmig_send_destroy(struct kmig_send *s)
 {
 	if (!s)
 		return;
-	if (s->chans) {
-		for (unsigned int i = 0; i < s->nr_init; i++)
-			if (s->chans[i].started) {
-				kmig_send_cancel(s, -ECANCELED);
-				break;
-			}
-		for (unsigned int i = 0; i < s->nr_init; i++) {
-			if (s->chans[i].started)
-				pthread_join(s->chans[i].thread, NULL);
-			if (s->chans[i].fd >= 0)
-				close(s->chans[i].fd);
-			kmig_send_chan_fini(&s->chans[i]);
-		}
-		free(s->chans);
+	kmig_pool_fini(&s->pool);	/* cancels and joins running channels */
+	for (unsigned int i = 0; s->chans && i < s->nr_init; i++) {
+		if (s->chans[i].fd >= 0)
+			close(s->chans[i].fd);
+		kmig_send_chan_fini(&s->chans[i]);
 	}
+	free(s->chans);
 	kmig_ratelimit_fini(&s->rl);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->cond);
 	free(s);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Sender side of a stream: N channels, each a TCP connection and a thread
- * that owns its socket, codec context, classifier and buffers.
+ * of the worker pool (pages/pool.h) that owns its socket, codec context,
+ * classifier and buffers.
  *
  * The producer (a CLI, a precopy loop) calls kmig_send_queue() with ranges
  * of a block and an optional bitmap of the pages to send; the range is cut
@@ -16,8 +17,12 @@
  *
  * The sender thread reads a page when it sends it, not when it is queued:
  * queueing a page that changes later sends its newer content, which is
- * what precopy wants. Zero detection and hole skipping happen on the
- * channel threads (kmig_classify()), never on the producer's thread.
+ * what precopy wants. A data page is read once in userspace (pages/pass.h:
+ * zero check, CRC32C) and sent from guest memory; a page the guest rewrites
+ * meanwhile arrives unverified and must be queued again (it is dirty), as
+ * the precopy loop does. Zero detection and hole skipping happen on the
+ * channel threads, never on the producer's thread, and only for pages the
+ * caller did not classify (kmig_send_queue_zero()).
  *
  * Threads: create, connect/start, queue, flush, finish and destroy are
  * called by one producer thread; cancel, stats and error from any thread.
@@ -46,15 +51,13 @@ struct kmig_send_opts {
 	int level;			/* 0: codec default */
 	int auto_compress;		/* per batch raw vs compressed (autocomp.h) */
 	uint64_t max_bandwidth;		/* bytes/s over all channels; 0: none */
-	int vm_fd;			/* KVM VM fd for the module path, or -1 */
-	const char *kmig_dev;		/* NULL: /dev/kmig */
 	unsigned int queue_depth;	/* chunks per channel queue; 0: 256 */
 	int handshake_timeout_ms;	/* per reply; 0: 10 s */
 	int switchover;			/* live migration: PREPARED/COMMIT/RESUMED
 					 * after finish (KMIG_FEAT_SWITCHOVER) */
 };
 
-/* Defaults: 2 channels, no compression, no limit, vm_fd -1. */
+/* Defaults: 2 channels, no compression, no limit. */
 void kmig_send_opts_init(struct kmig_send_opts *o);
 
 /* @ram must stay mapped and unchanged in layout until destroy. */
@@ -73,9 +76,11 @@ int kmig_send_start(struct kmig_send *s, const int *fds);
  * channel's queue is full. */
 int kmig_send_queue(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
 		    const uint64_t *bitmap);
-/* The same, with @zero (may be NULL): pages among those to send that are
- * known to be zero (a dirty tracker that classified them): they go out as
- * zero markers without being read. Bit i of both is page first + i. */
+/* The same, with @zero (may be NULL): the caller (a dirty tracker)
+ * classified every page of @bitmap: the set bits of @zero are zero pages,
+ * sent as markers without being read; every other page is data, sent with
+ * no zero check. NULL: the channel threads classify. Bit i of both is page
+ * first + i. */
 int kmig_send_queue_zero(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
 			 const uint64_t *bitmap, const uint64_t *zero);
 /* Every page of every block. */
@@ -113,7 +118,7 @@ void kmig_send_cancel(struct kmig_send *s, int err);
 const char *kmig_send_error(const struct kmig_send *s);
 /* Current statistics (safe while running). */
 void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st);
-/* How the channel threads classify pages (module or fallback, and why). */
+/* How the channel threads find zero pages (kmig_pass_path()). */
 const char *kmig_send_classify_path(const struct kmig_send *s);
 
 /* Cancels if still running, joins threads, closes sockets. */

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One sender channel: its thread pops chunks from its queue, classifies the
- * pages (holes and zero pages on this thread), copies the data pages once
- * into its staging buffer (so that CRC and payload describe the same bytes
- * even if the guest writes the page meanwhile), compresses the batch if
- * that pays, and writes header, lists and payload with one sendmsg().
+ * One sender channel: its thread pops chunks from its queue and makes one
+ * pass over each (pass.h: zero pages, and each data page's CRC32C while it
+ * is in the cache). A raw batch goes from guest memory: header, lists and
+ * the pages' own addresses in one sendmsg(), so the kernel's copy into the
+ * socket is the only one here; if the guest rewrites a page meanwhile, the
+ * receiver finds its CRC off and keeps it unverified until the next copy
+ * (the page is dirty and comes again). A batch to compress is copied once
+ * into the staging buffer in the same pass (a compressor reads its input
+ * more than once, and its output must decode to what the CRCs describe),
+ * then each run of consecutive pages becomes one frame, which the receiver
+ * decodes straight into the run's place.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,150 +18,177 @@
 #include <sys/socket.h>
 
 #include "base/bits.h"
-#include "pages/chunk.h"
 #include "base/crc.h"
 #include "base/net.h"
 #include "stream/send_int.h"
 
 #define STAGE_BYTES	(KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE)
-#define LISTS_BYTES	(2 * 4 * KMIG_CHUNK_PAGES)
 
 int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned int id)
 {
+	bool codec = s->o.codec != KMIG_CODEC_NONE;
 	int ret;
 
 	ch->s = s;
 	ch->id = id;
 	ch->fd = -1;
-	ch->cls.dev_fd = ch->cls.pagemap_fd = -1;
 	kmig_autocomp_init(&ch->ac);
-	ret = kmig_queue_init(&ch->q, s->o.queue_depth);
-	if (ret)
-		return ret;
 	ret = kmig_codec_init(&ch->codec, s->o.codec, s->o.level, KMIG_CODEC_COMPRESS);
 	if (ret)
 		return ret;
-	ret = kmig_classify_init(&ch->cls, s->o.kmig_dev, s->o.vm_fd);
+	ret = kmig_pass_init(&ch->pass, codec);
 	if (ret)
 		return ret;
-	ch->stage = malloc(STAGE_BYTES);
-	ch->cbuf = malloc(STAGE_BYTES);
-	ch->lists = malloc(LISTS_BYTES);
-	return ch->stage && ch->cbuf && ch->lists ? 0 : -ENOMEM;
+	ch->cbuf = codec ? malloc(STAGE_BYTES) : NULL;
+	ch->lists = malloc(KMIG_PAGES_LISTS_MAX);
+	return (!codec || ch->cbuf) && ch->lists ? 0 : -ENOMEM;
 }
 
 void kmig_send_chan_fini(struct kmig_send_chan *ch)
 {
-	kmig_queue_fini(&ch->q);
 	kmig_codec_fini(&ch->codec);
-	kmig_classify_fini(&ch->cls);
-	free(ch->stage);
+	kmig_pass_fini(&ch->pass);
 	free(ch->cbuf);
 	free(ch->lists);
-	ch->stage = ch->cbuf = ch->lists = NULL;
+	ch->cbuf = ch->lists = NULL;
 }
 
-int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
-			 const void *lists, size_t lists_len,
-			 const void *payload, size_t payload_len)
+/* Header, lists section and payload pieces in one sendmsg(). PAGES' body
+ * CRC covers the lists section (its pages have their own CRCs), other
+ * packets' the payload. */
+static int write_packet(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
+			const void *lists, size_t lists_len, const struct iovec *pay, int npay)
 {
 	struct kmig_send *s = ch->s;
 	uint8_t hdr[KMIG_HDR_SIZE];
-	struct iovec iov[3];
-	uint64_t total = KMIG_HDR_SIZE + lists_len + payload_len, t0, waited;
-	uint32_t crc = kmig_crc32c(KMIG_CRC_INIT, lists, lists_len);
+	struct iovec iov[2 + KMIG_CHUNK_PAGES];
+	uint64_t payload = 0, total, t0, waited;
+	uint32_t crc = KMIG_CRC_INIT;
 	int cnt = 0, ret;
 
-	h->seq = ch->seq++;
-	h->payload_len = payload_len;
-	h->body_crc = kmig_crc32c_final(kmig_crc32c(crc, payload, payload_len));
-	kmig_hdr_encode(hdr, h);
 	iov[cnt++] = (struct iovec){ hdr, KMIG_HDR_SIZE };
 	if (lists_len)
 		iov[cnt++] = (struct iovec){ (void *)lists, lists_len };
-	if (payload_len)
-		iov[cnt++] = (struct iovec){ (void *)payload, payload_len };
+	for (int i = 0; i < npay; i++) {
+		payload += pay[i].iov_len;
+		if (h->type != KMIG_PKT_PAGES)
+			crc = kmig_crc32c(crc, pay[i].iov_base, pay[i].iov_len);
+		iov[cnt++] = pay[i];
+	}
+	if (h->type == KMIG_PKT_PAGES)
+		crc = kmig_crc32c(crc, lists, lists_len);
+	h->seq = ch->seq++;
+	h->payload_len = payload;
+	h->body_crc = kmig_crc32c_final(crc);
+	kmig_hdr_encode(hdr, h);
+	total = KMIG_HDR_SIZE + lists_len + payload;
 
-	waited = kmig_ratelimit_wait(&s->rl, total, &s->failed);
+	waited = kmig_ratelimit_wait(&s->rl, total, &s->pool.failed);
 	t0 = kmig_now_ns();
 	ret = kmig_net_writev_full(ch->fd, iov, cnt);
 	if (ret)
 		return ret;
-	uint64_t dt = kmig_now_ns() - t0;
-
-	KMIG_STAT_ADD(ch->stats.ns_io, dt);
+	KMIG_STAT_ADD(ch->stats.ns_io, kmig_now_ns() - t0);
 	KMIG_STAT_ADD(ch->stats.ns_throttle, waited);
 	KMIG_STAT_ADD(ch->stats.packets, 1);
 	KMIG_STAT_ADD(ch->stats.bytes_wire, total);
+	if (h->type == KMIG_PKT_PAGES)
+		KMIG_STAT_ADD(ch->stats.bytes_kcopied, payload);
 	return 0;
 }
 
-/* Lists as the wire wants them: zero offsets, then data offsets. */
-static void build_lists(struct kmig_send_chan *ch, const uint64_t *mask, const uint64_t *zero,
-			unsigned int n, uint32_t *nz, uint32_t *nd)
+int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
+			 const void *payload, size_t payload_len)
 {
-	uint32_t z = 0, d = 0;
-	uint32_t dz[KMIG_CHUNK_PAGES];
+	struct iovec iov = { (void *)payload, payload_len };
 
-	for (unsigned int i = 0; i < n; i++) {
-		if (!kmig_test_bit(mask, i))
-			continue;
-		if (kmig_test_bit(zero, i))
-			kmig_put_le32(ch->lists + 4 * z++, i);
-		else
-			dz[d++] = i;
-	}
-	for (uint32_t i = 0; i < d; i++)
-		kmig_put_le32(ch->lists + 4 * (z + i), dz[i]);
-	*nz = z;
-	*nd = d;
+	return write_packet(ch, h, NULL, 0, &iov, payload_len ? 1 : 0);
 }
 
-/* Copy the data pages into the staging buffer, in list order. */
-static void stage_pages(struct kmig_send_chan *ch, const struct kmig_ram_block *b,
-			uint64_t first, uint32_t nz, uint32_t nd)
+/* Lists section: zero offsets, data offsets, page CRCs (frame lengths are
+ * appended by compress_runs()). Returns its length. */
+static size_t build_lists(struct kmig_send_chan *ch, const struct kmig_chunk_pages *cp)
 {
-	for (uint32_t i = 0; i < nd; i++) {
-		uint32_t off = kmig_get_le32(ch->lists + 4 * (nz + i));
+	uint8_t *p = ch->lists;
 
-		memcpy(ch->stage + (size_t)i * KMIG_PAGE_SIZE,
-		       b->base + (first + off) * KMIG_PAGE_SIZE, KMIG_PAGE_SIZE);
-	}
+	for (unsigned int i = 0; i < cp->nr_zero; i++, p += 4)
+		kmig_put_le32(p, cp->zero[i]);
+	for (unsigned int i = 0; i < cp->nr_data; i++, p += 4)
+		kmig_put_le32(p, cp->data[i]);
+	for (unsigned int i = 0; i < cp->nr_data; i++, p += 4)
+		kmig_put_le32(p, cp->crc[i]);
+	return p - ch->lists;
 }
 
-/* Compress the staged batch if that is wanted and pays; -errno only for a
- * codec failure (a batch that doesn't shrink just goes raw). */
-static int maybe_compress(struct kmig_send_chan *ch, size_t raw, bool want, const void **payload,
-			  size_t *len, uint8_t *codec)
+/* End (exclusive) of the run of consecutive data pages starting at @i. */
+static unsigned int run_end(const struct kmig_chunk_pages *cp, unsigned int i)
 {
-	uint64_t t0;
-	size_t out;
-	int ret;
+	unsigned int j = i + 1;
 
-	*payload = ch->stage;
-	*len = raw;
-	*codec = KMIG_CODEC_NONE;
-	if (!raw || !want)
-		return 0;
-	t0 = kmig_now_ns();
-	ret = kmig_codec_compress(&ch->codec, ch->stage, raw, ch->cbuf, raw - 1, &out);
+	while (j < cp->nr_data && cp->data[j] == cp->data[j - 1] + 1)
+		j++;
+	return j;
+}
+
+/* A raw batch: the runs of data pages from guest memory. */
+static int guest_runs(const struct kmig_ram_block *b, uint64_t first,
+		      const struct kmig_chunk_pages *cp, struct iovec *pay)
+{
+	int n = 0;
+
+	for (unsigned int i = 0, j; i < cp->nr_data; i = j) {
+		j = run_end(cp, i);
+		pay[n++] = (struct iovec){ b->base + (first + cp->data[i]) * KMIG_PAGE_SIZE,
+					   (size_t)(j - i) * KMIG_PAGE_SIZE };
+	}
+	return n;
+}
+
+/*
+ * The staged batch as one frame per run, appended to the lists section
+ * (frame lengths) and to @pay; a run that does not shrink is stored raw
+ * (its frame length is its size). Returns the number of frames, 0 if the
+ * whole batch did not shrink (it then goes raw), or -errno for a codec
+ * failure.
+ */
+static int compress_runs(struct kmig_send_chan *ch, const struct kmig_chunk_pages *cp,
+			 size_t *lists_len, struct iovec *pay)
+{
+	uint8_t *stage = ch->pass.stage, *out = ch->cbuf;
+	size_t total = 0, raw = (size_t)cp->nr_data * KMIG_PAGE_SIZE;
+	uint64_t t0 = kmig_now_ns();
+	int f = 0;
+
+	for (unsigned int i = 0, j; i < cp->nr_data; i = j, f++) {
+		size_t len = (size_t)((j = run_end(cp, i)) - i) * KMIG_PAGE_SIZE, n;
+		uint8_t *src = stage + (size_t)i * KMIG_PAGE_SIZE;
+		int ret = kmig_codec_compress(&ch->codec, src, len, out, len - 1, &n);
+
+		if (ret == -ENOSPC) {
+			pay[f] = (struct iovec){ src, len };	/* stored raw */
+		} else if (ret) {
+			return kmig_err_set(&ch->err, ret, "%s", ch->codec.err);
+		} else {
+			pay[f] = (struct iovec){ out, n };
+			out += n;
+		}
+		kmig_put_le32(ch->lists + *lists_len + 4 * f, pay[f].iov_len);
+		total += pay[f].iov_len;
+	}
 	KMIG_STAT_ADD(ch->stats.ns_codec, kmig_now_ns() - t0);
-	if (ret == -ENOSPC)
+	KMIG_STAT_ADD(ch->stats.bytes_read, raw);	/* the compressor's input */
+	if (total >= raw)
 		return 0;
-	if (ret)
-		return kmig_err_set(&ch->err, ret, "%s", ch->codec.err);
-	*payload = ch->cbuf;
-	*len = out;
-	*codec = ch->s->o.codec;
-	return 0;
+	*lists_len += 4 * f;
+	return f;
 }
 
 /* Compress this batch? Fixed by the options, or decided by auto. */
-static bool want_compress(struct kmig_send_chan *ch, size_t raw)
+static bool want_compress(struct kmig_send_chan *ch)
 {
 	const struct kmig_send_opts *o = &ch->s->o;
 
-	if (!raw || o->codec == KMIG_CODEC_NONE)
+	if (o->codec == KMIG_CODEC_NONE)
 		return false;
 	return o->auto_compress ? kmig_autocomp_want(&ch->ac) : true;
 }
@@ -163,44 +196,42 @@ static bool want_compress(struct kmig_send_chan *ch, size_t raw)
 static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 {
 	const struct kmig_ram_block *b = &ch->s->ram->blocks[w->block];
-	unsigned int n = KMIG_MIN((uint64_t)KMIG_CHUNK_PAGES, b->npages - w->arg);
-	uint64_t zero[KMIG_CHUNK_PAGES / 64];
-	struct kmig_class_counts cnt = { 0 };
 	struct kmig_pkt_hdr h = { .type = KMIG_PKT_PAGES, .block = w->block, .arg = w->arg };
-	const void *payload;
-	size_t len, raw;
+	struct iovec pay[KMIG_CHUNK_PAGES];
+	struct kmig_chunk_pages cp;
 	uint64_t t0 = kmig_now_ns();
-	bool want;
-	int ret;
+	bool want = want_compress(ch);
+	size_t lists_len;
+	int npay, ret;
 
-	ret = kmig_chunk_classify(&ch->cls, b, w, n, zero, &cnt);
-	if (ret)
+	ret = kmig_pass_chunk(&ch->pass, b, w, KMIG_PASS_CRC | (want ? KMIG_PASS_STAGE : 0), &cp,
+			      &ch->stats);
+	if (ret || (!cp.nr_zero && !cp.nr_data))
 		return ret;
-	build_lists(ch, w->mask, zero, n, &h.nr_zero, &h.nr_data);
-	stage_pages(ch, b, w->arg, h.nr_zero, h.nr_data);
-	KMIG_STAT_ADD(ch->stats.ns_classify, kmig_now_ns() - t0);
-	KMIG_STAT_ADD(ch->stats.pages_none, cnt.none);
-	KMIG_STAT_ADD(ch->stats.pages_zero, cnt.zero_page + cnt.zero_data);
-	if (!h.nr_zero && !h.nr_data)
-		return 0;
-	raw = (size_t)h.nr_data * KMIG_PAGE_SIZE;
-	want = want_compress(ch, raw);
-	t0 = kmig_now_ns();
-	ret = maybe_compress(ch, raw, want, &payload, &len, &h.codec);
-	if (ret)
-		return ret;
-	if (h.codec != KMIG_CODEC_NONE) {
-		KMIG_STAT_ADD(ch->stats.pages_compressed, h.nr_data);
-		KMIG_STAT_ADD(ch->stats.bytes_compressed, len);
-		KMIG_STAT_ADD(ch->stats.batches_compressed, 1);
-	} else if (h.nr_data) {
-		KMIG_STAT_ADD(ch->stats.pages_raw, h.nr_data);
-		KMIG_STAT_ADD(ch->stats.batches_raw, 1);
+	h.nr_zero = cp.nr_zero;
+	h.nr_data = cp.nr_data;
+	lists_len = build_lists(ch, &cp);
+	if (!want) {
+		npay = guest_runs(b, w->arg, &cp, pay);
+	} else {
+		npay = compress_runs(ch, &cp, &lists_len, pay);
+		if (npay < 0)
+			return npay;
+		h.nr_frames = npay;
+		h.codec = npay ? ch->s->o.codec : KMIG_CODEC_NONE;
+		if (!npay && cp.nr_data) {	/* did not shrink: the staged copy raw */
+			pay[0] = (struct iovec){ ch->pass.stage, (size_t)cp.nr_data * KMIG_PAGE_SIZE };
+			npay = 1;
+		}
 	}
-	ret = kmig_send_chan_write(ch, &h, ch->lists, 4 * (h.nr_zero + h.nr_data), payload, len);
-	if (!ret && ch->s->o.auto_compress)
-		kmig_autocomp_record(&ch->ac, want, raw, kmig_now_ns() - t0);
-	return ret;
+	ret = write_packet(ch, &h, ch->lists, lists_len, pay, npay);
+	if (ret)
+		return ret;
+	kmig_chan_stats_batch(&ch->stats, h.nr_data, h.nr_frames, h.payload_len);
+	if (ch->s->o.auto_compress && cp.nr_data)
+		kmig_autocomp_record(&ch->ac, want, (uint64_t)cp.nr_data * KMIG_PAGE_SIZE,
+				     kmig_now_ns() - t0);
+	return 0;
 }
 
 static int read_error_text(struct kmig_send_chan *ch, const struct kmig_pkt_hdr *h)
@@ -268,20 +299,9 @@ static int wait_ack(struct kmig_send_chan *ch, uint8_t type, uint64_t arg)
 static int send_ctrl(struct kmig_send_chan *ch, uint8_t type, uint8_t ack, uint64_t arg)
 {
 	struct kmig_pkt_hdr h = { .type = type, .arg = arg };
-	int ret = kmig_send_chan_write(ch, &h, NULL, 0, NULL, 0);
+	int ret = kmig_send_chan_write(ch, &h, NULL, 0);
 
 	return ret ? ret : wait_ack(ch, ack, arg);
-}
-
-static void publish(struct kmig_send_chan *ch, const struct kmig_work *w)
-{
-	pthread_mutex_lock(&ch->s->lock);
-	if (w->kind == KMIG_WORK_SYNC)
-		ch->acked_sync = w->arg;
-	else
-		ch->end_acked = true;
-	pthread_cond_broadcast(&ch->s->cond);
-	pthread_mutex_unlock(&ch->s->lock);
 }
 
 static int do_work(struct kmig_send_chan *ch, const struct kmig_work *w)
@@ -293,7 +313,7 @@ static int do_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 	case KMIG_WORK_PAGES:
 		return send_pages(ch, w);
 	case KMIG_WORK_DEVSTATE:
-		return kmig_send_chan_write(ch, &h, NULL, 0, ch->s->devstate, ch->s->devstate_len);
+		return kmig_send_chan_write(ch, &h, ch->s->devstate, ch->s->devstate_len);
 	case KMIG_WORK_SYNC:
 		ret = send_ctrl(ch, KMIG_PKT_SYNC, KMIG_PKT_SYNC_ACK, w->arg);
 		break;
@@ -303,8 +323,6 @@ static int do_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 	default:
 		return -EINVAL;
 	}
-	if (!ret)
-		publish(ch, w);
 	return ret;
 }
 
@@ -318,30 +336,17 @@ static void collect_peer_error(struct kmig_send_chan *ch)
 		;
 }
 
-void *kmig_send_chan_main(void *arg)
+int kmig_send_chan_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 {
-	struct kmig_send_chan *ch = arg;
-	struct kmig_work w;
-	int ret;
+	int ret = do_work(ch, w);
 
-	for (;;) {
-		ret = kmig_queue_pop(&ch->q, &w);
-		if (ret)
-			break;		/* aborted: the stream has failed already */
-		ret = do_work(ch, &w);
-		if (ret) {
-			if (ret == -EPIPE || ret == -ECONNRESET)
-				collect_peer_error(ch);
-			if (ch->err.code)
-				kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id, ch->err.msg);
-			else
-				kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id,
-					       ret == -ECONNRESET || ret == -EPIPE ?
-					       "connection closed by the receiver" : strerror(-ret));
-			break;
-		}
-		if (w.kind == KMIG_WORK_END)
-			break;
-	}
-	return NULL;
+	if (!ret)
+		return 0;
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		collect_peer_error(ch);
+	if (ch->err.code)
+		return kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id, ch->err.msg);
+	return kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id,
+			      ret == -ECONNRESET || ret == -EPIPE ?
+			      "connection closed by the receiver" : strerror(-ret));
 }

@@ -8,10 +8,10 @@
 #include <stdbool.h>
 
 #include "codec/autocomp.h"
-#include "pages/classify.h"
+#include "pages/pass.h"
 #include "codec/codec.h"
 #include "base/errbuf.h"
-#include "pages/queue.h"
+#include "pages/pool.h"
 #include "base/ratelimit.h"
 #include "stream/send.h"
 #include "pages/stats.h"
@@ -21,18 +21,12 @@ struct kmig_send_chan {
 	struct kmig_send *s;
 	unsigned int id;
 	int fd;
-	pthread_t thread;
-	bool started;
-	struct kmig_queue q;
 	struct kmig_codec codec;
-	struct kmig_classifier cls;
+	struct kmig_pass pass;	/* zero pages, data pages staged once */
 	struct kmig_autocomp ac;
-	uint8_t *stage;		/* the data pages of one batch, copied once */
 	uint8_t *cbuf;		/* compressed batch */
 	uint8_t *lists;		/* zero and data lists, encoded */
 	uint64_t seq, rx_seq;	/* next sequence out / expected in */
-	uint64_t acked_sync;	/* under s->lock */
-	bool end_acked;		/* under s->lock */
 	struct kmig_err err;	/* this thread's detail, copied by kmig_send_fail */
 	struct kmig_chan_stats stats;
 };
@@ -40,36 +34,30 @@ struct kmig_send_chan {
 struct kmig_send {
 	struct kmig_send_opts o;
 	const struct kmig_ram *ram;
-	uint64_t chunk_base[KMIG_MAX_BLOCKS + 1];
+	struct kmig_pool pool;	/* the channel threads, their queues, the failure */
 	uint8_t session[KMIG_SESSION_ID_LEN];
 	struct kmig_send_chan *chans;
 	unsigned int nr;
 	unsigned int nr_init;	/* channels initialised (cleanup bound) */
 	struct kmig_ratelimit rl;
 
-	pthread_mutex_t lock;	/* err, acks; cond signals both */
-	pthread_cond_t cond;
-	int failed;		/* read without the lock by the threads */
-	struct kmig_err err;
-
-	uint64_t sync_id;	/* producer side only */
 	const void *devstate;
 	size_t devstate_len;
-	uint64_t pages_queued, syncs;
 	uint64_t t_start, t_setup, t_pages, t_end;
 	bool finished;		/* END acknowledged on every channel */
 };
 
-/* Fail the stream once: record the error, shut the sockets, wake all. */
+/* Fail the stream once (kmig_pool_fail()): record the error, shut the
+ * sockets, wake all. */
 int kmig_send_fail(struct kmig_send *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned int id);
 void kmig_send_chan_fini(struct kmig_send_chan *ch);
-void *kmig_send_chan_main(void *arg);
-/* Frame and write one packet (header, optional lists and payload). */
+/* One work item of the pool (pool.h) on this channel. */
+int kmig_send_chan_work(struct kmig_send_chan *ch, const struct kmig_work *w);
+/* Frame and write one packet that is not PAGES, with its payload. */
 int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
-			 const void *lists, size_t lists_len,
 			 const void *payload, size_t payload_len);
 /* Read one receiver->sender packet and its body (at most @cap bytes) into
  * @body; an ERROR packet becomes the channel's error (-EREMOTEIO). */

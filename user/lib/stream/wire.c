@@ -157,7 +157,8 @@ void kmig_hdr_encode(uint8_t buf[KMIG_HDR_SIZE], const struct kmig_pkt_hdr *h)
 	kmig_put_le16(buf + 6, h->flags);
 	kmig_put_le64(buf + 8, h->seq);
 	kmig_put_le32(buf + 16, h->block);
-	kmig_put_le32(buf + 20, h->nr_zero);
+	kmig_put_le16(buf + 20, h->nr_zero);
+	kmig_put_le16(buf + 22, h->nr_frames);
 	kmig_put_le64(buf + 24, h->arg);
 	kmig_put_le32(buf + 32, h->nr_data);
 	kmig_put_le32(buf + 36, h->payload_len);
@@ -165,15 +166,21 @@ void kmig_hdr_encode(uint8_t buf[KMIG_HDR_SIZE], const struct kmig_pkt_hdr *h)
 	kmig_put_le32(buf + HDR_CRC_OFF, kmig_crc32c_buf(buf, HDR_CRC_OFF));
 }
 
+uint64_t kmig_pages_lists_len(const struct kmig_pkt_hdr *h)
+{
+	return 4ULL * h->nr_zero + 8ULL * h->nr_data + 4ULL * h->nr_frames;
+}
+
 uint64_t kmig_hdr_body_len(const struct kmig_pkt_hdr *h)
 {
-	return 4ULL * h->nr_zero + 4ULL * h->nr_data + h->payload_len;
+	return (h->type == KMIG_PKT_PAGES ? kmig_pages_lists_len(h) : 0) + h->payload_len;
 }
 
 static int pages_hdr_check(const struct kmig_pkt_hdr *h, struct kmig_err *e)
 {
 	uint64_t pages = (uint64_t)h->nr_zero + h->nr_data;
 	uint64_t raw = (uint64_t)h->nr_data * KMIG_PAGE_SIZE;
+	bool compressed = h->nr_data && h->codec != KMIG_CODEC_NONE;
 
 	if (!pages || pages > KMIG_CHUNK_PAGES)
 		return kmig_err_set(e, -EBADMSG, "PAGES: %u zero + %u data pages, expected 1..%u",
@@ -185,17 +192,22 @@ static int pages_hdr_check(const struct kmig_pkt_hdr *h, struct kmig_err *e)
 	if (h->codec >= KMIG_CODEC_NR)
 		return kmig_err_set(e, -EBADMSG, "PAGES: codec %u, expected < %u",
 				    h->codec, KMIG_CODEC_NR);
-	if ((!h->nr_data || h->codec == KMIG_CODEC_NONE) && h->payload_len != raw)
+	if (!compressed && h->payload_len != raw)
 		return kmig_err_set(e, -EBADMSG,
 				    "PAGES: raw payload of %u bytes, expected %llu (%u pages)",
 				    h->payload_len, (unsigned long long)raw, h->nr_data);
-	if (h->nr_data && h->codec != KMIG_CODEC_NONE &&
-	    (!h->payload_len || h->payload_len >= raw))
+	if (compressed && (!h->payload_len || h->payload_len >= raw))
 		return kmig_err_set(e, -EBADMSG,
 				    "PAGES: compressed payload of %u bytes, expected 1..%llu",
 				    h->payload_len, (unsigned long long)raw - 1);
 	if (!h->nr_data && h->codec != KMIG_CODEC_NONE)
 		return kmig_err_set(e, -EBADMSG, "PAGES: codec %u without data pages", h->codec);
+	if (!compressed && h->nr_frames)
+		return kmig_err_set(e, -EBADMSG, "PAGES: %u frames in a raw packet, expected 0",
+				    h->nr_frames);
+	if (compressed && (!h->nr_frames || h->nr_frames > h->nr_data))
+		return kmig_err_set(e, -EBADMSG, "PAGES: %u frames for %u data pages, expected 1..%u",
+				    h->nr_frames, h->nr_data, h->nr_data);
 	return 0;
 }
 
@@ -209,10 +221,11 @@ static int type_check(const struct kmig_pkt_hdr *h, struct kmig_err *e)
 
 	if (h->type == KMIG_PKT_PAGES)
 		return pages_hdr_check(h, e);
-	if (h->codec || h->block || h->nr_zero || h->nr_data || (!has_arg && h->arg))
-		return kmig_err_set(e, -EBADMSG,
-				    "%s: codec %u block %u zero %u data %u arg %llu, expected 0",
-				    name, h->codec, h->block, h->nr_zero, h->nr_data,
+	if (h->codec || h->block || h->nr_zero || h->nr_frames || h->nr_data ||
+	    (!has_arg && h->arg))
+		return kmig_err_set(e, -EBADMSG, "%s: codec %u block %u zero %u frames %u data %u "
+				    "arg %llu, expected 0", name, h->codec, h->block, h->nr_zero,
+				    h->nr_frames, h->nr_data,
 				    has_arg ? 0ULL : (unsigned long long)h->arg);
 	if (h->type == KMIG_PKT_BLOCK_TABLE) {
 		min = 4;
@@ -248,7 +261,8 @@ int kmig_hdr_decode(const uint8_t buf[KMIG_HDR_SIZE], struct kmig_pkt_hdr *h,
 	h->flags = kmig_get_le16(buf + 6);
 	h->seq = kmig_get_le64(buf + 8);
 	h->block = kmig_get_le32(buf + 16);
-	h->nr_zero = kmig_get_le32(buf + 20);
+	h->nr_zero = kmig_get_le16(buf + 20);
+	h->nr_frames = kmig_get_le16(buf + 22);
 	h->arg = kmig_get_le64(buf + 24);
 	h->nr_data = kmig_get_le32(buf + 32);
 	h->payload_len = kmig_get_le32(buf + 36);
@@ -344,7 +358,10 @@ int kmig_table_decode(const uint8_t *buf, size_t len, struct kmig_table_entry *e
 
 size_t kmig_pkt_build(uint8_t *buf, struct kmig_pkt_hdr *h, const void *body, size_t body_len)
 {
-	h->body_crc = kmig_crc32c_buf(body, body_len);
+	size_t crc_len = h->type == KMIG_PKT_PAGES ?
+			 KMIG_MIN(kmig_pages_lists_len(h), (uint64_t)body_len) : body_len;
+
+	h->body_crc = kmig_crc32c_buf(body, crc_len);
 	kmig_hdr_encode(buf, h);
 	if (body_len)
 		memcpy(buf + KMIG_HDR_SIZE, body, body_len);

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The stream wire format (Documentation/wire-format.rst): per channel a
- * hello and its reply, then packets, each a fixed header with its own CRC
- * and a body with another. All integers little-endian.
+ * The stream wire format, version 2 (Documentation/wire-format.rst): per
+ * channel a hello and its reply, then packets, each a fixed header with
+ * its own CRC and a body. A PAGES body is a lists section (zero list, data
+ * list, one CRC32C per data page, frame lengths), protected by the header's
+ * body CRC and checked before any page lands, then the page bytes, raw or
+ * as one compressed frame per run of consecutive data pages, each checked
+ * by its page CRC once it has landed in the destination's memory. Other
+ * bodies are covered whole by the body CRC. All integers little-endian.
  *
  * This file only encodes and decodes: every decoder checks the fields it
  * can check alone (magic, version, sizes, reserved bits, CRCs, ranges);
@@ -20,7 +25,7 @@
 #include "base/ram.h"
 #include "pages/pages.h"
 
-#define KMIG_WIRE_VERSION	1
+#define KMIG_WIRE_VERSION	2
 #define KMIG_HELLO_MAGIC	0x48474d4bU	/* "KMGH" on the wire */
 #define KMIG_REPLY_MAGIC	0x52474d4bU	/* "KMGR" */
 #define KMIG_PKT_MAGIC		0x50474d4bU	/* "KMGP" */
@@ -92,17 +97,21 @@ struct kmig_pkt_hdr {
 	uint16_t flags;		/* none defined: must be 0 */
 	uint64_t seq;		/* per channel and direction, from 0 */
 	uint32_t block;		/* PAGES: block id; else 0 */
-	uint32_t nr_zero;	/* PAGES: entries of the zero list */
+	uint16_t nr_zero;	/* PAGES: entries of the zero list */
+	uint16_t nr_frames;	/* PAGES, compressed: frames (runs of the data
+				 * list); else 0 */
 	uint64_t arg;		/* PAGES: first page; SYNC(_ACK): sync id;
 				 * END(_ACK): packets sent before END; else 0 */
 	uint32_t nr_data;	/* PAGES: entries of the data list */
-	uint32_t payload_len;	/* bytes after the lists */
-	uint32_t body_crc;	/* CRC32C of the body (lists + payload) */
+	uint32_t payload_len;	/* bytes after the lists section */
+	uint32_t body_crc;	/* CRC32C: PAGES of the lists section, others of
+				 * the whole body */
 };
 
-/* Largest body a PAGES packet can have: two lists and a raw payload. */
-#define KMIG_PAGES_BODY_MAX \
-	(2 * 4 * KMIG_CHUNK_PAGES + KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE)
+/* A PAGES lists section: zero list, data list, page CRCs, frame lengths. */
+#define KMIG_PAGES_LISTS_MAX	(4 * 4 * KMIG_CHUNK_PAGES)
+/* Largest body a PAGES packet can have: the lists and a raw payload. */
+#define KMIG_PAGES_BODY_MAX	(KMIG_PAGES_LISTS_MAX + KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE)
 #define KMIG_ERROR_TEXT_MAX	KMIG_ERR_MAX
 #define KMIG_TABLE_ENTRY_FIXED	16	/* size, name_len, flags, reserved */
 #define KMIG_TABLE_BODY_MAX \
@@ -133,6 +142,9 @@ int kmig_hdr_decode(const uint8_t buf[KMIG_HDR_SIZE], struct kmig_pkt_hdr *h,
 /* Body length implied by a decoded header (cannot overflow: counts and
  * lengths were bounded by kmig_hdr_decode()). */
 uint64_t kmig_hdr_body_len(const struct kmig_pkt_hdr *h);
+/* PAGES: length of the lists section (4 bytes per zero entry, per data
+ * entry, per page CRC and per frame length). */
+uint64_t kmig_pages_lists_len(const struct kmig_pkt_hdr *h);
 
 /* Block table body: encode into @buf (KMIG_TABLE_BODY_MAX bytes), returns
  * the length; decode validates every entry (names, sizes, duplicates). */
@@ -147,9 +159,10 @@ void kmig_resumed_encode(uint8_t buf[KMIG_RESUMED_SIZE], const struct kmig_resum
 int kmig_resumed_decode(const uint8_t buf[KMIG_RESUMED_SIZE], struct kmig_resumed *r,
 			struct kmig_err *e);
 
-/* A whole packet in @buf (header then @body): sets body_crc, encodes the
- * header, copies the body; returns the packet length. For tests, fuzz
- * corpora and anything that frames packets in memory. */
+/* A whole packet in @buf (header then @body): sets body_crc (PAGES: over
+ * the lists section only, kmig_pages_lists_len()), encodes the header,
+ * copies the body; returns the packet length. For tests, fuzz corpora and
+ * anything that frames packets in memory. */
 size_t kmig_pkt_build(uint8_t *buf, struct kmig_pkt_hdr *h, const void *body, size_t body_len);
 
 #endif /* KMIG_WIRE_H */
