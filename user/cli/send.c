@@ -17,19 +17,29 @@
 struct send_args {
 	struct kmig_send_opts o;
 	struct kmig_ram ram;
+	const char *block[KMIG_MAX_BLOCKS];	/* the --block specs, in order */
+	unsigned int nr_blocks;
 	const char *devstate_path;
 	bool json, quiet;
 	char host[KMIG_ADDR_MAX], port[32];
 	const char *addr;
 };
 
+/* --block NAME=PATH: the syntax here; the file is opened after parsing
+ * (a file that cannot be a block is not a usage error). */
 static int opt_block(void *args, const char *v, char *why, size_t len)
 {
-	int ret = cli_add_block(&((struct send_args *)args)->ram, v, false);
+	struct send_args *a = args;
+	const char *eq = strchr(v, '=');
 
-	if (ret == -EEXIST)
-		snprintf(why, len, "block name used twice");
-	return ret == -EEXIST ? -EINVAL : ret;
+	if (!eq || !eq[1] || !kmig_ram_name_valid(v, eq - v))
+		return -EINVAL;
+	if (a->nr_blocks == KMIG_MAX_BLOCKS) {
+		snprintf(why, len, "at most %u blocks", KMIG_MAX_BLOCKS);
+		return -ERANGE;
+	}
+	a->block[a->nr_blocks++] = v;
+	return 0;
 }
 
 static int opt_compress(void *args, const char *v, char *why, size_t len)
@@ -39,8 +49,8 @@ static int opt_compress(void *args, const char *v, char *why, size_t len)
 
 #define A struct send_args
 static const struct cli_opt options[] = {
-	{ CLI_FN("block", 'b', opt_block, "NAME=PATH of a regular file whose size is a multiple "
-		 "of 4096; names [A-Za-z0-9._:-]", "NAME=PATH",
+	{ CLI_FN("block", 'b', opt_block, "NAME=PATH (names: 1 to 63 of [A-Za-z0-9._:-], not "
+		 "starting with a dot)", "NAME=PATH",
 		 "a RAM block from a file (repeatable; order = block ids)"), .required = true },
 	{ CLI_UINT("channels", 'c', A, o.nr_channels, 1, KMIG_MAX_CHANNELS, "N",
 		   "TCP channels and sender threads (default 2, max 64)") },
@@ -76,6 +86,14 @@ static int parse_args(struct send_args *a, int argc, char **argv)
 	if (kmig_net_split(a->addr, a->host, sizeof(a->host), a->port, sizeof(a->port)) ||
 	    !a->host[0])
 		return cli_opts_error(&cmd, "address", "HOST:PORT", a->addr);
+	for (unsigned int i = 0; i < a->nr_blocks; i++) {
+		ret = cli_add_block(&a->ram, a->block[i], false);
+		if (ret)
+			return cli_err("send", "add block", a->block[i], ret,
+				       ret == -EINVAL ? "expected NAME=PATH of a regular file whose "
+				       "size is a multiple of 4096; names [A-Za-z0-9._:-]" :
+				       ret == -EEXIST ? "block name used twice" : NULL);
+	}
 	return 0;
 }
 
