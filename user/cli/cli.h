@@ -68,14 +68,15 @@ int cli_write_ready(const char *path, uint16_t port);
 void cli_block_signals(void);
 
 /* Watcher: waits for SIGINT/SIGTERM (then calls cancel(obj)) and every
- * 0.5 s calls progress(obj, line, len) and draws the line on a TTY. */
+ * 0.5 s calls progress(obj, line, len) and draws the line on a TTY;
+ * cli_watch_stop() ends it at once. */
 struct cli_watch {
 	pthread_t thread;
 	void *obj;
 	void (*cancel)(void *obj, const char *why);	/* why: "signal SIGINT" */
 	void (*progress)(void *obj, char *line, size_t len);
 	bool tty;
-	int stop;
+	int sig_fd, stop_fd;		/* signalfd, eventfd */
 	int signalled;
 };
 

@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,28 +119,37 @@ void cli_block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+static void watch_signal(struct cli_watch *w, int sfd)
+{
+	struct signalfd_siginfo si;
+	char why[32];
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	w->signalled = si.ssi_signo;
+	snprintf(why, sizeof(why), "signal SIG%s", sigabbrev_np(si.ssi_signo) ?: "?");
+	w->cancel(w->obj, why);
+}
+
 static void *watch_main(void *arg)
 {
 	struct cli_watch *w = arg;
-	struct timespec ts = { 0, 500 * 1000 * 1000 };
-	sigset_t set;
+	struct pollfd pfd[2] = { { .fd = w->sig_fd, .events = POLLIN },
+				 { .fd = w->stop_fd, .events = POLLIN } };
 	char line[160];
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		int sig = sigtimedwait(&set, NULL, &ts);
+	/* stop_fd wakes the wait at once: a command ends when its work does,
+	 * not at the next tick. */
+	while (!(pfd[1].revents & POLLIN)) {
+		int n = poll(pfd, 2, 500);
 
-		if (sig > 0) {
-			char why[32];
-
-			w->signalled = sig;
-			snprintf(why, sizeof(why), "signal SIG%s", sigabbrev_np(sig) ?: "?");
-			w->cancel(w->obj, why);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
+			watch_signal(w, w->sig_fd);
 			continue;
 		}
-		if (w->tty && w->progress) {
+		if (n == 0 && w->tty && w->progress) {
 			w->progress(w->obj, line, sizeof(line));
 			fprintf(stderr, "\r%-79s", line);
 		}
@@ -149,13 +161,29 @@ static void *watch_main(void *arg)
 
 void cli_watch_start(struct cli_watch *w)
 {
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
 	w->tty = isatty(STDERR_FILENO);
-	w->stop = 0;
-	pthread_create(&w->thread, NULL, watch_main, w);
+	/* The signals are blocked (cli_block_signals()): they queue for the
+	 * signalfd. Without the fds no watcher: fail loudly, not silently. */
+	w->sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	w->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (w->sig_fd < 0 || w->stop_fd < 0 || pthread_create(&w->thread, NULL, watch_main, w)) {
+		perror("kmig: starting the signal watcher");
+		exit(1);
+	}
 }
 
 void cli_watch_stop(struct cli_watch *w)
 {
-	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	uint64_t one = 1;
+
+	if (write(w->stop_fd, &one, sizeof(one)) != sizeof(one))
+		perror("kmig: stopping the signal watcher");
 	pthread_join(w->thread, NULL);
+	close(w->sig_fd);
+	close(w->stop_fd);
 }

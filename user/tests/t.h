@@ -2,7 +2,9 @@
 /*
  * A minimal TAP test harness for the library's unit tests: each test is a
  * function; T_ASSERT() records a failure with file, line and a message and
- * returns from the test. The summary line "N passed, N failed" ends the run.
+ * returns from the test; T_SKIP() marks it skipped (TAP "# SKIP": what
+ * could not be checked here is not reported as passed) and returns. The
+ * summary line "N passed, N skipped, N failed" ends the run.
  */
 #ifndef KMIG_T_H
 #define KMIG_T_H
@@ -12,8 +14,9 @@
 #include <string.h>
 
 struct t_state {
-	int run, failed;
+	int run, failed, skipped;
 	int cur_failed;
+	char skip_why[160];	/* set: the current test was skipped */
 };
 
 #define T_ASSERT(st, cond, ...) do {						\
@@ -35,6 +38,11 @@ struct t_state {
 	}									\
 } while (0)
 
+#define T_SKIP(st, ...) do {							\
+	snprintf((st)->skip_why, sizeof((st)->skip_why), __VA_ARGS__);		\
+	return;									\
+} while (0)
+
 typedef void (*t_fn)(struct t_state *st);
 
 struct t_case {
@@ -51,14 +59,20 @@ static inline int t_main(const char *suite, const struct t_case *cases, int n)
 	printf("TAP version 13\n1..%d\n", n);
 	for (int i = 0; i < n; i++) {
 		st.cur_failed = 0;
+		st.skip_why[0] = '\0';
 		cases[i].fn(&st);
 		st.run++;
 		st.failed += st.cur_failed;
-		printf("%s %d - %s: %s\n", st.cur_failed ? "not ok" : "ok", i + 1, suite,
+		st.skipped += !st.cur_failed && st.skip_why[0];
+		printf("%s %d - %s: %s", st.cur_failed ? "not ok" : "ok", i + 1, suite,
 		       cases[i].name);
+		if (!st.cur_failed && st.skip_why[0])
+			printf(" # SKIP %s", st.skip_why);
+		printf("\n");
 		fflush(stdout);
 	}
-	printf("# %s: %d passed, %d failed\n", suite, st.run - st.failed, st.failed);
+	printf("# %s: %d passed, %d skipped, %d failed\n", suite,
+	       st.run - st.failed - st.skipped, st.skipped, st.failed);
 	return st.failed ? 1 : 0;
 }
 

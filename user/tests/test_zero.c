@@ -20,10 +20,8 @@ static void check_variant(struct t_state *st, const char *name)
 	static const size_t lens[] = { 0, 1, 7, 8, 31, 32, 33, 63, 64, 65, 127, 128, 129,
 				       255, 256, 257, 511, 600, 4095, 4096 };
 
-	if (!fn) {
-		printf("# %s: not supported by this CPU\n", name);
-		return;
-	}
+	if (!fn)
+		T_SKIP(st, "%s: not supported by this CPU", name);
 	for (size_t a = 0; a < 64; a++) {
 		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
 			size_t len = lens[l];

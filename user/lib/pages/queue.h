@@ -2,8 +2,8 @@
 /*
  * A channel's work queue: a bounded ring of small work items between the
  * producer (the caller of kmig_send_queue(), e.g. a precopy loop) and the
- * channel's thread. A full queue blocks the producer (back-pressure); an
- * aborted queue wakes everyone with -ECANCELED.
+ * channel's thread. A full queue blocks the producer (back-pressure) until
+ * half of it is free; an aborted queue wakes everyone with -ECANCELED.
  */
 #ifndef KMIG_QUEUE_H
 #define KMIG_QUEUE_H

@@ -191,20 +191,17 @@ static int write_str(const char *path, const char *s)
 	return ret;
 }
 
-/* kmig receive into @out with one block "blk" sent from @src: its result. */
-static void receive_block(struct __test_metadata *_metadata, FIXTURE_DATA(files) *self,
-			  const char *out, const char *src, struct trun *rx)
+/* kmig receive into @out, listening: its address into @to. */
+static void start_receiver(struct __test_metadata *_metadata, FIXTURE_DATA(files) *self,
+			   const char *out, struct trun *rx, char *to, size_t tolen)
 {
-	char ready[160], port[32], to[64], spec[200];
+	char ready[160], port[32];
 	const char *rargs[] = { "receive", "-q", "-o", out, "-R", ready, "-t", "20",
 				"127.0.0.1:0", NULL };
-	const char *sargs[] = { "send", "-q", "-b", spec, to, NULL };
-	struct trun tx;
 	FILE *f;
 	int i;
 
 	snprintf(ready, sizeof(ready), "%s/ready", self->dir);
-	snprintf(spec, sizeof(spec), "blk=%s", src);
 	unlink(ready);
 	ASSERT_EQ(0, tkmig_spawn(rx, rargs));
 	for (i = 0; i < 500 && access(ready, F_OK); i++)
@@ -216,7 +213,19 @@ static void receive_block(struct __test_metadata *_metadata, FIXTURE_DATA(files)
 	ASSERT_NE(NULL, fgets(port, sizeof(port), f));
 	fclose(f);
 	port[strcspn(port, "\n")] = 0;
-	snprintf(to, sizeof(to), "127.0.0.1:%s", port);
+	snprintf(to, tolen, "127.0.0.1:%s", port);
+}
+
+/* kmig receive into @out with one block "blk" sent from @src: its result. */
+static void receive_block(struct __test_metadata *_metadata, FIXTURE_DATA(files) *self,
+			  const char *out, const char *src, struct trun *rx)
+{
+	char to[64], spec[200];
+	const char *sargs[] = { "send", "-q", "-b", spec, to, NULL };
+	struct trun tx;
+
+	snprintf(spec, sizeof(spec), "blk=%s", src);
+	start_receiver(_metadata, self, out, rx, to, sizeof(to));
 	ASSERT_EQ(0, tkmig_run(&tx, sargs, 30000, 0, 0));
 	tkmig_wait(rx, 30000);
 	log_run(_metadata, "receive", rx);
@@ -284,6 +293,42 @@ TEST_F(files, receive_output_dir)
 	receive_block(_metadata, self, out, src, &rx);
 	EXPECT_TRUE(tkmig_exited(&rx, 0));
 	EXPECT_EQ(0, access(p, F_OK));
+}
+
+/*
+ * A file put under the block's name while the block is received (after
+ * receive made NAME.tmp) is not replaced when the transfer ends: the
+ * rename refuses (RENAME_NOREPLACE), the file stays as it was and the
+ * .tmp is removed.
+ */
+TEST_F(files, receive_name_appears)
+{
+	char out[128], src[128], p[200], tmp[200], to[64], spec[200];
+	const char *sargs[] = { "send", "-q", "-r", "4M", "-b", spec, to, NULL };
+	struct trun rx, tx;
+	int i;
+
+	snprintf(out, sizeof(out), "%s/out", self->dir);
+	snprintf(src, sizeof(src), "%s/src", self->dir);
+	snprintf(p, sizeof(p), "%s/blk", out);
+	snprintf(tmp, sizeof(tmp), "%s/blk.tmp", out);
+	snprintf(spec, sizeof(spec), "blk=%s", src);
+	ASSERT_EQ(0, mkdir(out, 0755));
+	ASSERT_EQ(0, make_block(src, 8 << 20, 'S'));	/* 2 s at 4 MiB/s */
+	start_receiver(_metadata, self, out, &rx, to, sizeof(to));
+	ASSERT_EQ(0, tkmig_spawn(&tx, sargs));
+	for (i = 0; i < 500 && access(tmp, F_OK); i++)
+		tvmm_sleep_ms(10);
+	ASSERT_LT(i, 500);
+	ASSERT_EQ(0, write_str(p, "intruder"));
+	tkmig_wait(&tx, 30000);
+	tkmig_wait(&rx, 30000);
+	log_run(_metadata, "receive", &rx);
+	EXPECT_TRUE(tkmig_exited(&rx, 1));
+	EXPECT_NE(NULL, strstr(rx.err, "write block"));	/* at the rename */
+	EXPECT_NE(NULL, strstr(rx.err, "never replaces"));
+	EXPECT_TRUE(file_is(p, "intruder"));
+	EXPECT_NE(0, access(tmp, F_OK));
 }
 
 /*
