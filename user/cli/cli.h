@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared by the kmig subcommands: option parsing helpers, error reports
+/* Shared by the kmig subcommands: option helpers (the parser: opt.h), error reports
  * ("kmig <cmd>: <operation> <object>: <strerror>"), and the watcher thread
  * that turns SIGINT/SIGTERM into a cancel and draws the progress line. */
 #ifndef KMIG_CLI_H
@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "base/ram.h"
+#include "opt.h"
 #include "stream/send.h"
 
 struct cli_cmd {
@@ -35,30 +36,26 @@ int cmd_snapshot_info(int argc, char **argv);
 /* Report and return 1 (the exit status). @detail may be NULL or "". */
 int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail);
 
-/* A decimal number in [@min, @max]: -EINVAL if malformed, -ERANGE outside. */
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* An option's number in [@min, @max], or report "kmig CMD: parse OPT V:
- * ... (expected MIN..MAX)" and return 1. */
-int cli_parse_num(const char *cmd, const char *opt, const char *v, uint64_t min, uint64_t max,
-		  uint64_t *out);
-/* --vmm-timeout SEC (1..3600) -> milliseconds, or report and return 1. */
-int cli_parse_vmm_timeout(const char *cmd, const char *v, unsigned int *ms);
-/* The progress line of a struct kmig_migrate (migrate and save). */
-void cli_migrate_progress(void *migrate, char *line, size_t len);
+struct kmig_precopy;
+/* The progress line of a precopy engine (kmig migrate and kmig save). */
+void cli_precopy_progress(struct kmig_precopy *pc, const char *cmd, char *line, size_t len);
+/* kmig_precopy_opts.no_module: the note on stderr. */
+void cli_note_no_module(void *arg, const char *why);
 /* This machine's physical memory in bytes: the default of --max-ram (a
  * claim of more cannot be held here anyway). */
 uint64_t cli_phys_mem(void);
-/* "64M", "2G", "4096" -> bytes (K/M/G/T = powers of 1024). */
-int cli_parse_size(const char *s, uint64_t *out);
-/* Bytes per second: a size as above, or "<n>kbit"/"mbit"/"gbit" (powers
- * of 1000 bits, like link speeds). */
-int cli_parse_rate(const char *s, uint64_t *out);
-/* --compress: none, zlib, zstd, lz4, auto, auto:CODEC -> @o's codec. */
+/* --compress: none, zlib, zstd, lz4, auto, auto:CODEC -> @o's codec;
+ * -EINVAL otherwise. */
+#define CLI_COMPRESS_EXPECT "none, zlib, zstd, lz4, auto, auto:CODEC"
 int cli_parse_compress(const char *v, struct kmig_send_opts *o);
 struct kmig_precopy_opts;
 /* --module FUNCS -> @o's module functions (0 also sets why: "--module
- * none"); or report and return 1. */
-int cli_parse_module(const char *cmd, const char *v, struct kmig_precopy_opts *o);
+ * none"); -EINVAL otherwise. */
+#define CLI_MODULE_EXPECT "a comma list of harvest, scan, classify (needs harvest), stop; " \
+	"or all, none, default"
+int cli_parse_module(const char *v, struct kmig_precopy_opts *o);
+/* --no-module: the userspace fallback, and why. */
+void cli_no_module(struct kmig_precopy_opts *o);
 /* "name=path" -> block in @ram (read-only file). */
 int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable);
 

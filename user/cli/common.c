@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "precopy/precopy.h"
+#include "show.h"
 
 int cli_err(const char *cmd, const char *op, const char *obj, int err, const char *detail)
 {
@@ -23,89 +24,11 @@ int cli_err(const char *cmd, const char *op, const char *obj, int err, const cha
 	return 1;
 }
 
-int cli_parse_num(const char *cmd, const char *opt, const char *v, uint64_t min, uint64_t max,
-		  uint64_t *out)
-{
-	char range[64];
-	int ret = cli_parse_u64(v, min, max, out);
-
-	if (!ret)
-		return 0;
-	snprintf(range, sizeof(range), "expected %llu..%llu", (unsigned long long)min,
-		 (unsigned long long)max);
-	return cli_err(cmd, opt, v, ret, range);
-}
-
 uint64_t cli_phys_mem(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
 
 	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 1ULL << 30;
-}
-
-int cli_parse_vmm_timeout(const char *cmd, const char *v, unsigned int *ms)
-{
-	uint64_t n;
-	int ret = cli_parse_num(cmd, "parse --vmm-timeout", v, 1, 3600, &n);
-
-	if (!ret)
-		*ms = (unsigned int)n * 1000;
-	return ret;
-}
-
-static int scaled(const char *s, uint64_t *out, const char *const *units,
-		  const uint64_t *mult, int nunits)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -EINVAL;
-	for (int i = 0; i < nunits; i++) {
-		if (!strcasecmp(end, units[i])) {
-			double r = v * mult[i];
-
-			if (r >= 18e18)
-				return -ERANGE;
-			*out = (uint64_t)r;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *s == '+')
-		return -EINVAL;
-	if (v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-int cli_parse_size(const char *s, uint64_t *out)
-{
-	static const char *const units[] = { "", "k", "m", "g", "t", "kib", "mib", "gib", "tib" };
-	static const uint64_t mult[] = { 1, 1ULL << 10, 1ULL << 20, 1ULL << 30, 1ULL << 40,
-					 1ULL << 10, 1ULL << 20, 1ULL << 30, 1ULL << 40 };
-
-	return scaled(s, out, units, mult, 9);
-}
-
-int cli_parse_rate(const char *s, uint64_t *out)
-{
-	static const char *const units[] = { "kbit", "mbit", "gbit" };
-	static const uint64_t mult[] = { 125, 125000, 125000000 };
-
-	return scaled(s, out, units, mult, 3) ? cli_parse_size(s, out) : 0;
 }
 
 int cli_parse_compress(const char *v, struct kmig_send_opts *o)
@@ -124,14 +47,35 @@ int cli_parse_compress(const char *v, struct kmig_send_opts *o)
 	return 0;
 }
 
-int cli_parse_module(const char *cmd, const char *v, struct kmig_precopy_opts *o)
+void cli_precopy_progress(struct kmig_precopy *pc, const char *cmd, char *line, size_t len)
+{
+	struct kmig_migrate_stats *st = malloc(sizeof(*st));
+
+	line[0] = '\0';
+	if (!st)
+		return;
+	kmig_precopy_stats(pc, st);
+	cli_migrate_line(cmd, st, line, len);
+	free(st);
+}
+
+void cli_note_no_module(void *arg, const char *why)
+{
+	fprintf(stderr, "kmig: not using kmig.ko: %s\n", why);
+}
+
+int cli_parse_module(const char *v, struct kmig_precopy_opts *o)
 {
 	if (kmig_dirty_use_parse(v, &o->module))
-		return cli_err(cmd, "parse --module", v, EINVAL, "expected a comma list of "
-			       "harvest, scan, classify (needs harvest), stop; or all, none, "
-			       "default");
+		return -EINVAL;
 	o->no_module_why = "--module none";
 	return 0;
+}
+
+void cli_no_module(struct kmig_precopy_opts *o)
+{
+	o->module = 0;
+	o->no_module_why = "--no-module";
 }
 
 int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable)

@@ -165,22 +165,30 @@ static int request(const char *cmd, const char *path, const char *req)
 	return ok ? 0 : 1;
 }
 
+static const struct cli_opt no_options[] = { { 0 } };
+
+static const struct cli_opts cancel_cmd = {
+	.cmd = "migrate-cancel", .usage = "CONTROL_SOCKET", .opt = no_options,
+	.about = "  cancel the kmig migrate started with --control CONTROL_SOCKET\n",
+	.nr_args = 1, .args_name = "CONTROL_SOCKET",
+};
+
+static const struct cli_opts status_cmd = {
+	.cmd = "migrate-status", .usage = "CONTROL_SOCKET", .opt = no_options,
+	.about = "  the statistics of a running kmig migrate, as JSON\n",
+	.nr_args = 1, .args_name = "CONTROL_SOCKET",
+};
+
 int cmd_migrate_cancel(int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(argc == 2 ? stdout : stderr, "Usage: kmig migrate-cancel CONTROL_SOCKET\n"
-			"  cancel the kmig migrate started with --control CONTROL_SOCKET\n");
-		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
-	}
-	return request("migrate-cancel", argv[1], "cancel\n");
+	int first, ret = cli_opts_parse(&cancel_cmd, argc, argv, NULL, &first);
+
+	return ret ? (ret < 0 ? 0 : ret) : request("migrate-cancel", argv[first], "cancel\n");
 }
 
 int cmd_migrate_status(int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(argc == 2 ? stdout : stderr, "Usage: kmig migrate-status CONTROL_SOCKET\n"
-			"  the statistics of a running kmig migrate, as JSON\n");
-		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
-	}
-	return request("migrate-status", argv[1], "status\n");
+	int first, ret = cli_opts_parse(&status_cmd, argc, argv, NULL, &first);
+
+	return ret ? (ret < 0 ? 0 : ret) : request("migrate-status", argv[first], "status\n");
 }

@@ -2,7 +2,6 @@
 /* kmig genimage: a reproducible synthetic RAM image (sparse file). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -13,16 +12,32 @@
 
 #define DEFAULT_MIX "zero:25,text:25,binary:25,random:25"
 
-static void usage(FILE *f)
+struct gen_args {
+	uint64_t size, seed;
+	struct kmig_gen_mix mix;
+};
+
+static int opt_mix(void *args, const char *v, char *why, size_t len)
 {
-	fprintf(f,
-		"Usage: kmig genimage [options] --size SIZE FILE\n"
-		"  -s, --size SIZE   image size, a multiple of 4096 (K, M, G suffixes)\n"
-		"  -m, --mix SPEC    kinds and weights per 64-page region (default\n"
-		"                    " DEFAULT_MIX ");\n"
-		"                    kinds: zero (hole), zerodata, text, binary, random\n"
-		"  -S, --seed N      generator seed (default 1)\n");
+	return kmig_gen_parse_mix(v, &((struct gen_args *)args)->mix) ? -EINVAL : 0;
 }
+
+#define A struct gen_args
+static const struct cli_opt options[] = {
+	{ CLI_SIZE("size", 's', A, size, KMIG_PAGE_SIZE, KMIG_PAGE_SIZE, "SIZE",
+		   "image size, a multiple of 4096 (K, M, G suffixes)"), .required = true },
+	{ CLI_FN("mix", 'm', opt_mix, "KIND:WEIGHT,... with kinds zero, zerodata, text, binary, "
+		 "random", "SPEC", "kinds and weights per 64-page region (default\n"
+		 DEFAULT_MIX ");\nkinds: zero (hole), zerodata, text, binary, random") },
+	{ CLI_UINT("seed", 'S', A, seed, 0, UINT64_MAX, "N", "generator seed (default 1)") },
+	{ 0 }
+};
+#undef A
+
+static const struct cli_opts cmd = {
+	.cmd = "genimage", .usage = "[options] --size SIZE FILE", .opt = options,
+	.nr_args = 1, .args_name = "FILE",
+};
 
 static int generate(const char *path, uint64_t size, const struct kmig_gen_mix *mix,
 		    uint64_t seed)
@@ -52,44 +67,16 @@ out:
 
 int cmd_genimage(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "size", required_argument, NULL, 's' },
-		{ "mix", required_argument, NULL, 'm' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *mixspec = DEFAULT_MIX;
-	struct kmig_gen_mix mix;
-	uint64_t size = 0, seed = 1;
-	int c, ret;
+	struct gen_args a = { .seed = 1 };
+	int first, ret;
 
-	while ((c = getopt_long(argc, argv, "s:m:S:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (cli_parse_size(optarg, &size) || !size || size % KMIG_PAGE_SIZE)
-				return cli_err("genimage", "parse --size", optarg, EINVAL,
-					       "expected a multiple of 4096");
-			break;
-		case 'm': mixspec = optarg; break;
-		case 'S': seed = strtoull(optarg, NULL, 0); break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1 || !size) {
-		usage(stderr);
-		return 2;
-	}
-	if (kmig_gen_parse_mix(mixspec, &mix))
-		return cli_err("genimage", "parse --mix", mixspec, EINVAL,
-			       "expected KIND:WEIGHT,... with kinds zero, zerodata, text, binary, random");
-	ret = generate(argv[optind], size, &mix, seed);
+	if (kmig_gen_parse_mix(DEFAULT_MIX, &a.mix))
+		return cli_err("genimage", "parse", DEFAULT_MIX, EINVAL, NULL);
+	ret = cli_opts_parse(&cmd, argc, argv, &a, &first);
 	if (ret)
-		return cli_err("genimage", "write", argv[optind], ret, NULL);
+		return ret < 0 ? 0 : ret;
+	ret = generate(argv[first], a.size, &a.mix, a.seed);
+	if (ret)
+		return cli_err("genimage", "write", argv[first], ret, NULL);
 	return 0;
 }

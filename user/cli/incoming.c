@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kmig incoming: the destination of a kmig migrate, into a waiting VMM. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,25 +8,8 @@
 
 #include "cli.h"
 #include "migrate/incoming.h"
+#include "show.h"
 #include "base/net.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kmig incoming --vmm SOCKET --listen [HOST:]PORT [options]\n"
-		"  -s, --vmm SOCKET       the destination VMM's socket (a VMM waiting for an\n"
-		"                         incoming migration, e.g. kmig-vmm --incoming)\n"
-		"  -L, --listen ADDR      where the source's channels connect (PORT 0: any free port)\n"
-		"  -R, --ready-file FILE  write the bound port to FILE once listening\n"
-		"  -t, --timeout SEC      wait at most SEC for the source's channels and, at\n"
-		"                         switchover, for its COMMIT (default 30)\n"
-		"      --vmm-timeout SEC  for each answer of the VMM (default 30)\n"
-		"  -k, --keep-vmm         after a failure, leave the VMM waiting instead of telling\n"
-		"                         it to quit (its guest never runs either way)\n"
-		"  -j, --json             report as JSON\n"
-		"  -q, --quiet            no report, no progress line\n"
-		"Exit status: 0 the guest runs here; 1 it does not; 2 usage.\n");
-}
 
 struct in_args {
 	struct kmig_incoming_opts o;
@@ -36,54 +18,44 @@ struct in_args {
 	bool json, quiet;
 };
 
+#define A struct in_args
+static const struct cli_opt options[] = {
+	{ CLI_STR("vmm", 's', A, o.vmm_path, "SOCKET",
+		  "the destination VMM's socket (a VMM waiting for an\n"
+		  "incoming migration, e.g. kmig-vmm --incoming)"), .required = true },
+	{ CLI_STR("listen", 'L', A, listen, "ADDR",
+		  "where the source's channels connect (PORT 0: any free port)"), .required = true },
+	{ CLI_STR("ready-file", 'R', A, ready, "FILE", "write the bound port to FILE once listening") },
+	{ CLI_DURATION("timeout", 't', A, o.stream.accept_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
+		       "SEC", "wait at most SEC for the source's channels and, at\n"
+		       "switchover, for its COMMIT (default 30)") },
+	{ CLI_DURATION("vmm-timeout", 0, A, o.vmm_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
+		       "SEC", "for each answer of the VMM (default 30)") },
+	{ CLI_FLAG("keep-vmm", 'k', A, o.keep_vmm,
+		   "after a failure, leave the VMM waiting instead of telling\n"
+		   "it to quit (its guest never runs either way)") },
+	{ CLI_FLAG("json", 'j', A, json, "report as JSON") },
+	{ CLI_FLAG("quiet", 'q', A, quiet, "no report, no progress line") },
+	{ 0 }
+};
+#undef A
+
+static const struct cli_opts cmd = {
+	.cmd = "incoming", .usage = "--vmm SOCKET --listen [HOST:]PORT [options]", .opt = options,
+	.footer = "Exit status: 0 the guest runs here; 1 it does not; 2 usage.\n",
+};
+
 static int parse_args(struct in_args *a, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "vmm", required_argument, NULL, 's' }, { "listen", required_argument, NULL, 'L' },
-		{ "ready-file", required_argument, NULL, 'R' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "keep-vmm", no_argument, NULL, 'k' },
-		{ "vmm-timeout", required_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	uint64_t n;
-	int c;
+	int first, ret = cli_opts_parse(&cmd, argc, argv, a, &first);
 
-	while ((c = getopt_long(argc, argv, "s:L:R:t:kjqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': a->o.vmm_path = optarg; break;
-		case 'L': a->listen = optarg; break;
-		case 'R': a->ready = optarg; break;
-		case 't':
-			if (cli_parse_u64(optarg, 1, 3600, &n))
-				return cli_err("incoming", "parse --timeout", optarg, EINVAL,
-					       "expected seconds, 1..3600");
-			a->o.stream.accept_timeout_ms = a->o.commit_timeout_ms = n * 1000;
-			break;
-		case 'k': a->o.keep_vmm = true; break;
-		case 'V':
-			if (cli_parse_vmm_timeout("incoming", optarg, &a->o.vmm_timeout_ms))
-				return 1;
-			break;
-		case 'j': a->json = true; break;
-		case 'q': a->quiet = true; break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc || !a->o.vmm_path || !a->listen) {
-		usage(stderr);
-		return 2;
-	}
+	if (ret)
+		return ret;
+	/* --timeout bounds the wait for COMMIT too. */
+	if (a->o.stream.accept_timeout_ms)
+		a->o.commit_timeout_ms = a->o.stream.accept_timeout_ms;
 	if (kmig_net_split(a->listen, a->host, sizeof(a->host), a->port, sizeof(a->port)))
-		return cli_err("incoming", "parse --listen", a->listen, EINVAL,
-			       "expected [HOST:]PORT");
+		return cli_opts_error(&cmd, "--listen", "[HOST:]PORT", a->listen);
 	a->o.host = a->host;
 	a->o.port = a->port;
 	return 0;
@@ -120,21 +92,24 @@ static void progress_cb(void *obj, char *line, size_t len)
 	if (!watched(obj) || !(st = malloc(sizeof(*st))))
 		return;
 	kmig_incoming_stats(watched(obj), st);
-	kmig_incoming_progress(st, line, len);
+	cli_incoming_line(st, line, len);
 	free(st);
 }
 
 static int report(const struct in_args *a, struct kmig_incoming *in, int ret)
 {
 	struct kmig_incoming_stats *st = malloc(sizeof(*st));
+	struct json j;
 
 	if (!st)
 		return cli_err("incoming", "report", "", ENOMEM, NULL);
 	kmig_incoming_stats(in, st);
-	if (a->json)
-		kmig_incoming_stats_json(stdout, st);
-	else if (!a->quiet)
-		kmig_incoming_stats_print(stdout, st);
+	if (a->json) {
+		json_init(&j, stdout, false);
+		cli_incoming_json(&j, st);
+	} else if (!a->quiet) {
+		cli_incoming_table(stdout, st);
+	}
 	fflush(stdout);
 	if (ret)
 		fprintf(stderr, "kmig incoming: %s%s; the guest was not resumed here "
@@ -157,7 +132,7 @@ int cmd_incoming(int argc, char **argv)
 	cli_block_signals();
 	ret = parse_args(&a, argc, argv);
 	if (ret)
-		return ret;
+		return ret < 0 ? 0 : ret;
 	/* From the start: a signal must end a set-up that waits on the VMM. */
 	w = (struct cli_watch){ .obj = &live, .cancel = cancel_cb,
 				.progress = a.quiet || a.json ? NULL : progress_cb };

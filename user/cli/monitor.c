@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kmig monitor: print the module's netlink events as they come. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,19 +13,31 @@
 
 #include "base/bits.h"
 #include "cli.h"
+#include "show.h"
 #include "kmod/kmod_nl.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kmig monitor [--json] [--count N] [--timeout SECONDS]\n"
-		"  Print kmig.ko's events (deferred dirty-log stops that ended, sessions\n"
-		"  attached and closed) as they come, until SIGINT/SIGTERM, N events or\n"
-		"  the timeout. Needs CAP_NET_ADMIN.\n"
-		"  -j, --json      one JSON object per line\n"
-		"  -c, --count N   exit 0 after N events (exit 1 if the timeout comes first)\n"
-		"  -t, --timeout S exit after S seconds\n");
-}
+struct mon_args {
+	bool json;
+	long count, timeout_s;
+};
+
+#define A struct mon_args
+static const struct cli_opt options[] = {
+	{ CLI_FLAG("json", 'j', A, json, "one JSON object per line") },
+	{ CLI_UINT("count", 'c', A, count, 1, 1000000000, "N",
+		   "exit 0 after N events (exit 1 if the timeout comes first)") },
+	{ CLI_DURATION("timeout", 't', A, timeout_s, 1, 31536000, CLI_NS_S, CLI_NS_S, "S",
+		       "exit after S seconds") },
+	{ 0 }
+};
+#undef A
+
+static const struct cli_opts cmd = {
+	.cmd = "monitor", .usage = "[--json] [--count N] [--timeout SECONDS]", .opt = options,
+	.about = "  Print kmig.ko's events (deferred dirty-log stops that ended, sessions\n"
+		 "  attached and closed) as they come, until SIGINT/SIGTERM, N events or\n"
+		 "  the timeout. Needs CAP_NET_ADMIN.\n",
+};
 
 static const char *result_name(uint32_t r)
 {
@@ -40,31 +51,37 @@ static const char *result_name(uint32_t r)
 	return r < KMIG_ARRAY_SIZE(names) && names[r] ? names[r] : "unknown";
 }
 
-static const char *stop_state(uint32_t s)
+/* One compact JSON object per line ("key":value, the shape scripts match). */
+static void json_stop(const struct kmig_nl_stop *s)
 {
-	return s == KMIG_STOP_DONE ? "done" : s == KMIG_STOP_CANCELLED ? "cancelled" : "pending";
+	struct json j;
+
+	json_init(&j, stdout, true);
+	json_obj(&j, NULL);
+	json_str(&j, "event", "stop");
+	cli_stop_json(&j, s, true);
+	json_arr(&j, "slot_results");
+	for (uint32_t i = 0; i < s->nr_slot_info; i++) {
+		json_obj(&j, NULL);
+		json_u64(&j, "slot", s->slot_info[i].slot);
+		json_str(&j, "result", result_name(s->slot_info[i].result));
+		json_u64(&j, "errno", s->slot_info[i].err);
+		json_u64(&j, "ns", s->slot_info[i].ns);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_end(&j);
 }
 
 static void print_stop(const struct kmig_nl_stop *s, bool json)
 {
 	if (json) {
-		printf("{\"event\":\"stop\",\"id\":%" PRIu64 ",\"session_id\":%" PRIu64
-		       ",\"vm_pid\":%u,\"state\":\"%s\",\"now\":%s,\"slots\":%u,\"done\":%u,"
-		       "\"skipped\":%u,\"failed\":%u,\"age_ns\":%" PRIu64 ",\"work_ns\":%" PRIu64
-		       ",\"slot_results\":[",
-		       s->id, s->session_id, s->vm_pid, stop_state(s->state),
-		       s->now ? "true" : "false", s->nr_slots, s->nr_done, s->nr_skipped,
-		       s->nr_failed, s->age_ns, s->work_ns);
-		for (uint32_t i = 0; i < s->nr_slot_info; i++)
-			printf("%s{\"slot\":%u,\"result\":\"%s\",\"errno\":%u,\"ns\":%" PRIu64 "}",
-			       i ? "," : "", s->slot_info[i].slot, result_name(s->slot_info[i].result),
-			       s->slot_info[i].err, s->slot_info[i].ns);
-		printf("]}\n");
+		json_stop(s);
 		return;
 	}
 	printf("stop request %" PRIu64 " (session %" PRIu64 ", vm pid %u%s) %s: %u slot(s), "
 	       "%u done, %u skipped, %u failed, %.3f ms after the request, KVM %.3f ms\n",
-	       s->id, s->session_id, s->vm_pid, s->now ? ", now" : "", stop_state(s->state),
+	       s->id, s->session_id, s->vm_pid, s->now ? ", now" : "", cli_stop_state(s->state),
 	       s->nr_slots, s->nr_done, s->nr_skipped, s->nr_failed, s->age_ns / 1e6,
 	       s->work_ns / 1e6);
 	for (uint32_t i = 0; i < s->nr_slot_info; i++)
@@ -81,9 +98,16 @@ static void print_session(const struct kmig_nl_event *ev, bool json)
 			   ev->session_event == KMIG_EVENT_CLOSED ? "closed" : "unknown";
 
 	if (json) {
-		printf("{\"event\":\"session\",\"what\":\"%s\",\"id\":%" PRIu64
-		       ",\"pid\":%u,\"vm_pid\":%u}\n",
-		       what, ev->session.id, ev->session.pid, ev->session.vm_pid);
+		struct json j;
+
+		json_init(&j, stdout, true);
+		json_obj(&j, NULL);
+		json_str(&j, "event", "session");
+		json_str(&j, "what", what);
+		json_u64(&j, "id", ev->session.id);
+		json_u64(&j, "pid", ev->session.pid);
+		json_u64(&j, "vm_pid", ev->session.vm_pid);
+		json_end(&j);
 		return;
 	}
 	printf("session %" PRIu64 " %s (pid %u, vm pid %u)", ev->session.id, what,
@@ -94,44 +118,6 @@ static void print_session(const struct kmig_nl_event *ev, bool json)
 		       ev->session.stats.v[KMIG_NL_STAT(KMIG_STATS_A_HARVEST_DIRTY)],
 		       ev->session.stats.v[KMIG_NL_STAT(KMIG_STATS_A_ZSCAN_CALLS)]);
 	putchar('\n');
-}
-
-static int parse_args(int argc, char **argv, bool *json, long *count, long *timeout_s)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	char *end;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "jc:t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': *json = true; break;
-		case 'c':
-			*count = strtol(optarg, &end, 10);
-			if (*end || *count <= 0)
-				return cli_err("monitor", "parse --count", optarg, EINVAL,
-					       "expected a positive number") + 1;
-			break;
-		case 't':
-			*timeout_s = strtol(optarg, &end, 10);
-			if (*end || *timeout_s <= 0)
-				return cli_err("monitor", "parse --timeout", optarg, EINVAL,
-					       "expected a positive number of seconds") + 1;
-			break;
-		case 'h': usage(stdout); return -1;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	return 0;
 }
 
 /*
@@ -201,11 +187,10 @@ static int run(struct kmig_nl *nl, int sfd, bool json, long count, long timeout_
 int cmd_monitor(int argc, char **argv)
 {
 	struct kmig_err err = { 0 };
-	long count = 0, timeout_s = 0;
+	struct mon_args a = { 0 };
 	struct kmig_nl *nl;
-	bool json = false;
 	sigset_t set;
-	int sfd, ret = parse_args(argc, argv, &json, &count, &timeout_s);
+	int first, sfd, ret = cli_opts_parse(&cmd, argc, argv, &a, &first);
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
@@ -223,7 +208,7 @@ int cmd_monitor(int argc, char **argv)
 	}
 	fprintf(stderr, "kmig monitor: listening to %s/%s\n", KMIG_GENL_NAME,
 		KMIG_GENL_MCGRP_EVENTS);
-	ret = run(nl, sfd, json, count, timeout_s);
+	ret = run(nl, sfd, a.json, a.count, a.timeout_s);
 	kmig_nl_close(nl);
 	close(sfd);
 	return ret;

@@ -8,7 +8,6 @@
  * that is already in DIR. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,23 +17,9 @@
 
 #include "base/bits.h"
 #include "cli.h"
+#include "show.h"
 #include "base/net.h"
 #include "stream/recv.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kmig receive [options] --output-dir DIR [HOST:]PORT\n"
-		"  -o, --output-dir DIR         write each received block to DIR/NAME (sparse)\n"
-		"  -d, --device-state-out FILE  write the device-state blob to FILE\n"
-		"  -R, --ready-file FILE        write the bound port to FILE once listening\n"
-		"                               (PORT 0 picks a free port)\n"
-		"  -t, --timeout SEC            wait at most SEC for all channels (default 30)\n"
-		"  -m, --max-ram SIZE           refuse block tables larger than SIZE (default: this\n"
-		"                               machine's memory)\n"
-		"  -j, --json                   statistics as JSON\n"
-		"  -q, --quiet                  no statistics, no progress line\n");
-}
 
 struct recv_args {
 	struct kmig_recv_opts o;
@@ -44,58 +29,42 @@ struct recv_args {
 	bool json, quiet;
 };
 
+#define A struct recv_args
+static const struct cli_opt options[] = {
+	{ CLI_STR("output-dir", 'o', A, outdir, "DIR",
+		  "write each received block to DIR/NAME (sparse)"), .required = true },
+	{ CLI_STR("device-state-out", 'd', A, devstate_path, "FILE",
+		  "write the device-state blob to FILE") },
+	{ CLI_STR("ready-file", 'R', A, ready_path, "FILE",
+		  "write the bound port to FILE once listening\n(PORT 0 picks a free port)") },
+	{ CLI_DURATION("timeout", 't', A, o.accept_timeout_ms, 1, 86400, CLI_NS_S, CLI_NS_MS, "SEC",
+		       "wait at most SEC for all channels (default 30)") },
+	{ CLI_SIZE("max-ram", 'm', A, o.max_ram, 1, 0, "SIZE",
+		   "refuse block tables larger than SIZE (default: this\nmachine's memory)") },
+	{ CLI_FLAG("json", 'j', A, json, "statistics as JSON") },
+	{ CLI_FLAG("quiet", 'q', A, quiet, "no statistics, no progress line") },
+	{ 0 }
+};
+#undef A
+
+static const struct cli_opts cmd = {
+	.cmd = "receive", .usage = "[options] --output-dir DIR [HOST:]PORT", .opt = options,
+	.nr_args = 1, .args_name = "[HOST:]PORT",
+};
+
 static int parse_args(struct recv_args *a, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output-dir", required_argument, NULL, 'o' },
-		{ "device-state-out", required_argument, NULL, 'd' },
-		{ "ready-file", required_argument, NULL, 'R' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "max-ram", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int c;
+	int first, ret = cli_opts_parse(&cmd, argc, argv, a, &first);
 
-	while ((c = getopt_long(argc, argv, "o:d:R:t:m:jqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': a->outdir = optarg; break;
-		case 'd': a->devstate_path = optarg; break;
-		case 'R': a->ready_path = optarg; break;
-		case 't':
-			a->o.accept_timeout_ms = atoi(optarg) * 1000;
-			if (a->o.accept_timeout_ms <= 0)
-				return cli_err("receive", "parse --timeout", optarg, EINVAL,
-					       "expected seconds > 0");
-			break;
-		case 'm':
-			if (cli_parse_size(optarg, &a->o.max_ram) || !a->o.max_ram)
-				return cli_err("receive", "parse --max-ram", optarg, EINVAL,
-					       "expected a size like 8G");
-			break;
-		case 'j': a->json = true; break;
-		case 'q': a->quiet = true; break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1 || !a->outdir) {
-		usage(stderr);
-		return 2;
-	}
+	if (ret)
+		return ret;
 	/* The blocks land in files on this machine (tmpfs, often): no more
 	 * than its memory unless told. */
 	if (!a->o.max_ram)
 		a->o.max_ram = cli_phys_mem();
-	a->addr = argv[optind];
+	a->addr = argv[first];
 	if (kmig_net_split(a->addr, a->host, sizeof(a->host), a->port, sizeof(a->port)))
-		return cli_err("receive", "parse address", a->addr, EINVAL, "expected [HOST:]PORT");
+		return cli_opts_error(&cmd, "address", "[HOST:]PORT", a->addr);
 	return 0;
 }
 
@@ -270,13 +239,16 @@ int cmd_receive(int argc, char **argv)
 	struct kmig_recv *r = NULL;
 	struct kmig_ram ram;
 	struct kmig_stats st;
+	struct json j;
 	int ret;
 
 	kmig_ram_init(&ram);
 	cli_block_signals();
 	ret = parse_args(&a, argc, argv);
-	if (ret)
+	if (ret) {
+		ret = ret < 0 ? 0 : ret;
 		goto out;
+	}
 	a.dirfd = open(a.outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a.dirfd < 0 || faccessat(a.dirfd, ".", W_OK, 0)) {
 		ret = cli_err("receive", "open output directory", a.outdir, errno, NULL);
@@ -302,10 +274,12 @@ int cmd_receive(int argc, char **argv)
 		remove_tmp(&a, &ram);
 	if (!ret && !a.quiet) {
 		kmig_recv_stats(r, &st);
-		if (a.json)
-			kmig_stats_json(stdout, &st);
-		else
-			kmig_stats_print(stdout, &st);
+		if (a.json) {
+			json_init(&j, stdout, false);
+			cli_stream_json(&j, NULL, &st);
+		} else {
+			cli_stream_table(stdout, "receive", &st);
+		}
 	}
 out:
 	kmig_recv_destroy(r);

@@ -2,7 +2,6 @@
 /* kmig send: move RAM blocks (files or memfds) to a kmig receive. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,104 +10,90 @@
 
 #include "base/bits.h"
 #include "cli.h"
+#include "show.h"
 #include "base/net.h"
 #include "stream/send.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kmig send [options] --block NAME=PATH... HOST:PORT\n"
-		"  -b, --block NAME=PATH    a RAM block from a file (repeatable; order = block ids)\n"
-		"  -c, --channels N         TCP channels and sender threads (default 2, max 64)\n"
-		"  -z, --compress CODEC     none, zlib, zstd, lz4, or auto[:CODEC] (default none;\n"
-		"                           auto = auto:zstd: per batch, raw or compressed,\n"
-		"                           whichever moves pages faster on the measured link)\n"
-		"  -l, --level N            codec level (zlib 1-9, zstd 1-19, lz4 acceleration)\n"
-		"  -r, --max-bandwidth RATE limit all channels together: bytes/s (K, M, G suffixes)\n"
-		"                           or a link speed such as 1gbit, 100mbit\n"
-		"  -d, --device-state FILE  send FILE's bytes as the device-state blob\n"
-		"  -j, --json               statistics as JSON\n"
-		"  -q, --quiet              no statistics, no progress line\n");
-}
 
 struct send_args {
 	struct kmig_send_opts o;
 	struct kmig_ram ram;
+	const char *block[KMIG_MAX_BLOCKS];	/* the --block specs, in order */
+	unsigned int nr_blocks;
 	const char *devstate_path;
 	bool json, quiet;
 	char host[KMIG_ADDR_MAX], port[32];
 	const char *addr;
 };
 
+/* --block NAME=PATH: the syntax here; the file is opened after parsing
+ * (a file that cannot be a block is not a usage error). */
+static int opt_block(void *args, const char *v, char *why, size_t len)
+{
+	struct send_args *a = args;
+	const char *eq = strchr(v, '=');
+
+	if (!eq || !eq[1] || !kmig_ram_name_valid(v, eq - v))
+		return -EINVAL;
+	if (a->nr_blocks == KMIG_MAX_BLOCKS) {
+		snprintf(why, len, "at most %u blocks", KMIG_MAX_BLOCKS);
+		return -ERANGE;
+	}
+	a->block[a->nr_blocks++] = v;
+	return 0;
+}
+
+static int opt_compress(void *args, const char *v, char *why, size_t len)
+{
+	return cli_parse_compress(v, &((struct send_args *)args)->o);
+}
+
+#define A struct send_args
+static const struct cli_opt options[] = {
+	{ CLI_FN("block", 'b', opt_block, "NAME=PATH (names: 1 to 63 of [A-Za-z0-9._:-], not "
+		 "starting with a dot)", "NAME=PATH",
+		 "a RAM block from a file (repeatable; order = block ids)"), .required = true },
+	{ CLI_UINT("channels", 'c', A, o.nr_channels, 1, KMIG_MAX_CHANNELS, "N",
+		   "TCP channels and sender threads (default 2, max 64)") },
+	{ CLI_FN("compress", 'z', opt_compress, CLI_COMPRESS_EXPECT, "CODEC",
+		 "none, zlib, zstd, lz4, or auto[:CODEC] (default none;\n"
+		 "auto = auto:zstd: per batch, raw or compressed,\n"
+		 "whichever moves pages faster on the measured link)") },
+	{ CLI_UINT("level", 'l', A, o.level, 0, 65537, "N",
+		   "codec level (zlib 1-9, zstd 1-19, lz4 acceleration)") },
+	{ CLI_RATE("max-bandwidth", 'r', A, o.max_bandwidth, "RATE",
+		   "limit all channels together: bytes/s (K, M, G suffixes)\n"
+		   "or a link speed such as 1gbit, 100mbit") },
+	{ CLI_STR("device-state", 'd', A, devstate_path, "FILE",
+		  "send FILE's bytes as the device-state blob") },
+	{ CLI_FLAG("json", 'j', A, json, "statistics as JSON") },
+	{ CLI_FLAG("quiet", 'q', A, quiet, "no statistics, no progress line") },
+	{ 0 }
+};
+#undef A
+
+static const struct cli_opts cmd = {
+	.cmd = "send", .usage = "[options] --block NAME=PATH... HOST:PORT", .opt = options,
+	.nr_args = 1, .args_name = "HOST:PORT",
+};
+
 static int parse_args(struct send_args *a, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "block", required_argument, NULL, 'b' },
-		{ "channels", required_argument, NULL, 'c' },
-		{ "compress", required_argument, NULL, 'z' },
-		{ "level", required_argument, NULL, 'l' },
-		{ "max-bandwidth", required_argument, NULL, 'r' },
-		{ "device-state", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int c, ret;
+	int first, ret = cli_opts_parse(&cmd, argc, argv, a, &first);
 
-	while ((c = getopt_long(argc, argv, "b:c:z:l:r:d:jqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			ret = cli_add_block(&a->ram, optarg, false);
-			if (ret)
-				return cli_err("send", "add block", optarg, ret,
-					       ret == -EINVAL ? "expected NAME=PATH of a regular file whose "
-					       "size is a multiple of 4096; names [A-Za-z0-9._:-]" :
-					       ret == -EEXIST ? "block name used twice" : NULL);
-			break;
-		case 'c':
-			a->o.nr_channels = atoi(optarg);
-			if (a->o.nr_channels < 1 || a->o.nr_channels > 64)
-				return cli_err("send", "parse --channels", optarg, EINVAL, "expected 1..64");
-			break;
-		case 'z':
-			if (cli_parse_compress(optarg, &a->o))
-				return cli_err("send", "parse --compress", optarg, EINVAL,
-					       "expected none, zlib, zstd, lz4, auto, auto:CODEC");
-			break;
-		case 'l':
-			a->o.level = atoi(optarg);
-			break;
-		case 'r':
-			if (cli_parse_rate(optarg, &a->o.max_bandwidth))
-				return cli_err("send", "parse --max-bandwidth", optarg, EINVAL,
-					       "expected bytes/s like 100M, or 1gbit");
-			break;
-		case 'd':
-			a->devstate_path = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'q':
-			a->quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1 || !a->ram.nr) {
-		usage(stderr);
-		return 2;
-	}
-	a->addr = argv[optind];
+	if (ret)
+		return ret;
+	a->addr = argv[first];
 	if (kmig_net_split(a->addr, a->host, sizeof(a->host), a->port, sizeof(a->port)) ||
 	    !a->host[0])
-		return cli_err("send", "parse address", a->addr, EINVAL, "expected HOST:PORT");
+		return cli_opts_error(&cmd, "address", "HOST:PORT", a->addr);
+	for (unsigned int i = 0; i < a->nr_blocks; i++) {
+		ret = cli_add_block(&a->ram, a->block[i], false);
+		if (ret)
+			return cli_err("send", "add block", a->block[i], ret,
+				       ret == -EINVAL ? "expected NAME=PATH of a regular file whose "
+				       "size is a multiple of 4096; names [A-Za-z0-9._:-]" :
+				       ret == -EEXIST ? "block name used twice" : NULL);
+	}
 	return 0;
 }
 
@@ -173,6 +158,7 @@ int cmd_send(int argc, char **argv)
 	struct send_args a = { 0 };
 	struct kmig_send *s = NULL;
 	struct kmig_stats st;
+	struct json j;
 	void *dev = NULL;
 	size_t dev_len = 0;
 	int ret;
@@ -181,8 +167,10 @@ int cmd_send(int argc, char **argv)
 	kmig_ram_init(&a.ram);
 	cli_block_signals();
 	ret = parse_args(&a, argc, argv);
-	if (ret)
+	if (ret) {
+		ret = ret < 0 ? 0 : ret;
 		goto out;
+	}
 	if (a.devstate_path) {
 		ret = read_file(a.devstate_path, &dev, &dev_len);
 		if (ret) {
@@ -198,10 +186,12 @@ int cmd_send(int argc, char **argv)
 	ret = transfer(&a, s, dev, dev_len);
 	if (!ret && !a.quiet) {
 		kmig_send_stats(s, &st);
-		if (a.json)
-			kmig_stats_json(stdout, &st);
-		else
-			kmig_stats_print(stdout, &st);
+		if (a.json) {
+			json_init(&j, stdout, false);
+			cli_stream_json(&j, NULL, &st);
+		} else {
+			cli_stream_table(stdout, "send", &st);
+		}
 	}
 out:
 	kmig_send_destroy(s);

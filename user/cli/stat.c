@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kmig stat: the module's counters (generic netlink family "kmig"). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
+#include "show.h"
 #include "kmod/kmod_nl.h"
 
 struct stat_view {
@@ -17,53 +17,60 @@ struct stat_view {
 	size_t nr_stops;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kmig stat [--json]\n"
-		"  Counters of kmig.ko: module totals since load, each open session,\n"
-		"  and the pending deferred dirty-log stops. Needs CAP_NET_ADMIN.\n"
-		"  -j, --json   print JSON instead of tables\n");
-}
+struct stat_args {
+	bool json;
+};
 
-static const char *state_name(uint32_t s)
-{
-	return s == KMIG_STOP_PENDING ? "pending" : s == KMIG_STOP_DONE ? "done" :
-	       s == KMIG_STOP_CANCELLED ? "cancelled" : "unknown";
-}
+static const struct cli_opt options[] = {
+	{ CLI_FLAG("json", 'j', struct stat_args, json, "print JSON instead of tables") },
+	{ 0 }
+};
 
-static void json_stats(const struct kmig_nl_stats *st)
+static const struct cli_opts cmd = {
+	.cmd = "stat", .usage = "[--json]", .opt = options,
+	.about = "  Counters of kmig.ko: module totals since load, each open session,\n"
+		 "  and the pending deferred dirty-log stops. Needs CAP_NET_ADMIN.\n",
+};
+
+static void json_stats(struct json *j, const char *key, const struct kmig_nl_stats *st)
 {
-	putchar('{');
+	json_obj(j, key);
 	for (unsigned int i = 0; i < KMIG_NL_NR_STATS; i++)
-		printf("%s\"%s\":%" PRIu64, i ? "," : "", kmig_nl_stat_name(i), st->v[i]);
-	putchar('}');
+		json_u64(j, kmig_nl_stat_name(i), st->v[i]);
+	json_end(j);
 }
 
+/* Compact ("key":value): one line, the shape scripts match on. */
 static void print_json(const struct stat_view *v)
 {
-	printf("{\"sessions_open\":%u,\"totals\":", v->totals.nr_sessions);
-	json_stats(&v->totals.stats);
-	printf(",\"sessions\":[");
+	struct json j;
+
+	json_init(&j, stdout, true);
+	json_obj(&j, NULL);
+	json_u64(&j, "sessions_open", v->totals.nr_sessions);
+	json_stats(&j, "totals", &v->totals.stats);
+	json_arr(&j, "sessions");
 	for (size_t i = 0; i < v->nr_sessions; i++) {
 		const struct kmig_nl_session *s = &v->sessions[i];
 
-		printf("%s{\"id\":%" PRIu64 ",\"pid\":%u,\"vm_pid\":%u,\"stats\":", i ? "," : "",
-		       s->id, s->pid, s->vm_pid);
-		json_stats(&s->stats);
-		putchar('}');
+		json_obj(&j, NULL);
+		json_u64(&j, "id", s->id);
+		json_u64(&j, "pid", s->pid);
+		json_u64(&j, "vm_pid", s->vm_pid);
+		json_stats(&j, "stats", &s->stats);
+		json_end(&j);
 	}
-	printf("],\"pending_stops\":[");
+	json_end(&j);
+	json_arr(&j, "pending_stops");
 	for (size_t i = 0; i < v->nr_stops; i++) {
 		const struct kmig_nl_stop *s = &v->stops[i];
 
-		printf("%s{\"id\":%" PRIu64 ",\"session_id\":%" PRIu64 ",\"vm_pid\":%u,"
-		       "\"state\":\"%s\",\"slots\":%u,\"done\":%u,\"skipped\":%u,\"failed\":%u,"
-		       "\"age_ns\":%" PRIu64 ",\"work_ns\":%" PRIu64 "}",
-		       i ? "," : "", s->id, s->session_id, s->vm_pid, state_name(s->state),
-		       s->nr_slots, s->nr_done, s->nr_skipped, s->nr_failed, s->age_ns, s->work_ns);
+		json_obj(&j, NULL);
+		cli_stop_json(&j, s, false);
+		json_end(&j);
 	}
-	printf("]}\n");
+	json_end(&j);
+	json_end(&j);
 }
 
 static void print_table(const struct stat_view *v)
@@ -117,28 +124,14 @@ static int collect(struct kmig_nl *nl, struct stat_view *v, struct kmig_err *err
 
 int cmd_stat(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct stat_view v = { 0 };
 	struct kmig_err err = { 0 };
+	struct stat_args a = { 0 };
 	struct kmig_nl *nl;
-	bool json = false;
-	int c, ret;
+	int first, ret = cli_opts_parse(&cmd, argc, argv, &a, &first);
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (ret)
+		return ret < 0 ? 0 : ret;
 	ret = kmig_nl_open(&nl, false, &err);
 	if (ret)
 		return cli_err("stat", "open", "netlink", -ret, err.msg);
@@ -149,7 +142,7 @@ int cmd_stat(int argc, char **argv)
 		free(v.stops);
 		return cli_err("stat", "query", "kmig.ko", -ret, err.msg);
 	}
-	if (json)
+	if (a.json)
 		print_json(&v);
 	else
 		print_table(&v);

@@ -123,7 +123,6 @@ static void t_integrity(struct t_state *st)
 		 (unsigned long long)ss.sum.pages_zero, (unsigned long long)ss.sum.pages_raw);
 	T_ASSERT(st, ss.sum.bytes_wire == rs.sum.bytes_wire, "wire bytes %llu vs %llu",
 		 (unsigned long long)ss.sum.bytes_wire, (unsigned long long)rs.sum.bytes_wire);
-	kmig_stats_print(stdout, &ss);
 	kmig_send_destroy(s);
 	kmig_recv_destroy(rt.r);
 	kmig_ram_free(&rt.ram);

@@ -28,3 +28,12 @@ san:
 	$(Q)ASAN_OPTIONS=detect_leaks=1 KMIG=$(CURDIR)/build-san/kmig QUICK=1 bash tests/integrity.sh
 
 check:: unit e2e san
+
+# The CLI's JSON writer and option parser: kselftest-harness programs (the
+# header as for tests/vmm/) linked with the CLI's objects they test. The
+# more specific pattern wins over test_% above; run-unit.sh counts them.
+CLI_UNIT_OBJS := $(BUILD)/cli/json.o $(BUILD)/cli/opt.o
+$(BUILD)/tests/test_cli_%: tests/test_cli_%.c $(CLI_UNIT_OBJS) $(VMM_KHDR)/kselftest_harness.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC     $@")
+	$(Q)$(CC) $(CFLAGS) $(VMM_TEST_CFLAGS) -Icli -o $@ $< $(CLI_UNIT_OBJS) $(LDFLAGS)

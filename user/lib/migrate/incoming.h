@@ -82,8 +82,5 @@ const char *kmig_incoming_error(const struct kmig_incoming *in);
 void kmig_incoming_destroy(struct kmig_incoming *in);
 
 const char *kmig_incoming_state_name(enum kmig_incoming_state s);
-void kmig_incoming_stats_print(FILE *f, const struct kmig_incoming_stats *st);
-void kmig_incoming_stats_json(FILE *f, const struct kmig_incoming_stats *st);
-void kmig_incoming_progress(const struct kmig_incoming_stats *st, char *line, size_t len);
 
 #endif /* KMIG_INCOMING_H */

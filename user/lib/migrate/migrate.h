@@ -28,11 +28,4 @@ void kmig_migrate_opts_init(struct kmig_migrate_opts *o);
  * strings must stay valid until destroy. */
 int kmig_migrate_create(struct kmig_precopy **out, const struct kmig_migrate_opts *o);
 
-/* The report (of kmig save too): human table, or one JSON object (with a
- * newline). */
-void kmig_migrate_stats_print(FILE *f, const struct kmig_migrate_stats *st);
-void kmig_migrate_stats_json(FILE *f, const struct kmig_migrate_stats *st);
-/* One line for a progress display. */
-void kmig_migrate_progress(const struct kmig_migrate_stats *st, char *line, size_t len);
-
 #endif /* KMIG_MIGRATE_H */

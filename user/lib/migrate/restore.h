@@ -52,7 +52,4 @@ int kmig_restore_cancel(struct kmig_restore *r, const char *why);
 void kmig_restore_stats(struct kmig_restore *r, struct kmig_restore_stats *st);
 void kmig_restore_destroy(struct kmig_restore *r);
 
-void kmig_restore_stats_print(FILE *f, const struct kmig_restore_stats *st);
-void kmig_restore_stats_json(FILE *f, const struct kmig_restore_stats *st);
-
 #endif /* KMIG_RESTORE_H */

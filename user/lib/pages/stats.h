@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Transfer statistics, like QEMU's query-migrate: bytes on the wire, pages
- * by kind, time per phase, per channel; rendered as a table or JSON.
+ * by kind, time per phase, per channel (the kmig command renders them).
  * Counters are written by their channel's thread only (relaxed atomics, so
  * a progress reader on another thread sees sane values).
  */
@@ -44,6 +44,13 @@ struct kmig_chan_stats {
 	uint64_t ns_throttle;		/* sender: waiting for the rate limiter */
 };
 
+/* Every counter of struct kmig_chan_stats, in order: X(name) each. */
+#define KMIG_CHAN_STATS_FIELDS(X) \
+	X(packets) X(bytes_wire) X(pages_none) X(pages_zero) X(pages_zeroed) \
+	X(pages_raw) X(pages_compressed) X(bytes_compressed) X(batches_raw) \
+	X(batches_compressed) X(bytes_read) X(bytes_copied) X(bytes_kcopied) X(pages_badcrc) \
+	X(ns_classify) X(ns_codec) X(ns_io) X(ns_throttle)
+
 enum kmig_phase {
 	KMIG_PHASE_SETUP,	/* connect/accept, hellos, block table */
 	KMIG_PHASE_PAGES,	/* page transfer until the last flush */
@@ -74,8 +81,5 @@ void kmig_chan_stats_batch(struct kmig_chan_stats *c, uint64_t data, bool compre
 void kmig_stats_sum(struct kmig_stats *st);
 /* Copy counters with relaxed loads (from a live stream). */
 void kmig_chan_stats_load(struct kmig_chan_stats *dst, const struct kmig_chan_stats *src);
-
-void kmig_stats_print(FILE *f, const struct kmig_stats *st);
-void kmig_stats_json(FILE *f, const struct kmig_stats *st);
 
 #endif /* KMIG_STATS_H */

@@ -76,8 +76,10 @@ struct kmig_precopy_opts {
 	unsigned int module;		/* KMIG_DIRTY_USE_* the module may do
 					 * (dirty.h); 0: the userspace fallback */
 	const char *no_module_why;	/* why @module is 0 ("--no-module") */
-	FILE *note;			/* if set: a one-line note there when the
-					 * module is asked for but not usable */
+	/* If set: called once at set-up when the module was asked for but
+	 * is not usable, with why (the front end tells its user). */
+	void (*no_module)(void *arg, const char *why);
+	void *no_module_arg;
 };
 
 /* How a front end makes its sink, once the guest's RAM is mapped. The

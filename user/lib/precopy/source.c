@@ -186,8 +186,8 @@ static int setup_vmm(struct kmig_precopy *pc)
 	pc->st.ram_bytes = kmig_ram_total(&pc->ram);
 	snprintf(pc->st.dirty_path, sizeof(pc->st.dirty_path), "%s", pc->dirty->why);
 	kmig_job_unlock(&pc->job);
-	if (pc->o.note && pc->o.module && pc->dirty->ops == &kmig_dirty_vmm_ops)
-		fprintf(pc->o.note, "kmig: not using kmig.ko: %s\n", pc->dirty->why);
+	if (pc->o.no_module && pc->o.module && pc->dirty->ops == &kmig_dirty_vmm_ops)
+		pc->o.no_module(pc->o.no_module_arg, pc->dirty->why);
 	return 0;
 }
 
