@@ -296,6 +296,10 @@ cancel_any_time() {
 			done=$((done + 1))
 		elif [ "$st" = 1 ] && [ ! -e "$WORK/sig.snap" ]; then
 			gone=$((gone + 1))
+		elif [ "$st" = 130 ] && [ ! -e "$WORK/sig.snap" ]; then
+			# SIGINT before kmig blocked it (still loading): the
+			# default action ended it before it did anything.
+			gone=$((gone + 1))
 		else
 			bad=1
 			not_ok "SIGINT after $d s: exit $st, file $(ls "$WORK/sig.snap" 2>&1): $(cat "$WORK/sig.err")"
