@@ -280,7 +280,7 @@ cancel() {
 # SIGINT at any moment (the production kmig, no hooks): never a crash;
 # either a complete file (exit 0) or none (exit 1); the source runs.
 cancel_any_time() {
-	local d pid st bad=0 done=0 gone=0
+	local d pid st why bad=0 done=0 gone=0
 	start_vmm sig-s --mem "$GUEST_MEM" --vcpus 2 && wait_ready sig-s || { not_ok "SIGINT: setup"; return; }
 	local p=$VMM_PID
 	for d in 0 0.005 0.02 0.05 0.1 0.2 0.4 0.8; do
@@ -304,7 +304,7 @@ cancel_any_time() {
 			bad=1
 			not_ok "SIGINT after $d s: exit $st, file $(ls "$WORK/sig.snap" 2>&1): $(cat "$WORK/sig.err")"
 		fi
-		check_source_intact sig-s >/dev/null || { bad=1; not_ok "SIGINT after $d s: source"; }
+		why=$(check_source_intact sig-s) || { bad=1; not_ok "SIGINT after $d s: source: $why"; }
 	done
 	[ "$bad" = 0 ] && ok "SIGINT at 8 moments: no crash, $gone cancelled without a file, $done complete; the source runs intact"
 	kill_pids "$p"
