@@ -243,6 +243,48 @@ source_vmm_killed_case() {
 	wait_bounded "$DST_PID" 10
 }
 
+# A destination VMM kept (--keep-vmm) after a failed session that had
+# written pages, then migrated into again, from another source whose
+# guest leaves most pages zero: every page must be the new source's (a
+# page of the failed session left in place is a bad page to the checker).
+retry_kept_vmm_case() {
+	local name=retry-kept a b d mst ist out
+	a=$name-a b=$name-b d=$name-d
+	start_vmm "$a" --mem "$GUEST_MEM" --vcpus 2 --ab 8M --seed 7 && A_PID=$VMM_PID &&
+	start_vmm "$b" --mem "$GUEST_MEM" --vcpus 2 --ab 8M --seed 9 --fill 5 && B_PID=$VMM_PID &&
+	start_vmm "$d" --mem "$GUEST_MEM" --vcpus 2 --incoming && DST_PID=$VMM_PID &&
+	wait_ready "$a" && wait_ready "$b" || { not_ok "$name: setup"; return; }
+	# The first session: source A, killed once iteration 1 is queued (the
+	# first pass, every page of A, has been written into D).
+	start_incoming "$name-1" "$d" --keep-vmm || { not_ok "$name: incoming 1"; return; }
+	MIG_ENV="KMIG_TEST_HOOK=precopy-1=stop" start_migrate "$name-1" "$a" $MIG_ARGS
+	wait_stopped "$MIG_PID" && kill -9 "$MIG_PID"
+	wait_bounded "$IN_PID" 30
+	ist=$?
+	[ "$ist" != 0 ] && [ "$(vmm_field "$d" state)" = incoming ] ||
+		{ not_ok "$name: the first session: incoming $ist, destination '$(vmm_field "$d" state)'"; return; }
+	# The second, from B, into the same kept VMM.
+	start_incoming "$name-2" "$d" || { not_ok "$name: incoming 2"; return; }
+	start_migrate "$name-2" "$b" -c 2
+	wait_bounded "$MIG_PID" 120
+	mst=$?
+	wait_bounded "$IN_PID" 30
+	ist=$?
+	out=$("$VMMCTL" "$WORK/$d.sock" check 2>&1)
+	echo "# $name: migrate $mst, incoming $ist: $(echo "$out" | grep -m1 integrity)"
+	if [ "$mst" = 0 ] && [ "$ist" = 0 ] && echo "$out" | grep -q "integrity: ok: 0 bad pages" &&
+	   check_guest "$d"; then
+		ok "$name: a kept VMM migrated into again holds only the new guest's pages"
+	else
+		not_ok "$name: migrate $mst, incoming $ist: $(echo "$out" | head -3)"
+	fi
+	quit_vmm "$a"
+	quit_vmm "$d"
+	kill_pids "$B_PID"
+	wait_bounded "$A_PID" 10
+	wait_bounded "$DST_PID" 10
+}
+
 # Destinations that do not fit the guest: a different memory layout (the
 # block table is refused before any page is written) and a different vCPU
 # count (the device state is refused at switchover). The source runs on.
@@ -328,6 +370,7 @@ all)
 	stall_cases
 	source_vmm_killed_case
 	mismatch_cases
+	retry_kept_vmm_case
 	too_late_case
 	late_signal_case ;;
 *)	"$@" ;;
