@@ -149,6 +149,15 @@ stall_source() {
 	( while kill -0 "$IN_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$MIG_PID" ) &
 }
 
+# The destination stopped at the switchover (every END received, before it
+# stages and answers PREPARED): the paused source waits --timeout, then
+# resumes its guest. The destination continues once kmig migrate exited.
+stall_destination_at_switchover() {
+	wait_stopped "$IN_PID" || return
+	STALL_T0=$SECONDS
+	( while kill -0 "$MIG_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$IN_PID" ) &
+}
+
 kill_vmm_under_stopped_incoming() {
 	wait_stopped "$IN_PID" && kill -9 "$DST_PID"
 	kill -CONT "$IN_PID"
@@ -216,6 +225,9 @@ stall_cases() {
 	STALL_SIGNAL=TERM IN_REGEX="cancelled|interrupted by a signal" \
 		stall_case incoming "$(lab_or 3 15)" source-stalled-sigterm precopy-1=stop "" stall_source 1 \
 		"failed: .*keeps running"
+	MIG_MORE="--timeout 3" stall_case migrate "$(lab_or 6 20)" destination-stalled-switchover \
+		"" received=stop stall_destination_at_switchover 1 \
+		"failed: switchover: no PREPARED from the receiver within 3000 ms.*keeps running"
 }
 
 # The source VMM dies during precopy: nothing to resume; the report says
