@@ -53,7 +53,7 @@ static const struct cli_opt options[] = {
 	{ CLI_DURATION("downtime-limit", 'D', A, o.pc.downtime_limit_ns, 1, 3600000, CLI_NS_MS, 1,
 		       "MS", "switch over when the rest fits (default 300)") },
 	{ CLI_FLAG("downtime-strict", 0, A, o.pc.downtime_strict,
-		   "never pause the guest past the limit (+10 ms):\n"
+		   "never pause the guest past the limit (+20 ms):\n"
 		   "abort the switchover, resume it, precopy again") },
 	{ CLI_UINT("strict-retries", 0, A, o.pc.strict_retries, 1, 1000, "N",
 		   "aborted switchovers before failing (default 3)") },

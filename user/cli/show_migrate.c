@@ -354,6 +354,37 @@ static void json_paths(struct json *j, const struct kmig_dirty_stats *d)
 	json_end(j);
 }
 
+static double first_pass_pct(const struct kmig_migrate_stats *st)
+{
+	uint64_t pages = st->ram_bytes / KMIG_PAGE_SIZE;
+
+	return pages ? 100.0 * st->first_pass_pages / pages : 0;
+}
+
+/* "ETA 1.2 s", or why there is none. */
+static void eta_words(const struct kmig_migrate_stats *st, char *buf, size_t len)
+{
+	if (st->eta_ns != UINT64_MAX)
+		snprintf(buf, len, "ETA %.1f s", cli_secs(st->eta_ns));
+	else if (st->state == KMIG_MIGRATE_PRECOPY && st->dirty_rate)
+		snprintf(buf, len, "ETA unknown (dirtied as fast as sent)");
+	else
+		snprintf(buf, len, "ETA unknown");
+}
+
+static void json_progress(struct json *j, const struct kmig_migrate_stats *st)
+{
+	json_obj(j, "progress");
+	json_double(j, "first_pass_pct", first_pass_pct(st), 1);
+	json_u64(j, "remaining_bytes", st->remaining_bytes);
+	json_u64(j, "sent_bytes", st->stream.sum.bytes_wire);
+	json_double(j, "rate_mib_s", st->bandwidth ? cli_mib(st->bandwidth) : throughput_mib(st), 1);
+	json_u64(j, "dirty_rate_pages_s", st->dirty_rate);
+	if (st->eta_ns != UINT64_MAX)
+		json_u64(j, "eta_ns", st->eta_ns);
+	json_end(j);
+}
+
 void cli_migrate_json(struct json *j, const char *key, const struct kmig_migrate_stats *st)
 {
 	json_obj(j, key);
@@ -395,6 +426,7 @@ void cli_migrate_json(struct json *j, const char *key, const struct kmig_migrate
 	json_downtime(j, &st->downtime);
 	json_expected(j, &st->expected);
 	json_strict(j, st);
+	json_progress(j, st);
 	json_dirty(j, st);
 	json_paths(j, &st->dirty);
 	json_rows(j, st);
@@ -405,10 +437,17 @@ void cli_migrate_json(struct json *j, const char *key, const struct kmig_migrate
 void cli_migrate_line(const char *cmd, const struct kmig_migrate_stats *st, char *line,
 		      size_t len)
 {
-	snprintf(line, len, "%s: %s, sync %u, %.0f MiB sent, %.0f MiB/s, %llu dirty pages/s, "
-		 "throttle %u%%", cmd, kmig_migrate_state_name(st->state), st->dirty_syncs,
-		 cli_mib(st->stream.sum.bytes_wire), throughput_mib(st),
-		 (unsigned long long)st->dirty_rate, st->throttle);
+	char eta[48], aborts[32] = "";
+
+	eta_words(st, eta, sizeof(eta));
+	if (st->aborts)
+		snprintf(aborts, sizeof(aborts), ", %u strict aborts", st->aborts);
+	snprintf(line, len, "%s: %s, first pass %.0f%%, sync %u, %.0f MiB sent, %.1f MiB left, "
+		 "%.0f MiB/s, %llu dirty pages/s, %s, throttle %u%%%s", cmd,
+		 kmig_migrate_state_name(st->state), first_pass_pct(st), st->dirty_syncs,
+		 cli_mib(st->stream.sum.bytes_wire), cli_mib(st->remaining_bytes),
+		 st->bandwidth ? cli_mib(st->bandwidth) : throughput_mib(st),
+		 (unsigned long long)st->dirty_rate, eta, st->throttle, aborts);
 }
 
 void cli_incoming_table(FILE *f, const struct kmig_incoming_stats *st)

@@ -152,6 +152,7 @@ static int decide(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 	pc->st.expected_downtime_ns = it->expected_downtime_ns;
 	kmig_conv_expect(&pc->conv, it->dirty_pages, &pc->st.expected);
 	pc->st.remaining_bytes = it->dirty_pages * pc->conv.bytes_per_page;
+	pc->st.page_bytes = pc->conv.bytes_per_page;
 	*done = v != KMIG_CONV_ITERATE;
 	if (*done)
 		snprintf(pc->st.converged, sizeof(pc->st.converged), "%s",
@@ -180,7 +181,7 @@ static int probe(struct kmig_precopy *pc)
 		return pc_fail(pc, ret, "probe: %s", sink_error(pc));
 	ret = kmig_vmmp_query(pc->vmm, &qs);
 	if (ret)
-		return pc_fail(pc, ret, "probe: QUERY: %s", kmig_vmmp_last_error(pc->vmm));
+		return pc_fail(pc, ret, "probe: %s", kmig_vmmp_last_error(pc->vmm));
 	pc->conv.fixed.link_rtt_ns = t1 - t0;
 	pc->conv.fixed.vmm_rtt_ns = kmig_now_ns() - t1;
 	return 0;
@@ -220,7 +221,9 @@ int kmig_precopy_iterate(struct kmig_precopy *pc)
 		bool done = false;
 
 		ret = harvest(pc, &it);
-		if (!ret && k)
+		/* After a strict abort, one transfer at least before the next
+		 * try (at the iteration bound the decision is at once). */
+		if (!ret && k && k > pc->retry_from)
 			ret = decide(pc, &it, prev, &done);
 		if (ret || done)
 			break;
@@ -415,6 +418,7 @@ static int back_to_precopy(struct kmig_precopy *pc)
 	if (pc->paused)
 		return pc_fail(pc, -EIO, "strict downtime limit: aborted (%s), but the source "
 			       "did not resume", pc->st.abort_reason);
+	pc->retry_from = pc->next_iter;
 	if (pc->st.aborts > pc->o.strict_retries)
 		return pc_fail(pc, -ETIME, "strict downtime limit: %u switchovers aborted, the "
 			       "last %s; the source guest runs on", pc->st.aborts,

@@ -46,6 +46,7 @@ struct kmig_precopy {
 	struct kmig_strict strict;
 	uint64_t t_paused;		/* when the source was paused (0: not) */
 	uint32_t next_iter;		/* precopy's next iteration (after an abort) */
+	uint32_t retry_from;		/* after an abort: iterate once from here */
 	struct kmig_migrate_iter prev;	/* the last precopy iteration */
 };
 
@@ -72,6 +73,9 @@ void kmig_strict_count(struct kmig_precopy *pc, const char *why);
 
 /* source.c: resume the source guest we paused (records the pause). */
 void kmig_precopy_resume_source(struct kmig_precopy *pc);
+
+/* progress.c: fill @st's progress fields from its other figures. */
+void kmig_precopy_progress(struct kmig_migrate_stats *st);
 
 /* precopy.c */
 int kmig_precopy_iterate(struct kmig_precopy *pc);

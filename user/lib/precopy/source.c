@@ -433,6 +433,7 @@ void kmig_precopy_stats(struct kmig_precopy *pc, struct kmig_migrate_stats *st)
 	kmig_job_unlock(&pc->job);
 	if (st->state < KMIG_MIGRATE_COMPLETED && pc->t_start)
 		st->total_ns = kmig_now_ns() - pc->t_start;
+	kmig_precopy_progress(st);
 }
 
 void kmig_precopy_destroy(struct kmig_precopy *pc)

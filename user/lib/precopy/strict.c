@@ -13,8 +13,8 @@
  *    resumes, and the migration fails cleanly (the stream has ended);
  *  - the guard: a thread, armed when the switchover starts to wait on the
  *    sink (the last pages' barrier, END's acknowledgements, PREPARED),
- *    that fires at the deadline (PAUSE + limit) if COMMIT has not been
- *    claimed by then: it fails the sink, which wakes that wait, and
+ *    that fires just before the deadline (PAUSE + limit, less two VMM round
+ *    trips, at least 1 ms) if COMMIT has not been claimed by then: it fails the sink, which wakes that wait, and
  *    resumes the source itself (the job thread does not use the source
  *    VMM's client while the guard is armed).
  *
@@ -35,12 +35,19 @@
 #include "base/bits.h"
 #include "precopy/precopy_int.h"
 
+/* The guard fires this much before the deadline, so that its RESUME (two
+ * VMM round trips as measured, at least 1 ms) ends by then. */
+static uint64_t lead_ns(const struct kmig_precopy *pc)
+{
+	return KMIG_MAX(2 * pc->conv.fixed.vmm_rtt_ns, 1000000ULL);
+}
+
 static void *guard_main(void *arg)
 {
 	struct kmig_precopy *pc = arg;
 	struct kmig_strict *g = &pc->strict;
-	struct timespec ts = { .tv_sec = g->deadline / 1000000000ULL,
-			       .tv_nsec = g->deadline % 1000000000ULL };
+	uint64_t at = g->deadline - KMIG_MIN(lead_ns(pc), pc->conv.downtime_limit_ns / 2);
+	struct timespec ts = { .tv_sec = at / 1000000000ULL, .tv_nsec = at % 1000000000ULL };
 	int ret = 0;
 
 	pthread_mutex_lock(&g->lock);
@@ -54,11 +61,12 @@ static void *guard_main(void *arg)
 	pc_fail(pc, -ETIME, "strict downtime limit: the switchover did not reach COMMIT "
 		"within %.1f ms of the pause, aborted (the source guest resumes)",
 		pc->conv.downtime_limit_ns / 1e6);
-	pc->sink.ops->cancel(pc->sink.p, -ETIME);
 	/* While armed the job thread only waits on the sink (or sits in a
 	 * test hook): the source VMM's client is the guard's until disarm
-	 * joins it. Resume now, whatever the job thread is still waiting on. */
+	 * joins it. Resume first (COMMIT can no longer go out), then fail the
+	 * sink, which wakes whatever the job thread waits on. */
 	kmig_precopy_resume_source(pc);
+	pc->sink.ops->cancel(pc->sink.p, -ETIME);
 	return NULL;
 }
 
