@@ -25,19 +25,23 @@ SRC="--ab 8M $(lab_or "" "--rate 1000 --report 64")"
 
 # fail_case NAME MIG_HOOK IN_HOOK ACTION EXPECT_EXIT MSG_REGEX
 #   ACTION runs once both helpers started (a function name or ":").
+#   MIG_MORE and IN_MORE add arguments to kmig migrate and kmig incoming;
+#   IN_REGEX, when set, must match kmig incoming's message.
 fail_case() {
 	local name=$1 mhook=$2 ihook=$3 action=$4 want=$5 regex=$6 mst ist msg
 	start_pair "$name-s" "$name-d" $SRC || { not_ok "$name: setup"; return; }
-	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 ||
-		{ not_ok "$name: incoming"; return; }
+	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 \
+		${IN_MORE:-} || { not_ok "$name: incoming"; return; }
 	MIG_ENV="KMIG_TEST_HOOK=$mhook" start_migrate "$name" "$name-s" $MIG_ARGS \
-		--control "$WORK/$name.ctl" --timeout 10
+		--control "$WORK/$name.ctl" --timeout 10 ${MIG_MORE:-}
 	CASE=$name
 	$action
 	wait_bounded "$MIG_PID" 60
 	mst=$?
+	MIG_DONE=$SECONDS
 	wait_bounded "$IN_PID" 40
 	ist=$?
+	IN_DONE=$SECONDS
 	msg=$(grep -v "test hook" "$WORK/$name.mig.err" | head -3)
 	echo "# $name: migrate $mst: $msg"
 	echo "# $name: incoming $ist: $(grep -v "test hook" "$WORK/$name.in.err" | head -2)"
@@ -47,6 +51,8 @@ fail_case() {
 		not_ok "$name: message does not match '$regex'"
 	elif [ "$ist" = 0 ]; then
 		not_ok "$name: incoming succeeded"
+	elif [ -n "${IN_REGEX:-}" ] && ! grep -Eq "$IN_REGEX" "$WORK/$name.in.err"; then
+		not_ok "$name: incoming's message does not match '$IN_REGEX'"
 	elif [ "$want" = 3 ]; then
 		in_doubt_checks "$name"
 	else
@@ -119,6 +125,30 @@ kill_destination_helper() { stopped_source && kill -9 "$IN_PID"; kill -CONT "$MI
 kill_destination_vmm() { stopped_source && kill -9 "$DST_PID"; kill -CONT "$MIG_PID"; }
 cancel_destination() { stopped_source && kill -INT "$IN_PID" && sleep 0.2; kill -CONT "$MIG_PID"; }
 
+# A stalled destination: the helper stopped (SIGSTOP) mid-precopy; it
+# continues once kmig migrate has exited, which must happen on its own.
+stall_destination() {
+	stopped_source && kill -STOP "$IN_PID"
+	kill -CONT "$MIG_PID"
+	STALL_T0=$SECONDS
+	( while kill -0 "$MIG_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$IN_PID" ) &
+}
+# The same, then SIGTERM to kmig migrate while it waits on the destination.
+stall_destination_sigterm() {
+	stall_destination
+	sleep 2
+	STALL_T0=$SECONDS
+	kill -TERM "$MIG_PID"
+}
+# A stalled source: kmig migrate stays stopped at its hook until kmig
+# incoming has exited (on its own, or by SIGTERM with STALL_SIGNAL).
+stall_source() {
+	stopped_source || return
+	STALL_T0=$SECONDS
+	[ -z "${STALL_SIGNAL:-}" ] || { sleep 2; STALL_T0=$SECONDS; kill -"$STALL_SIGNAL" "$IN_PID"; }
+	( while kill -0 "$IN_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$MIG_PID" ) &
+}
+
 kill_vmm_under_stopped_incoming() {
 	wait_stopped "$IN_PID" && kill -9 "$DST_PID"
 	kill -CONT "$IN_PID"
@@ -156,6 +186,36 @@ fault_cases() {
 		"failed: switchover: waiting for PREPARED: receiver: destination VMM: handing over the device state: SET_DEVICE_STATE"
 	fail_case destination-lost-after-commit "" commit=kill : 3 \
 		"no word from the destination after COMMIT"
+}
+
+# Stalled peers after the handshake: each side's wait is bounded by
+# --idle-timeout (2 s here, 120 s by default) and ends at once on SIGTERM;
+# the side that waits (SIDE: migrate or incoming) says why, and exits
+# within SECS of the stall (or of the signal).
+stall_case() {
+	local side=$1 secs=$2 took
+	shift 2
+	fail_case "$@"
+	if [ "$side" = migrate ]; then took=$((MIG_DONE - STALL_T0)); else took=$((IN_DONE - STALL_T0)); fi
+	if [ "$took" -le "$secs" ]; then
+		ok "$1: kmig $side ended ${took} s after the stall (bound $secs s)"
+	else
+		not_ok "$1: kmig $side ended ${took} s after the stall (bound $secs s)"
+	fi
+	unset MIG_MORE IN_MORE IN_REGEX STALL_SIGNAL
+}
+
+stall_cases() {
+	MIG_MORE="--idle-timeout 2" stall_case migrate "$(lab_or 10 30)" destination-stalled precopy-1=stop "" \
+		stall_destination 1 \
+		"failed: iteration 1: .*the receiver took nothing and answered nothing for 2 s.*keeps running"
+	IN_MORE="--idle-timeout 2" IN_REGEX="the sender sent nothing for 2 s" \
+		stall_case incoming "$(lab_or 10 30)" source-stalled precopy-1=stop "" stall_source 1 "failed: .*keeps running"
+	stall_case migrate "$(lab_or 3 15)" destination-stalled-sigterm precopy-1=stop "" stall_destination_sigterm 1 \
+		"cancelled by signal SIGTERM during precopy; the source guest keeps running"
+	STALL_SIGNAL=TERM IN_REGEX="cancelled|interrupted by a signal" \
+		stall_case incoming "$(lab_or 3 15)" source-stalled-sigterm precopy-1=stop "" stall_source 1 \
+		"failed: .*keeps running"
 }
 
 # The source VMM dies during precopy: nothing to resume; the report says
@@ -265,6 +325,7 @@ case "${1:-all}" in
 all)
 	cancel_cases
 	fault_cases
+	stall_cases
 	source_vmm_killed_case
 	mismatch_cases
 	too_late_case

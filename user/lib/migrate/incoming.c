@@ -83,16 +83,18 @@ static const char *vmm_error(struct kmig_incoming *in, int ret)
 /* The VMM must hold a guest that waits for us. */
 static int setup_vmm(struct kmig_incoming *in)
 {
+	char why[KMIG_JOB_ERR_MAX] = "";
 	struct kmig_vmmp_client_opts vo = {
 		.name = "kmig incoming", .timeout_ms = in->o.vmm_timeout_ms,
 		.cancelled = kmig_job_poll_cancel, .cancel_arg = &in->job,
+		.err = why, .err_len = sizeof(why),
 	};
 	const struct kmig_vmmp_info *info;
 	int ret = kmig_vmmp_connect_opts(in->o.vmm_path, &vo, &in->vmm);
 
 	if (ret)
 		return fail(in, ret, "connecting to the destination VMM at %s: %s",
-			    in->o.vmm_path, strerror(-ret));
+			    in->o.vmm_path, why[0] ? why : strerror(-ret));
 	info = kmig_vmmp_info(in->vmm);
 	if (!(info->vm_flags & KMIG_VMMP_VM_F_INCOMING))
 		return fail(in, -EINVAL, "the VMM at %s is not waiting for an incoming "
