@@ -161,12 +161,10 @@ static void t_fixed_costs(struct t_state *st)
 		 p.prepare == 4 * MS && p.commit == 23 * MS, "fixed parts");
 	T_ASSERT(st, p.transfer > 286 * MS && p.transfer < 287 * MS, "transfer %llu",
 		 (unsigned long long)p.transfer);
-	/* Learned at an aborted switchover: a 5 ms GET_DEVICE_STATE, 10 ms of
-	 * staging. */
+	/* Learned at an aborted switchover: a 5 ms GET_DEVICE_STATE. */
 	c.fixed.devstate_ns = 5 * MS;
-	c.fixed.stage_ns = 10 * MS;
 	kmig_conv_expect(&c, 0, &p);
-	T_ASSERT(st, p.devstate == 5 * MS && p.prepare == 13 * MS && p.transfer >= 13 * MS &&
+	T_ASSERT(st, p.devstate == 5 * MS && p.prepare == 4 * MS && p.transfer >= 13 * MS &&
 		 p.transfer < 14 * MS, "learned parts");
 	/* Fewer pages fit again. */
 	s = sample(2, 5000, 100, 1000);

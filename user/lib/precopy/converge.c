@@ -51,7 +51,7 @@ uint64_t kmig_conv_expect(const struct kmig_conv *c, uint64_t pages, struct kmig
 		.pause = f->vmm_rtt_ns,
 		.harvest = f->harvest_ns,
 		.devstate = f->devstate_ns ?: f->vmm_rtt_ns,
-		.prepare = f->link_rtt_ns + (f->stage_ns ?: f->vmm_rtt_ns),
+		.prepare = f->link_rtt_ns + f->vmm_rtt_ns,
 		.commit = f->link_rtt_ns + f->commit_ns,
 	};
 

@@ -15,10 +15,10 @@
  *	transfer  (dirty pages * wire bytes per page + device state bytes)
  *	          / bandwidth, plus one round trip with the destination for
  *	          END and its acknowledgement
- *	prepare   a round trip plus the destination's staging (learned at an
- *	          aborted switchover; before that a VMM round trip)
- *	commit    a round trip plus the destination's commit (a prior per GiB
- *	          of RAM, KMIG_CONV_COMMIT_NS_PER_GIB, until learned)
+ *	prepare   a round trip plus the destination's staging (its VMM's
+ *	          SET_DEVICE_STATE: a VMM round trip, as the source's)
+ *	commit    a round trip plus the destination's commit (a prior:
+ *	          KMIG_CONV_COMMIT_NS_FIXED + _PER_GIB of RAM)
  *
  * with bandwidth and wire bytes per data page (compression shows here; zero
  * markers ride along almost free) from the last iteration that moved at
@@ -42,11 +42,12 @@ struct kmig_dt_parts {
 	uint64_t pause, harvest, devstate, transfer, prepare, commit;
 };
 
-/* The destination's commit (memslots, state, run) before one was seen:
- * per GiB of RAM, plus a fixed 1 ms (kmig-vmm on the development host
- * registers a 1 GiB memfd slot in about that, measured 2026-12). */
+/* The destination's commit (memslots, state, run, and RESUMED's way back
+ * while the resumed guest competes for the cores) before one was seen:
+ * 2 ms plus 1 ms per GiB of RAM (kmig-vmm on the 2-core development host:
+ * 0.3-0.8 ms of VMM COMMIT, 1-6 ms from COMMIT to RESUMED, 2026-12). */
 #define KMIG_CONV_COMMIT_NS_PER_GIB	1000000ULL
-#define KMIG_CONV_COMMIT_NS_FIXED	500000ULL
+#define KMIG_CONV_COMMIT_NS_FIXED	2000000ULL
 
 /* What the switchover's fixed costs were found to be (0: not measured). */
 struct kmig_conv_fixed {
@@ -55,8 +56,7 @@ struct kmig_conv_fixed {
 	uint64_t link_rtt_ns;		/* an empty barrier with the destination */
 	uint64_t devstate_bytes;	/* the last device state */
 	uint64_t devstate_ns;		/* GET_DEVICE_STATE at an earlier switchover */
-	uint64_t stage_ns;		/* destination staging beyond the round trip */
-	uint64_t commit_ns;		/* destination commit beyond the round trip */
+	uint64_t commit_ns;		/* destination commit beyond the round trip (a prior) */
 };
 
 struct kmig_conv {
