@@ -77,8 +77,7 @@ run() {
 	"$BUILD/kmig-vmmctl" "$WORK/dst.sock" quit --exit >/dev/null 2>&1
 	"$BUILD/kmig-vmmctl" "$WORK/src.sock" quit --exit >/dev/null 2>&1
 	wait "$src" "$dst" 2>/dev/null
-	python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); e = j.get("expected_downtime", {}).get("total_ns", 0); print("  %-22s %-9s expected %7.1f ms, actual %7.1f ms, %u aborts" % (sys.argv[2], j["status"], e / 1e6, j["downtime_ns"] / 1e6, j["strict"]["aborts"]))' \
-		"$WORK/$tag.json" "$tag"
+	python3 "$HERE/downtime_table.py" --run "$WORK/$tag.json" "$tag"
 }
 
 for b in kmig kmig-vmm kmig-vmmctl kguest.elf; do
