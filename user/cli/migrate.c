@@ -108,6 +108,9 @@ static int parse_args(struct mig_args *a, int argc, char **argv)
 		return cli_opts_error(&cmd, "--to", "HOST:PORT", a->to);
 	a->o.host = a->host;
 	a->o.port = a->port;
+	if (a->o.pc.downtime_strict && a->o.pc.stop_in_downtime)
+		return cli_opts_error(&cmd, "--dirty-log-stop", "after (with --downtime-strict: "
+				      "an aborted switchover goes back to precopy)", "during");
 	return 0;
 }
 

@@ -72,7 +72,8 @@ struct kmig_precopy_opts {
 	bool keep_source;		/* completed: leave the source paused */
 	bool resume_source;		/* completed: resume the source guest */
 	int switchover_timeout_ms;	/* the sink's prepare and commit; 0: 30 s */
-	bool downtime_strict;		/* never pause past the limit (strict.c) */
+	bool downtime_strict;		/* never pause past the limit (strict.c);
+					 * not with stop_in_downtime (-EINVAL) */
 	unsigned int strict_retries;	/* aborted switchovers before failing; 0: 3 */
 	unsigned int vmm_timeout_ms;	/* each VMM request; 0: KMIG_VMMP_TIMEOUT_MS */
 	const char *kmig_dev;		/* NULL: /dev/kmig */

@@ -54,7 +54,9 @@ int kmig_precopy_create(struct kmig_precopy **out, const struct kmig_precopy_opt
 	struct kmig_precopy *pc;
 	int ret;
 
-	if (!o->vmm_path)
+	/* A strict abort goes back to precopy: dirty logging must still be on
+	 * (--dirty-log-stop during turns it off inside the downtime). */
+	if (!o->vmm_path || (o->downtime_strict && o->stop_in_downtime))
 		return -EINVAL;
 	pc = calloc(1, sizeof(*pc));
 	if (!pc)
