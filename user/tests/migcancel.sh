@@ -149,6 +149,15 @@ stall_source() {
 	( while kill -0 "$IN_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$MIG_PID" ) &
 }
 
+# The destination stopped at the switchover (every END received, before it
+# stages and answers PREPARED): the paused source waits --timeout, then
+# resumes its guest. The destination continues once kmig migrate exited.
+stall_destination_at_switchover() {
+	wait_stopped "$IN_PID" || return
+	STALL_T0=$SECONDS
+	( while kill -0 "$MIG_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$IN_PID" ) &
+}
+
 kill_vmm_under_stopped_incoming() {
 	wait_stopped "$IN_PID" && kill -9 "$DST_PID"
 	kill -CONT "$IN_PID"
@@ -216,6 +225,9 @@ stall_cases() {
 	STALL_SIGNAL=TERM IN_REGEX="cancelled|interrupted by a signal" \
 		stall_case incoming "$(lab_or 3 15)" source-stalled-sigterm precopy-1=stop "" stall_source 1 \
 		"failed: .*keeps running"
+	MIG_MORE="--timeout 3" stall_case migrate "$(lab_or 6 20)" destination-stalled-switchover \
+		"" received=stop stall_destination_at_switchover 1 \
+		"failed: switchover: no PREPARED from the receiver within 3000 ms.*keeps running"
 }
 
 # The source VMM dies during precopy: nothing to resume; the report says
@@ -240,6 +252,48 @@ source_vmm_killed_case() {
 		not_ok "$name: migrate $mst, source '$(json_get "$WORK/$name.json" 'j["source"]')', destination '$(vmm_field "$name-d" state)'"
 	fi
 	quit_vmm "$name-d"
+	wait_bounded "$DST_PID" 10
+}
+
+# A destination VMM kept (--keep-vmm) after a failed session that had
+# written pages, then migrated into again, from another source whose
+# guest leaves most pages zero: every page must be the new source's (a
+# page of the failed session left in place is a bad page to the checker).
+retry_kept_vmm_case() {
+	local name=retry-kept a b d mst ist out
+	a=$name-a b=$name-b d=$name-d
+	start_vmm "$a" --mem "$GUEST_MEM" --vcpus 2 --ab 8M --seed 7 && A_PID=$VMM_PID &&
+	start_vmm "$b" --mem "$GUEST_MEM" --vcpus 2 --ab 8M --seed 9 --fill 5 && B_PID=$VMM_PID &&
+	start_vmm "$d" --mem "$GUEST_MEM" --vcpus 2 --incoming && DST_PID=$VMM_PID &&
+	wait_ready "$a" && wait_ready "$b" || { not_ok "$name: setup"; return; }
+	# The first session: source A, killed once iteration 1 is queued (the
+	# first pass, every page of A, has been written into D).
+	start_incoming "$name-1" "$d" --keep-vmm || { not_ok "$name: incoming 1"; return; }
+	MIG_ENV="KMIG_TEST_HOOK=precopy-1=stop" start_migrate "$name-1" "$a" $MIG_ARGS
+	wait_stopped "$MIG_PID" && kill -9 "$MIG_PID"
+	wait_bounded "$IN_PID" 30
+	ist=$?
+	[ "$ist" != 0 ] && [ "$(vmm_field "$d" state)" = incoming ] ||
+		{ not_ok "$name: the first session: incoming $ist, destination '$(vmm_field "$d" state)'"; return; }
+	# The second, from B, into the same kept VMM.
+	start_incoming "$name-2" "$d" || { not_ok "$name: incoming 2"; return; }
+	start_migrate "$name-2" "$b" -c 2
+	wait_bounded "$MIG_PID" 120
+	mst=$?
+	wait_bounded "$IN_PID" 30
+	ist=$?
+	out=$("$VMMCTL" "$WORK/$d.sock" check 2>&1)
+	echo "# $name: migrate $mst, incoming $ist: $(echo "$out" | grep -m1 integrity)"
+	if [ "$mst" = 0 ] && [ "$ist" = 0 ] && echo "$out" | grep -q "integrity: ok: 0 bad pages" &&
+	   check_guest "$d"; then
+		ok "$name: a kept VMM migrated into again holds only the new guest's pages"
+	else
+		not_ok "$name: migrate $mst, incoming $ist: $(echo "$out" | head -3)"
+	fi
+	quit_vmm "$a"
+	quit_vmm "$d"
+	kill_pids "$B_PID"
+	wait_bounded "$A_PID" 10
 	wait_bounded "$DST_PID" 10
 }
 
@@ -328,6 +382,7 @@ all)
 	stall_cases
 	source_vmm_killed_case
 	mismatch_cases
+	retry_kept_vmm_case
 	too_late_case
 	late_signal_case ;;
 *)	"$@" ;;

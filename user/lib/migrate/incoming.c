@@ -90,6 +90,7 @@ static int setup_vmm(struct kmig_incoming *in)
 		.err = why, .err_len = sizeof(why),
 	};
 	const struct kmig_vmmp_info *info;
+	const char *which;
 	int ret = kmig_vmmp_connect_opts(in->o.vmm_path, &vo, &in->vmm);
 
 	if (ret)
@@ -108,6 +109,16 @@ static int setup_vmm(struct kmig_incoming *in)
 	ret = kmig_ram_from_vmm(&in->ram, in->mm, true);
 	if (ret)
 		return fail(in, ret, "mapping the VMM's memfds: %s", strerror(-ret));
+	/*
+	 * The guest comes whole from the source: pages it never wrote must be
+	 * zero here, and the receiver skips zero pages it did not write. A VMM
+	 * kept after a failed session (--keep-vmm, or a helper that was
+	 * killed) still holds that session's pages: clear them first.
+	 */
+	ret = kmig_ram_clear(&in->ram, &which);
+	if (ret)
+		return fail(in, ret, "clearing the destination's memory (block %s): %s", which,
+			    strerror(-ret));
 	SET(in, ram_bytes, kmig_ram_total(&in->ram));
 	return 0;
 }

@@ -94,6 +94,7 @@ static int setup_vmm(struct kmig_restore *r)
 		.err = why, .err_len = sizeof(why),
 	};
 	const struct kmig_vmmp_info *info;
+	const char *which;
 	int ret = kmig_vmmp_connect_opts(r->o.vmm_path, &vo, &r->vmm);
 
 	if (ret)
@@ -112,6 +113,12 @@ static int setup_vmm(struct kmig_restore *r)
 	ret = kmig_ram_from_vmm(&r->ram, r->mm, true);
 	if (ret)
 		return fail(r, ret, "mapping the VMM's memfds: %s", strerror(-ret));
+	/* The file's holes are the guest's zero pages: no page of an earlier,
+	 * failed session into this VMM may stay (see incoming.c). */
+	ret = kmig_ram_clear(&r->ram, &which);
+	if (ret)
+		return fail(r, ret, "clearing the VMM's memory (block %s): %s", which,
+			    strerror(-ret));
 	r->st.ram_bytes = kmig_ram_total(&r->ram);
 	return 0;
 }
