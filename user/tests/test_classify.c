@@ -241,6 +241,11 @@ static void t_pass(struct t_state *st)
 		 "page sum pass");
 	T_ASSERT(st, cp.nr_data == 11 && crcs_ok(&cp, ram.blocks[0].base, NULL, true),
 		 "page sum of each data page");
+	/* Staged: the copy and its sum in one pass. */
+	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, KMIG_PASS_PSUM | KMIG_PASS_STAGE,
+				     &cp, &cs) == 0, "staged page sum pass");
+	T_ASSERT(st, cp.nr_data == 11 && crcs_ok(&cp, ram.blocks[0].base, ps.stage, true),
+		 "staged copies and their page sums");
 	kmig_pass_fini(&ps);
 	kmig_ram_free(&ram);
 }

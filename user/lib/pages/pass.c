@@ -41,6 +41,10 @@ static void data_page(struct kmig_pass *ps, unsigned int flags, const uint8_t *p
 	if (flags & KMIG_PASS_STAGE) {
 		uint8_t *copy = ps->stage + (size_t)i * KMIG_PAGE_SIZE;
 
+		if (flags & KMIG_PASS_PSUM) {	/* copy and sum fused: one read */
+			out->crc[i] = kmig_psum_copy(copy, page, KMIG_PAGE_SIZE);
+			return;
+		}
 		memcpy(copy, page, KMIG_PAGE_SIZE);
 		page = copy;	/* the CRC describes the bytes that will be sent */
 	}
