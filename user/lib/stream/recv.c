@@ -71,6 +71,8 @@ int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,
 		r->o.max_devstate = 64U << 20;
 	if (!r->o.accept_timeout_ms)
 		r->o.accept_timeout_ms = 30000;
+	if (!r->o.idle_timeout_ms)
+		r->o.idle_timeout_ms = KMIG_IDLE_TIMEOUT_MS;
 	r->ram = ram;
 	r->lfd = -1;
 	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++) {
@@ -211,8 +213,39 @@ static int session_start(struct kmig_recv *r, const struct kmig_hello *h)
 	return 0;
 }
 
-/* Read, check and answer one hello on a new connection. */
-static int take_channel(struct kmig_recv *r, int fd)
+/*
+ * A hello, whole, by @deadline: a peer that sends it a byte at a time
+ * must not stretch the accept deadline (a socket timeout restarts with
+ * every byte), and a cancel (a signal) ends the wait within 100 ms.
+ */
+static int read_hello(struct kmig_recv *r, int fd, uint8_t *buf, uint64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < KMIG_HELLO_SIZE) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = kmig_now_ns();
+		ssize_t n;
+
+		if (r->failed)
+			return r->err.code ?: -ECANCELED;
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, KMIG_MIN((deadline - now) / 1000000 + 1, 100)) < 0 &&
+		    errno != EINTR)
+			return -errno;
+		n = recv(fd, buf + got, KMIG_HELLO_SIZE - got, MSG_DONTWAIT);
+		if (!n)
+			return -ECONNRESET;
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		got += n > 0 ? n : 0;
+	}
+	return 0;
+}
+
+/* Read (by @deadline), check and answer one hello on a new connection. */
+static int take_channel(struct kmig_recv *r, int fd, uint64_t deadline)
 {
 	struct kmig_err e = { 0 };
 	struct kmig_hello h;
@@ -220,9 +253,10 @@ static int take_channel(struct kmig_recv *r, int fd)
 	int ret;
 
 	kmig_net_tune(fd);
+	/* The reply's write is bounded too (a peer that reads nothing). */
 	ret = kmig_net_set_timeout(fd, 10000);
 	if (!ret)
-		ret = kmig_net_read_full(fd, buf, sizeof(buf));
+		ret = read_hello(r, fd, buf, KMIG_MIN(deadline, kmig_now_ns() + 10000000000ULL));
 	if (ret) {
 		close(fd);
 		return recv_fail(r, ret, "reading a hello: %s", strerror(-ret));
@@ -239,7 +273,7 @@ static int take_channel(struct kmig_recv *r, int fd)
 		session_start(r, &h);
 	ret = send_reply(fd, h.channel, 0, "");
 	if (!ret)
-		ret = kmig_net_set_timeout(fd, 0);
+		ret = kmig_net_set_timeout(fd, r->o.idle_timeout_ms);
 	pthread_mutex_lock(&r->lock);
 	r->chans[h.channel].fd = fd;
 	r->arrived++;
@@ -300,7 +334,7 @@ static int accept_all(struct kmig_recv *r)
 		if (ret)
 			return recv_fail(r, ret, "waiting for channels (%u of %u arrived): %s",
 					 r->arrived, r->nr, strerror(-ret));
-		ret = r->failed ? r->err.code : take_channel(r, fd);
+		ret = r->failed ? r->err.code : take_channel(r, fd, deadline);
 	}
 	return ret;
 }
@@ -459,6 +493,9 @@ static int recv_one(struct recv_chan *c, bool *end)
 
 	if (ret == -ECONNRESET && !rx->err.code)
 		return kmig_err_set(&rx->err, ret, "connection closed by the sender");
+	if (ret == -ETIMEDOUT && !rx->err.code)
+		return kmig_err_set(&rx->err, ret, "the sender sent nothing for %d s "
+				    "(--idle-timeout)", c->r->o.idle_timeout_ms / 1000);
 	if (!ret && act == KMIG_RX_SYNC_ACK)
 		ret = send_ack(c, KMIG_PKT_SYNC_ACK, h.arg);
 	if (!ret && act == KMIG_RX_END_ACK) {
@@ -540,8 +577,12 @@ static int read_commit(struct recv_chan *c)
 				    "(it cancelled or failed)");
 	if (ret == -ETIMEDOUT)
 		return kmig_err_set(&c->rx.err, ret, "no COMMIT from the sender in time");
-	if (!ret && act != KMIG_RX_COMMIT)
-		ret = kmig_err_set(&c->rx.err, -EPROTO, "%s, expected COMMIT",
+	if (!ret && act == KMIG_RX_ABORT)
+		ret = kmig_err_set(&c->rx.err, -ECONNABORTED, "the source aborted the "
+				   "switchover (ABORT): its guest runs there; nothing staged "
+				   "here is used");
+	if (!ret && act != KMIG_RX_COMMIT && act != KMIG_RX_ABORT)
+		ret = kmig_err_set(&c->rx.err, -EPROTO, "%s, expected COMMIT or ABORT",
 				   kmig_pkt_type_name(h.type));
 	return ret;
 }

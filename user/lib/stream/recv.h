@@ -36,6 +36,9 @@ struct kmig_recv_opts {
 	uint64_t max_ram;		/* bytes of blocks to create; 0: 64 GiB */
 	uint32_t max_devstate;		/* bytes; 0: 64 MiB */
 	int accept_timeout_ms;		/* until all channels are there; 0: 30 s */
+	int idle_timeout_ms;		/* after the handshake, a sender silent this
+					 * long on a channel fails the session;
+					 * 0: KMIG_IDLE_TIMEOUT_MS */
 	int switchover;			/* a live-migration destination: the sender
 					 * must ask for KMIG_FEAT_SWITCHOVER */
 	/* Without the caller's blocks: how to create each block of the
@@ -62,7 +65,8 @@ int kmig_recv_run(struct kmig_recv *r);
  * the device state has been staged at the VMM:
  *  - kmig_recv_await_commit(): PREPARED to the sender, then its COMMIT.
  *    0: resume the guest now. Any error (the sender cancelled or vanished,
- *    no COMMIT within @timeout_ms, a cancel here): never resume it.
+ *    no COMMIT within @timeout_ms, a cancel here, the sender's ABORT:
+ *    -ECONNABORTED): never resume it.
  *  - kmig_recv_resumed(): the guest runs; RESUMED with our timings.
  *  - kmig_recv_abort(): fail with a reason the sender receives as ERROR
  *    (e.g. the VMM refused the device state, or its COMMIT failed).
