@@ -38,7 +38,7 @@ struct kmig_chunk_pages {
 	unsigned int nr_zero, nr_data;
 	uint8_t zero[KMIG_CHUNK_PAGES];
 	uint8_t data[KMIG_CHUNK_PAGES];
-	uint32_t crc[KMIG_CHUNK_PAGES];	/* of data[i], with KMIG_PASS_CRC(32) */
+	uint32_t crc[KMIG_CHUNK_PAGES];	/* of data[i]: KMIG_PASS_CRC or _PSUM */
 };
 
 struct kmig_pass {
