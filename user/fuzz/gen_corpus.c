@@ -43,7 +43,7 @@ static void rec(int channel, struct kmig_pkt_hdr *h, const void *body, size_t le
 }
 
 /*
- * A PAGES packet of wire format 2: @nz zero pages at offsets 0.., @nd data
+ * A PAGES packet of wire format 3: @nz zero pages at offsets 0.., @nd data
  * pages after them, in runs of @run consecutive pages (one page apart);
  * compressed: one frame per run (a run that does not shrink stored raw).
  * @bad: the first page's CRC is off (it lands unverified).
@@ -64,7 +64,7 @@ static void pages_run(int ch, uint64_t seq, uint32_t block, uint64_t first, uint
 	for (uint32_t i = 0; i < nd; i++, off += 4)
 		kmig_put_le32(body + off, nz + i + i / run);
 	for (uint32_t i = 0; i < nd; i++, off += 4)
-		kmig_put_le32(body + off, kmig_crc32c_buf(raw + i * PG, PG) ^ (bad && !i));
+		kmig_put_le32(body + off, kmig_psum(raw + i * PG, PG) ^ (bad && !i));
 	if (codec != KMIG_CODEC_NONE)
 		kmig_codec_init(&c, codec, 0, KMIG_CODEC_COMPRESS);
 	for (uint32_t i = 0; i < nd; i += run) {

@@ -181,12 +181,14 @@ static void chunk_of(struct kmig_work *w, bool hinted)
 	w->hinted = hinted;
 }
 
-static bool crcs_ok(const struct kmig_chunk_pages *cp, const uint8_t *base, const uint8_t *stage)
+static bool crcs_ok(const struct kmig_chunk_pages *cp, const uint8_t *base, const uint8_t *stage,
+		    bool psum)
 {
 	for (unsigned int i = 0; i < cp->nr_data; i++) {
 		const uint8_t *p = base + cp->data[i] * PG;
+		uint32_t crc = psum ? kmig_psum(p, PG) : kmig_crc32c_buf(p, PG);
 
-		if (cp->crc[i] != kmig_crc32c_buf(p, PG) || (stage && memcmp(stage + i * PG, p, PG)))
+		if (cp->crc[i] != crc || (stage && memcmp(stage + i * PG, p, PG)))
 			return false;
 	}
 	return true;
@@ -211,7 +213,7 @@ static void t_pass(struct t_state *st)
 	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, ALL, &cp, &cs) == 0, "pass");
 	T_ASSERT(st, cp.nr_data == 10 && cp.data[0] == 10 && cp.nr_zero == 118, "data %u zero %u",
 		 cp.nr_data, cp.nr_zero);
-	T_ASSERT(st, crcs_ok(&cp, ram.blocks[0].base, ps.stage), "CRCs or staged copies");
+	T_ASSERT(st, crcs_ok(&cp, ram.blocks[0].base, ps.stage, false), "CRCs or staged copies");
 	T_ASSERT(st, cs.pages_none == 108 && cs.pages_zero == 10, "none %llu zero %llu",
 		 (unsigned long long)cs.pages_none, (unsigned long long)cs.pages_zero);
 	T_ASSERT(st, cs.bytes_read == 20 * PG && cs.bytes_copied == 10 * PG,
@@ -230,10 +232,20 @@ static void t_pass(struct t_state *st)
 	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, ALL, &cp, &cs) == 0, "hinted pass");
 	T_ASSERT(st, cp.nr_zero == 1 && cp.zero[0] == 12 && cp.nr_data == 11 && cp.data[10] == 40,
 		 "hinted: zero %u data %u", cp.nr_zero, cp.nr_data);
-	T_ASSERT(st, crcs_ok(&cp, ram.blocks[0].base, ps.stage), "hinted CRCs");
+	T_ASSERT(st, crcs_ok(&cp, ram.blocks[0].base, ps.stage, false), "hinted CRCs");
 	T_ASSERT(st, cs.pages_none == 1 && cs.pages_zero == 0 && cs.bytes_read == 11 * PG,
 		 "hinted counts: none %llu zero %llu read %llu", (unsigned long long)cs.pages_none,
 		 (unsigned long long)cs.pages_zero, (unsigned long long)cs.bytes_read);
+	/* The stream's page checksum: the page sum instead of CRC32C. */
+	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, KMIG_PASS_PSUM, &cp, &cs) == 0,
+		 "page sum pass");
+	T_ASSERT(st, cp.nr_data == 11 && crcs_ok(&cp, ram.blocks[0].base, NULL, true),
+		 "page sum of each data page");
+	/* Staged: the copy and its sum in one pass. */
+	T_ASSERT(st, kmig_pass_chunk(&ps, &ram.blocks[0], &w, KMIG_PASS_PSUM | KMIG_PASS_STAGE,
+				     &cp, &cs) == 0, "staged page sum pass");
+	T_ASSERT(st, cp.nr_data == 11 && crcs_ok(&cp, ram.blocks[0].base, ps.stage, true),
+		 "staged copies and their page sums");
 	kmig_pass_fini(&ps);
 	kmig_ram_free(&ram);
 }

@@ -49,7 +49,7 @@ struct hello_case {
 
 static void h_magic(struct kmig_hello *h, uint8_t *b) { b[0] ^= 1; recrc_hello(b); }
 static void h_crc(struct kmig_hello *h, uint8_t *b) { b[60] ^= 1; }
-static void h_version(struct kmig_hello *h, uint8_t *b) { h->version = 3; kmig_hello_encode(b, h); }
+static void h_version(struct kmig_hello *h, uint8_t *b) { h->version = 2; kmig_hello_encode(b, h); }
 static void h_reserved(struct kmig_hello *h, uint8_t *b) { b[50] = 1; recrc_hello(b); }
 static void h_size(struct kmig_hello *h, uint8_t *b) { b[6] = 80; recrc_hello(b); }
 static void h_feat(struct kmig_hello *h, uint8_t *b) { h->features |= 1ULL << 40; kmig_hello_encode(b, h); }
@@ -63,7 +63,7 @@ static void h_chunk(struct kmig_hello *h, uint8_t *b) { h->chunk_pages = 64; kmi
 static const struct hello_case hello_cases[] = {
 	{ "bad magic", h_magic, -EBADMSG, "magic 0x48474d4a, expected 0x48474d4b" },
 	{ "bad CRC", h_crc, -EBADMSG, "hello: CRC32C" },
-	{ "version 3", h_version, -EPROTONOSUPPORT, "version 3, expected 2" },
+	{ "version 2 (CRC32C pages)", h_version, -EPROTONOSUPPORT, "version 2, expected 3" },
 	{ "reserved byte", h_reserved, -EBADMSG, "reserved bytes 40..59 not zero" },
 	{ "size field", h_size, -EBADMSG, "size 80, expected 64" },
 	{ "unknown feature", h_feat, -EOPNOTSUPP, "feature bits 0x10000000007, known 0x7" },
@@ -224,7 +224,7 @@ static void pages_f(struct fx *f, uint64_t seq, uint32_t block, uint64_t first,
 	for (uint32_t i = 0; i < nd; i++, off += 4)
 		kmig_put_le32(f->body + off, d[i]);
 	for (uint32_t i = 0; i < nd; i++, off += 4)
-		kmig_put_le32(f->body + off, raw ? kmig_crc32c_buf(raw + i * PG, PG) : 0);
+		kmig_put_le32(f->body + off, raw ? kmig_psum(raw + i * PG, PG) : 0);
 	for (uint32_t i = 0; i < h.nr_frames; i++, off += 4)
 		kmig_put_le32(f->body + off, frames ? frames[i] : plen);
 	if (plen)
@@ -690,7 +690,7 @@ static void t_unverified(struct t_state *st)
 		 "unverified %llu", (unsigned long long)f.ch[0].unverified);
 	ctrl(&f, KMIG_PKT_END, 2, 2, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EBADMSG && strstr(f.ch[0].err.msg, "END with 1 page whose CRC32C did "
+	T_EXPECT(st, ret == -EBADMSG && strstr(f.ch[0].err.msg, "END with 1 page whose page sum did "
 		 "not match where it landed and that was not sent again (block 'a' page 1)"),
 		 "%d %s", ret, f.ch[0].err.msg);
 	printf("#   %s\n", f.ch[0].err.msg);
@@ -803,9 +803,45 @@ static void t_tables(struct t_state *st)
 	}
 }
 
+/* The page sum against its definition (crc.h), and what it promises: a
+ * page with any one byte changed (every position, every change of its
+ * low bit and of all its bits) or two words swapped never sums the same. */
+static void t_psum(struct t_state *st)
+{
+	static uint8_t page[PG];
+	uint32_t ref = 0, sum;
+	bool missed = false;
+
+	t_fill_random(page, PG, 9);
+	for (uint32_t i = 0; i < PG / 4; i++)
+		ref += (2 * (PG / 4 - i) + 1) * kmig_get_le32(page + 4 * i);
+	sum = kmig_psum(page, PG);
+	T_ASSERT(st, sum == ref, "page sum %#010x, by its definition %#010x", sum, ref);
+	for (uint32_t i = 0; i < PG && !missed; i++) {
+		for (int x = 0; x < 2 && !missed; x++) {
+			page[i] ^= x ? 0xff : 0x01;
+			missed = kmig_psum(page, PG) == sum;
+			page[i] ^= x ? 0xff : 0x01;
+		}
+	}
+	T_ASSERT(st, !missed, "a changed byte kept the page sum");
+	memcpy(page + 8, page + 4, 4);	/* words 1 and 2: make them differ, swap */
+	page[8] ^= 0x5a;
+	sum = kmig_psum(page, PG);
+	{
+		uint8_t w[4];
+
+		memcpy(w, page + 4, 4);
+		memcpy(page + 4, page + 8, 4);
+		memcpy(page + 8, w, 4);
+	}
+	T_ASSERT(st, kmig_psum(page, PG) != sum, "two swapped words kept the page sum");
+}
+
 static void t_crc(struct t_state *st)
 {
 	T_ASSERT(st, kmig_crc32c_buf("123456789", 9) == 0xe3069283, "CRC32C check value");
+	t_psum(st);
 }
 
 int main(void)

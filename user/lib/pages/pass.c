@@ -41,10 +41,16 @@ static void data_page(struct kmig_pass *ps, unsigned int flags, const uint8_t *p
 	if (flags & KMIG_PASS_STAGE) {
 		uint8_t *copy = ps->stage + (size_t)i * KMIG_PAGE_SIZE;
 
+		if (flags & KMIG_PASS_PSUM) {	/* copy and sum fused: one read */
+			out->crc[i] = kmig_psum_copy(copy, page, KMIG_PAGE_SIZE);
+			return;
+		}
 		memcpy(copy, page, KMIG_PAGE_SIZE);
 		page = copy;	/* the CRC describes the bytes that will be sent */
 	}
-	if (flags & KMIG_PASS_CRC)
+	if (flags & KMIG_PASS_PSUM)
+		out->crc[i] = kmig_psum(page, KMIG_PAGE_SIZE);
+	else if (flags & KMIG_PASS_CRC)
 		out->crc[i] = kmig_crc32c_buf(page, KMIG_PAGE_SIZE);
 }
 
@@ -97,7 +103,8 @@ int kmig_pass_chunk(struct kmig_pass *ps, const struct kmig_ram_block *b,
 	KMIG_STAT_ADD(st->pages_none, hinted);
 	KMIG_STAT_ADD(st->pages_zero, read0);
 	/* Zero pages read whole; data pages once, if checksummed or copied. */
-	KMIG_STAT_ADD(st->bytes_read, (read0 + (flags & (KMIG_PASS_CRC | KMIG_PASS_STAGE) ?
+	KMIG_STAT_ADD(st->bytes_read, (read0 + (flags & (KMIG_PASS_CRC | KMIG_PASS_PSUM |
+							 KMIG_PASS_STAGE) ?
 						out->nr_data : 0)) * KMIG_PAGE_SIZE);
 	if (flags & KMIG_PASS_STAGE)
 		KMIG_STAT_ADD(st->bytes_copied, (uint64_t)out->nr_data * KMIG_PAGE_SIZE);

@@ -2,9 +2,9 @@
 /*
  * The one pass of a page writer over a chunk (the stream's channels, the
  * snapshot writer's threads): which pages are zero, which are data, and
- * for each data page its CRC32C and, if asked, its copy into a staging
- * buffer, all while the page is in the cache: a data page's bytes are read
- * from memory once in userspace.
+ * for each data page its checksum (CRC32C or the page sum) and, if asked, its copy
+ * into a staging buffer, all while the page is in the cache: a data page's
+ * bytes are read from memory once in userspace.
  *
  * A hinted chunk (kmig_work.hinted: a dirty tracker classified it) is
  * taken as it is: zero-hinted pages become zero pages without being read,
@@ -27,16 +27,18 @@
 _Static_assert(KMIG_CHUNK_PAGES <= 256, "page offsets in a chunk are 8 bits");
 
 /* What kmig_pass_chunk() does to each data page. */
-#define KMIG_PASS_CRC	(1U << 0)	/* CRC32C into crc[] */
+#define KMIG_PASS_CRC	(1U << 0)	/* CRC32C into crc[] (snapshot files) */
 #define KMIG_PASS_STAGE	(1U << 1)	/* copy into the staging buffer, list order
 					 * (the CRC is then the copy's) */
+#define KMIG_PASS_PSUM	(1U << 2)	/* the page sum (crc.h) into crc[] instead
+					 * (the stream's page checksum) */
 
 /* One chunk's pages, offsets from the chunk's first page, increasing. */
 struct kmig_chunk_pages {
 	unsigned int nr_zero, nr_data;
 	uint8_t zero[KMIG_CHUNK_PAGES];
 	uint8_t data[KMIG_CHUNK_PAGES];
-	uint32_t crc[KMIG_CHUNK_PAGES];	/* of data[i], with KMIG_PASS_CRC */
+	uint32_t crc[KMIG_CHUNK_PAGES];	/* of data[i]: KMIG_PASS_CRC or _PSUM */
 };
 
 struct kmig_pass {

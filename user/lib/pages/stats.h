@@ -36,7 +36,7 @@ struct kmig_chan_stats {
 	uint64_t bytes_kcopied;		/* copied by the kernel: socket send/receive,
 					 * pipe to file (payload bytes) */
 	uint64_t pages_badcrc;		/* receiver: data pages that landed with a
-					 * CRC32C mismatch (unverified until a later
+					 * CRC mismatch (unverified until a later
 					 * copy of the page verifies) */
 	uint64_t ns_classify;		/* sender: hole skip + the fused page pass */
 	uint64_t ns_codec;		/* compress (sender) / decompress (receiver) */

@@ -12,7 +12,7 @@
  * a byte of guest memory is written; then the page bytes land straight in
  * the destination's memory (a raw payload is received into the pages'
  * places, a compressed frame is decoded into them), and each data page is
- * checked against its CRC32C where it landed. A mismatch marks the page
+ * checked against its page sum (crc.h) where it landed. A mismatch marks the page
  * unverified, not failed: the sender sends from guest memory, so a page
  * the guest rewrote while it was on its way mismatches too, and such a
  * page is dirty and comes again. A later copy that verifies (or a zero

@@ -3,7 +3,7 @@
  * A PAGES packet on the receiver (rx.h): the lists section and its CRC
  * checked before anything is written, then the page bytes straight into
  * the destination's memory (received into the pages' places, or decoded
- * into them), then each data page checked against its CRC32C where it
+ * into them), then each data page checked against its page sum where it
  * landed; unverified pages are marked until a later copy verifies.
  */
 #include <errno.h>
@@ -243,7 +243,7 @@ static void verify(struct kmig_rx_chan *ch, const struct pkt *p)
 	for (uint32_t i = 0; i < p->h->nr_data; i++) {
 		uint64_t pg = p->h->arg + p->d[i];
 
-		if (kmig_crc32c_buf(page_at(p, p->d[i]), KMIG_PAGE_SIZE) == p->crc[i])
+		if (kmig_psum(page_at(p, p->d[i]), KMIG_PAGE_SIZE) == p->crc[i])
 			unmark(ch, p, pg);
 		else
 			mark(ch, p, pg);
@@ -313,7 +313,7 @@ int kmig_rx_end_check(struct kmig_rx_chan *ch)
 	if (!ch->unverified)
 		return 0;
 	find_unverified(ch, &b, &pg);
-	return kmig_err_set(&ch->err, -EBADMSG, "END with %llu page%s whose CRC32C did not match "
+	return kmig_err_set(&ch->err, -EBADMSG, "END with %llu page%s whose page sum did not match "
 			    "where %s landed and that %s not sent again (block '%s' page %llu%s): "
 			    "corrupted in transit", (unsigned long long)ch->unverified,
 			    ch->unverified > 1 ? "s" : "", ch->unverified > 1 ? "they" : "it",

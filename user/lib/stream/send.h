@@ -18,7 +18,7 @@
  * The sender thread reads a page when it sends it, not when it is queued:
  * queueing a page that changes later sends its newer content, which is
  * what precopy wants. A data page is read once in userspace (pages/pass.h:
- * zero check, CRC32C) and sent from guest memory; a page the guest rewrites
+ * zero check, page sum) and sent from guest memory; a page the guest rewrites
  * meanwhile arrives unverified and must be queued again (it is dirty), as
  * the precopy loop does. Zero detection and hole skipping happen on the
  * channel threads, never on the producer's thread, and only for pages the

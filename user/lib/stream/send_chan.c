@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * One sender channel: its thread pops chunks from its queue and makes one
- * pass over each (pass.h: zero pages, and each data page's CRC32C while it
- * is in the cache). A raw batch goes from guest memory: header, lists and
+ * pass over each (pass.h: zero pages, and each data page's page sum while
+ * it is in the cache). A raw batch goes from guest memory: header, lists and
  * the pages' own addresses in one sendmsg(), so the kernel's copy into the
  * socket is the only one here; if the guest rewrites a page meanwhile, the
  * receiver finds its CRC off and keeps it unverified until the next copy
@@ -204,7 +204,7 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	size_t lists_len;
 	int npay, ret;
 
-	ret = kmig_pass_chunk(&ch->pass, b, w, KMIG_PASS_CRC | (want ? KMIG_PASS_STAGE : 0), &cp,
+	ret = kmig_pass_chunk(&ch->pass, b, w, KMIG_PASS_PSUM | (want ? KMIG_PASS_STAGE : 0), &cp,
 			      &ch->stats);
 	if (ret || (!cp.nr_zero && !cp.nr_data))
 		return ret;

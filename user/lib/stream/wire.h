@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The stream wire format, version 2 (Documentation/wire-format.rst): per
+ * The stream wire format, version 3 (Documentation/wire-format.rst): per
  * channel a hello and its reply, then packets, each a fixed header with
- * its own CRC and a body. A PAGES body is a lists section (zero list, data
- * list, one CRC32C per data page, frame lengths), protected by the header's
+ * its own CRC32C and a body. A PAGES body is a lists section (zero list, data
+ * list, one page sum (crc.h) per data page, frame lengths), protected by the header's
  * body CRC and checked before any page lands, then the page bytes, raw or
  * as one compressed frame per run of consecutive data pages, each checked
  * by its page CRC once it has landed in the destination's memory. Other
@@ -25,7 +25,7 @@
 #include "base/ram.h"
 #include "pages/pages.h"
 
-#define KMIG_WIRE_VERSION	2
+#define KMIG_WIRE_VERSION	3	/* 3: page sums (2: page CRC32Cs) */
 #define KMIG_HELLO_MAGIC	0x48474d4bU	/* "KMGH" on the wire */
 #define KMIG_REPLY_MAGIC	0x52474d4bU	/* "KMGR" */
 #define KMIG_PKT_MAGIC		0x50474d4bU	/* "KMGP" */

@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Where a live migration's CPU goes: one kmig migrate of a kguest between
+# two kmig-vmm processes over loopback (2 channels, the bench-peer guest:
+# 1 vCPU, a-b 32 MiB, --spin 4351), under perf, RUNS times. Made for the
+# lab, where bench-peer compares kmig with QEMU (TCG: what costs CPU there
+# is not what costs it natively, so profile there):
+#
+#   selftests/vmtest/lab.sh --mem 2048 --out $PWD/user/build/prof -- \
+#       user/bench/lab_profile.sh --out $PWD/user/build/prof
+#
+# Options: --build DIR (user/build), --out DIR (required: perf.data and
+# the JSON of each run), --codec none|zstd|lz4 (none), --mem SIZE (128M),
+# --fill PCT (100), --runs N (1), --perf record|stat|none (record:
+# perf record -a -e cpu-clock, a report by process and symbol; stat:
+# task clock and context switches of the whole system). Per run it prints
+# the migration's total time, its data pages and the CPU (user+sys s) of
+# kmig incoming; exit status non-zero if a migration failed.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+B=$(cd "$HERE/.." && pwd)/build
+OUT= CODEC=none MEM=128M FILL=100 RUNS=1 PERF=record
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) B=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	--codec) CODEC=$2; shift ;;
+	--mem) MEM=$2; shift ;;
+	--fill) FILL=$2; shift ;;
+	--runs) RUNS=$2; shift ;;
+	--perf) PERF=$2; shift ;;
+	*) echo "lab_profile.sh: unknown option '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$OUT" ] || { echo "lab_profile.sh: --out DIR is required" >&2; exit 2; }
+case "$PERF" in record|stat|none) ;; *) echo "lab_profile.sh: --perf $PERF" >&2; exit 2 ;; esac
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/kmig-prof.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Wait up to $1 tenths of a second for command $2...
+wait_for() {
+	local n=$1
+	shift
+	while ! "$@" 2>/dev/null; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+ready() { "$B/kmig-vmmctl" "$1" query | grep -q "^ready yes"; }
+
+one_run() {
+	local r=$1 w=$WORK/$1 o=$OUT/run$1 rc=0 port
+	mkdir -p "$w" "$o"
+	"$B/kmig-vmm" --quiet --socket "$w/src.sock" --mem "$MEM" --vcpus 1 --seed 7 \
+		--report 256 --spin 4351 --ab 32M --fill "$FILL" 2>"$o/src-vmm.err" &
+	PIDS+=($!)
+	"$B/kmig-vmm" --quiet --socket "$w/dst.sock" --incoming --mem "$MEM" --vcpus 1 \
+		--report 256 --spin 4351 2>"$o/dst-vmm.err" &
+	PIDS+=($!)
+	wait_for 600 test -S "$w/src.sock" && wait_for 600 test -S "$w/dst.sock" &&
+		wait_for 3000 ready "$w/src.sock" || { echo "run $r: the guest did not fill" >&2; return 1; }
+	/usr/bin/time -f "%U %S" -o "$o/incoming.cpu" "$B/kmig" incoming -q --json \
+		--vmm "$w/dst.sock" --listen 127.0.0.1:0 -R "$w/port" >"$o/incoming.json" \
+		2>"$o/incoming.err" &
+	PIDS+=($!)
+	wait_for 300 test -s "$w/port" || { echo "run $r: kmig incoming did not listen" >&2; return 1; }
+	port=$(cat "$w/port")
+	local perf=()
+	case "$PERF" in
+	record) perf=(perf record -q -a -e cpu-clock -F 2000 -o "$o/perf.data" --) ;;
+	stat) perf=(perf stat -a -e task-clock,context-switches -o "$o/perf-stat.txt" --) ;;
+	esac
+	timeout 600 "${perf[@]}" "$B/kmig" migrate --json --vmm "$w/src.sock" \
+		--to "127.0.0.1:$port" --channels 2 --compress "$CODEC" --downtime-limit 300 \
+		--keep-source --max-iterations 30 >"$o/migrate.json" 2>"$o/migrate.err" || rc=1
+	wait "${PIDS[-1]}" || rc=1
+	"$B/kmig-vmmctl" "$w/src.sock" quit --exit >/dev/null 2>&1
+	"$B/kmig-vmmctl" "$w/dst.sock" quit --exit >/dev/null 2>&1
+	wait
+	PIDS=()
+	python3 - "$o" "$r" "$rc" <<'EOF'
+import json, sys
+o, r, rc = sys.argv[1], sys.argv[2], sys.argv[3]
+try:
+    j = json.load(open(o + "/migrate.json"))
+    cpu = sum(float(x) for x in open(o + "/incoming.cpu").read().split()[-2:])
+    print("run %s: total %.2f s, downtime %.1f ms, data pages %d, kmig incoming CPU %.2f s%s" % (
+        r, j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, j["pages_normal"], cpu,
+        "" if rc == "0" else " (FAILED)"))
+except (OSError, ValueError, KeyError) as e:
+    print("run %s: FAILED (%s; see %s)" % (r, e, o))
+EOF
+	if [ "$PERF" = record ]; then
+		perf report -i "$o/perf.data" --no-children --sort comm,dso,sym -g none --stdio \
+			2>/dev/null | grep "%" | head -40 >"$o/report.txt"
+		head -15 "$o/report.txt"
+	fi
+	[ "$PERF" = stat ] && grep -E "task-clock|context" "$o/perf-stat.txt"
+	return $rc
+}
+
+status=0
+for r in $(seq "$RUNS"); do
+	one_run "$r" || status=1
+done
+exit $status
