@@ -411,7 +411,7 @@ static void t_bad_page(struct t_state *st)
 	T_ASSERT(st, !load(&s, &e), "metadata intact: %s", e.msg);
 	memset(&e, 0, sizeof(e));
 	T_EXPECT(st, kmig_snap_read(s, NULL, 2, NULL, NULL, NULL, &e) == -EBADMSG &&
-		 strstr(e.msg, "block ram1 page 17: data CRC32C"), "read: %s", e.msg);
+		 strstr(e.msg, "block ram1 page 17: data page sum"), "read: %s", e.msg);
 	printf("#   refused: %s\n", e.msg);
 	/* A destination VM of another layout. */
 	T_ASSERT(st, !kmig_ram_add_memfd(&dst, "ram0", B0_PAGES * KMIG_PAGE_SIZE, NULL) &&
