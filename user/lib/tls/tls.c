@@ -276,6 +276,10 @@ int kmig_tls_handshake(struct kmig_tls *t, int fd, const char *host,
 	}
 	c->ktls_tx = BIO_get_ktls_send(SSL_get_wbio(c->ssl));
 	c->ktls_rx = BIO_get_ktls_recv(SSL_get_rbio(c->ssl));
+	if (!c->ktls_tx && kmig_tls_buffer_writes(c)) {
+		kmig_tls_conn_free(c);
+		return kmig_err_set(e, -ENOMEM, "TLS: a write buffer");
+	}
 	snprintf(c->version, sizeof(c->version), "%s", SSL_get_version(c->ssl));
 	snprintf(c->cipher, sizeof(c->cipher), "%s", SSL_get_cipher_name(c->ssl));
 	kmig_tls_fill_peer_id(c);

@@ -11,6 +11,9 @@
 /* Small pieces of a writev (headers, lists) are gathered into records of
  * this size; larger ones are encrypted from where they are. */
 #define KMIG_TLS_WBUF	16384
+/* Userspace records of one write call are sent together, through a
+ * buffer BIO of this size, not with one write() each. */
+#define KMIG_TLS_WBIO	(256 << 10)
 
 struct kmig_tls_conn {
 	SSL *ssl;
@@ -29,5 +32,7 @@ void kmig_tls_reason(char *buf, size_t len);
  * write(), and a peer that went away must give EPIPE, not kill us. */
 int kmig_tls_sigpipe_safe(struct kmig_tls_conn *c, int (*fn)(SSL *ssl));
 void kmig_tls_fill_peer_id(struct kmig_tls_conn *c);
+/* After the handshake, without kernel TLS to send: the buffer BIO. */
+int kmig_tls_buffer_writes(struct kmig_tls_conn *c);
 
 #endif /* KMIG_TLS_INT_H */

@@ -93,6 +93,35 @@ static int io_error(struct kmig_tls_conn *c, int rc, int saved)
 	}
 }
 
+int kmig_tls_buffer_writes(struct kmig_tls_conn *c)
+{
+	BIO *sock = SSL_get_wbio(c->ssl), *buf = BIO_new(BIO_f_buffer());
+
+	if (!buf || !BIO_set_write_buffer_size(buf, KMIG_TLS_WBIO) || !BIO_up_ref(sock)) {
+		BIO_free(buf);
+		return -ENOMEM;
+	}
+	/* The chain buf -> sock replaces sock, whose reference it took. */
+	SSL_set0_wbio(c->ssl, BIO_push(buf, sock));
+	return 0;
+}
+
+/* The buffered records out to the socket. */
+static int flush_bio(struct kmig_tls_conn *c)
+{
+	BIO *b = SSL_get_wbio(c->ssl);
+
+	for (;;) {
+		errno = 0;
+		if (BIO_flush(b) > 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		snprintf(c->err, sizeof(c->err), "%s", errno ? strerror(errno) : "write failed");
+		return errno == EAGAIN ? -ETIMEDOUT : errno && errno != EPIPE ? -errno : -ECONNRESET;
+	}
+}
+
 /* All of @len through the library, read (@wr false) or written. */
 static int xfer_full(struct kmig_tls_conn *c, void *buf, size_t len, bool wr)
 {
@@ -186,7 +215,9 @@ static int write_gather(struct kmig_tls_conn *c, struct iovec *iov, int cnt)
 		memcpy(c->wbuf + c->wlen, p, len);
 		c->wlen += len;
 	}
-	return ret ?: flush_wbuf(c);
+	if (!ret)
+		ret = flush_wbuf(c);
+	return ret ?: flush_bio(c);
 }
 
 int kmig_tls_writev_full(struct kmig_tls_conn *c, int fd, struct iovec *iov, int cnt)
