@@ -7,11 +7,11 @@
  *
  * One struct kmig_tls per stream holds the credentials and settings (an
  * SSL_CTX); one struct kmig_tls_conn per channel is a finished handshake
- * over a connected socket. With kernel TLS on transmit (OpenSSL 3.0 offers
- * it for TLS 1.3 sending only), a channel's writes go to the socket as
- * they do in plaintext, with sendmsg() from guest memory, and the kernel
- * encrypts; reads, and writes without kernel TLS, go through the
- * library's records.
+ * over a connected socket. With kernel TLS on transmit (Debian's OpenSSL
+ * 3.0 hands the kernel the sending side of TLS 1.3), writes go to the
+ * socket as they do in plaintext, with sendmsg() from guest memory, and
+ * the kernel encrypts; reads, and writes without kernel TLS, go through
+ * the library's records.
  *
  * Threads: a connection is used by one thread at a time (OpenSSL's rule);
  * shutdown() of its socket from another thread is fine and wakes it.
