@@ -41,8 +41,7 @@
 
 # (Empty when inherited empty: a sub-make run after `make deps` installed
 # the headers must find them, though the parent exported KVER unset.)
-KVER := $(or $(strip $(KVER)),$(shell ls -1d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | \
-	sed 's,.*/linux-headers-,,' | sort -V | tail -n 1))
+KVER := $(or $(strip $(KVER)),$(shell $(CURDIR)/scripts/kver.sh 6.1))
 KDIR := $(or $(filter-out /usr/src/linux-headers-,$(strip $(KDIR))),/usr/src/linux-headers-$(KVER))
 V ?= 0
 
@@ -50,8 +49,7 @@ export KVER KDIR V
 
 # Debian's 6.12 (bookworm-security), the second kernel the module is built
 # and tested for; its build directory.
-KVER_612 ?= $(shell ls -1d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | \
-	sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
+KVER_612 ?= $(shell $(CURDIR)/scripts/kver.sh 6.12)
 
 # Debian packages needed to build, test, benchmark and demo everything
 # (flex, bison, bc, libelf-dev: the debug kernel; libssl-dev: it and TLS on

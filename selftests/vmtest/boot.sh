@@ -43,8 +43,7 @@ vm_top=$(cd "$vm_here/../.." && pwd)
 vm_die() { echo "${vm_name:-vmtest}: $*" >&2; exit 1; }
 
 vm_newest_headers() {
-	ls -1d /usr/src/linux-headers-"$1".*-amd64 2>/dev/null |
-		sed 's,.*/linux-headers-,,' | sort -V | tail -n 1
+	"$vm_top/scripts/kver.sh" "$1"
 }
 
 vm_select() {

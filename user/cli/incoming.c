@@ -31,6 +31,7 @@ static const struct cli_opt options[] = {
 	{ CLI_DURATION("timeout", 't', A, o.stream.accept_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "wait at most SEC for the source's channels and, at\n"
 		       "switchover, for its COMMIT (default 30)") },
+	{ CLI_IDLE_TIMEOUT(A, o.stream.idle_timeout_ms) },
 	{ CLI_DURATION("vmm-timeout", 0, A, o.vmm_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "for each answer of the VMM (default 30)") },
 	{ CLI_FLAG("keep-vmm", 'k', A, o.keep_vmm,

@@ -79,6 +79,7 @@ static const struct cli_opt options[] = {
 		  "accept kmig migrate-cancel / migrate-status there") },
 	{ CLI_DURATION("timeout", 'T', A, o.pc.switchover_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "for the destination's answers at switchover (default 30)") },
+	{ CLI_IDLE_TIMEOUT(A, o.stream.idle_timeout_ms) },
 	{ CLI_DURATION("vmm-timeout", 0, A, o.pc.vmm_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "for each answer of the source VMM (default 30)") },
 	CLI_TLS_OPTIONS(A, tls),

@@ -46,6 +46,7 @@ static const char *result_name(uint32_t r)
 		[KMIG_STOP_SLOT_DELETED] = "skipped-deleted",
 		[KMIG_STOP_SLOT_CHANGED] = "skipped-changed",
 		[KMIG_STOP_SLOT_VM_GONE] = "skipped-vm-gone", [KMIG_STOP_SLOT_FAILED] = "failed",
+		[KMIG_STOP_SLOT_STALE] = "skipped-stale",
 	};
 
 	return r < KMIG_ARRAY_SIZE(names) && names[r] ? names[r] : "unknown";
@@ -70,6 +71,7 @@ static void json_stop(const struct kmig_nl_stop *s)
 		json_end(&j);
 	}
 	json_end(&j);
+	json_u64(&j, "slots_omitted", s->nr_slots_omitted);
 	json_end(&j);
 }
 
@@ -90,6 +92,9 @@ static void print_stop(const struct kmig_nl_stop *s, bool json)
 		       s->slot_info[i].err ? " " : "",
 		       s->slot_info[i].err ? strerror(s->slot_info[i].err) : "",
 		       s->slot_info[i].ns / 1e6);
+	if (s->nr_slots_omitted)
+		printf("  (%u more slot(s) not listed: the event's size limit)\n",
+		       s->nr_slots_omitted);
 }
 
 static void print_session(const struct kmig_nl_event *ev, bool json)

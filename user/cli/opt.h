@@ -93,6 +93,11 @@ struct cli_opts {
 #define CLI_DURATION(l, s, T, f, lo, hi, unit, store, a, h) \
 	.name = l, .short_name = s, .kind = CLI_OPT_DURATION, CLI_FIELD(T, f), .min = lo, \
 	.max = hi, .unit_ns = unit, .store_ns = store, .arg = a, .help = h
+/* --idle-timeout, the same for every command with network channels. */
+#define CLI_IDLE_TIMEOUT(T, f) \
+	CLI_DURATION("idle-timeout", 0, T, f, 1, 86400, CLI_NS_S, CLI_NS_MS, "SEC", \
+		     "fail when the peer sends nothing, or takes nothing,\n" \
+		     "for SEC once the transfer runs (default 120)")
 #define CLI_CHOICE(l, s, T, f, c, a, h) \
 	.name = l, .short_name = s, .kind = CLI_OPT_CHOICE, CLI_FIELD(T, f), .choices = c, \
 	.arg = a, .help = h

@@ -41,6 +41,7 @@ static const struct cli_opt options[] = {
 		  "write the bound port to FILE once listening\n(PORT 0 picks a free port)") },
 	{ CLI_DURATION("timeout", 't', A, o.accept_timeout_ms, 1, 86400, CLI_NS_S, CLI_NS_MS, "SEC",
 		       "wait at most SEC for all channels (default 30)") },
+	{ CLI_IDLE_TIMEOUT(A, o.idle_timeout_ms) },
 	{ CLI_SIZE("max-ram", 'm', A, o.max_ram, 1, 0, "SIZE",
 		   "refuse block tables larger than SIZE (default: this\nmachine's memory)") },
 	CLI_TLS_OPTIONS(A, tls),

@@ -67,6 +67,7 @@ static const struct cli_opt options[] = {
 		   "or a link speed such as 1gbit, 100mbit") },
 	{ CLI_STR("device-state", 'd', A, devstate_path, "FILE",
 		  "send FILE's bytes as the device-state blob") },
+	{ CLI_IDLE_TIMEOUT(A, o.idle_timeout_ms) },
 	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "statistics as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no statistics, no progress line") },

@@ -53,6 +53,39 @@ static uint64_t cmdline_u64(const char *cmd, const char *key, uint64_t def)
 	return def;
 }
 
+/*
+ * The pages the guest leaves zero must read as zero, as under kmig-vmm
+ * (which has no firmware): clear what the firmware or the loader left in
+ * them before the guest ran (SeaBIOS's POST heap below 48 MiB, say).
+ * Reading a page that is zero does not allocate it (anonymous RAM maps
+ * the zero page); only the pages with leftovers are written. Returns how
+ * many were.
+ */
+static uint64_t scrub_zero_regions(const struct kguest_params *p)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < p->nr_regions; i++) {
+		const struct kguest_region *r = &p->regions[i];
+
+		if (r->kind != KGUEST_ZERO)
+			continue;
+		for (uint64_t pg = 0; pg < r->pages; pg++) {
+			uint64_t *w = (uint64_t *)(uintptr_t)(r->gpa + (pg << KGUEST_PAGE_SHIFT));
+			uint64_t j, or = 0;
+
+			for (j = 0; j < KGUEST_PAGE_SIZE / 8; j++)
+				or |= w[j];
+			if (!or)
+				continue;
+			for (j = 0; j < KGUEST_PAGE_SIZE / 8; j++)
+				w[j] = 0;
+			n++;
+		}
+	}
+	return n;
+}
+
 void kguest_multiboot_main(uint32_t mbi_addr)
 {
 	const struct mb_info *mbi = (const void *)(uintptr_t)mbi_addr;
@@ -95,6 +128,8 @@ void kguest_multiboot_main(uint32_t mbi_addr)
 	kguest_putu(p->seed);
 	kguest_puts(", fill ");
 	kguest_putu(fill);
+	kguest_puts(", firmware pages cleared ");
+	kguest_putu(scrub_zero_regions(p));
 	kguest_puts("\n");
 	kguest_main(0, p);
 }

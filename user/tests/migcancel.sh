@@ -25,19 +25,23 @@ SRC="--ab 8M $(lab_or "" "--rate 1000 --report 64")"
 
 # fail_case NAME MIG_HOOK IN_HOOK ACTION EXPECT_EXIT MSG_REGEX
 #   ACTION runs once both helpers started (a function name or ":").
+#   MIG_MORE and IN_MORE add arguments to kmig migrate and kmig incoming;
+#   IN_REGEX, when set, must match kmig incoming's message.
 fail_case() {
 	local name=$1 mhook=$2 ihook=$3 action=$4 want=$5 regex=$6 mst ist msg
 	start_pair "$name-s" "$name-d" $SRC || { not_ok "$name: setup"; return; }
-	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 ||
-		{ not_ok "$name: incoming"; return; }
+	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 \
+		${IN_MORE:-} || { not_ok "$name: incoming"; return; }
 	MIG_ENV="KMIG_TEST_HOOK=$mhook" start_migrate "$name" "$name-s" $MIG_ARGS \
-		--control "$WORK/$name.ctl" --timeout 10
+		--control "$WORK/$name.ctl" --timeout 10 ${MIG_MORE:-}
 	CASE=$name
 	$action
 	wait_bounded "$MIG_PID" 60
 	mst=$?
+	MIG_DONE=$SECONDS
 	wait_bounded "$IN_PID" 40
 	ist=$?
+	IN_DONE=$SECONDS
 	msg=$(grep -v "test hook" "$WORK/$name.mig.err" | head -3)
 	echo "# $name: migrate $mst: $msg"
 	echo "# $name: incoming $ist: $(grep -v "test hook" "$WORK/$name.in.err" | head -2)"
@@ -47,6 +51,8 @@ fail_case() {
 		not_ok "$name: message does not match '$regex'"
 	elif [ "$ist" = 0 ]; then
 		not_ok "$name: incoming succeeded"
+	elif [ -n "${IN_REGEX:-}" ] && ! grep -Eq "$IN_REGEX" "$WORK/$name.in.err"; then
+		not_ok "$name: incoming's message does not match '$IN_REGEX'"
 	elif [ "$want" = 3 ]; then
 		in_doubt_checks "$name"
 	else
@@ -119,6 +125,39 @@ kill_destination_helper() { stopped_source && kill -9 "$IN_PID"; kill -CONT "$MI
 kill_destination_vmm() { stopped_source && kill -9 "$DST_PID"; kill -CONT "$MIG_PID"; }
 cancel_destination() { stopped_source && kill -INT "$IN_PID" && sleep 0.2; kill -CONT "$MIG_PID"; }
 
+# A stalled destination: the helper stopped (SIGSTOP) mid-precopy; it
+# continues once kmig migrate has exited, which must happen on its own.
+stall_destination() {
+	stopped_source && kill -STOP "$IN_PID"
+	kill -CONT "$MIG_PID"
+	STALL_T0=$SECONDS
+	( while kill -0 "$MIG_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$IN_PID" ) &
+}
+# The same, then SIGTERM to kmig migrate while it waits on the destination.
+stall_destination_sigterm() {
+	stall_destination
+	sleep 2
+	STALL_T0=$SECONDS
+	kill -TERM "$MIG_PID"
+}
+# A stalled source: kmig migrate stays stopped at its hook until kmig
+# incoming has exited (on its own, or by SIGTERM with STALL_SIGNAL).
+stall_source() {
+	stopped_source || return
+	STALL_T0=$SECONDS
+	[ -z "${STALL_SIGNAL:-}" ] || { sleep 2; STALL_T0=$SECONDS; kill -"$STALL_SIGNAL" "$IN_PID"; }
+	( while kill -0 "$IN_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$MIG_PID" ) &
+}
+
+# The destination stopped at the switchover (every END received, before it
+# stages and answers PREPARED): the paused source waits --timeout, then
+# resumes its guest. The destination continues once kmig migrate exited.
+stall_destination_at_switchover() {
+	wait_stopped "$IN_PID" || return
+	STALL_T0=$SECONDS
+	( while kill -0 "$MIG_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$IN_PID" ) &
+}
+
 kill_vmm_under_stopped_incoming() {
 	wait_stopped "$IN_PID" && kill -9 "$DST_PID"
 	kill -CONT "$IN_PID"
@@ -158,6 +197,39 @@ fault_cases() {
 		"no word from the destination after COMMIT"
 }
 
+# Stalled peers after the handshake: each side's wait is bounded by
+# --idle-timeout (2 s here, 120 s by default) and ends at once on SIGTERM;
+# the side that waits (SIDE: migrate or incoming) says why, and exits
+# within SECS of the stall (or of the signal).
+stall_case() {
+	local side=$1 secs=$2 took
+	shift 2
+	fail_case "$@"
+	if [ "$side" = migrate ]; then took=$((MIG_DONE - STALL_T0)); else took=$((IN_DONE - STALL_T0)); fi
+	if [ "$took" -le "$secs" ]; then
+		ok "$1: kmig $side ended ${took} s after the stall (bound $secs s)"
+	else
+		not_ok "$1: kmig $side ended ${took} s after the stall (bound $secs s)"
+	fi
+	unset MIG_MORE IN_MORE IN_REGEX STALL_SIGNAL
+}
+
+stall_cases() {
+	MIG_MORE="--idle-timeout 2" stall_case migrate "$(lab_or 10 30)" destination-stalled precopy-1=stop "" \
+		stall_destination 1 \
+		"failed: iteration 1: .*the receiver took nothing and answered nothing for 2 s.*keeps running"
+	IN_MORE="--idle-timeout 2" IN_REGEX="the sender sent nothing for 2 s" \
+		stall_case incoming "$(lab_or 10 30)" source-stalled precopy-1=stop "" stall_source 1 "failed: .*keeps running"
+	stall_case migrate "$(lab_or 3 15)" destination-stalled-sigterm precopy-1=stop "" stall_destination_sigterm 1 \
+		"cancelled by signal SIGTERM during precopy; the source guest keeps running"
+	STALL_SIGNAL=TERM IN_REGEX="cancelled|interrupted by a signal" \
+		stall_case incoming "$(lab_or 3 15)" source-stalled-sigterm precopy-1=stop "" stall_source 1 \
+		"failed: .*keeps running"
+	MIG_MORE="--timeout 3" stall_case migrate "$(lab_or 6 20)" destination-stalled-switchover \
+		"" received=stop stall_destination_at_switchover 1 \
+		"failed: switchover: no PREPARED from the receiver within 3000 ms.*keeps running"
+}
+
 # The source VMM dies during precopy: nothing to resume; the report says
 # so, and the destination never runs the half guest.
 source_vmm_killed_case() {
@@ -180,6 +252,48 @@ source_vmm_killed_case() {
 		not_ok "$name: migrate $mst, source '$(json_get "$WORK/$name.json" 'j["source"]')', destination '$(vmm_field "$name-d" state)'"
 	fi
 	quit_vmm "$name-d"
+	wait_bounded "$DST_PID" 10
+}
+
+# A destination VMM kept (--keep-vmm) after a failed session that had
+# written pages, then migrated into again, from another source whose
+# guest leaves most pages zero: every page must be the new source's (a
+# page of the failed session left in place is a bad page to the checker).
+retry_kept_vmm_case() {
+	local name=retry-kept a b d mst ist out
+	a=$name-a b=$name-b d=$name-d
+	start_vmm "$a" --mem "$GUEST_MEM" --vcpus 2 --ab 8M --seed 7 && A_PID=$VMM_PID &&
+	start_vmm "$b" --mem "$GUEST_MEM" --vcpus 2 --ab 8M --seed 9 --fill 5 && B_PID=$VMM_PID &&
+	start_vmm "$d" --mem "$GUEST_MEM" --vcpus 2 --incoming && DST_PID=$VMM_PID &&
+	wait_ready "$a" && wait_ready "$b" || { not_ok "$name: setup"; return; }
+	# The first session: source A, killed once iteration 1 is queued (the
+	# first pass, every page of A, has been written into D).
+	start_incoming "$name-1" "$d" --keep-vmm || { not_ok "$name: incoming 1"; return; }
+	MIG_ENV="KMIG_TEST_HOOK=precopy-1=stop" start_migrate "$name-1" "$a" $MIG_ARGS
+	wait_stopped "$MIG_PID" && kill -9 "$MIG_PID"
+	wait_bounded "$IN_PID" 30
+	ist=$?
+	[ "$ist" != 0 ] && [ "$(vmm_field "$d" state)" = incoming ] ||
+		{ not_ok "$name: the first session: incoming $ist, destination '$(vmm_field "$d" state)'"; return; }
+	# The second, from B, into the same kept VMM.
+	start_incoming "$name-2" "$d" || { not_ok "$name: incoming 2"; return; }
+	start_migrate "$name-2" "$b" -c 2
+	wait_bounded "$MIG_PID" 120
+	mst=$?
+	wait_bounded "$IN_PID" 30
+	ist=$?
+	out=$("$VMMCTL" "$WORK/$d.sock" check 2>&1)
+	echo "# $name: migrate $mst, incoming $ist: $(echo "$out" | grep -m1 integrity)"
+	if [ "$mst" = 0 ] && [ "$ist" = 0 ] && echo "$out" | grep -q "integrity: ok: 0 bad pages" &&
+	   check_guest "$d"; then
+		ok "$name: a kept VMM migrated into again holds only the new guest's pages"
+	else
+		not_ok "$name: migrate $mst, incoming $ist: $(echo "$out" | head -3)"
+	fi
+	quit_vmm "$a"
+	quit_vmm "$d"
+	kill_pids "$B_PID"
+	wait_bounded "$A_PID" 10
 	wait_bounded "$DST_PID" 10
 }
 
@@ -265,8 +379,10 @@ case "${1:-all}" in
 all)
 	cancel_cases
 	fault_cases
+	stall_cases
 	source_vmm_killed_case
 	mismatch_cases
+	retry_kept_vmm_case
 	too_late_case
 	late_signal_case ;;
 *)	"$@" ;;

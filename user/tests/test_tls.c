@@ -164,7 +164,7 @@ static int client_hello(struct rx *rx, struct kmig_tls *tls, const uint8_t *sess
 	*c = NULL;
 	if (!ret)
 		ret = kmig_net_set_timeout(*fd, 5000);
-	if (!ret && tls && (ret = kmig_tls_handshake(tls, *fd, "127.0.0.1", c, &e)))
+	if (!ret && tls && (ret = kmig_tls_handshake(tls, *fd, "127.0.0.1", NULL, c, &e)))
 		printf("# handshake: %s\n", e.msg);
 	memcpy(h.session, session, KMIG_SESSION_ID_LEN);
 	kmig_hello_encode(buf, &h);

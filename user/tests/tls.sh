@@ -112,6 +112,23 @@ stall() {
 		"$WORK/stall.rx.err" && [ $((SECONDS - t0)) -le 5 ] &&
 		ok "stall: handshake refused after $((SECONDS - t0)) s" ||
 		not_ok "stall: $(cat "$WORK/stall.rx.err") ($((SECONDS - t0)) s)"
+	# A record header, then a byte every 0.3 s: each would restart a socket
+	# timeout, not the deadline.
+	start_receiver trickle 127.0.0.1:0 "$WORK/trickle" -t 2 $PSK || { not_ok trickle; return; }
+	python3 -c 'import socket,sys,time
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1])))
+s.send(b"\x16\x03\x01\x02\x00")
+for i in range(40):
+    s.send(b"\x01"); time.sleep(0.3)' "$RX_PORT" 2>/dev/null &
+	local tr=$!
+	t0=$SECONDS
+	wait "$RX_PID" && { not_ok "trickle: receive succeeded"; return; }
+	kill "$tr" 2>/dev/null
+	wait "$tr" 2>/dev/null
+	grep -q "refused a connection from 127.0.0.1:[0-9]*: TLS handshake: no answer in time" \
+		"$WORK/trickle.rx.err" && [ $((SECONDS - t0)) -le 5 ] &&
+		ok "trickle: a handshake fed a byte every 0.3 s refused after $((SECONDS - t0)) s" ||
+		not_ok "trickle: $(cat "$WORK/trickle.rx.err") ($((SECONDS - t0)) s)"
 	start_receiver stall2 127.0.0.1:0 "$WORK/stall2" -t 30 $PSK || { not_ok stall2; return; }
 	exec 7<>"/dev/tcp/127.0.0.1/$RX_PORT"
 	sleep 0.5

@@ -60,6 +60,13 @@ struct kmig_vmmp_client_opts {
 	 */
 	int (*cancelled)(void *arg);
 	void *cancel_arg;
+	/*
+	 * Where a failed connect or HELLO writes why, NUL-terminated (NULL:
+	 * nowhere). The library never prints: the caller decides where the
+	 * reason goes (its own error message, a log, nothing).
+	 */
+	char *err;
+	size_t err_len;
 };
 
 struct kmig_vmmp_info {

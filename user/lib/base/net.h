@@ -13,6 +13,14 @@
 #include <sys/uio.h>
 
 #define KMIG_ADDR_MAX 256
+/*
+ * The default bound on a peer's silence once a session runs: a channel
+ * that receives nothing, or cannot send anything, for this long fails the
+ * session (a stalled or hung peer; TCP keepalive only finds dead hosts).
+ * Generous: a live peer writing to a slow disk still moves bytes.
+ */
+#define KMIG_IDLE_TIMEOUT_MS	120000
+
 #define KMIG_MAX_BACKLOG 128
 
 /* "host:port", "[v6]:port" or ":port"/"port" (any address). */

@@ -237,3 +237,25 @@ uint64_t kmig_ram_total(const struct kmig_ram *ram)
 		total += ram->blocks[i].size;
 	return total;
 }
+
+int kmig_ram_block_clear(struct kmig_ram_block *b)
+{
+	if (b->fd < 0)
+		return madvise(b->base, b->size, MADV_DONTNEED) ? -errno : 0;
+	if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, b->fd_offset, b->size))
+		return -errno;
+	return 0;
+}
+
+int kmig_ram_clear(struct kmig_ram *ram, const char **which)
+{
+	for (unsigned int i = 0; i < ram->nr; i++) {
+		int ret = kmig_ram_block_clear(&ram->blocks[i]);
+
+		if (ret) {
+			*which = ram->blocks[i].name;
+			return ret;
+		}
+	}
+	return 0;
+}

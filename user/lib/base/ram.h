@@ -98,4 +98,17 @@ void kmig_ram_mark_all_written(struct kmig_ram_block *b);
 /* Total bytes of all blocks. */
 uint64_t kmig_ram_total(const struct kmig_ram *ram);
 
+/*
+ * Make every page of @b read as zero again, freeing its memory (a hole
+ * punched in a memfd or file, MADV_DONTNEED for anonymous memory). For a
+ * receiver whose blocks may hold pages of an earlier, failed session: it
+ * writes only the pages a sender sends as data and skips zero pages that
+ * it did not write itself. Cheap on fresh memory (nothing to free).
+ * -errno if the memory cannot be cleared (e.g. a file system without hole
+ * punching).
+ */
+int kmig_ram_block_clear(struct kmig_ram_block *b);
+/* Every block; on failure *@which names the block that could not be. */
+int kmig_ram_clear(struct kmig_ram *ram, const char **which);
+
 #endif /* KMIG_RAM_H */

@@ -81,7 +81,7 @@ static const enum mnl_attr_data_type stop_types[KMIG_STOP_A_MAX + 1] = {
 	[KMIG_STOP_A_NOW] = MNL_TYPE_FLAG, [KMIG_STOP_A_SLOTS] = MNL_TYPE_U32,
 	[KMIG_STOP_A_DONE] = MNL_TYPE_U32, [KMIG_STOP_A_SKIPPED] = MNL_TYPE_U32,
 	[KMIG_STOP_A_FAILED] = MNL_TYPE_U32, [KMIG_STOP_A_AGE_NS] = MNL_TYPE_U64,
-	[KMIG_STOP_A_WORK_NS] = MNL_TYPE_U64,
+	[KMIG_STOP_A_WORK_NS] = MNL_TYPE_U64, [KMIG_STOP_A_SLOTS_OMITTED] = MNL_TYPE_U32,
 	/* KMIG_STOP_A_SLOT repeats: handled by stop_slot_count/parse */
 };
 
@@ -201,6 +201,7 @@ static int parse_stop(const struct nlattr *nest, struct kmig_nl_stop *st)
 	st->nr_failed = get_u32(tb[KMIG_STOP_A_FAILED]);
 	st->age_ns = get_u64(tb[KMIG_STOP_A_AGE_NS]);
 	st->work_ns = get_u64(tb[KMIG_STOP_A_WORK_NS]);
+	st->nr_slots_omitted = get_u32(tb[KMIG_STOP_A_SLOTS_OMITTED]);
 	ret = parse_stop_slots(nest, st);
 	if (ret)
 		kmig_nl_stop_free(st);

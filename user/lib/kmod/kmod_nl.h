@@ -64,6 +64,8 @@ struct kmig_nl_stop {
 	uint32_t nr_slots, nr_done, nr_skipped, nr_failed;
 	uint64_t age_ns, work_ns;
 	uint32_t nr_slot_info;	/* events only */
+	uint32_t nr_slots_omitted;	/* events only: slots without an entry in
+					 * slot_info (the event's size limit) */
 	struct kmig_nl_stop_slot *slot_info;	/* malloc'd; kmig_nl_stop_free() */
 };
 

@@ -83,16 +83,19 @@ static const char *vmm_error(struct kmig_incoming *in, int ret)
 /* The VMM must hold a guest that waits for us. */
 static int setup_vmm(struct kmig_incoming *in)
 {
+	char why[KMIG_JOB_ERR_MAX] = "";
 	struct kmig_vmmp_client_opts vo = {
 		.name = "kmig incoming", .timeout_ms = in->o.vmm_timeout_ms,
 		.cancelled = kmig_job_poll_cancel, .cancel_arg = &in->job,
+		.err = why, .err_len = sizeof(why),
 	};
 	const struct kmig_vmmp_info *info;
+	const char *which;
 	int ret = kmig_vmmp_connect_opts(in->o.vmm_path, &vo, &in->vmm);
 
 	if (ret)
 		return fail(in, ret, "connecting to the destination VMM at %s: %s",
-			    in->o.vmm_path, strerror(-ret));
+			    in->o.vmm_path, why[0] ? why : strerror(-ret));
 	info = kmig_vmmp_info(in->vmm);
 	if (!(info->vm_flags & KMIG_VMMP_VM_F_INCOMING))
 		return fail(in, -EINVAL, "the VMM at %s is not waiting for an incoming "
@@ -106,6 +109,16 @@ static int setup_vmm(struct kmig_incoming *in)
 	ret = kmig_ram_from_vmm(&in->ram, in->mm, true);
 	if (ret)
 		return fail(in, ret, "mapping the VMM's memfds: %s", strerror(-ret));
+	/*
+	 * The guest comes whole from the source: pages it never wrote must be
+	 * zero here, and the receiver skips zero pages it did not write. A VMM
+	 * kept after a failed session (--keep-vmm, or a helper that was
+	 * killed) still holds that session's pages: clear them first.
+	 */
+	ret = kmig_ram_clear(&in->ram, &which);
+	if (ret)
+		return fail(in, ret, "clearing the destination's memory (block %s): %s", which,
+			    strerror(-ret));
 	SET(in, ram_bytes, kmig_ram_total(&in->ram));
 	return 0;
 }

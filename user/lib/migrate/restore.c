@@ -85,16 +85,19 @@ int kmig_restore_create(struct kmig_restore **out, const struct kmig_restore_opt
 /* The VMM must wait for an incoming guest; map its memfds for writing. */
 static int setup_vmm(struct kmig_restore *r)
 {
+	char why[KMIG_JOB_ERR_MAX] = "";
 	struct kmig_vmmp_client_opts vo = {
 		.name = "kmig restore", .timeout_ms = r->o.vmm_timeout_ms,
 		.cancelled = kmig_job_poll_cancel, .cancel_arg = &r->job,
+		.err = why, .err_len = sizeof(why),
 	};
 	const struct kmig_vmmp_info *info;
+	const char *which;
 	int ret = kmig_vmmp_connect_opts(r->o.vmm_path, &vo, &r->vmm);
 
 	if (ret)
 		return fail(r, ret, "connecting to the VMM at %s: %s", r->o.vmm_path,
-			    strerror(-ret));
+			    why[0] ? why : strerror(-ret));
 	info = kmig_vmmp_info(r->vmm);
 	if (!(info->vm_flags & KMIG_VMMP_VM_F_INCOMING))
 		return fail(r, -EINVAL, "the VMM at %s is not waiting for an incoming guest "
@@ -108,6 +111,12 @@ static int setup_vmm(struct kmig_restore *r)
 	ret = kmig_ram_from_vmm(&r->ram, r->mm, true);
 	if (ret)
 		return fail(r, ret, "mapping the VMM's memfds: %s", strerror(-ret));
+	/* The file's holes are the guest's zero pages: no page of an earlier,
+	 * failed session into this VMM may stay (see incoming.c). */
+	ret = kmig_ram_clear(&r->ram, &which);
+	if (ret)
+		return fail(r, ret, "clearing the VMM's memory (block %s): %s", which,
+			    strerror(-ret));
 	r->st.ram_bytes = kmig_ram_total(&r->ram);
 	return 0;
 }

@@ -158,16 +158,18 @@ static int check_vmm(struct kmig_precopy *pc, struct kmig_vmmp_status *qs)
 /* The source VMM: its slots, memfds and VM fd, and the dirty tracker. */
 static int setup_vmm(struct kmig_precopy *pc)
 {
+	char why[KMIG_JOB_ERR_MAX] = "";
 	struct kmig_vmmp_client_opts vo = {
 		.name = pc->o.client, .timeout_ms = pc->o.vmm_timeout_ms,
 		.cancelled = kmig_job_poll_cancel, .cancel_arg = &pc->job,
+		.err = why, .err_len = sizeof(why),
 	};
 	struct kmig_vmmp_status qs;
 	int ret = kmig_vmmp_connect_opts(pc->o.vmm_path, &vo, &pc->vmm);
 
 	if (ret)
 		return pc_fail(pc, ret, "connecting to the source VMM at %s: %s", pc->o.vmm_path,
-			       strerror(-ret));
+			       why[0] ? why : strerror(-ret));
 	ret = check_vmm(pc, &qs);
 	if (ret)
 		return ret;

@@ -78,6 +78,8 @@ int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,
 		r->o.max_devstate = 64U << 20;
 	if (!r->o.accept_timeout_ms)
 		r->o.accept_timeout_ms = 30000;
+	if (!r->o.idle_timeout_ms)
+		r->o.idle_timeout_ms = KMIG_IDLE_TIMEOUT_MS;
 	r->ram = ram;
 	r->lfd = -1;
 	r->taking_fd = -1;
@@ -253,6 +255,37 @@ static int session_start(struct kmig_recv *r, const struct kmig_tls_conn *t,
 	return 0;
 }
 
+/*
+ * A plaintext hello, whole, by @deadline: a peer that sends it a byte at
+ * a time must not stretch the accept deadline (a socket timeout restarts
+ * with every byte), and a cancel (a signal) ends the wait within 100 ms.
+ */
+static int read_hello_plain(struct kmig_recv *r, int fd, uint8_t *buf, uint64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < KMIG_HELLO_SIZE) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = kmig_now_ns();
+		ssize_t n;
+
+		if (r->failed)
+			return r->err.code ?: -ECANCELED;
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, KMIG_MIN((deadline - now) / 1000000 + 1, 100)) < 0 &&
+		    errno != EINTR)
+			return -errno;
+		n = recv(fd, buf + got, KMIG_HELLO_SIZE - got, MSG_DONTWAIT);
+		if (!n)
+			return -ECONNRESET;
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		got += n > 0 ? n : 0;
+	}
+	return 0;
+}
+
 /* The connection in its handshake: a cancel shuts it down (shut_all()). */
 static void set_taking(struct kmig_recv *r, int fd)
 {
@@ -276,30 +309,31 @@ static int refuse(struct kmig_recv *r, int fd, struct kmig_tls_conn *t, const ch
 	return 0;
 }
 
-/* The TLS handshake if on, then the hello (inside TLS), within @ms. */
-static int read_hello(struct kmig_recv *r, int fd, int ms, struct kmig_tls_conn **t,
+/* The TLS handshake if on, then the hello (inside TLS), all by @deadline
+ * whatever the peer trickles, and ended by a cancel within 100 ms. */
+static int read_hello(struct kmig_recv *r, int fd, uint64_t deadline, struct kmig_tls_conn **t,
 		      uint8_t buf[KMIG_HELLO_SIZE], struct kmig_err *e)
 {
+	const struct kmig_tls_bound b = { .deadline_ns = deadline, .cancel = &r->failed };
 	int ret;
 
 	kmig_net_tune(fd);
-	ret = kmig_net_set_timeout(fd, ms);
+	/* The reply's write is bounded too (a peer that reads nothing). */
+	ret = kmig_net_set_timeout(fd, 10000);
 	if (ret)
 		return kmig_err_set(e, ret, "socket timeout: %s", strerror(-ret));
-	if (r->o.tls) {
-		ret = kmig_tls_handshake(r->o.tls, fd, NULL, t, e);
-		if (ret)
-			return ret;
+	if (!r->o.tls) {
+		ret = read_hello_plain(r, fd, buf, deadline);
+		return ret ? kmig_err_set(e, ret, "reading a hello: %s", strerror(-ret)) : 0;
 	}
-	ret = kmig_tls_read_full(*t, fd, buf, KMIG_HELLO_SIZE);
-	if (ret)
-		return kmig_err_set(e, ret, "reading its hello: %s",
-				    *t ? kmig_tls_error(*t) : strerror(-ret));
-	return 0;
+	ret = kmig_tls_handshake(r->o.tls, fd, NULL, &b, t, e);
+	if (!ret && (ret = kmig_tls_read_bounded(*t, buf, KMIG_HELLO_SIZE, &b)))
+		kmig_err_set(e, ret, "reading its hello: %s", kmig_tls_error(*t));
+	return ret;
 }
 
-/* Read, check and answer one hello on a new connection (within @ms). */
-static int take_channel(struct kmig_recv *r, int fd, int ms)
+/* Read (by @deadline), check and answer one hello on a new connection. */
+static int take_channel(struct kmig_recv *r, int fd, uint64_t deadline)
 {
 	char peer[KMIG_ADDR_MAX + 16];
 	struct kmig_tls_conn *t = NULL;
@@ -310,7 +344,7 @@ static int take_channel(struct kmig_recv *r, int fd, int ms)
 
 	kmig_net_peer_name(fd, peer, sizeof(peer));
 	set_taking(r, fd);
-	ret = read_hello(r, fd, KMIG_MIN(ms, 10000), &t, buf, &e);
+	ret = read_hello(r, fd, KMIG_MIN(deadline, kmig_now_ns() + 10000000000ULL), &t, buf, &e);
 	if (ret && r->o.tls && !r->failed)
 		return refuse(r, fd, t, peer, e.msg);
 	if (!ret)
@@ -327,13 +361,13 @@ static int take_channel(struct kmig_recv *r, int fd, int ms)
 		set_taking(r, -1);
 		kmig_tls_conn_free(t);
 		close(fd);
-		return recv_fail(r, ret, "%s (from %s)", e.msg, peer);
+		return recv_fail(r, ret, "%s (from %s)", e.code ? e.msg : strerror(-ret), peer);
 	}
 	if (!r->nr)
 		session_start(r, t, &h);
 	ret = send_reply(t, fd, h.channel, 0, "");
 	if (!ret)
-		ret = kmig_net_set_timeout(fd, 0);
+		ret = kmig_net_set_timeout(fd, r->o.idle_timeout_ms);
 	pthread_mutex_lock(&r->lock);
 	r->taking_fd = -1;
 	r->chans[h.channel].fd = fd;
@@ -397,7 +431,7 @@ static int accept_all(struct kmig_recv *r)
 		if (ret)
 			return recv_fail(r, ret, "waiting for channels (%u of %u arrived): %s",
 					 r->arrived, r->nr, strerror(-ret));
-		ret = r->failed ? r->err.code : take_channel(r, fd, left ?: 1);
+		ret = r->failed ? r->err.code : take_channel(r, fd, deadline);
 	}
 	return ret;
 }
@@ -560,6 +594,9 @@ static int recv_one(struct recv_chan *c, bool *end)
 
 	if (ret == -ECONNRESET && !rx->err.code)
 		return kmig_err_set(&rx->err, ret, "connection closed by the sender");
+	if (ret == -ETIMEDOUT && !rx->err.code)
+		return kmig_err_set(&rx->err, ret, "the sender sent nothing for %d s "
+				    "(--idle-timeout)", c->r->o.idle_timeout_ms / 1000);
 	if (!ret && act == KMIG_RX_SYNC_ACK)
 		ret = send_ack(c, KMIG_PKT_SYNC_ACK, h.arg);
 	if (!ret && act == KMIG_RX_END_ACK) {

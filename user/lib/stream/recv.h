@@ -40,6 +40,9 @@ struct kmig_recv_opts {
 	uint64_t max_ram;		/* bytes of blocks to create; 0: 64 GiB */
 	uint32_t max_devstate;		/* bytes; 0: 64 MiB */
 	int accept_timeout_ms;		/* until all channels are there; 0: 30 s */
+	int idle_timeout_ms;		/* after the handshake, a sender silent this
+					 * long on a channel fails the session;
+					 * 0: KMIG_IDLE_TIMEOUT_MS */
 	int switchover;			/* a live-migration destination: the sender
 					 * must ask for KMIG_FEAT_SWITCHOVER */
 	/* Without the caller's blocks: how to create each block of the

@@ -33,6 +33,8 @@ static void opts_defaults(struct kmig_send_opts *o)
 		o->queue_depth = 256;
 	if (!o->handshake_timeout_ms)
 		o->handshake_timeout_ms = 10000;
+	if (!o->idle_timeout_ms)
+		o->idle_timeout_ms = KMIG_IDLE_TIMEOUT_MS;
 }
 
 /* The pool failed: wake channel threads blocked in their sockets. */
@@ -149,7 +151,7 @@ static int read_reply(struct kmig_send *s, struct kmig_send_chan *ch)
 		return kmig_send_fail(s, r.status ? -(int)r.status : -EPROTO,
 				      "channel %u: receiver refused the hello: %s (%s)", ch->id,
 				      r.msg, r.status ? strerror(r.status) : "wrong channel");
-	return kmig_net_set_timeout(ch->fd, 0);
+	return kmig_net_set_timeout(ch->fd, s->o.idle_timeout_ms);
 }
 
 static int send_table(struct kmig_send *s)
@@ -186,7 +188,12 @@ static int open_chan(struct kmig_send *s, unsigned int i, int fd, const char *ho
 	kmig_net_tune(fd);
 	ret = kmig_net_set_timeout(fd, s->o.handshake_timeout_ms);
 	if (!ret && s->o.tls) {
-		ret = kmig_tls_handshake(s->o.tls, fd, host, &ch->tls, &e);
+		const struct kmig_tls_bound b = {
+			.deadline_ns = kmig_now_ns() + s->o.handshake_timeout_ms * 1000000ULL,
+			.cancel = &s->pool.failed,
+		};
+
+		ret = kmig_tls_handshake(s->o.tls, fd, host, &b, &ch->tls, &e);
 		if (ret)
 			return kmig_send_fail(s, ret, "channel %u: %s", i, e.msg);
 	}

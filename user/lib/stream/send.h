@@ -54,6 +54,9 @@ struct kmig_send_opts {
 	uint64_t max_bandwidth;		/* bytes/s over all channels; 0: none */
 	unsigned int queue_depth;	/* chunks per channel queue; 0: 256 */
 	int handshake_timeout_ms;	/* per reply; 0: 10 s */
+	int idle_timeout_ms;		/* after the handshake, a receiver that takes
+					 * nothing (or answers nothing) this long
+					 * fails the session; 0: KMIG_IDLE_TIMEOUT_MS */
 	int switchover;			/* live migration: PREPARED/COMMIT/RESUMED
 					 * after finish (KMIG_FEAT_SWITCHOVER) */
 	/* TLS on every channel (tls/tls.h; the caller's, kept until

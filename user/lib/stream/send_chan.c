@@ -348,6 +348,10 @@ int kmig_send_chan_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 		collect_peer_error(ch);
 	if (ch->err.code)
 		return kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id, ch->err.msg);
+	if (ret == -ETIMEDOUT)
+		return kmig_send_fail(ch->s, ret, "channel %u: the receiver took nothing and "
+				      "answered nothing for %d s (--idle-timeout)", ch->id,
+				      ch->s->o.idle_timeout_ms / 1000);
 	return kmig_send_fail(ch->s, ret, "channel %u: %s", ch->id,
 			      ret == -ECONNRESET || ret == -EPIPE ?
 			      "connection closed by the receiver" : strerror(-ret));

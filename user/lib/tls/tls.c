@@ -249,11 +249,38 @@ static int handshake_error(struct kmig_tls_conn *c, int rc, struct kmig_err *e)
 			    " (is the peer using TLS?)" : "");
 }
 
+/* SSL_accept or SSL_connect until done: blocking (@b NULL), or on the
+ * non-blocking socket, waiting within @b. 1 when done. */
+static int shake(struct kmig_tls_conn *c, bool server, const struct kmig_tls_bound *b,
+		 struct kmig_err *e)
+{
+	for (;;) {
+		int rc, err, ret;
+
+		errno = 0;
+		rc = kmig_tls_sigpipe_safe(c, server ? SSL_accept : SSL_connect);
+		if (rc == 1)
+			return 1;
+		err = SSL_get_error(c->ssl, rc);
+		if (b && (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)) {
+			ERR_clear_error();
+			ret = kmig_tls_wait(c, b, err == SSL_ERROR_WANT_WRITE);
+			if (ret)
+				return kmig_err_set(e, ret, "TLS handshake: %s", c->err);
+			continue;
+		}
+		if (!b && errno == EINTR && err == SSL_ERROR_WANT_READ)
+			continue;
+		return handshake_error(c, rc, e);
+	}
+}
+
 int kmig_tls_handshake(struct kmig_tls *t, int fd, const char *host,
-		       struct kmig_tls_conn **out, struct kmig_err *e)
+		       const struct kmig_tls_bound *b, struct kmig_tls_conn **out,
+		       struct kmig_err *e)
 {
 	struct kmig_tls_conn *c = calloc(1, sizeof(*c));
-	int rc;
+	int rc, fl;
 
 	if (!c)
 		return -ENOMEM;
@@ -264,13 +291,11 @@ int kmig_tls_handshake(struct kmig_tls *t, int fd, const char *host,
 	}
 	c->fd = fd;
 	ERR_clear_error();
-	do {
-		errno = 0;
-		rc = kmig_tls_sigpipe_safe(c, t->server ? SSL_accept : SSL_connect);
-	} while (rc <= 0 && errno == EINTR &&
-		 SSL_get_error(c->ssl, rc) == SSL_ERROR_WANT_READ);
+	fl = b ? kmig_tls_nonblock(fd, 0, true) : 0;
+	rc = shake(c, t->server, b, e);
+	if (b)
+		kmig_tls_nonblock(fd, fl, false);
 	if (rc != 1) {
-		rc = handshake_error(c, rc, e);
 		kmig_tls_conn_free(c);
 		return rc;
 	}

@@ -51,19 +51,28 @@ struct kmig_tls_opts {
 struct kmig_tls;
 struct kmig_tls_conn;
 
+/* A bound on a wait for the peer that no socket timeout gives (a peer
+ * that trickles a byte at a time restarts it): a deadline, and a flag
+ * that ends the wait within 100 ms (a cancel). */
+struct kmig_tls_bound {
+	uint64_t deadline_ns;	/* kmig_now_ns() clock */
+	const int *cancel;	/* non-zero: give up with -ECANCELED; may be NULL */
+};
+
 /* Loads the key or the credentials; @e says which file and why. */
 int kmig_tls_create(struct kmig_tls **out, const struct kmig_tls_opts *o, struct kmig_err *e);
 void kmig_tls_destroy(struct kmig_tls *t);
 /* "psk" or "x509". */
 const char *kmig_tls_mode(const struct kmig_tls *t);
 
-/* The handshake on connected socket @fd (bounded by its timeouts; the
- * caller sets them). @host: the address a client connected to (its
- * default peer name). On failure @e says why (the library's reason, e.g.
- * "certificate verify failed: certificate has expired"). The connection
- * does not own @fd. */
+/* The handshake on connected socket @fd, by @b (NULL: bounded by the
+ * socket's timeouts, which the caller sets). @host: the address a client
+ * connected to (its default peer name). On failure @e says why (the
+ * library's reason, e.g. "the peer's certificate: certificate has
+ * expired"). The connection does not own @fd. */
 int kmig_tls_handshake(struct kmig_tls *t, int fd, const char *host,
-		       struct kmig_tls_conn **out, struct kmig_err *e);
+		       const struct kmig_tls_bound *b, struct kmig_tls_conn **out,
+		       struct kmig_err *e);
 void kmig_tls_conn_free(struct kmig_tls_conn *c);
 
 /* Whether the kernel encrypts this connection's writes / decrypts its reads. */
@@ -86,6 +95,9 @@ int kmig_tls_read_full(struct kmig_tls_conn *c, int fd, void *buf, size_t len);
 int kmig_tls_readv_full(struct kmig_tls_conn *c, int fd, struct iovec *iov, int cnt);
 int kmig_tls_write_full(struct kmig_tls_conn *c, int fd, const void *buf, size_t len);
 int kmig_tls_writev_full(struct kmig_tls_conn *c, int fd, struct iovec *iov, int cnt);
+/* @len bytes by @b (the hello: the receiver's accept deadline). */
+int kmig_tls_read_bounded(struct kmig_tls_conn *c, void *buf, size_t len,
+			  const struct kmig_tls_bound *b);
 /* The reason of the connection's last failed call ("" if none). */
 const char *kmig_tls_error(const struct kmig_tls_conn *c);
 

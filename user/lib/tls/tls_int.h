@@ -32,6 +32,12 @@ void kmig_tls_reason(char *buf, size_t len);
  * write(), and a peer that went away must give EPIPE, not kill us. */
 int kmig_tls_sigpipe_safe(struct kmig_tls_conn *c, int (*fn)(SSL *ssl));
 void kmig_tls_fill_peer_id(struct kmig_tls_conn *c);
+/* After SSL_ERROR_WANT_READ/WRITE (@write) on a non-blocking socket: wait
+ * for it, at most 100 ms and within @b. 0: try again; -ETIMEDOUT past the
+ * deadline; -ECANCELED on the cancel flag. */
+int kmig_tls_wait(struct kmig_tls_conn *c, const struct kmig_tls_bound *b, bool write);
+/* O_NONBLOCK on the socket (on), or its flags back; returns the old ones. */
+int kmig_tls_nonblock(int fd, int old, bool on);
 /* After the handshake, without kernel TLS to send: the buffer BIO. */
 int kmig_tls_buffer_writes(struct kmig_tls_conn *c);
 

@@ -4,6 +4,8 @@
  * where the kernel does the records, the library's records otherwise.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "base/bits.h"
 #include "base/net.h"
 #include "tls/tls_int.h"
 
@@ -150,6 +153,65 @@ static int xfer_full(struct kmig_tls_conn *c, void *buf, size_t len, bool wr)
 static int read_full(struct kmig_tls_conn *c, void *buf, size_t len)
 {
 	return xfer_full(c, buf, len, false);
+}
+
+int kmig_tls_nonblock(int fd, int old, bool on)
+{
+	int fl = on ? fcntl(fd, F_GETFL) : old;
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl);
+	return fl;
+}
+
+int kmig_tls_wait(struct kmig_tls_conn *c, const struct kmig_tls_bound *b, bool write)
+{
+	struct pollfd p = { .fd = c->fd, .events = write ? POLLOUT : POLLIN };
+	uint64_t now = kmig_now_ns();
+
+	if (b->cancel && *(volatile const int *)b->cancel) {
+		snprintf(c->err, sizeof(c->err), "cancelled");
+		return -ECANCELED;
+	}
+	if (now >= b->deadline_ns) {
+		snprintf(c->err, sizeof(c->err), "no answer in time");
+		return -ETIMEDOUT;
+	}
+	if (poll(&p, 1, KMIG_MIN((b->deadline_ns - now) / 1000000 + 1, 100)) < 0 &&
+	    errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+int kmig_tls_read_bounded(struct kmig_tls_conn *c, void *buf, size_t len,
+			  const struct kmig_tls_bound *b)
+{
+	int fl = kmig_tls_nonblock(c->fd, 0, true), ret = 0;
+	struct sigpipe_guard g;
+	uint8_t *p = buf;
+
+	sigpipe_block(&g);
+	while (len && !ret) {
+		size_t n = 0;
+		int rc, err;
+
+		errno = 0;
+		rc = SSL_read_ex(c->ssl, p, len, &n);
+		p += n;
+		len -= n;
+		if (rc > 0)
+			continue;
+		err = SSL_get_error(c->ssl, rc);
+		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			ret = kmig_tls_wait(c, b, err == SSL_ERROR_WANT_WRITE);
+		} else {
+			ret = io_error(c, rc, errno) ?: -EIO;
+		}
+	}
+	sigpipe_restore(&g);
+	kmig_tls_nonblock(c->fd, fl, false);
+	return ret;
 }
 
 int kmig_tls_read_full(struct kmig_tls_conn *c, int fd, void *buf, size_t len)

@@ -317,6 +317,19 @@ static int hello(struct kmig_vmmp_client *c, const char *name)
 	return 0;
 }
 
+/* The reason a connect or HELLO failed, for the caller (opts->err). */
+static void __attribute__((format(printf, 2, 3)))
+opts_why(const struct kmig_vmmp_client_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!o->err || !o->err_len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(o->err, o->err_len, fmt, ap);
+	va_end(ap);
+}
+
 int kmig_vmmp_client_open_opts(int sock, const struct kmig_vmmp_client_opts *o,
 			       struct kmig_vmmp_client **out)
 {
@@ -336,8 +349,8 @@ int kmig_vmmp_client_open_opts(int sock, const struct kmig_vmmp_client_opts *o,
 	if (!ret)
 		ret = hello(c, o->name);
 	if (ret) {
-		/* Keep the reason visible to a caller that only gets -errno. */
-		fprintf(stderr, "kmig vmm protocol: %s\n", c->err[0] ? c->err : strerror(-ret));
+		/* Keep the reason for a caller that only gets -errno. */
+		opts_why(o, "%s", c->err[0] ? c->err : strerror(-ret));
 		kmig_vmmp_client_close(c);
 		return ret;
 	}
@@ -364,13 +377,16 @@ static int connect_bounded(int sock, const struct sockaddr_un *sa,
 	uint64_t deadline = kmig_vmmp_now_ns() + timeout * 1000000ULL;
 
 	while (connect(sock, (const struct sockaddr *)sa, sizeof(*sa))) {
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno != EAGAIN && errno != EINTR) {
+			opts_why(o, "%s", strerror(errno));
 			return -errno;
-		if (o->cancelled && o->cancelled(o->cancel_arg))
+		}
+		if (o->cancelled && o->cancelled(o->cancel_arg)) {
+			opts_why(o, "cancelled while connecting");
 			return -ECANCELED;
+		}
 		if (kmig_vmmp_now_ns() >= deadline) {
-			fprintf(stderr, "kmig vmm protocol: connect to %s: the VMM did not "
-				"accept within %u ms\n", sa->sun_path, timeout);
+			opts_why(o, "the VMM did not accept within %u ms", timeout);
 			return -ETIMEDOUT;
 		}
 		poll(NULL, 0, 20);
@@ -384,8 +400,10 @@ int kmig_vmmp_connect_opts(const char *path, const struct kmig_vmmp_client_opts 
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int sock, ret;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		opts_why(o, "the socket's path is longer than %zu bytes", sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
+	}
 	strcpy(sa.sun_path, path);
 	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)

@@ -218,6 +218,8 @@ out:
 
 int main(int argc, char **argv)
 {
+	char why[256] = "";
+	struct kmig_vmmp_client_opts o = { .name = "kmig-vmmctl", .err = why, .err_len = sizeof(why) };
 	struct kmig_vmmp_client *c;
 	size_t i;
 	int ret;
@@ -231,9 +233,9 @@ int main(int argc, char **argv)
 			break;
 	if (i == sizeof(cmds) / sizeof(cmds[0]))
 		return usage();
-	ret = kmig_vmmp_connect(argv[1], "kmig-vmmctl", &c);
+	ret = kmig_vmmp_connect_opts(argv[1], &o, &c);
 	if (ret) {
-		fprintf(stderr, "kmig-vmmctl: connect %s: %s\n", argv[1], strerror(-ret));
+		fprintf(stderr, "kmig-vmmctl: connect %s: %s\n", argv[1], why[0] ? why : strerror(-ret));
 		return 1;
 	}
 	ret = cmds[i].fn(c, argc - 3, argv + 3);
