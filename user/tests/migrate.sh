@@ -62,6 +62,8 @@ case_checks() {
 	report_consistent "$j" || { not_ok "$name: report: $(report_consistent "$j" 2>&1)"; return 1; }
 	[ -z "${TLS_EXPECT:-}" ] || [ "$(json_get "$j" 'j["stream"]["tls"]["version"]')" = TLSv1.3 ] ||
 		{ not_ok "$name: the report does not say TLS 1.3"; return 1; }
+	[ -z "${TLS_EXPECT:-}" ] ||
+		echo "# $name: $(json_get "$j" '"%(version)s %(cipher)s, kernel TLS to send: %(ktls_tx)s, to receive: %(ktls_rx)s" % j["stream"]["tls"]')"
 	ok "$name ($(json_get "$j" '"%d syncs, downtime %.1f ms, %.0f MiB" % (j["dirty_sync_count"], j["downtime_ns"] / 1e6, j["transferred_bytes"] / 2**20)'))"
 }
 
