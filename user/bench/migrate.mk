@@ -9,3 +9,13 @@ bench-migrate: all
 	$(Q)BUILD=$(CURDIR)/$(BUILD) $(LAB) --need kvm -- bench/migrate_bench.sh
 
 bench:: bench-migrate
+
+# Expected against actual downtime, with and without --downtime-strict
+# (bench/downtime_bench.sh): dense and 10% guests, codecs none and zstd,
+# over loopback. About 3 minutes here.
+#   make bench-downtime BENCH_REPEAT=10 BENCH_LIMIT=30
+.PHONY: bench-downtime
+bench-downtime: all
+	$(Q)BUILD=$(CURDIR)/$(BUILD) $(LAB) --need kvm -- bench/downtime_bench.sh
+
+bench:: bench-downtime

@@ -92,7 +92,8 @@ void cli_tls_refused(void *arg, const char *peer, const char *why);
 void cli_block_signals(void);
 
 /* Watcher: waits for SIGINT/SIGTERM (then calls cancel(obj)) and every
- * 0.5 s calls progress(obj, line, len) and draws the line on a TTY. */
+ * 0.5 s calls progress(obj, line, len) and redraws the line on a TTY;
+ * when stderr is not a terminal, prints it as a plain line every 5 s. */
 struct cli_watch {
 	pthread_t thread;
 	void *obj;

@@ -116,12 +116,29 @@ void cli_block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* Without a terminal (a service manager's log, a file), a plain line
+ * every PLAIN_TICKS ticks of 0.5 s instead of a redrawn one. */
+#define PLAIN_TICKS	10
+
+static void draw(struct cli_watch *w, unsigned int tick)
+{
+	char line[240];
+
+	if (!w->progress || (!w->tty && (!tick || tick % PLAIN_TICKS)))
+		return;
+	w->progress(w->obj, line, sizeof(line));
+	if (w->tty)
+		fprintf(stderr, "\r%-119.119s", line);
+	else if (line[0])
+		fprintf(stderr, "%s\n", line);
+}
+
 static void *watch_main(void *arg)
 {
 	struct cli_watch *w = arg;
 	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	unsigned int tick = 0;
 	sigset_t set;
-	char line[160];
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -137,13 +154,10 @@ static void *watch_main(void *arg)
 			w->cancel(w->obj, why);
 			continue;
 		}
-		if (w->tty && w->progress) {
-			w->progress(w->obj, line, sizeof(line));
-			fprintf(stderr, "\r%-79s", line);
-		}
+		draw(w, ++tick);
 	}
 	if (w->tty && w->progress)
-		fprintf(stderr, "\r%79s\r", "");
+		fprintf(stderr, "\r%119s\r", "");
 	return NULL;
 }
 

@@ -29,7 +29,7 @@ static const struct cli_opt options[] = {
 		   "if the file is refused, leave the VMM waiting (it quits\n"
 		   "anyway once pages were written into it)") },
 	{ CLI_FLAG("json", 'j', A, json, "report as JSON") },
-	{ CLI_FLAG("quiet", 'q', A, quiet, "no report") },
+	{ CLI_FLAG("quiet", 'q', A, quiet, "no report, no progress line") },
 	{ 0 }
 };
 #undef A
@@ -45,6 +45,14 @@ static void cancel_cb(void *obj, const char *why)
 	if (kmig_restore_cancel(obj, why) == -EBUSY)
 		fprintf(stderr, "\nkmig restore: not cancelled (%s): the VMM is resuming the "
 			"guest\n", why);
+}
+
+static void progress_cb(void *obj, char *line, size_t len)
+{
+	struct kmig_restore_stats st;
+
+	kmig_restore_stats(obj, &st);
+	cli_restore_line(&st, line, len);
 }
 
 int cmd_restore(int argc, char **argv)
@@ -63,7 +71,8 @@ int cmd_restore(int argc, char **argv)
 	ret = kmig_restore_create(&r, &a.o);
 	if (ret)
 		return cli_err("restore", "create", "", ret, NULL);
-	w = (struct cli_watch){ .obj = r, .cancel = cancel_cb };
+	w = (struct cli_watch){ .obj = r, .cancel = cancel_cb,
+				.progress = a.quiet || a.json ? NULL : progress_cb };
 	cli_watch_start(&w);
 	ret = kmig_restore_run(r);
 	cli_watch_stop(&w);

@@ -68,5 +68,6 @@ void cli_stop_json(struct json *j, const struct kmig_nl_stop *s, bool with_now);
 
 void cli_restore_table(FILE *f, const struct kmig_restore_stats *st);
 void cli_restore_json(struct json *j, const struct kmig_restore_stats *st);
+void cli_restore_line(const struct kmig_restore_stats *st, char *line, size_t len);
 
 #endif /* KMIG_CLI_SHOW_H */

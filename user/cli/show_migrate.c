@@ -54,16 +54,47 @@ static void print_rows(FILE *f, const struct kmig_migrate_stats *st)
 	fprintf(f, "  (* the final pass, with the guest paused: part of the downtime)\n");
 }
 
+/* Expected (the estimate that led to the switchover) against actual. */
+static void print_parts(FILE *f, const struct kmig_migrate_stats *st)
+{
+	const struct kmig_migrate_downtime *d = &st->downtime;
+	const struct kmig_dt_parts *e = &st->expected;
+	const struct { const char *name; uint64_t exp, act; } rows[] = {
+		{ "pause", e->pause, d->pause_ns },
+		{ "final harvest", e->harvest, d->harvest_ns },
+		{ "device state", e->devstate, d->devstate_ns },
+		{ "last pages + END", e->transfer, d->transfer_ns },
+		{ "destination staging", e->prepare, d->prepare_ns },
+		{ "COMMIT to RESUMED", e->commit, d->commit_ns },
+	};
+
+	fprintf(f, "    %-22s %10s %10s\n", "part (ms)", "expected", "actual");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		fprintf(f, "    %-22s %10.3f %10.3f\n", rows[i].name, cli_ms(rows[i].exp),
+			cli_ms(rows[i].act));
+	fprintf(f, "    %-22s %10.3f %10.3f\n", "total", cli_ms(kmig_dt_parts_sum(e)),
+		cli_ms(d->total_ns));
+}
+
+static void print_strict(FILE *f, const struct kmig_migrate_stats *st)
+{
+	if (!st->strict && !st->aborts)
+		return;
+	fprintf(f, "  strict limit      %s: %u switchover%s aborted%s%s%s; longest pause that "
+		"ended in a resume %.3f ms (limit + margin %.0f ms)\n",
+		st->strict ? "on" : "off", st->aborts, st->aborts == 1 ? "" : "s",
+		st->abort_reason[0] ? " (last: " : "", st->abort_reason,
+		st->abort_reason[0] ? ")" : "", cli_ms(st->max_pause_ns),
+		cli_ms(st->downtime_limit_ns + KMIG_STRICT_MARGIN_NS));
+}
+
 static void print_downtime(FILE *f, const struct kmig_migrate_stats *st)
 {
 	const struct kmig_migrate_downtime *d = &st->downtime;
 
 	fprintf(f, "  downtime          %10.3f ms (source PAUSE to destination RESUMED; limit %.0f ms)\n",
 		cli_ms(d->total_ns), cli_ms(st->downtime_limit_ns));
-	fprintf(f, "    pause %.3f, final harvest %.3f, device state %.3f, last pages + END "
-		"%.3f,\n    destination staging %.3f, COMMIT to RESUMED %.3f ms\n",
-		cli_ms(d->pause_ns), cli_ms(d->harvest_ns), cli_ms(d->devstate_ns),
-		cli_ms(d->transfer_ns), cli_ms(d->prepare_ns), cli_ms(d->commit_ns));
+	print_parts(f, st);
 	if (d->stop_ns)
 		fprintf(f, "    DIRTY_LOG_STOP inside the downtime (--dirty-log-stop during): %.3f ms\n",
 			cli_ms(d->stop_ns));
@@ -183,6 +214,7 @@ void cli_migrate_table(FILE *f, const char *cmd, const struct kmig_migrate_stats
 		fprintf(f, "%.3f ms\n", cli_ms(st->expected_downtime_ns));
 	if (st->downtime.total_ns)
 		print_downtime(f, st);
+	print_strict(f, st);
 	fprintf(f, "  throttle          %u %% now, %u %% at most\n", st->throttle, st->throttle_peak);
 	print_dirty_log(f, st);
 	fprintf(f, "  source VMM        %s (dirty logging %s)\n", st->source_end ? st->source_end : "-",
@@ -220,20 +252,50 @@ static void json_rows(struct json *j, const struct kmig_migrate_stats *st)
 	json_end(j);
 }
 
+/* The parts of a downtime, the same keys for the estimate and the actual. */
+static void json_parts(struct json *j, uint64_t total, const struct kmig_dt_parts *p)
+{
+	json_u64(j, "total_ns", total);
+	json_u64(j, "pause_ns", p->pause);
+	json_u64(j, "final_harvest_ns", p->harvest);
+	json_u64(j, "device_state_ns", p->devstate);
+	json_u64(j, "last_pages_end_ns", p->transfer);
+	json_u64(j, "destination_staging_ns", p->prepare);
+	json_u64(j, "commit_resumed_ns", p->commit);
+}
+
 static void json_downtime(struct json *j, const struct kmig_migrate_downtime *d)
 {
+	const struct kmig_dt_parts p = {
+		.pause = d->pause_ns, .harvest = d->harvest_ns, .devstate = d->devstate_ns,
+		.transfer = d->transfer_ns, .prepare = d->prepare_ns, .commit = d->commit_ns,
+	};
+
 	json_obj(j, "downtime");
-	json_u64(j, "total_ns", d->total_ns);
-	json_u64(j, "pause_ns", d->pause_ns);
-	json_u64(j, "final_harvest_ns", d->harvest_ns);
+	json_parts(j, d->total_ns, &p);
 	json_u64(j, "dirty_log_stop_ns", d->stop_ns);
-	json_u64(j, "device_state_ns", d->devstate_ns);
-	json_u64(j, "last_pages_end_ns", d->transfer_ns);
-	json_u64(j, "destination_staging_ns", d->prepare_ns);
-	json_u64(j, "commit_resumed_ns", d->commit_ns);
 	json_u64(j, "dst_device_state_ns", d->dst_devstate_ns);
 	json_u64(j, "dst_vmm_commit_ns", d->dst_commit_ns);
 	json_u64(j, "dst_commit_to_resumed_ns", d->dst_total_ns);
+	json_end(j);
+}
+
+/* The parts of the estimate, with the same keys as the actual ones. */
+static void json_expected(struct json *j, const struct kmig_dt_parts *e)
+{
+	json_obj(j, "expected_downtime");
+	json_parts(j, kmig_dt_parts_sum(e), e);
+	json_end(j);
+}
+
+static void json_strict(struct json *j, const struct kmig_migrate_stats *st)
+{
+	json_obj(j, "strict");
+	json_bool(j, "enabled", st->strict);
+	json_u64(j, "aborts", st->aborts);
+	json_str(j, "last_abort", st->abort_reason);
+	json_u64(j, "max_resumed_pause_ns", st->max_pause_ns);
+	json_u64(j, "margin_ns", KMIG_STRICT_MARGIN_NS);
 	json_end(j);
 }
 
@@ -293,6 +355,37 @@ static void json_paths(struct json *j, const struct kmig_dirty_stats *d)
 	json_end(j);
 }
 
+static double first_pass_pct(const struct kmig_migrate_stats *st)
+{
+	uint64_t pages = st->ram_bytes / KMIG_PAGE_SIZE;
+
+	return pages ? 100.0 * st->first_pass_pages / pages : 0;
+}
+
+/* "ETA 1.2 s", or why there is none. */
+static void eta_words(const struct kmig_migrate_stats *st, char *buf, size_t len)
+{
+	if (st->eta_ns != UINT64_MAX)
+		snprintf(buf, len, "ETA %.1f s", cli_secs(st->eta_ns));
+	else if (st->state == KMIG_MIGRATE_PRECOPY && st->dirty_rate)
+		snprintf(buf, len, "ETA unknown (dirtied as fast as sent)");
+	else
+		snprintf(buf, len, "ETA unknown");
+}
+
+static void json_progress(struct json *j, const struct kmig_migrate_stats *st)
+{
+	json_obj(j, "progress");
+	json_double(j, "first_pass_pct", first_pass_pct(st), 1);
+	json_u64(j, "remaining_bytes", st->remaining_bytes);
+	json_u64(j, "sent_bytes", st->stream.sum.bytes_wire);
+	json_double(j, "rate_mib_s", st->bandwidth ? cli_mib(st->bandwidth) : throughput_mib(st), 1);
+	json_u64(j, "dirty_rate_pages_s", st->dirty_rate);
+	if (st->eta_ns != UINT64_MAX)
+		json_u64(j, "eta_ns", st->eta_ns);
+	json_end(j);
+}
+
 void cli_migrate_json(struct json *j, const char *key, const struct kmig_migrate_stats *st)
 {
 	json_obj(j, key);
@@ -332,6 +425,9 @@ void cli_migrate_json(struct json *j, const char *key, const struct kmig_migrate
 	json_u64(j, "throttle_pct", st->throttle);
 	json_u64(j, "throttle_peak_pct", st->throttle_peak);
 	json_downtime(j, &st->downtime);
+	json_expected(j, &st->expected);
+	json_strict(j, st);
+	json_progress(j, st);
 	json_dirty(j, st);
 	json_paths(j, &st->dirty);
 	json_rows(j, st);
@@ -342,10 +438,17 @@ void cli_migrate_json(struct json *j, const char *key, const struct kmig_migrate
 void cli_migrate_line(const char *cmd, const struct kmig_migrate_stats *st, char *line,
 		      size_t len)
 {
-	snprintf(line, len, "%s: %s, sync %u, %.0f MiB sent, %.0f MiB/s, %llu dirty pages/s, "
-		 "throttle %u%%", cmd, kmig_migrate_state_name(st->state), st->dirty_syncs,
-		 cli_mib(st->stream.sum.bytes_wire), throughput_mib(st),
-		 (unsigned long long)st->dirty_rate, st->throttle);
+	char eta[48], aborts[32] = "";
+
+	eta_words(st, eta, sizeof(eta));
+	if (st->aborts)
+		snprintf(aborts, sizeof(aborts), ", %u strict aborts", st->aborts);
+	snprintf(line, len, "%s: %s, first pass %.0f%%, sync %u, %.0f MiB sent, %.1f MiB left, "
+		 "%.0f MiB/s, %llu dirty pages/s, %s, throttle %u%%%s", cmd,
+		 kmig_migrate_state_name(st->state), first_pass_pct(st), st->dirty_syncs,
+		 cli_mib(st->stream.sum.bytes_wire), cli_mib(st->remaining_bytes),
+		 st->bandwidth ? cli_mib(st->bandwidth) : throughput_mib(st),
+		 (unsigned long long)st->dirty_rate, eta, st->throttle, aborts);
 }
 
 void cli_incoming_table(FILE *f, const struct kmig_incoming_stats *st)

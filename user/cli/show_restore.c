@@ -26,6 +26,24 @@ void cli_restore_table(FILE *f, const struct kmig_restore_stats *st)
 		st->vmm_end);
 }
 
+/* Share of the RAM's pages covered (present ones read, absent skipped). */
+static double pct(const struct kmig_restore_stats *st)
+{
+	uint64_t pages = st->ram_bytes / KMIG_PAGE_SIZE;
+
+	return pages ? 100.0 * st->pages_done / pages : 0;
+}
+
+void cli_restore_line(const struct kmig_restore_stats *st, char *line, size_t len)
+{
+	char eta[32] = "ETA unknown";
+
+	if (st->eta_ns != UINT64_MAX)
+		snprintf(eta, sizeof(eta), "ETA %.1f s", cli_secs(st->eta_ns));
+	snprintf(line, len, "restore: %s, %.0f%% of RAM, %.1f MiB left, %.0f MiB/s, %s",
+		 st->status, pct(st), cli_mib(st->remaining_bytes), cli_mib(st->rate), eta);
+}
+
 void cli_restore_json(struct json *j, const struct kmig_restore_stats *st)
 {
 	const struct kmig_chan_stats *s = &st->read.sum;
@@ -50,6 +68,13 @@ void cli_restore_json(struct json *j, const struct kmig_restore_stats *st)
 	json_u64(j, "read_ns", st->read_ns);
 	json_u64(j, "devstate_ns", st->devstate_ns);
 	json_u64(j, "commit_ns", st->commit_ns);
+	json_obj(j, "progress");
+	json_double(j, "ram_pct", pct(st), 1);
+	json_u64(j, "remaining_bytes", st->remaining_bytes);
+	json_double(j, "rate_mib_s", cli_mib(st->rate), 1);
+	if (st->eta_ns != UINT64_MAX)
+		json_u64(j, "eta_ns", st->eta_ns);
+	json_end(j);
 	cli_stream_json(j, "read", &st->read);
 	json_end(j);
 }

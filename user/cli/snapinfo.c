@@ -107,7 +107,7 @@ int cmd_snapshot_info(int argc, char **argv)
 	a.so.keep = a.verify;
 	ret = kmig_snap_open(&s, argv[first], &a.so, &e);
 	if (!ret && a.verify)
-		ret = kmig_snap_read(s, NULL, a.channels, NULL, &rd, &e);
+		ret = kmig_snap_read(s, NULL, a.channels, NULL, NULL, &rd, &e);
 	if (ret) {
 		fprintf(stderr, "kmig snapshot-info: %s\n", e.msg);
 		kmig_snap_close(s);

@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;	/* refused: the loader closed the fd */
 	check(s, &o);
 	e.code = 0;
-	if (kmig_snap_read(s, o.keep ? o.layout : NULL, 1, NULL, NULL, &e) == -EINVAL && o.keep)
+	if (kmig_snap_read(s, o.keep ? o.layout : NULL, 1, NULL, NULL, NULL, &e) == -EINVAL && o.keep)
 		__builtin_trap();	/* kept: the reader must take the file */
 	kmig_snap_close(s);
 	return 0;

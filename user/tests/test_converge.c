@@ -133,11 +133,50 @@ static void t_auto_converge(struct t_state *st)
 	T_ASSERT(st, c.throttle == 60, "cap: %u", c.throttle);
 }
 
+/* Every part of the downtime counts: the fixed costs (VMM and link round
+ * trips, the last harvest, the device state, the destination's staging
+ * and commit) push a switchover that the pages alone would allow past the
+ * limit; the parts add up to the total. */
+static void t_fixed_costs(struct t_state *st)
+{
+	struct kmig_conv c;
+	struct kmig_conv_sample s;
+	struct kmig_dt_parts p;
+	uint64_t exp;
+
+	kmig_conv_init(&c);
+	c.fixed = (struct kmig_conv_fixed){
+		.vmm_rtt_ns = 1 * MS, .harvest_ns = 2 * MS, .link_rtt_ns = 3 * MS,
+		.devstate_bytes = 1 * MIB, .commit_ns = 20 * MS,
+	};
+	/* 100 MiB/s: 7000 pages 273.4 ms; + pause 1, harvest 2, devstate 1
+	 * (a VMM round trip until learned), device state on the wire 10,
+	 * END 3, staging 3 + 1, commit 3 + 20: 317.4 ms > 300 ms. */
+	s = sample(1, 7000, 100, 1000);
+	T_ASSERT(st, kmig_conv_decide(&c, &s, &exp) == KMIG_CONV_ITERATE, "%llu",
+		 (unsigned long long)exp);
+	T_ASSERT(st, kmig_conv_expect(&c, 7000, &p) == exp && kmig_dt_parts_sum(&p) == exp,
+		 "parts add up");
+	T_ASSERT(st, p.pause == 1 * MS && p.harvest == 2 * MS && p.devstate == 1 * MS &&
+		 p.prepare == 4 * MS && p.commit == 23 * MS, "fixed parts");
+	T_ASSERT(st, p.transfer > 286 * MS && p.transfer < 287 * MS, "transfer %llu",
+		 (unsigned long long)p.transfer);
+	/* Learned at an aborted switchover: a 5 ms GET_DEVICE_STATE. */
+	c.fixed.devstate_ns = 5 * MS;
+	kmig_conv_expect(&c, 0, &p);
+	T_ASSERT(st, p.devstate == 5 * MS && p.prepare == 4 * MS && p.transfer >= 13 * MS &&
+		 p.transfer < 14 * MS, "learned parts");
+	/* Fewer pages fit again. */
+	s = sample(2, 5000, 100, 1000);
+	T_ASSERT(st, kmig_conv_decide(&c, &s, &exp) == KMIG_CONV_DOWNTIME, "%llu",
+		 (unsigned long long)exp);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
 		T_CASE(t_downtime), T_CASE(t_small_transfer_keeps_estimate), T_CASE(t_compression),
-		T_CASE(t_bound), T_CASE(t_auto_converge),
+		T_CASE(t_bound), T_CASE(t_auto_converge), T_CASE(t_fixed_costs),
 	};
 
 	return t_main("converge", cases, sizeof(cases) / sizeof(cases[0]));

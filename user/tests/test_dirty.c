@@ -16,7 +16,7 @@
 
 #include "base/bits.h"
 #include "dirty/dirty.h"
-#include "t.h"
+#include "kselftest_harness.h"
 
 #define MAX_CALLS 8
 
@@ -92,80 +92,87 @@ static struct kmig_vmmp_memslot slots[3] = {
 };
 static struct kmig_vmmp_memmap mm = { .nr_slots = 3, .slots = slots };
 
-static void t_clear_rule(struct t_state *st)
+TEST(clear_rule)
 {
 	struct kmig_dirty *d;
 	uint64_t dirty, zero;
 
 	memset(&fk, 0, sizeof(fk));
-	T_ASSERT(st, kmig_dirty_create(&d, &fake_ops, NULL, &mm) == 0, "create");
-	T_ASSERT(st, kmig_dirty_harvest(d, 0, &dirty, &zero) == -EINVAL, "harvest before start");
-	T_ASSERT(st, kmig_dirty_clear(d) == -EINVAL, "clear before start");
-	T_ASSERT(st, kmig_dirty_stop(d, KMIG_DIRTY_STOP_NOW) == 0 && fk.stops == 0,
-		 "stop before start reached the implementation");
-	T_ASSERT(st, kmig_dirty_start(d) == 0 && fk.starts == 1, "start");
-	T_ASSERT(st, kmig_dirty_harvest(d, 0, &dirty, &zero) == 0, "harvest");
-	T_ASSERT(st, dirty == 212 && zero == 64, "counts %llu %llu", (unsigned long long)dirty,
-		 (unsigned long long)zero);
-	T_ASSERT(st, kmig_dirty_clear(d) == 0, "clear");
-	T_ASSERT(st, fk.nr == 2, "%u clear calls, expected 2 (slot 2 has nothing)", fk.nr);
+	ASSERT_EQ(0, kmig_dirty_create(&d, &fake_ops, NULL, &mm)) TH_LOG("create");
+	ASSERT_EQ(-EINVAL, kmig_dirty_harvest(d, 0, &dirty, &zero)) TH_LOG("harvest before start");
+	ASSERT_EQ(-EINVAL, kmig_dirty_clear(d)) TH_LOG("clear before start");
+	ASSERT_TRUE(kmig_dirty_stop(d, KMIG_DIRTY_STOP_NOW) == 0 && fk.stops == 0)
+		TH_LOG("stop before start reached the implementation");
+	ASSERT_TRUE(kmig_dirty_start(d) == 0 && fk.starts == 1) TH_LOG("start");
+	ASSERT_EQ(0, kmig_dirty_harvest(d, 0, &dirty, &zero)) TH_LOG("harvest");
+	ASSERT_TRUE(dirty == 212 && zero == 64)
+		TH_LOG("counts %llu %llu", (unsigned long long)dirty, (unsigned long long)zero);
+	ASSERT_EQ(0, kmig_dirty_clear(d)) TH_LOG("clear");
+	ASSERT_EQ(2, fk.nr) TH_LOG("%u clear calls, expected 2 (slot 2 has nothing)", fk.nr);
 
 	/* Slot 0: words 0..3; pages 64..127 (zero) stay dirty. */
-	T_ASSERT(st, fk.calls[0].slot == 0 && fk.calls[0].first == 0 && fk.calls[0].n == 256,
-		 "slot 0 range %llu+%llu", (unsigned long long)fk.calls[0].first,
-		 (unsigned long long)fk.calls[0].n);
-	for (uint64_t p = 0; p < 256; p++)
-		T_ASSERT(st, kmig_test_bit(fk.calls[0].bits, p) == (p < 64 || (p >= 128 && p < 200)),
-			 "slot 0 page %llu", (unsigned long long)p);
+	ASSERT_TRUE(fk.calls[0].slot == 0 && fk.calls[0].first == 0 && fk.calls[0].n == 256)
+		TH_LOG("slot 0 range %llu+%llu", (unsigned long long)fk.calls[0].first,
+		       (unsigned long long)fk.calls[0].n);
+	for (uint64_t p = 0; p < 256; p++) {
+		ASSERT_EQ((p < 64 || (p >= 128 && p < 200)), kmig_test_bit(fk.calls[0].bits, p))
+			TH_LOG("slot 0 page %llu", (unsigned long long)p);
+	}
 	/* Slot 1: words 15..17, the range ends at the slot's end (1100). */
-	T_ASSERT(st, fk.calls[1].slot == 1 && fk.calls[1].first == 960 && fk.calls[1].n == 140,
-		 "slot 1 range %llu+%llu", (unsigned long long)fk.calls[1].first,
-		 (unsigned long long)fk.calls[1].n);
-	for (uint64_t p = 960; p < 1100; p++)
-		T_ASSERT(st, kmig_test_bit(fk.calls[1].bits, p - 960) ==
-			 ((p >= 1000 && p <= 1010) || p == 1099), "slot 1 page %llu",
-			 (unsigned long long)p);
-	T_ASSERT(st, kmig_dirty_stop(d, KMIG_DIRTY_STOP_LAZY) == 0 && fk.stops == 1, "stop");
-	T_ASSERT(st, d->st.stops == 1 && d->st.starts == 1, "stats");
-	T_ASSERT(st, kmig_dirty_harvest(d, 1, NULL, NULL) == -EINVAL, "harvest after stop");
+	ASSERT_TRUE(fk.calls[1].slot == 1 && fk.calls[1].first == 960 && fk.calls[1].n == 140)
+		TH_LOG("slot 1 range %llu+%llu", (unsigned long long)fk.calls[1].first,
+		       (unsigned long long)fk.calls[1].n);
+	for (uint64_t p = 960; p < 1100; p++) {
+		ASSERT_EQ(((p >= 1000 && p <= 1010) || p == 1099),
+			    kmig_test_bit(fk.calls[1].bits, p - 960))
+			TH_LOG("slot 1 page %llu", (unsigned long long)p);
+	}
+	ASSERT_TRUE(kmig_dirty_stop(d, KMIG_DIRTY_STOP_LAZY) == 0 && fk.stops == 1) TH_LOG("stop");
+	ASSERT_TRUE(d->st.stops == 1 && d->st.starts == 1) TH_LOG("stats");
+	ASSERT_EQ(-EINVAL, kmig_dirty_harvest(d, 1, NULL, NULL)) TH_LOG("harvest after stop");
 	kmig_dirty_close(d);
 }
 
 /* kmig_dirty_open() says why the module is not used; --no-module. */
-static void t_why(struct t_state *st)
+TEST(why)
 {
 	struct kmig_dirty *d;
 
-	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/nonexistent/kmig", KMIG_DIRTY_USE_DEFAULT,
-				     NULL) == 0, "open");
-	printf("# %s\n", d->why);
-	T_ASSERT(st, strstr(d->why, "userspace fallback") &&
-		 strstr(d->why, "No such file or directory (kmig.ko not loaded)"), "%s", d->why);
-	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops && !strcmp(d->st.harvest_path, "vmm") &&
-		 !strcmp(d->st.zero_path, "sender-threads") &&
-		 !strcmp(d->st.first_pass_path, "sender-threads") &&
-		 !strcmp(d->st.stop_path, "vmm-sync"), "paths %s %s %s %s", d->st.harvest_path,
-		 d->st.zero_path, d->st.first_pass_path, d->st.stop_path);
+	ASSERT_EQ(0, kmig_dirty_open(&d, NULL, &mm, "/nonexistent/kmig",
+				     KMIG_DIRTY_USE_DEFAULT, NULL))
+		TH_LOG("open");
+	TH_LOG("%s", d->why);
+	ASSERT_TRUE(strstr(d->why, "userspace fallback") &&
+		    strstr(d->why, "No such file or directory (kmig.ko not loaded)"))
+		TH_LOG("%s", d->why);
+	ASSERT_TRUE(d->ops == &kmig_dirty_vmm_ops && !strcmp(d->st.harvest_path, "vmm") &&
+		    !strcmp(d->st.zero_path, "sender-threads") &&
+		    !strcmp(d->st.first_pass_path, "sender-threads") &&
+		    !strcmp(d->st.stop_path, "vmm-sync"))
+		TH_LOG("paths %s %s %s %s", d->st.harvest_path, d->st.zero_path,
+		       d->st.first_pass_path, d->st.stop_path);
 	kmig_dirty_close(d);
 	/* A device that is not kmig: the first ioctl says so. */
-	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/dev/null", KMIG_DIRTY_USE_ALL, NULL) == 0,
-		 "open");
-	printf("# %s\n", d->why);
-	T_ASSERT(st, strstr(d->why, "userspace fallback") &&
-		 strstr(d->why, "KMIG_GET_INFO on /dev/null: Inappropriate ioctl"), "%s", d->why);
-	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops, "ops %s", d->ops->name);
+	ASSERT_EQ(0, kmig_dirty_open(&d, NULL, &mm, "/dev/null", KMIG_DIRTY_USE_ALL, NULL))
+		TH_LOG("open");
+	TH_LOG("%s", d->why);
+	ASSERT_TRUE(strstr(d->why, "userspace fallback") &&
+		    strstr(d->why, "KMIG_GET_INFO on /dev/null: Inappropriate ioctl"))
+		TH_LOG("%s", d->why);
+	ASSERT_EQ(&kmig_dirty_vmm_ops, d->ops) TH_LOG("ops %s", d->ops->name);
 	kmig_dirty_close(d);
 	/* Nothing asked of the module: not even opened. */
-	T_ASSERT(st, kmig_dirty_open(&d, NULL, &mm, "/dev/null", 0, "--no-module") == 0, "open");
-	printf("# %s\n", d->why);
-	T_ASSERT(st, d->ops == &kmig_dirty_vmm_ops &&
-		 !strcmp(d->why, "userspace fallback (bitmaps through the VMM): --no-module") &&
-		 !strcmp(d->st.module_use, "none"), "%s (%s)", d->why, d->st.module_use);
+	ASSERT_EQ(0, kmig_dirty_open(&d, NULL, &mm, "/dev/null", 0, "--no-module")) TH_LOG("open");
+	TH_LOG("%s", d->why);
+	ASSERT_TRUE(d->ops == &kmig_dirty_vmm_ops &&
+		    !strcmp(d->why, "userspace fallback (bitmaps through the VMM): --no-module") &&
+		    !strcmp(d->st.module_use, "none"))
+		TH_LOG("%s (%s)", d->why, d->st.module_use);
 	kmig_dirty_close(d);
 }
 
 /* --module FUNCS: names in, names out; classify needs harvest. */
-static void t_use(struct t_state *st)
+TEST(use)
 {
 	static const struct { const char *in, *out; int ret; } c[] = {
 		{ "harvest,scan,stop", "harvest,scan,stop", 0 }, { "stop,harvest", "harvest,stop", 0 },
@@ -180,12 +187,12 @@ static void t_use(struct t_state *st)
 		unsigned int use = 0;
 		int ret = kmig_dirty_use_parse(c[i].in, &use);
 
-		T_EXPECT(st, ret == c[i].ret, "'%s': %d, expected %d", c[i].in, ret, c[i].ret);
+		EXPECT_EQ(c[i].ret, ret) TH_LOG("'%s': %d, expected %d", c[i].in, ret, c[i].ret);
 		if (ret)
 			continue;
 		kmig_dirty_use_str(use, buf, sizeof(buf));
-		T_EXPECT(st, !strcmp(buf, c[i].out), "'%s' -> '%s', expected '%s'", c[i].in, buf,
-			 c[i].out);
+		EXPECT_STREQ(c[i].out, buf)
+			TH_LOG("'%s' -> '%s', expected '%s'", c[i].in, buf, c[i].out);
 	}
 }
 
@@ -232,44 +239,49 @@ static const struct kmig_dirty_ops scan_ops = {
 	.first_pass = fp_first_pass, .clear = f_clear, .stop = f_stop,
 };
 
-static void t_first_pass(struct t_state *st)
+TEST(first_pass)
 {
 	struct kmig_dirty *d;
 	uint64_t zero = 1, dirty, sum = 0;
 
 	memset(&fk, 0, sizeof(fk));
 	fp_calls = 0;
-	T_ASSERT(st, kmig_dirty_create(&d, &kmig_dirty_vmm_ops, NULL, &mm) == 0, "create");
-	T_ASSERT(st, kmig_dirty_first_pass(d, 1, 0, 1100, &zero) == 0 && zero == 0 && !d->hinted,
-		 "fallback first pass: %llu zero, hinted %d", (unsigned long long)zero, d->hinted);
+	ASSERT_EQ(0, kmig_dirty_create(&d, &kmig_dirty_vmm_ops, NULL, &mm)) TH_LOG("create");
+	ASSERT_TRUE(kmig_dirty_first_pass(d, 1, 0, 1100, &zero) == 0 && zero == 0 && !d->hinted)
+		TH_LOG("fallback first pass: %llu zero, hinted %d", (unsigned long long)zero,
+		       d->hinted);
 	kmig_dirty_close(d);
 
-	T_ASSERT(st, kmig_dirty_create(&d, &scan_ops, NULL, &mm) == 0, "create");
+	ASSERT_EQ(0, kmig_dirty_create(&d, &scan_ops, NULL, &mm)) TH_LOG("create");
 	for (unsigned int i = 0; i < d->nr; i++)
 		d->slots[i].zero = calloc(KMIG_BITMAP_WORDS(d->slots[i].npages), 8);
-	T_EXPECT(st, kmig_dirty_first_pass(d, 1, 32, 64, NULL) == -EINVAL &&
-		 kmig_dirty_first_pass(d, 1, 1088, 64, NULL) == -EINVAL &&
-		 kmig_dirty_first_pass(d, 3, 0, 64, NULL) == -EINVAL && fp_calls == 0,
-		 "bad pieces: %d calls", fp_calls);
+	EXPECT_TRUE(kmig_dirty_first_pass(d, 1, 32, 64, NULL) == -EINVAL &&
+		    kmig_dirty_first_pass(d, 1, 1088, 64, NULL) == -EINVAL &&
+		    kmig_dirty_first_pass(d, 3, 0, 64, NULL) == -EINVAL && fp_calls == 0)
+		TH_LOG("bad pieces: %d calls", fp_calls);
 	/* Slot 1 in pieces of 512: 0..511, 512..1023, 1024..1099. */
 	for (uint64_t first = 0; first < 1100; first += 512) {
-		T_ASSERT(st, kmig_dirty_first_pass(d, 1, first, first + 512 > 1100 ? 1100 - first :
-						   512, &zero) == 0 && d->hinted && !d->keep_zero,
-			 "piece at %llu", (unsigned long long)first);
+		uint64_t n = first + 512 > 1100 ? 1100 - first : 512;
+
+		ASSERT_TRUE(kmig_dirty_first_pass(d, 1, first, n, &zero) == 0 && d->hinted &&
+			    !d->keep_zero)
+			TH_LOG("piece at %llu", (unsigned long long)first);
 		sum += zero;
 	}
-	T_ASSERT(st, fp_calls == 3 && sum == 1000 && kmig_test_bit(d->slots[1].zero, 999) &&
-		 !kmig_test_bit(d->slots[1].zero, 1000), "first pass: %d calls, %llu zero",
-		 fp_calls, (unsigned long long)sum);
+	ASSERT_TRUE(fp_calls == 3 && sum == 1000 && kmig_test_bit(d->slots[1].zero, 999) &&
+		    !kmig_test_bit(d->slots[1].zero, 1000))
+		TH_LOG("first pass: %d calls, %llu zero", fp_calls, (unsigned long long)sum);
 	/* A later harvest that does not classify: no hints; the clear takes
 	 * all of it though the zero bitmap still has the scan's bits. */
-	T_ASSERT(st, kmig_dirty_start(d) == 0, "start");
-	T_ASSERT(st, kmig_dirty_harvest(d, 1, &dirty, &zero) == 0 && dirty == 10 && zero == 0 &&
-		 !d->hinted, "harvest: %llu dirty %llu zero", (unsigned long long)dirty,
-		 (unsigned long long)zero);
-	T_ASSERT(st, kmig_dirty_clear(d) == 0 && fk.nr == 1 && fk.calls[0].slot == 1 &&
-		 fk.calls[0].first == 0 && fk.calls[0].bits[0] == 0xffc00, "clear: %u calls, "
-		 "bits %#llx", fk.nr, (unsigned long long)fk.calls[0].bits[0]);
+	ASSERT_EQ(0, kmig_dirty_start(d)) TH_LOG("start");
+	ASSERT_TRUE(kmig_dirty_harvest(d, 1, &dirty, &zero) == 0 && dirty == 10 && zero == 0 &&
+		    !d->hinted)
+		TH_LOG("harvest: %llu dirty %llu zero", (unsigned long long)dirty,
+		       (unsigned long long)zero);
+	ASSERT_TRUE(kmig_dirty_clear(d) == 0 && fk.nr == 1 && fk.calls[0].slot == 1 &&
+		    fk.calls[0].first == 0 && fk.calls[0].bits[0] == 0xffc00)
+		TH_LOG("clear: %u calls, bits %#llx", fk.nr,
+		       (unsigned long long)fk.calls[0].bits[0]);
 	kmig_dirty_close(d);
 }
 
@@ -347,7 +359,7 @@ static void pattern(char *out, uint64_t n, const uint64_t *pairs, unsigned int n
  * pages are left out (never sent again, never cleared); a written page
  * goes out as data and leaves the known set.
  */
-static void t_known_zero(struct t_state *st)
+TEST(known_zero)
 {
 	static const uint64_t r1_dirty[] = { 0, 20, 105, 110 }, r1_zero[] = { 10, 20, 105, 110 },
 		r1_clear[] = { 0, 10 }, r1_known[] = { 10, 20, 100, 110 },
@@ -360,88 +372,87 @@ static void t_known_zero(struct t_state *st)
 	memset(&fk, 0, sizeof(fk));
 	memset(known, 0, sizeof(known));
 	round_nr = 0;
-	T_ASSERT(st, kmig_dirty_create(&d, &mod_ops, NULL, &mm) == 0, "create");
-	T_ASSERT(st, kmig_dirty_start(d) == 0, "start");
-	T_ASSERT(st, kmig_dirty_harvest(d, 1, &dirty, &zero) == 0, "harvest 1");
+	ASSERT_EQ(0, kmig_dirty_create(&d, &mod_ops, NULL, &mm)) TH_LOG("create");
+	ASSERT_EQ(0, kmig_dirty_start(d)) TH_LOG("start");
+	ASSERT_EQ(0, kmig_dirty_harvest(d, 1, &dirty, &zero)) TH_LOG("harvest 1");
 	/* Non-zero pages and zero pages not known: sent; known 100-104: left out. */
-	T_ASSERT(st, dirty == 25 && zero == 15 && left_out == 5, "round 1: %llu dirty %llu zero, "
-		 "%llu left out", (unsigned long long)dirty, (unsigned long long)zero,
-		 (unsigned long long)left_out);
+	ASSERT_TRUE(dirty == 25 && zero == 15 && left_out == 5)
+		TH_LOG("round 1: %llu dirty %llu zero, %llu left out", (unsigned long long)dirty,
+		       (unsigned long long)zero, (unsigned long long)left_out);
 	pattern(want, 300, r1_dirty, 4);
-	T_ASSERT(st, bits_are(d->slots[0].dirty, 300, want), "round 1 dirty bitmap");
+	ASSERT_TRUE(bits_are(d->slots[0].dirty, 300, want)) TH_LOG("round 1 dirty bitmap");
 	pattern(want, 300, r1_zero, 4);
-	T_ASSERT(st, bits_are(d->slots[0].zero, 300, want), "round 1 zero bitmap");
-	T_ASSERT(st, kmig_dirty_clear(d) == 0 && fk.nr == 1, "clear: %u calls", fk.nr);
+	ASSERT_TRUE(bits_are(d->slots[0].zero, 300, want)) TH_LOG("round 1 zero bitmap");
+	ASSERT_TRUE(kmig_dirty_clear(d) == 0 && fk.nr == 1) TH_LOG("clear: %u calls", fk.nr);
 	/* Re-protected: the data pages only; the markers' pages stay dirty and
 	 * become known. */
 	pattern(want, 300, r1_clear, 2);
-	T_ASSERT(st, fk.calls[0].first == 0 && bits_are(fk.calls[0].bits, 64, want),
-		 "round 1 clear");
+	ASSERT_TRUE(fk.calls[0].first == 0 && bits_are(fk.calls[0].bits, 64, want))
+		TH_LOG("round 1 clear");
 	pattern(want, 300, r1_known, 4);
-	T_ASSERT(st, bits_are(known, 300, want), "known after round 1");
+	ASSERT_TRUE(bits_are(known, 300, want)) TH_LOG("known after round 1");
 
-	T_ASSERT(st, kmig_dirty_harvest(d, 2, &dirty, &zero) == 0, "harvest 2");
+	ASSERT_EQ(0, kmig_dirty_harvest(d, 2, &dirty, &zero)) TH_LOG("harvest 2");
 	/* Page 12 turned non-zero: data; every other zero page is known. */
-	T_ASSERT(st, dirty == 1 && zero == 0 && left_out == 19, "round 2: %llu dirty %llu zero, "
-		 "%llu left out", (unsigned long long)dirty, (unsigned long long)zero,
-		 (unsigned long long)left_out);
+	ASSERT_TRUE(dirty == 1 && zero == 0 && left_out == 19)
+		TH_LOG("round 2: %llu dirty %llu zero, %llu left out", (unsigned long long)dirty,
+		       (unsigned long long)zero, (unsigned long long)left_out);
 	pattern(want, 300, r2_dirty, 2);
-	T_ASSERT(st, bits_are(d->slots[0].dirty, 300, want), "round 2 dirty bitmap");
-	T_ASSERT(st, kmig_dirty_clear(d) == 0, "clear 2");
+	ASSERT_TRUE(bits_are(d->slots[0].dirty, 300, want)) TH_LOG("round 2 dirty bitmap");
+	ASSERT_EQ(0, kmig_dirty_clear(d)) TH_LOG("clear 2");
 	pattern(want, 300, r2_known, 6);
-	T_ASSERT(st, bits_are(known, 300, want), "known after round 2: page 12 left it");
+	ASSERT_TRUE(bits_are(known, 300, want)) TH_LOG("known after round 2: page 12 left it");
 
 	/* Page 12 zero again: one marker. A harvest that leads to the
 	 * switchover is not cleared: nothing becomes known; the final
 	 * harvest sends the marker, and never the known pages. */
-	T_ASSERT(st, kmig_dirty_harvest(d, 3, &dirty, &zero) == 0 && zero == 1 && dirty == 1,
-		 "harvest 3: %llu dirty %llu zero", (unsigned long long)dirty,
-		 (unsigned long long)zero);
+	ASSERT_TRUE(kmig_dirty_harvest(d, 3, &dirty, &zero) == 0 && zero == 1 && dirty == 1)
+		TH_LOG("harvest 3: %llu dirty %llu zero", (unsigned long long)dirty,
+		       (unsigned long long)zero);
 	kmig_dirty_paused(d);
-	T_ASSERT(st, kmig_dirty_harvest(d, 4, &dirty, &zero) == 0 && zero == 1 &&
-		 dirty == 1 && left_out == 19 && !kmig_test_bit(d->slots[0].dirty, 100),
-		 "final harvest: %llu dirty %llu zero %llu left out", (unsigned long long)dirty,
-		 (unsigned long long)zero, (unsigned long long)left_out);
+	ASSERT_TRUE(kmig_dirty_harvest(d, 4, &dirty, &zero) == 0 && zero == 1 && dirty == 1 &&
+		    left_out == 19 && !kmig_test_bit(d->slots[0].dirty, 100))
+		TH_LOG("final harvest: %llu dirty %llu zero %llu left out",
+		       (unsigned long long)dirty, (unsigned long long)zero,
+		       (unsigned long long)left_out);
 	pattern(want, 300, r3_zero, 2);
-	T_ASSERT(st, bits_are(d->slots[0].zero, 300, want), "final zero bitmap");
+	ASSERT_TRUE(bits_are(d->slots[0].zero, 300, want)) TH_LOG("final zero bitmap");
 	kmig_dirty_close(d);
 }
 
 /* Which first-pass pieces the scan leaves to the sink's threads. */
-static void t_dense(struct t_state *st)
+TEST(dense)
 {
 	struct kmig_dirty_slot ds = { .npages = 1024, .fd = -1 };
 	char page[4096];
 
 	memset(page, 0x5a, sizeof(page));
-	T_ASSERT(st, !kmig_dirty_dense(&ds, 0, 1024), "no memfd: not dense");
+	ASSERT_FALSE(kmig_dirty_dense(&ds, 0, 1024)) TH_LOG("no memfd: not dense");
 	ds.fd = memfd_create("t_dense", MFD_CLOEXEC);
-	T_ASSERT(st, ds.fd >= 0 && !ftruncate(ds.fd, 2048 * 4096), "memfd");
+	ASSERT_TRUE(ds.fd >= 0 && !ftruncate(ds.fd, 2048 * 4096)) TH_LOG("memfd");
 	ds.fd_offset = 1024 * 4096;	/* the slot is the memfd's second half */
-	for (uint64_t p = 0; p < 768; p++)
-		T_ASSERT(st, pwrite(ds.fd, page, 4096, ds.fd_offset + p * 4096) == 4096, "pwrite");
+	for (uint64_t p = 0; p < 768; p++) {
+		ASSERT_EQ(4096, pwrite(ds.fd, page, 4096, ds.fd_offset + p * 4096))
+			TH_LOG("pwrite");
+	}
 	/* every other page of [1024 - 256, 1024): 128 extents */
-	for (uint64_t p = 1024 - 256; p < 1024; p += 2)
-		T_ASSERT(st, pwrite(ds.fd, page, 4096, ds.fd_offset + p * 4096) == 4096, "pwrite");
-	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 1024) == false, "fragmented tail: not dense");
-	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 768), "filled: dense");
-	T_EXPECT(st, kmig_dirty_dense(&ds, 0, 512), "filled part: dense");
-	T_EXPECT(st, !kmig_dirty_dense(&ds, 768, 256), "128 extents: not dense");
-	T_EXPECT(st, kmig_dirty_dense(&ds, 512, 256 + 64), "256 of 320 filled, few extents: dense");
-	T_ASSERT(st, !fallocate(ds.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				ds.fd_offset + 64 * 4096, 512 * 4096), "punch");
-	T_EXPECT(st, !kmig_dirty_dense(&ds, 0, 768), "256 of 768 filled: not dense");
+	for (uint64_t p = 1024 - 256; p < 1024; p += 2) {
+		ASSERT_EQ(4096, pwrite(ds.fd, page, 4096, ds.fd_offset + p * 4096))
+			TH_LOG("pwrite");
+	}
+	EXPECT_TRUE(kmig_dirty_dense(&ds, 0, 1024) == false) TH_LOG("fragmented tail: not dense");
+	EXPECT_TRUE(kmig_dirty_dense(&ds, 0, 768)) TH_LOG("filled: dense");
+	EXPECT_TRUE(kmig_dirty_dense(&ds, 0, 512)) TH_LOG("filled part: dense");
+	EXPECT_FALSE(kmig_dirty_dense(&ds, 768, 256)) TH_LOG("128 extents: not dense");
+	EXPECT_TRUE(kmig_dirty_dense(&ds, 512, 256 + 64))
+		TH_LOG("256 of 320 filled, few extents: dense");
+	ASSERT_EQ(0, fallocate(ds.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       ds.fd_offset + 64 * 4096, 512 * 4096))
+		TH_LOG("punch");
+	EXPECT_FALSE(kmig_dirty_dense(&ds, 0, 768)) TH_LOG("256 of 768 filled: not dense");
 	/* the memfd's first half (before the slot) is a hole and not counted */
-	T_EXPECT(st, kmig_dirty_dense(&ds, 576, 128), "a filled piece after the hole: dense");
+	EXPECT_TRUE(kmig_dirty_dense(&ds, 576, 128)) TH_LOG("a filled piece after the hole: dense");
 	close(ds.fd);
 }
 
-int main(void)
-{
-	static const struct t_case cases[] = {
-		T_CASE(t_clear_rule), T_CASE(t_why), T_CASE(t_use), T_CASE(t_first_pass),
-		T_CASE(t_known_zero), T_CASE(t_dense),
-	};
-
-	return t_main("dirty", cases, sizeof(cases) / sizeof(cases[0]));
-}
+TEST_HARNESS_MAIN

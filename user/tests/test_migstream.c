@@ -5,6 +5,8 @@
  * and each way it can fail -- the destination refuses before PREPARED, the
  * source goes away before COMMIT, the destination reports a failed commit,
  * the destination vanishes after COMMIT (outcome unknown: not -EREMOTEIO);
+ * the source aborts the switchover (ABORT: the destination's wait for
+ * COMMIT fails with -ECONNABORTED, nothing can commit afterwards);
  * a migration stream and a plain receiver refuse each other; and zero
  * hints (kmig_send_queue_zero()): hinted pages go out as zero markers
  * without being read.
@@ -236,6 +238,30 @@ static void after_commit(struct t_state *st, enum dst_script script)
 	kmig_ram_free(&src);
 }
 
+/* A strict limit's ABORT after PREPARED: the destination learns it from
+ * the packet (not from a closed connection), and the stream is over. */
+static void t_source_aborts(struct t_state *st)
+{
+	struct kmig_ram src;
+	struct kmig_send *s;
+	struct dst d;
+
+	T_ASSERT(st, make_src(&src) == 0, "source");
+	T_ASSERT(st, dst_start(&d, DST_EXPECT_CANCEL, 1) == 0, "destination");
+	T_ASSERT(st, src_finish(&s, &src, d.port, 1) == 0, "finish: %s", kmig_send_error(s));
+	T_ASSERT(st, kmig_send_await_prepared(s, 5000) == 0, "prepared: %s", kmig_send_error(s));
+	T_EXPECT(st, kmig_send_abort(s, "strict downtime limit") == 0, "ABORT: %s",
+		 kmig_send_error(s));
+	T_EXPECT(st, kmig_send_commit(s) == -ECONNABORTED, "COMMIT after ABORT");
+	dst_join(&d);
+	printf("# %s\n", kmig_recv_error(d.r));
+	T_EXPECT(st, d.commit_ret == -ECONNABORTED && strstr(kmig_recv_error(d.r),
+		 "the source aborted the switchover"), "%d %s", d.commit_ret, kmig_recv_error(d.r));
+	dst_free(&d);
+	kmig_send_destroy(s);
+	kmig_ram_free(&src);
+}
+
 static void t_commit_fails(struct t_state *st) { after_commit(st, DST_COMMIT_FAILS); }
 static void t_destination_vanishes(struct t_state *st) { after_commit(st, DST_VANISH); }
 
@@ -308,7 +334,7 @@ int main(void)
 	static const struct t_case cases[] = {
 		T_CASE(t_commit), T_CASE(t_refused), T_CASE(t_source_cancels),
 		T_CASE(t_commit_fails), T_CASE(t_destination_vanishes), T_CASE(t_mismatch),
-		T_CASE(t_zero_hints),
+		T_CASE(t_zero_hints), T_CASE(t_source_aborts),
 	};
 
 	return t_main("migstream", cases, sizeof(cases) / sizeof(cases[0]));

@@ -118,7 +118,7 @@ static void t_roundtrip(struct t_state *st)
 	T_EXPECT(st, s->h.devstate_len == sizeof(devstate) &&
 		 !memcmp(s->devstate, devstate, sizeof(devstate)), "device state");
 	T_ASSERT(st, !kmig_snap_match(s, &dst, &e), "match: %s", e.msg);
-	T_ASSERT(st, !kmig_snap_read(s, &dst, 4, NULL, &rs, &e), "read: %s", e.msg);
+	T_ASSERT(st, !kmig_snap_read(s, &dst, 4, NULL, NULL, &rs, &e), "read: %s", e.msg);
 	T_EXPECT(st, rs.sum.pages_raw == B0_PAGES - 100 + B1_PAGES &&
 		 rs.sum.pages_none == 100, "read %llu, absent %llu",
 		 (unsigned long long)rs.sum.pages_raw, (unsigned long long)rs.sum.pages_none);
@@ -410,7 +410,7 @@ static void t_bad_page(struct t_state *st)
 	kmig_snap_close(s);
 	T_ASSERT(st, !load(&s, &e), "metadata intact: %s", e.msg);
 	memset(&e, 0, sizeof(e));
-	T_EXPECT(st, kmig_snap_read(s, NULL, 2, NULL, NULL, &e) == -EBADMSG &&
+	T_EXPECT(st, kmig_snap_read(s, NULL, 2, NULL, NULL, NULL, &e) == -EBADMSG &&
 		 strstr(e.msg, "block ram1 page 17: data CRC32C"), "read: %s", e.msg);
 	printf("#   refused: %s\n", e.msg);
 	/* A destination VM of another layout. */
@@ -452,7 +452,7 @@ static void t_lying_claim(struct t_state *st)
 	ret = load_opts(&s, &o, &e);
 	T_ASSERT(st, !ret, "without keep: %s", e.msg);
 	T_EXPECT(st, !s->bitmaps[0] && !s->crcs[0] && !s->devstate, "sections kept");
-	T_EXPECT(st, kmig_snap_read(s, NULL, 1, NULL, NULL, &e) == -EINVAL, "read without keep");
+	T_EXPECT(st, kmig_snap_read(s, NULL, 1, NULL, NULL, NULL, &e) == -EINVAL, "read without keep");
 	kmig_snap_close(s);
 	kmig_ram_init(&dst);
 	T_ASSERT(st, !kmig_ram_add_memfd(&dst, "ram0", 1 << 20, NULL), "dst");

@@ -292,7 +292,7 @@ struct pkt_case {
 static void p_magic(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[3] = 0; recrc_hdr(f); }
 static void p_hcrc(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[20] ^= 1; }
 static void p_type0(struct fx *f) { ctrl(f, 0, 1, 0, NULL, 0); }
-static void p_type12(struct fx *f) { ctrl(f, 12, 1, 0, NULL, 0); }
+static void p_type13(struct fx *f) { ctrl(f, 13, 1, 0, NULL, 0); }
 static void p_flags(struct fx *f) { ctrl(f, KMIG_PKT_SYNC, 1, 0, NULL, 0); f->pkt[6] = 1; recrc_hdr(f); }
 static void p_seq(struct fx *f) { ctrl(f, KMIG_PKT_SYNC, 5, 0, NULL, 0); }
 static void p_count0(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0); }
@@ -419,8 +419,8 @@ static void p_zlibbomb(struct fx *f);
 static const struct pkt_case pkt_cases[] = {
 	{ "bad magic", 2, 0, p_magic, -EBADMSG, "packet magic 0x00474d4b, expected 0x50474d4b", 0 },
 	{ "bad header CRC", 2, 0, p_hcrc, -EBADMSG, "header CRC32C", 0 },
-	{ "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..11", 0 },
-	{ "type 12", 2, 0, p_type12, -EBADMSG, "packet type 12, expected 1..11", 0 },
+	{ "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..12", 0 },
+	{ "type 13", 2, 0, p_type13, -EBADMSG, "packet type 13, expected 1..12", 0 },
 	{ "flags", 2, 0, p_flags, -EBADMSG, "SYNC: flags 0x1, expected 0", 0 },
 	{ "sequence", 2, 0, p_seq, -EPROTO, "sequence 5, expected 1", 0 },
 	{ "no pages", 2, 0, p_count0, -EBADMSG, "0 zero + 0 data pages, expected 1..128", 0 },
@@ -572,8 +572,28 @@ static void t_sequences(struct t_state *st)
 	T_ASSERT(st, feed(&f, 1) == 0, "END: %s", f.ch[1].err.msg);
 	ctrl(&f, KMIG_PKT_COMMIT, 1, 0, NULL, 0);
 	ret = feed(&f, 1);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[1].err.msg, "COMMIT only on channel 0"), "%s",
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[1].err.msg, "COMMIT and ABORT only on channel 0"), "%s",
 		 f.ch[1].err.msg);
+	fx_fini(&f);
+	/* ABORT (a strict downtime limit): like COMMIT, once, after END, on
+	 * channel 0; it is the last word (no COMMIT after it). */
+	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	f.s.switchover = true;
+	ctrl(&f, KMIG_PKT_ABORT, 1, 0, NULL, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "ABORT before END"), "%s",
+		 f.ch[0].err.msg);
+	fx_fini(&f);
+	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	f.s.switchover = true;
+	ctrl(&f, KMIG_PKT_END, 1, 1, NULL, 0);
+	T_ASSERT(st, feed(&f, 0) == 0, "END: %s", f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_ABORT, 2, 0, NULL, 0);
+	T_EXPECT(st, feed(&f, 0) == 0 && f.ch[0].committed, "ABORT: %s", f.ch[0].err.msg);
+	ctrl(&f, KMIG_PKT_COMMIT, 3, 0, NULL, 0);
+	ret = feed(&f, 0);
+	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "COMMIT after END and COMMIT or ABORT"),
+		 "%s", f.ch[0].err.msg);
 	fx_fini(&f);
 
 	/* Device state: too large, then twice. */

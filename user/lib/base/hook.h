@@ -18,6 +18,8 @@
  *   kill             SIGKILL itself (a crash at that point)
  *   wait-cancel      wait (bounded) for a cancel asked from elsewhere (a
  *                    control command)
+ *   delay-MS         sleep MS milliseconds (1..60000): a step that runs
+ *                    late (the strict downtime limit's tests)
  * Every hook that fires first prints "kmig: test hook: POINT: ACTION" on
  * stderr (a test waits for that line).
  *
@@ -39,10 +41,12 @@ enum kmig_hook_action {
 	KMIG_HOOK_STOP,
 	KMIG_HOOK_KILL,
 	KMIG_HOOK_WAIT_CANCEL,
+	KMIG_HOOK_DELAY,
 };
 
-/* The action for @point (NONE if unset or unknown); announces it. */
-enum kmig_hook_action kmig_hook_lookup(const char *point);
+/* The action for @point (NONE if unset or unknown); announces it.
+ * DELAY: its milliseconds in @ms. */
+enum kmig_hook_action kmig_hook_lookup(const char *point, unsigned int *ms);
 
 /*
  * Run @point's action. Signal and wait-cancel actions call @cancelled(@arg)

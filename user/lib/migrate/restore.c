@@ -45,7 +45,9 @@ struct kmig_restore {
 	struct kmig_vmmp_memmap *mm;
 	struct kmig_ram ram;
 	struct kmig_snap *snap;
-	uint64_t t_start;
+	struct kmig_snap_done done;	/* the readers add to it */
+	uint64_t t_start, t_read;
+	uint64_t present;		/* the file's present pages (under the lock) */
 };
 
 #define fail(r, ret, ...)	kmig_job_fail(&(r)->job, ret, __VA_ARGS__)
@@ -140,6 +142,7 @@ static int validate(struct kmig_restore *r)
 	r->st.devstate_bytes = r->snap->h.devstate_len;
 	r->st.data_crc = r->snap->h.flags & KMIG_SNAP_F_DATA_CRC;
 	r->st.live = r->snap->h.flags & KMIG_SNAP_F_LIVE;
+	r->present = r->snap->h.present_pages;
 	kmig_job_unlock(&r->job);
 	return 0;
 }
@@ -151,7 +154,10 @@ static int read_pages(struct kmig_restore *r)
 	int ret;
 
 	r->touched = true;
-	ret = kmig_snap_read(r->snap, &r->ram, r->o.nr_threads, &r->cancel, &st, &e);
+	kmig_job_lock(&r->job);
+	r->t_read = kmig_now_ns();
+	kmig_job_unlock(&r->job);
+	ret = kmig_snap_read(r->snap, &r->ram, r->o.nr_threads, &r->cancel, &r->done, &st, &e);
 	kmig_job_lock(&r->job);
 	r->st.read = st;
 	r->st.read.ram_bytes = r->st.ram_bytes;
@@ -248,6 +254,23 @@ int kmig_restore_cancel(struct kmig_restore *r, const char *why)
 	return kmig_job_cancel(&r->job, why);
 }
 
+/* What is left of the read, and when it should end: the present pages
+ * not read yet at the rate so far (the device state and COMMIT after it
+ * are a few milliseconds). Under the job's lock. */
+static void progress(struct kmig_restore *r, struct kmig_restore_stats *st, unsigned int s)
+{
+	uint64_t present = r->present;
+	uint64_t done = __atomic_load_n(&r->done.present, __ATOMIC_RELAXED);
+	uint64_t ns = r->t_read ? kmig_now_ns() - r->t_read : 0;
+
+	st->pages_done = __atomic_load_n(&r->done.pages, __ATOMIC_RELAXED);
+	st->remaining_bytes = (present > done ? present - done : 0) * KMIG_PAGE_SIZE;
+	st->rate = ns && s == R_READ ? done * KMIG_PAGE_SIZE * 1000000000ULL / ns :
+		   st->read_ns ? st->read.sum.bytes_wire * 1000000000ULL / st->read_ns : 0;
+	st->eta_ns = s >= R_COMMIT ? 0 : s == R_READ && st->rate ?
+		     (uint64_t)((double)st->remaining_bytes / st->rate * 1e9) : UINT64_MAX;
+}
+
 void kmig_restore_stats(struct kmig_restore *r, struct kmig_restore_stats *st)
 {
 	unsigned int s;
@@ -255,6 +278,7 @@ void kmig_restore_stats(struct kmig_restore *r, struct kmig_restore_stats *st)
 	kmig_job_lock(&r->job);
 	*st = r->st;
 	s = r->job.state;
+	progress(r, st, s);
 	st->status = s == R_RUNNING || s == R_CANCELLED || s == R_FAILED ? state_names[s] :
 		     "restoring";
 	snprintf(st->error, sizeof(st->error), "%s", r->job.error);

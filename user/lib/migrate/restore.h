@@ -39,6 +39,10 @@ struct kmig_restore_stats {
 	uint64_t ram_bytes, file_size, devstate_bytes;
 	uint64_t total_ns, connect_ns, validate_ns, read_ns, devstate_ns, commit_ns;
 	struct kmig_stats read;		/* pages read, absent, I/O and CRC time */
+	/* progress (live while reading): RAM pages covered, the bytes of
+	 * present pages still to read, the read rate so far, and the time
+	 * left (UINT64_MAX: unknown) */
+	uint64_t pages_done, remaining_bytes, rate, eta_ns;
 };
 
 struct kmig_restore;

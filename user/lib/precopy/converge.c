@@ -24,16 +24,46 @@ static void measure(struct kmig_conv *c, const struct kmig_conv_sample *s)
 	c->bytes_per_page = (double)s->prev_bytes / s->prev_data_pages;
 }
 
-static uint64_t expected(const struct kmig_conv *c, uint64_t pages)
+uint64_t kmig_dt_parts_sum(const struct kmig_dt_parts *p)
+{
+	return p->pause + p->harvest + p->devstate + p->transfer + p->prepare + p->commit;
+}
+
+/* @bytes at the measured bandwidth; UINT64_MAX if unknown. */
+static uint64_t wire_ns(const struct kmig_conv *c, double bytes)
 {
 	double ns;
 
-	if (!pages)
+	if (bytes <= 0)
 		return 0;
 	if (c->bandwidth <= 0)
 		return UINT64_MAX;
-	ns = pages * c->bytes_per_page / c->bandwidth * 1e9;
-	return ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns;
+	ns = bytes / c->bandwidth * 1e9;
+	return ns >= 1.8e18 ? UINT64_MAX : (uint64_t)ns;
+}
+
+uint64_t kmig_conv_expect(const struct kmig_conv *c, uint64_t pages, struct kmig_dt_parts *parts)
+{
+	const struct kmig_conv_fixed *f = &c->fixed;
+	uint64_t pages_ns = wire_ns(c, pages * c->bytes_per_page);
+	uint64_t dev_ns = wire_ns(c, f->devstate_bytes);
+	struct kmig_dt_parts p = {
+		.pause = f->vmm_rtt_ns,
+		.harvest = f->harvest_ns,
+		.devstate = f->devstate_ns ?: f->vmm_rtt_ns,
+		.prepare = f->link_rtt_ns + f->vmm_rtt_ns,
+		.commit = f->link_rtt_ns + f->commit_ns,
+	};
+
+	if (pages_ns == UINT64_MAX || dev_ns == UINT64_MAX) {
+		if (parts)
+			*parts = p;
+		return UINT64_MAX;
+	}
+	p.transfer = pages_ns + dev_ns + f->link_rtt_ns;
+	if (parts)
+		*parts = p;
+	return kmig_dt_parts_sum(&p);
 }
 
 /* QEMU's trigger: dirtied more than half of what was transferred. */
@@ -56,7 +86,7 @@ enum kmig_conv_verdict kmig_conv_decide(struct kmig_conv *c, const struct kmig_c
 					uint64_t *expected_ns)
 {
 	measure(c, s);
-	*expected_ns = expected(c, s->dirty_pages);
+	*expected_ns = kmig_conv_expect(c, s->dirty_pages, NULL);
 	if (*expected_ns <= c->downtime_limit_ns)
 		return KMIG_CONV_DOWNTIME;
 	if (s->iteration >= c->max_iterations)

@@ -4,15 +4,27 @@
  * and whether to throttle the guest (auto-converge). Pure arithmetic on
  * measured figures, so the decisions are unit-tested without a guest.
  *
- * Switch over when the pages still dirty could be sent within the
- * downtime limit at the measured bandwidth:
+ * Switch over when every part of the downtime fits the limit (or at the
+ * iteration bound):
  *
- *	expected downtime = dirty pages * wire bytes per page / bandwidth
+ *	pause     a source VMM request (its round trip, measured at each
+ *	          probe by a QUERY)
+ *	harvest   the final harvest (the last one's time)
+ *	devstate  GET_DEVICE_STATE (learned at an aborted switchover; before
+ *	          that a VMM round trip)
+ *	transfer  (dirty pages * wire bytes per page + device state bytes)
+ *	          / bandwidth, plus one round trip with the destination for
+ *	          END and its acknowledgement
+ *	prepare   a round trip plus the destination's staging (its VMM's
+ *	          SET_DEVICE_STATE: a VMM round trip, as the source's)
+ *	commit    a round trip plus the destination's commit (a prior:
+ *	          KMIG_CONV_COMMIT_NS_FIXED + _PER_GIB of RAM)
  *
  * with bandwidth and wire bytes per data page (compression shows here; zero
- * markers ride along almost free) from the last
- * iteration that moved at least 1 MiB (smaller transfers measure latency,
- * not bandwidth), or when the iteration bound is reached.
+ * markers ride along almost free) from the last iteration that moved at
+ * least 1 MiB (smaller transfers measure latency, not bandwidth), and the
+ * round trip with the destination from a probe (an empty barrier: SYNC on
+ * every channel and its acknowledgement) after each iteration.
  *
  * Auto-converge, as QEMU's: when the guest dirtied more than half of what
  * the previous iteration transferred, twice (not necessarily in a row), the
@@ -25,6 +37,28 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The parts of a downtime, expected or measured (ns). */
+struct kmig_dt_parts {
+	uint64_t pause, harvest, devstate, transfer, prepare, commit;
+};
+
+/* The destination's commit (memslots, state, run, and RESUMED's way back
+ * while the resumed guest competes for the cores) before one was seen:
+ * 2 ms plus 1 ms per GiB of RAM (kmig-vmm on the 2-core development host:
+ * 0.3-0.8 ms of VMM COMMIT, 1-6 ms from COMMIT to RESUMED, 2026-12). */
+#define KMIG_CONV_COMMIT_NS_PER_GIB	1000000ULL
+#define KMIG_CONV_COMMIT_NS_FIXED	2000000ULL
+
+/* What the switchover's fixed costs were found to be (0: not measured). */
+struct kmig_conv_fixed {
+	uint64_t vmm_rtt_ns;		/* a source VMM request */
+	uint64_t harvest_ns;		/* the last harvest */
+	uint64_t link_rtt_ns;		/* an empty barrier with the destination */
+	uint64_t devstate_bytes;	/* the last device state */
+	uint64_t devstate_ns;		/* GET_DEVICE_STATE at an earlier switchover */
+	uint64_t commit_ns;		/* destination commit beyond the round trip (a prior) */
+};
+
 struct kmig_conv {
 	/* settings */
 	uint64_t downtime_limit_ns;
@@ -36,6 +70,7 @@ struct kmig_conv {
 	unsigned int high;		/* triggers counted towards the next step */
 	double bandwidth;		/* bytes/s; 0: not measured yet */
 	double bytes_per_page;		/* on the wire, per page sent */
+	struct kmig_conv_fixed fixed;	/* set by the engine as it measures */
 };
 
 /* What the previous iteration's transfer moved, and the new harvest. */
@@ -60,6 +95,12 @@ void kmig_conv_init(struct kmig_conv *c);
  * Updates the throttle (read c->throttle afterwards). */
 enum kmig_conv_verdict kmig_conv_decide(struct kmig_conv *c, const struct kmig_conv_sample *s,
 					uint64_t *expected_ns);
+
+/* The expected downtime for @pages dirty pages, in parts (@parts may be
+ * NULL); UINT64_MAX when pages are dirty and no bandwidth was measured. */
+uint64_t kmig_conv_expect(const struct kmig_conv *c, uint64_t pages, struct kmig_dt_parts *parts);
+/* The sum of @p's parts. */
+uint64_t kmig_dt_parts_sum(const struct kmig_dt_parts *p);
 
 const char *kmig_conv_verdict_name(enum kmig_conv_verdict v);
 

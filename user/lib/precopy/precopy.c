@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/bits.h"
@@ -86,6 +87,8 @@ static int harvest(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 		return pc_fail(pc, ret, "harvest %u: %s", it->index, kmig_dirty_error(pc->dirty));
 	if (it->index && t0 > pc->t_clear)
 		it->dirty_rate = it->dirty_pages * 1000000000ULL / (t0 - pc->t_clear);
+	if (it->index)		/* the first one has nothing to find */
+		pc->conv.fixed.harvest_ns = it->harvest_ns;
 	return 0;
 }
 
@@ -147,6 +150,9 @@ static int decide(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 
 	kmig_job_lock(&pc->job);
 	pc->st.expected_downtime_ns = it->expected_downtime_ns;
+	kmig_conv_expect(&pc->conv, it->dirty_pages, &pc->st.expected);
+	pc->st.remaining_bytes = it->dirty_pages * pc->conv.bytes_per_page;
+	pc->st.page_bytes = pc->conv.bytes_per_page;
 	*done = v != KMIG_CONV_ITERATE;
 	if (*done)
 		snprintf(pc->st.converged, sizeof(pc->st.converged), "%s",
@@ -156,6 +162,29 @@ static int decide(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 		return 0;
 	it->throttle = pc->conv.throttle;
 	return set_throttle(pc, pc->conv.throttle);
+}
+
+/*
+ * The probe of the switchover's fixed costs, after each transfer: an empty
+ * barrier (SYNC on every channel, each acknowledged once applied: the round
+ * trip with the destination, END's and PREPARED's share of the downtime)
+ * and a QUERY (a source VMM request: PAUSE's and GET_DEVICE_STATE's).
+ */
+static int probe(struct kmig_precopy *pc)
+{
+	struct kmig_vmmp_status qs;
+	uint64_t t0 = kmig_now_ns(), t1;
+	int ret = pc->sink.ops->flush(pc->sink.p);
+
+	t1 = kmig_now_ns();
+	if (ret)
+		return pc_fail(pc, ret, "probe: %s", sink_error(pc));
+	ret = kmig_vmmp_query(pc->vmm, &qs);
+	if (ret)
+		return pc_fail(pc, ret, "probe: %s", kmig_vmmp_last_error(pc->vmm));
+	pc->conv.fixed.link_rtt_ns = t1 - t0;
+	pc->conv.fixed.vmm_rtt_ns = kmig_now_ns() - t1;
+	return 0;
 }
 
 /* Clear, (first pass: classify), queue, flush; measure what it moved. */
@@ -178,22 +207,24 @@ static int transfer(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 		return pc_fail(pc, ret, "iteration %u: %s", it->index, sink_error(pc));
 	it->transfer_ns = kmig_now_ns() - t1;
 	count_since(pc, it, &a);
-	return 0;
+	return probe(pc);
 }
 
 int kmig_precopy_iterate(struct kmig_precopy *pc)
 {
-	struct kmig_migrate_iter prev = { 0 };
+	struct kmig_migrate_iter *prev = &pc->prev;
 	int ret = kmig_job_set_state(&pc->job, KMIG_MIGRATE_PRECOPY);
 
-	for (uint32_t k = 0; !ret; k++) {
+	for (uint32_t k = pc->next_iter; !ret; k++) {
 		struct kmig_migrate_iter it = { .index = k, .throttle = pc->conv.throttle,
 						.expected_downtime_ns = UINT64_MAX };
 		bool done = false;
 
 		ret = harvest(pc, &it);
-		if (!ret && k)
-			ret = decide(pc, &it, &prev, &done);
+		/* After a strict abort, one transfer at least before the next
+		 * try (at the iteration bound the decision is at once). */
+		if (!ret && k && k > pc->retry_from)
+			ret = decide(pc, &it, prev, &done);
 		if (ret || done)
 			break;
 		ret = transfer(pc, &it);
@@ -202,9 +233,33 @@ int kmig_precopy_iterate(struct kmig_precopy *pc)
 			kmig_precopy_publish(pc);
 			ret = kmig_job_cancelled(&pc->job);
 		}
-		prev = it;
+		*prev = it;
+		pc->next_iter = k + 1;
 	}
 	return ret;
+}
+
+/* The steps of a switchover still to come, in order. */
+enum step { STEP_DEVSTATE, STEP_TRANSFER, STEP_PREPARE, STEP_COMMIT };
+
+/* Strict: would the parts from @from on (of the estimate for @pages last
+ * pages) pass the deadline? */
+static bool late(struct kmig_precopy *pc, uint64_t pages, enum step from, const char *step)
+{
+	struct kmig_dt_parts p;
+	uint64_t t, rest;
+
+	if (!pc->o.downtime_strict)
+		return false;
+	t = kmig_conv_expect(&pc->conv, pages, &p);
+	rest = p.commit;
+	if (from <= STEP_PREPARE)
+		rest += p.prepare;
+	if (from <= STEP_TRANSFER)
+		rest += p.transfer;
+	if (from <= STEP_DEVSTATE)
+		rest += p.devstate;
+	return kmig_strict_late(pc, t == UINT64_MAX ? t : rest, step);
 }
 
 /* Guest paused: the last harvest, no clear (nothing writes any more).
@@ -225,6 +280,9 @@ static int final_pass(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 	if (ret)
 		return ret;
 	dt->harvest_ns = it->harvest_ns;
+	kmig_job_hook(&pc->job, "final-pass");
+	if (late(pc, it->dirty_pages, STEP_DEVSTATE, "after the final harvest"))
+		return -EAGAIN;
 	if (pc->o.stop_in_downtime) {
 		t0 = kmig_now_ns();
 		ret = kmig_dirty_stop(pc->dirty, KMIG_DIRTY_STOP_NOW);
@@ -238,6 +296,33 @@ static int final_pass(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 	return 0;
 }
 
+/* Strict, after END: ABORT instead of COMMIT; the stream is over, so the
+ * migration fails (the source resumes in the recovery). */
+static int abort_sink(struct kmig_precopy *pc, const char *step)
+{
+	char why[224];
+
+	kmig_job_lock(&pc->job);
+	snprintf(why, sizeof(why), "strict downtime limit (%s)", pc->st.abort_reason);
+	kmig_job_unlock(&pc->job);
+	if (pc->sink.ops->abort)
+		pc->sink.ops->abort(pc->sink.p, why);
+	return pc_fail(pc, -ETIME, "%s: ABORT sent %s; the destination drops what it staged "
+		       "and never runs the guest, the source resumes", why, step);
+}
+
+/* Strict: PREPARED must come in time for the commit to fit the deadline. */
+static int prepare_timeout(struct kmig_precopy *pc)
+{
+	uint64_t now = kmig_now_ns(), commit = pc->st.expected.commit;
+
+	if (!pc->o.downtime_strict)
+		return pc->o.switchover_timeout_ms;
+	if (now + commit >= pc->strict.deadline)
+		return 1;
+	return KMIG_MAX((pc->strict.deadline - now - commit) / 1000000, 1);
+}
+
 /* Device state, then the rest of the pages and the sink's finish, then
  * its prepare. @a: the sink's counts before the final pass was queued. */
 static int send_state(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
@@ -248,10 +333,20 @@ static int send_state(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 	int ret;
 
 	/* The sink's threads write the last pages meanwhile. */
+	free(pc->devstate);	/* an aborted switchover's */
+	pc->devstate = NULL;
 	ret = kmig_vmmp_get_device_state(pc->vmm, &pc->devstate, &pc->devstate_len);
 	dt->devstate_ns = kmig_now_ns() - t0;
 	if (ret)
 		return pc_fail(pc, ret, "GET_DEVICE_STATE: %s", kmig_vmmp_last_error(pc->vmm));
+	pc->conv.fixed.devstate_ns = dt->devstate_ns;
+	pc->conv.fixed.devstate_bytes = pc->devstate_len;
+	kmig_job_hook(&pc->job, "devstate");
+	if (late(pc, it->dirty_pages, STEP_TRANSFER, "after GET_DEVICE_STATE"))
+		return -EAGAIN;
+	ret = kmig_strict_arm(pc);	/* from here on the waits are on the sink */
+	if (ret)
+		return ret;
 	t0 = kmig_now_ns();
 	ret = pc->sink.ops->finish(pc->sink.p, pc->devstate, pc->devstate_len);
 	dt->transfer_ns = kmig_now_ns() - t0;
@@ -262,9 +357,17 @@ static int send_state(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 	kmig_precopy_add_row(pc, it);
 	if (!pc->sink.ops->prepare)
 		return 0;
+	if (late(pc, 0, STEP_PREPARE, "after END"))
+		return abort_sink(pc, "after END");
 	t0 = kmig_now_ns();
-	ret = pc->sink.ops->prepare(pc->sink.p, pc->o.switchover_timeout_ms);
+	ret = pc->sink.ops->prepare(pc->sink.p, prepare_timeout(pc));
 	dt->prepare_ns = kmig_now_ns() - t0;
+	if (ret == -ETIMEDOUT && pc->o.downtime_strict)
+		kmig_strict_count(pc, "no PREPARED in time");
+	if (ret == -ETIMEDOUT && pc->o.downtime_strict)
+		return pc_fail(pc, -ETIME, "strict downtime limit: no PREPARED in time (%s); the "
+			       "destination never runs the guest, the source resumes",
+			       sink_error(pc));
 	if (ret)
 		return pc_fail(pc, ret, "switchover: %s", sink_error(pc));
 	return 0;
@@ -280,6 +383,11 @@ static int commit(struct kmig_precopy *pc)
 	int ret;
 
 	kmig_job_hook(&pc->job, "commit");
+	if (pc->sink.ops->abort && late(pc, 0, STEP_COMMIT, "after PREPARED"))
+		return abort_sink(pc, "after PREPARED");
+	ret = kmig_strict_claim_commit(pc);
+	if (ret)
+		return ret;	/* the guard failed the sink already */
 	ret = kmig_job_set_state(&pc->job, KMIG_MIGRATE_COMMIT);
 	if (ret)
 		return ret;
@@ -299,6 +407,25 @@ static int commit(struct kmig_precopy *pc)
 	return 0;
 }
 
+/* Strict: the switchover was called off before the destination heard of
+ * it: the source resumes, its dirty bits (never cleared) and the pages
+ * queued meanwhile go on as precopy. -EAGAIN: iterate again; an error
+ * once the retries are spent. */
+static int back_to_precopy(struct kmig_precopy *pc)
+{
+	pc->dirty->paused = false;	/* harvests are no longer final */
+	kmig_precopy_resume_source(pc);
+	if (pc->paused)
+		return pc_fail(pc, -EIO, "strict downtime limit: aborted (%s), but the source "
+			       "did not resume", pc->st.abort_reason);
+	pc->retry_from = pc->next_iter;
+	if (pc->st.aborts > pc->o.strict_retries)
+		return pc_fail(pc, -ETIME, "strict downtime limit: %u switchovers aborted, the "
+			       "last %s; the source guest runs on", pc->st.aborts,
+			       pc->st.abort_reason);
+	return -EAGAIN;
+}
+
 int kmig_precopy_switchover(struct kmig_precopy *pc)
 {
 	struct kmig_migrate_downtime *dt = &pc->dt;
@@ -310,6 +437,7 @@ int kmig_precopy_switchover(struct kmig_precopy *pc)
 	struct counts before;
 	int ret = kmig_job_set_state(&pc->job, KMIG_MIGRATE_SWITCHOVER);
 
+	*dt = (struct kmig_migrate_downtime){ 0 };
 	sink_counts(&pc->sink, &before);
 	if (!ret && !pc->found_paused)
 		ret = kmig_vmmp_pause(pc->vmm);
@@ -317,8 +445,11 @@ int kmig_precopy_switchover(struct kmig_precopy *pc)
 		return ret == -ECANCELED ? ret :
 		       pc_fail(pc, ret, "PAUSE: %s", kmig_vmmp_last_error(pc->vmm));
 	pc->paused = !pc->found_paused;
+	pc->t_paused = pc->paused ? t0 : 0;
 	dt->pause_ns = kmig_now_ns() - t0;
+	pc->strict.deadline = t0 + pc->conv.downtime_limit_ns;
 	kmig_job_hook(&pc->job, "switchover");
+	kmig_job_hook(&pc->job, "switchover-%u", pc->st.aborts);
 	ret = kmig_job_cancelled(&pc->job);
 	if (!ret)
 		ret = final_pass(pc, &it);
@@ -326,7 +457,10 @@ int kmig_precopy_switchover(struct kmig_precopy *pc)
 		ret = send_state(pc, &it, &before);
 	if (!ret)
 		ret = commit(pc);
+	kmig_strict_disarm(pc);
 	dt->total_ns = kmig_now_ns() - t0;
+	if (ret == -EAGAIN)	/* strict, before END: precopy goes on */
+		ret = back_to_precopy(pc);
 	kmig_precopy_publish(pc);
 	return ret;
 }

@@ -44,6 +44,7 @@
 #include "dirty/dirty.h"
 #include "pages/sink.h"
 #include "pages/stats.h"
+#include "precopy/converge.h"
 
 enum kmig_migrate_state {
 	KMIG_MIGRATE_SETUP,
@@ -71,6 +72,9 @@ struct kmig_precopy_opts {
 	bool keep_source;		/* completed: leave the source paused */
 	bool resume_source;		/* completed: resume the source guest */
 	int switchover_timeout_ms;	/* the sink's prepare and commit; 0: 30 s */
+	bool downtime_strict;		/* never pause past the limit (strict.c);
+					 * not with stop_in_downtime (-EINVAL) */
+	unsigned int strict_retries;	/* aborted switchovers before failing; 0: 3 */
 	unsigned int vmm_timeout_ms;	/* each VMM request; 0: KMIG_VMMP_TIMEOUT_MS */
 	const char *kmig_dev;		/* NULL: /dev/kmig */
 	unsigned int module;		/* KMIG_DIRTY_USE_* the module may do
@@ -132,6 +136,12 @@ struct kmig_migrate_downtime {
 	uint64_t dst_devstate_ns, dst_commit_ns, dst_total_ns;
 };
 
+/* The strict limit's margin: what the source's pause may exceed the limit
+ * by: the guard's wake-up and one RESUME request until its reply, which
+ * took 5-16 ms on the 2-core development host when the resumed guest's two
+ * vCPUs take both cores at once (Documentation/migration.rst). */
+#define KMIG_STRICT_MARGIN_NS	(20 * 1000000ULL)
+
 /* The report of a source job (kmig migrate, kmig save). */
 struct kmig_migrate_stats {
 	enum kmig_migrate_state state;
@@ -143,6 +153,18 @@ struct kmig_migrate_stats {
 	struct kmig_migrate_downtime downtime;
 	uint64_t downtime_limit_ns;
 	uint64_t expected_downtime_ns;	/* last estimate */
+	struct kmig_dt_parts expected;	/* its parts (converge.h) */
+	bool strict;			/* downtime_strict */
+	uint32_t aborts;		/* switchovers aborted by the strict limit */
+	char abort_reason[160];		/* the last abort's */
+	uint64_t max_pause_ns;		/* the longest pause of the source guest
+					 * that ended in a resume (an abort, a
+					 * failure); 0: none */
+	/* progress (kmig_precopy_stats() fills them) */
+	uint64_t first_pass_pages;	/* of the first pass, sent */
+	uint64_t remaining_bytes;	/* dirty pages * expected bytes per page */
+	uint64_t page_bytes;		/* expected wire bytes per dirty page */
+	uint64_t eta_ns;		/* UINT64_MAX: unknown */
 	uint64_t dirty_rate;		/* pages/s, last measured */
 	uint64_t bandwidth;		/* bytes/s, last measured (>= 1 MiB moved) */
 	uint32_t dirty_syncs;		/* harvests, the final one included */

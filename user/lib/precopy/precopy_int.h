@@ -4,10 +4,22 @@
 #ifndef KMIG_PRECOPY_INT_H
 #define KMIG_PRECOPY_INT_H
 
+#include <pthread.h>
+
 #include "base/job.h"
 #include "kmig/vmm_proto_client.h"
 #include "precopy/converge.h"
 #include "precopy/precopy.h"
+
+/* The strict limit's guard (strict.c). */
+struct kmig_strict {
+	bool init, running;
+	pthread_t thread;
+	pthread_mutex_t lock;		/* stop, committing, fired */
+	pthread_cond_t cond;
+	uint64_t deadline;		/* kmig_now_ns() of PAUSE + the limit */
+	bool stop, committing, fired;
+};
 
 struct kmig_precopy {
 	struct kmig_precopy_opts o;
@@ -31,6 +43,11 @@ struct kmig_precopy {
 	const char *source_end, *source_dirty_log;
 	void *devstate;
 	size_t devstate_len;
+	struct kmig_strict strict;
+	uint64_t t_paused;		/* when the source was paused (0: not) */
+	uint32_t next_iter;		/* precopy's next iteration (after an abort) */
+	uint32_t retry_from;		/* after an abort: iterate once from here */
+	struct kmig_migrate_iter prev;	/* the last precopy iteration */
 };
 
 /* Record the first error (with its text) and return @ret. */
@@ -39,6 +56,26 @@ struct kmig_precopy {
 void kmig_precopy_publish(struct kmig_precopy *pc);
 /* Append an iteration row (keeps the first and the latest rows). */
 void kmig_precopy_add_row(struct kmig_precopy *pc, const struct kmig_migrate_iter *it);
+
+/* strict.c: the guard (arm before the sink's finish, with strict.deadline
+ * set at PAUSE; disarm at the switchover's end),
+ * claim COMMIT (-ETIME: the guard fired first), and the check of a step:
+ * true (and the abort counted, its reason kept) if @rest_ns from now
+ * would pass the deadline. */
+int kmig_strict_init(struct kmig_strict *g);
+void kmig_strict_fini(struct kmig_strict *g);
+int kmig_strict_arm(struct kmig_precopy *pc);
+void kmig_strict_disarm(struct kmig_precopy *pc);
+int kmig_strict_claim_commit(struct kmig_precopy *pc);
+bool kmig_strict_late(struct kmig_precopy *pc, uint64_t rest_ns, const char *step);
+/* Count an abort that no check decided (the guard, a late PREPARED). */
+void kmig_strict_count(struct kmig_precopy *pc, const char *why);
+
+/* source.c: resume the source guest we paused (records the pause). */
+void kmig_precopy_resume_source(struct kmig_precopy *pc);
+
+/* progress.c: fill @st's progress fields from its other figures. */
+void kmig_precopy_progress(struct kmig_migrate_stats *st);
 
 /* precopy.c */
 int kmig_precopy_iterate(struct kmig_precopy *pc);

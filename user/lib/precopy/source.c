@@ -52,8 +52,11 @@ int kmig_precopy_create(struct kmig_precopy **out, const struct kmig_precopy_opt
 			struct kmig_sink_factory *f)
 {
 	struct kmig_precopy *pc;
+	int ret;
 
-	if (!o->vmm_path)
+	/* A strict abort goes back to precopy: dirty logging must still be on
+	 * (--dirty-log-stop during turns it off inside the downtime). */
+	if (!o->vmm_path || (o->downtime_strict && o->stop_in_downtime))
 		return -EINVAL;
 	pc = calloc(1, sizeof(*pc));
 	if (!pc)
@@ -74,8 +77,17 @@ int kmig_precopy_create(struct kmig_precopy **out, const struct kmig_precopy_opt
 		pc->conv.throttle_max = o->throttle_max;
 	if (!pc->o.switchover_timeout_ms)
 		pc->o.switchover_timeout_ms = 30000;
+	if (!pc->o.strict_retries)
+		pc->o.strict_retries = 3;
 	kmig_ram_init(&pc->ram);
 	kmig_job_init(&pc->job, &job_desc);
+	ret = kmig_strict_init(&pc->strict);
+	if (ret) {
+		kmig_job_fini(&pc->job);
+		free(pc);
+		return ret;
+	}
+	pc->st.strict = o->downtime_strict;
 	pc->st.downtime_limit_ns = pc->conv.downtime_limit_ns;
 	pc->st.expected_downtime_ns = UINT64_MAX;
 	pc->source_end = pc->st.source_end = "running";
@@ -221,6 +233,9 @@ static int open_sink(struct kmig_precopy *pc)
 			 pc->o.no_module_why ? pc->o.no_module_why : "the module is not used");
 	kmig_job_unlock(&pc->job);
 	kmig_job_set_wake(&pc->job, wake_sink, &pc->sink);
+	if (k.ops->prepare)	/* a destination commits: the prior until seen */
+		pc->conv.fixed.commit_ns = KMIG_CONV_COMMIT_NS_FIXED +
+			kmig_ram_total(&pc->ram) * KMIG_CONV_COMMIT_NS_PER_GIB / (1ULL << 30);
 	return 0;
 }
 
@@ -304,7 +319,7 @@ static void confirm_source(struct kmig_precopy *pc)
 	pc->source_dirty_log = qs.flags & KMIG_VMMP_STATUS_F_DIRTY_LOG ? "on" : "off";
 }
 
-static void resume_source(struct kmig_precopy *pc)
+void kmig_precopy_resume_source(struct kmig_precopy *pc)
 {
 	int ret;
 
@@ -314,6 +329,12 @@ static void resume_source(struct kmig_precopy *pc)
 	if (ret)
 		vmm_error(pc, "RESUME", ret);
 	pc->paused = ret != 0;
+	if (!pc->paused && pc->t_paused) {
+		kmig_job_lock(&pc->job);
+		pc->st.max_pause_ns = KMIG_MAX(pc->st.max_pause_ns, kmig_now_ns() - pc->t_paused);
+		kmig_job_unlock(&pc->job);
+		pc->t_paused = 0;
+	}
 }
 
 /* Before COMMIT (or after a commit that failed for sure): the source
@@ -324,7 +345,7 @@ static void recover(struct kmig_precopy *pc, int err)
 
 	if (pc->sink.ops)	/* a stream closes: no COMMIT can follow */
 		pc->sink.ops->cancel(pc->sink.p, err);
-	resume_source(pc);
+	kmig_precopy_resume_source(pc);
 	if (pc->conv.throttle != pc->throttle0) {
 		ret = kmig_vmmp_throttle(pc->vmm, pc->throttle0, NULL);
 		if (ret)
@@ -346,7 +367,7 @@ static void finish_source(struct kmig_precopy *pc)
 	if (!pc->o.stop_in_downtime)
 		stop_logging(pc);
 	if (pc->o.resume_source)
-		resume_source(pc);
+		kmig_precopy_resume_source(pc);
 	confirm_source(pc);	/* dirty logging really off? */
 	if (pc->o.keep_source || pc->o.resume_source) {
 		if (pc->o.keep_source)
@@ -380,8 +401,12 @@ int kmig_precopy_run(struct kmig_precopy *pc)
 	ret = setup(pc);
 	if (!ret && !pc->o.stopped)
 		ret = kmig_precopy_iterate(pc);
-	if (!ret)
+	while (!ret) {
 		ret = kmig_precopy_switchover(pc);
+		if (ret != -EAGAIN)
+			break;
+		ret = kmig_precopy_iterate(pc);	/* after a strict abort */
+	}
 	end = end_state(pc, ret);
 	kmig_job_ended(&pc->job, ret);
 	kmig_job_lock(&pc->job);
@@ -412,6 +437,7 @@ void kmig_precopy_stats(struct kmig_precopy *pc, struct kmig_migrate_stats *st)
 	kmig_job_unlock(&pc->job);
 	if (st->state < KMIG_MIGRATE_COMPLETED && pc->t_start)
 		st->total_ns = kmig_now_ns() - pc->t_start;
+	kmig_precopy_progress(st);
 }
 
 void kmig_precopy_destroy(struct kmig_precopy *pc)
@@ -427,6 +453,7 @@ void kmig_precopy_destroy(struct kmig_precopy *pc)
 	if (pc->vmm)
 		kmig_vmmp_client_close(pc->vmm);
 	free(pc->devstate);
+	kmig_strict_fini(&pc->strict);
 	kmig_job_fini(&pc->job);
 	if (pc->f->release)
 		pc->f->release(pc->f);

@@ -70,9 +70,15 @@ int kmig_snap_match(const struct kmig_snap *s, const struct kmig_ram *ram, struc
  * @st (may be NULL) gets role "restore": bytes and pages read, absent
  * pages as pages_none, time in reads (ns_io) and checksums (ns_codec).
  * @cancel (may be NULL) is polled; non-zero stops the readers.
+ * @done (may be NULL): pages covered so far and, of those, present pages
+ * read, added atomically as each range is done (a progress line's).
  */
+struct kmig_snap_done {
+	uint64_t pages, present;
+};
+
 int kmig_snap_read(const struct kmig_snap *s, const struct kmig_ram *ram,
-		   unsigned int nr_threads, const int *cancel, struct kmig_stats *st,
-		   struct kmig_err *e);
+		   unsigned int nr_threads, const int *cancel, struct kmig_snap_done *done,
+		   struct kmig_stats *st, struct kmig_err *e);
 
 #endif /* KMIG_SNAP_LOAD_H */

@@ -31,6 +31,7 @@ struct rctx {
 	const struct kmig_snap *s;
 	const struct kmig_ram *ram;
 	const int *cancel;
+	struct kmig_snap_done *done;
 	uint64_t range_base[KMIG_MAX_BLOCKS + 1];	/* ranges before each block */
 	uint64_t next;				/* next range, atomic */
 	int failed;				/* atomic */
@@ -104,6 +105,18 @@ static int read_range(struct reader *r, unsigned int bi, uint64_t first)
 	return 0;
 }
 
+/* A range is done: its pages, and its present ones, for the progress. */
+static void count_done(struct rctx *c, unsigned int bi, uint64_t first)
+{
+	const struct kmig_snap_block *b = &c->s->blocks[bi];
+	uint64_t end = KMIG_MIN(b->npages, first + RANGE_PAGES), present = 0;
+
+	for (uint64_t p = first; p < end; p++)
+		present += kmig_test_bit(c->s->bitmaps[bi], p);
+	__atomic_fetch_add(&c->done->pages, end - first, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->done->present, present, __ATOMIC_RELAXED);
+}
+
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
@@ -122,6 +135,8 @@ static void *reader_main(void *arg)
 			__atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
 			break;
 		}
+		if (c->done)
+			count_done(c, bi, (k - c->range_base[bi]) * RANGE_PAGES);
 	}
 	return NULL;
 }
@@ -150,10 +165,10 @@ static int outcome(struct rctx *c, struct reader *rd, unsigned int n, struct kmi
 }
 
 int kmig_snap_read(const struct kmig_snap *s, const struct kmig_ram *ram,
-		   unsigned int nr_threads, const int *cancel, struct kmig_stats *st,
-		   struct kmig_err *e)
+		   unsigned int nr_threads, const int *cancel, struct kmig_snap_done *done,
+		   struct kmig_stats *st, struct kmig_err *e)
 {
-	struct rctx c = { .s = s, .ram = ram, .cancel = cancel };
+	struct rctx c = { .s = s, .ram = ram, .cancel = cancel, .done = done };
 	uint64_t t0 = kmig_now_ns();
 	struct reader *rd;
 	unsigned int started = 0;

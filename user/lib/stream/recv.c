@@ -682,8 +682,12 @@ static int read_commit(struct recv_chan *c)
 				    "(it cancelled or failed)");
 	if (ret == -ETIMEDOUT)
 		return kmig_err_set(&c->rx.err, ret, "no COMMIT from the sender in time");
-	if (!ret && act != KMIG_RX_COMMIT)
-		ret = kmig_err_set(&c->rx.err, -EPROTO, "%s, expected COMMIT",
+	if (!ret && act == KMIG_RX_ABORT)
+		ret = kmig_err_set(&c->rx.err, -ECONNABORTED, "the source aborted the "
+				   "switchover (ABORT): its guest runs there; nothing staged "
+				   "here is used");
+	if (!ret && act != KMIG_RX_COMMIT && act != KMIG_RX_ABORT)
+		ret = kmig_err_set(&c->rx.err, -EPROTO, "%s, expected COMMIT or ABORT",
 				   kmig_pkt_type_name(h.type));
 	return ret;
 }

@@ -79,7 +79,8 @@ int kmig_recv_run(struct kmig_recv *r);
  * the device state has been staged at the VMM:
  *  - kmig_recv_await_commit(): PREPARED to the sender, then its COMMIT.
  *    0: resume the guest now. Any error (the sender cancelled or vanished,
- *    no COMMIT within @timeout_ms, a cancel here): never resume it.
+ *    no COMMIT within @timeout_ms, a cancel here, the sender's ABORT:
+ *    -ECONNABORTED): never resume it.
  *  - kmig_recv_resumed(): the guest runs; RESUMED with our timings.
  *  - kmig_recv_abort(): fail with a reason the sender receives as ERROR
  *    (e.g. the VMM refused the device state, or its COMMIT failed).

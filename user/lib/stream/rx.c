@@ -105,16 +105,18 @@ static int check_seq(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
 	return 0;
 }
 
-/* After END only COMMIT may come: once, on channel 0 of a live migration. */
+/* After END only COMMIT or ABORT may come: once, on channel 0 of a live
+ * migration. */
 static int check_after_end(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
 {
+	bool word = h->type == KMIG_PKT_COMMIT || h->type == KMIG_PKT_ABORT;
 	int ret;
 
-	if (h->type != KMIG_PKT_COMMIT || !ch->s->switchover || ch->id || ch->committed)
+	if (!word || !ch->s->switchover || ch->id || ch->committed)
 		return kmig_err_set(&ch->err, -EPROTO, "%s after END%s",
 				    kmig_pkt_type_name(h->type),
-				    h->type == KMIG_PKT_COMMIT ? (ch->committed ? " and COMMIT" :
-				    ch->id ? " (COMMIT only on channel 0)" :
+				    word ? (ch->committed ? " and COMMIT or ABORT" :
+				    ch->id ? " (COMMIT and ABORT only on channel 0)" :
 				    " (not a live-migration session)") : "");
 	ret = check_seq(ch, h);
 	if (!ret)
@@ -161,7 +163,9 @@ static int check_hdr(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h)
 	case KMIG_PKT_SYNC:
 		return 0;
 	case KMIG_PKT_COMMIT:
-		return kmig_err_set(&ch->err, -EPROTO, "COMMIT before END");
+	case KMIG_PKT_ABORT:
+		return kmig_err_set(&ch->err, -EPROTO, "%s before END",
+				    kmig_pkt_type_name(h->type));
 	default:
 		return kmig_err_set(&ch->err, -EPROTO, "%s from the sender",
 				    kmig_pkt_type_name(h->type));
@@ -291,6 +295,10 @@ static int apply_body(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 	case KMIG_PKT_COMMIT:
 		ch->committed = true;
 		*action = KMIG_RX_COMMIT;
+		return 0;
+	case KMIG_PKT_ABORT:
+		ch->committed = true;	/* the last word either way */
+		*action = KMIG_RX_ABORT;
 		return 0;
 	default:
 		return kmig_err_set(&ch->err, -EPROTO, "unexpected %s",

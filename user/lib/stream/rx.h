@@ -100,6 +100,7 @@ enum kmig_rx_action {
 	KMIG_RX_SYNC_ACK,
 	KMIG_RX_END_ACK,
 	KMIG_RX_COMMIT,		/* switchover: the sender committed */
+	KMIG_RX_ABORT,		/* switchover: the sender aborted it */
 };
 
 int kmig_rx_session_init(struct kmig_rx_session *s, struct kmig_ram *ram,

@@ -346,9 +346,10 @@ int kmig_send_await_prepared(struct kmig_send *s, int timeout_ms)
 	return switchover_read(s, KMIG_PKT_PREPARED, NULL, 0, timeout_ms);
 }
 
-int kmig_send_commit(struct kmig_send *s)
+/* The sender's word after PREPARED (or after END): COMMIT or ABORT. */
+static int send_word(struct kmig_send *s, uint8_t type)
 {
-	struct kmig_pkt_hdr h = { .type = KMIG_PKT_COMMIT };
+	struct kmig_pkt_hdr h = { .type = type };
 	int ret;
 
 	if (!s->o.switchover || !s->finished)
@@ -357,8 +358,22 @@ int kmig_send_commit(struct kmig_send *s)
 	if (!ret)
 		ret = kmig_send_chan_write(&s->chans[0], &h, NULL, 0);
 	if (ret)
-		return kmig_send_fail(s, ret, "sending COMMIT: %s", strerror(-ret));
+		return kmig_send_fail(s, ret, "sending %s: %s", kmig_pkt_type_name(type),
+				      strerror(-ret));
 	return 0;
+}
+
+int kmig_send_commit(struct kmig_send *s)
+{
+	return send_word(s, KMIG_PKT_COMMIT);
+}
+
+int kmig_send_abort(struct kmig_send *s, const char *why)
+{
+	int ret = send_word(s, KMIG_PKT_ABORT);
+
+	kmig_send_fail(s, -ECONNABORTED, "switchover aborted: %s", why);
+	return ret;
 }
 
 int kmig_send_await_resumed(struct kmig_send *s, struct kmig_resumed *rep, int timeout_ms)

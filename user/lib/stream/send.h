@@ -117,6 +117,10 @@ int kmig_send_finish(struct kmig_send *s, const void *devstate, size_t len);
 int kmig_send_await_prepared(struct kmig_send *s, int timeout_ms);
 int kmig_send_commit(struct kmig_send *s);
 int kmig_send_await_resumed(struct kmig_send *s, struct kmig_resumed *rep, int timeout_ms);
+/* Instead of COMMIT (a strict downtime limit would be exceeded): ABORT,
+ * the receiver drops what it staged and never runs the guest; the stream
+ * then fails with @why (the source guest may resume: nothing can commit). */
+int kmig_send_abort(struct kmig_send *s, const char *why);
 
 /* From any thread (not from a signal handler): fail the stream with @err
  * (e.g. -ECANCELED) and wake everything. */

@@ -44,6 +44,11 @@ static int commit(void *p, int timeout_ms, struct kmig_sink_commit *out)
 	return ret;
 }
 
+static int abort_switchover(void *p, const char *why)
+{
+	return kmig_send_abort(p, why);
+}
+
 static void cancel(void *p, int err)
 {
 	kmig_send_cancel(p, err);
@@ -71,6 +76,7 @@ static void destroy(void *p)
 
 const struct kmig_sink_ops kmig_sink_send_ops = {
 	.name = "stream", .queue = queue, .flush = flush, .finish = finish,
-	.prepare = prepare, .commit = commit, .cancel = cancel, .stats = stats, .error = error,
+	.prepare = prepare, .commit = commit, .abort = abort_switchover, .cancel = cancel,
+	.stats = stats, .error = error,
 	.classify_path = classify_path, .destroy = destroy,
 };

@@ -19,7 +19,7 @@ static const char *const type_names[] = {
 	[KMIG_PKT_END] = "END", [KMIG_PKT_SYNC_ACK] = "SYNC_ACK",
 	[KMIG_PKT_END_ACK] = "END_ACK", [KMIG_PKT_ERROR] = "ERROR",
 	[KMIG_PKT_PREPARED] = "PREPARED", [KMIG_PKT_COMMIT] = "COMMIT",
-	[KMIG_PKT_RESUMED] = "RESUMED",
+	[KMIG_PKT_RESUMED] = "RESUMED", [KMIG_PKT_ABORT] = "ABORT",
 };
 
 const char *kmig_pkt_type_name(unsigned int type)

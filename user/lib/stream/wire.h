@@ -80,7 +80,10 @@ enum kmig_pkt_type {
 	KMIG_PKT_PREPARED = 9,		/* receiver: ready to resume the guest */
 	KMIG_PKT_COMMIT = 10,		/* sender: resume it (point of no return) */
 	KMIG_PKT_RESUMED = 11,		/* receiver: it runs; body: struct kmig_resumed */
-	KMIG_PKT_TYPE_MAX = KMIG_PKT_RESUMED,
+	/* sender, instead of COMMIT: the switchover is off (a strict downtime
+	 * limit would be exceeded); drop what was staged, never run the guest */
+	KMIG_PKT_ABORT = 12,
+	KMIG_PKT_TYPE_MAX = KMIG_PKT_ABORT,
 };
 
 /* RESUMED's body: what the destination spent on the switchover. */

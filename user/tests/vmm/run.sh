@@ -14,7 +14,8 @@ pass=0 fail=0 skip=0
 
 # count: KTAP on stdin -> counters; echoes the lines. A program that ends
 # badly without a "not ok" line (a crash), or a lab that failed (a kernel
-# warning, no boot), counts as one failure.
+# warning, no boot), counts as one failure; one that exits 4 (KSFT_SKIP:
+# it could check nothing here) as one skip.
 count() {
 	local line failed=0
 	while IFS= read -r line; do
@@ -25,6 +26,7 @@ count() {
 		"not ok "*) fail=$((fail + 1)); failed=1 ;;
 		"# === "*) failed=0 ;;
 		"# exit status 0"|"# programs: exit status 0") ;;
+		"# exit status 4") [ $failed = 1 ] || skip=$((skip + 1)) ;;	# KSFT_SKIP
 		"# exit status "*) [ $failed = 1 ] || fail=$((fail + 1)) ;;
 		"# programs: exit status "*) fail=$((fail + 1)) ;;
 		esac

@@ -1,0 +1,102 @@
+#!/bin/bash
+# make -C user bench-downtime: expected against actual downtime of live
+# migrations between two kmig-vmm processes over loopback, with and without
+# --downtime-strict, for a dense guest (--fill 100) and a 10% one (--fill
+# 10), codecs none and zstd. One table row per scenario (downtime_table.py):
+# medians of the expected and actual downtime, the worst actual, how many
+# runs stayed within 1.2x the limit, the strict aborts and the longest
+# pause that ended in a resume. Nothing asserts a timing: the figures are
+# for Documentation/benchmarks.rst and compare only within one run.
+#
+# Settings: BENCH_MEM (512M), BENCH_AB (16M: the range kguest keeps
+# dirtying), BENCH_RATE (50000 page writes/s), BENCH_LIMIT (50 ms),
+# BENCH_REPEAT (5), BENCH_CHANNELS (2), BENCH_CODECS ("none zstd"),
+# BENCH_FILLS ("100 10"). In the lab (TCG, 10-50x slower): 128M, 4M, 1000,
+# 300 ms, 3.
+set -u
+BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -n "${KMIG_IN_LAB:-}" ]; then
+	MEM=${BENCH_MEM:-128M} AB=${BENCH_AB:-4M} RATE=${BENCH_RATE:-1000}
+	LIMIT=${BENCH_LIMIT:-300} REPEAT=${BENCH_REPEAT:-3}
+else
+	MEM=${BENCH_MEM:-512M} AB=${BENCH_AB:-16M} RATE=${BENCH_RATE:-50000}
+	LIMIT=${BENCH_LIMIT:-50} REPEAT=${BENCH_REPEAT:-5}
+fi
+CHANNELS=${BENCH_CHANNELS:-2}
+CODECS=${BENCH_CODECS:-none zstd}
+FILLS=${BENCH_FILLS:-100 10}
+WORK=$(mktemp -d /tmp/kmig-downtime.XXXXXX)
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+field() { "$BUILD/kmig-vmmctl" "$WORK/$1.sock" query 2>/dev/null | awk -v f="$2" '$1 == f { print $2 }'; }
+
+wait_ready() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(field "$1" ready)" = yes ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# run FILL CODEC STRICT N: one migration, its report in
+# $WORK/FILL-CODEC-STRICT-N.json (a failed strict run is a result too)
+run() {
+	local fill=$1 codec=$2 strict=$3 n=$4 tag="$1-$2-$3-$4" src dst in port i st
+	rm -f "$WORK"/*.sock "$WORK/port"
+	"$BUILD/kmig-vmm" --quiet --socket "$WORK/src.sock" --mem "$MEM" --vcpus 2 --ab "$AB" \
+		--fill "$fill" --rate "$RATE" 2>"$WORK/src.err" &
+	src=$!
+	"$BUILD/kmig-vmm" --quiet --socket "$WORK/dst.sock" --mem "$MEM" --vcpus 2 --incoming \
+		2>"$WORK/dst.err" &
+	dst=$!
+	PIDS+=("$src" "$dst")
+	for ((i = 0; i < 100; i++)); do [ -S "$WORK/src.sock" ] && break; sleep 0.05; done
+	wait_ready src || { echo "source not ready: $(cat "$WORK/src.err")"; return 1; }
+	"$BUILD/kmig" incoming -q --vmm "$WORK/dst.sock" --listen 127.0.0.1:0 -R "$WORK/port" &
+	in=$!
+	PIDS+=("$in")
+	for ((i = 0; i < 100; i++)); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+	port=$(cat "$WORK/port")
+	timeout -k 5 120 "$BUILD/kmig" migrate --json --vmm "$WORK/src.sock" --to "127.0.0.1:$port" \
+		--channels "$CHANNELS" --compress "$codec" --downtime-limit "$LIMIT" \
+		$([ "$strict" = strict ] && echo --downtime-strict) >"$WORK/$tag.json" 2>"$WORK/$tag.err"
+	st=$?
+	[ "$st" = 0 ] || [ "$strict" = strict ] ||
+		{ echo "migrate failed: $(cat "$WORK/$tag.err")"; kill -9 "$in" "$src" "$dst"; wait; return 1; }
+	wait "$in"
+	"$BUILD/kmig-vmmctl" "$WORK/dst.sock" quit --exit >/dev/null 2>&1
+	"$BUILD/kmig-vmmctl" "$WORK/src.sock" quit --exit >/dev/null 2>&1
+	wait "$src" "$dst" 2>/dev/null
+	python3 "$HERE/downtime_table.py" --run "$WORK/$tag.json" "$tag"
+}
+
+for b in kmig kmig-vmm kmig-vmmctl kguest.elf; do
+	[ -e "$BUILD/$b" ] || { echo "bench: $BUILD/$b missing" >&2; exit 1; }
+done
+echo "Downtime benchmark: $MEM guest, 2 vCPUs, kguest dirtying a $AB range at $RATE page"
+echo "writes/s, $CHANNELS channels over loopback, downtime limit $LIMIT ms, $REPEAT runs each."
+if [ -n "${KMIG_IN_LAB:-}" ]; then
+	echo "Where: in the lab ($KMIG_LAB_WHY): nested KVM under TCG; compare only within this run."
+else
+	echo "Where: this machine's KVM."
+fi
+for ((n = 1; n <= REPEAT; n++)); do
+	for fill in $FILLS; do
+		for codec in $CODECS; do
+			for strict in target strict; do
+				run "$fill" "$codec" "$strict" "$n" || exit 1
+			done
+		done
+	done
+done
+python3 "$HERE/downtime_table.py" "$WORK" "$LIMIT"
