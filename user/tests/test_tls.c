@@ -25,15 +25,14 @@
 #include "stream/recv.h"
 #include "stream/send.h"
 #include "stream/wire.h"
-#include "t.h"
 #include "tls/tls.h"
+#include "kselftest_harness.h"
 
 #define PG KMIG_PAGE_SIZE
 
-static char dir[] = "/tmp/kmig-tls-test.XXXXXX";
-
-/* A CA, and two clients and a server it signs (openssl, as tls.sh). */
-static int make_pki(void)
+/* A CA, and two clients and a server it signs (openssl, as tls.sh), in a
+ * new directory @dir (a mkdtemp() template). */
+static int make_pki(char *dir)
 {
 	char cmd[4096];
 
@@ -51,7 +50,7 @@ static int make_pki(void)
 	return system(cmd) ? -EIO : 0;
 }
 
-static void rm_pki(void)
+static void rm_pki(const char *dir)
 {
 	char cmd[256];
 
@@ -60,7 +59,7 @@ static void rm_pki(void)
 		fprintf(stderr, "# could not remove %s\n", dir);
 }
 
-static struct kmig_tls *tls_for(const char *who, bool server, bool psk)
+static struct kmig_tls *tls_for(const char *dir, const char *who, bool server, bool psk)
 {
 	char path[512];
 	struct kmig_tls_opts o = { .server = server };
@@ -73,7 +72,7 @@ static struct kmig_tls *tls_for(const char *who, bool server, bool psk)
 	else
 		o.creds_dir = path;
 	if (kmig_tls_create(&t, &o, &e))
-		printf("# tls %s: %s\n", who, e.msg);
+		fprintf(stderr, "# tls %s: %s\n", who, e.msg);
 	return t;
 }
 
@@ -165,7 +164,7 @@ static int client_hello(struct rx *rx, struct kmig_tls *tls, const uint8_t *sess
 	if (!ret)
 		ret = kmig_net_set_timeout(*fd, 5000);
 	if (!ret && tls && (ret = kmig_tls_handshake(tls, *fd, "127.0.0.1", NULL, c, &e)))
-		printf("# handshake: %s\n", e.msg);
+		fprintf(stderr, "# handshake: %s\n", e.msg);
 	memcpy(h.session, session, KMIG_SESSION_ID_LEN);
 	kmig_hello_encode(buf, &h);
 	return ret ?: kmig_tls_write_full(*c, *fd, buf, sizeof(buf));
@@ -190,48 +189,62 @@ static void client_close(int fd, struct kmig_tls_conn *c)
 	close(fd);
 }
 
-static void t_injected_channel(struct t_state *st)
+FIXTURE(tls) {
+	char dir[64];
+};
+
+FIXTURE_SETUP(tls)
 {
-	struct kmig_tls *srv = tls_for("dst", true, false), *src = tls_for("src", false, false),
-			*mal = tls_for("mallory", false, false);
+	snprintf(self->dir, sizeof(self->dir), "/tmp/kmig-tls-test.XXXXXX");
+	ASSERT_EQ(0, make_pki(self->dir)) TH_LOG("openssl could not make the test PKI");
+}
+
+FIXTURE_TEARDOWN(tls)
+{
+	rm_pki(self->dir);
+}
+
+TEST_F(tls, injected_channel)
+{
+	struct kmig_tls *srv = tls_for(self->dir, "dst", true, false), *src = tls_for(self->dir, "src", false, false),
+			*mal = tls_for(self->dir, "mallory", false, false);
 	uint8_t session[KMIG_SESSION_ID_LEN], other[KMIG_SESSION_ID_LEN];
 	struct kmig_tls_conn *c0, *c;
 	int fd0, fd, ret;
 	struct rx rx;
 
-	T_ASSERT(st, srv && src && mal, "credentials");
-	T_ASSERT(st, getrandom(session, sizeof(session), 0) == sizeof(session) &&
-		 getrandom(other, sizeof(other), 0) == sizeof(other), "random");
-	T_ASSERT(st, rx_start(&rx, srv) == 0, "receiver");
+	ASSERT_TRUE(srv && src && mal) TH_LOG("credentials");
+	ASSERT_TRUE(getrandom(session, sizeof(session), 0) == sizeof(session) &&
+		 getrandom(other, sizeof(other), 0) == sizeof(other)) TH_LOG("random");
+	ASSERT_TRUE(rx_start(&rx, srv) == 0) TH_LOG("receiver");
 	ret = client_hello(&rx, src, session, 0, &fd0, &c0);
-	T_ASSERT(st, ret == 0 && client_reply(fd0, c0) == 0, "channel 0 accepted: %d", ret);
+	ASSERT_TRUE(ret == 0 && client_reply(fd0, c0) == 0) TH_LOG("channel 0 accepted: %d", ret);
 
 	/* Mallory: a valid certificate of the same CA, the sniffed id. */
 	ret = client_hello(&rx, mal, session, 1, &fd, &c);
-	T_EXPECT(st, ret == 0, "mallory's handshake %d", ret);
-	T_EXPECT(st, client_reply(fd, c) != 0, "mallory's channel accepted");
+	EXPECT_TRUE(ret == 0) TH_LOG("mallory's handshake %d", ret);
+	EXPECT_TRUE(client_reply(fd, c) != 0) TH_LOG("mallory's channel accepted");
 	client_close(fd, c);
-	T_EXPECT(st, wait_refused(&rx, 1), "mallory not refused");
-	T_EXPECT(st, strstr(rx.why[0], "127.0.0.1:") &&
-		 strstr(rx.why[0], "another certificate than channel 0's"), "%s", rx.why[0]);
+	EXPECT_TRUE(wait_refused(&rx, 1)) TH_LOG("mallory not refused");
+	EXPECT_TRUE(strstr(rx.why[0], "127.0.0.1:") &&
+		 strstr(rx.why[0], "another certificate than channel 0's")) TH_LOG("%s", rx.why[0]);
 
 	/* The session's own peer, but with another session's id. */
 	ret = client_hello(&rx, src, other, 1, &fd, &c);
-	T_EXPECT(st, ret == 0 && client_reply(fd, c) != 0, "other session's channel accepted");
+	EXPECT_TRUE(ret == 0 && client_reply(fd, c) != 0) TH_LOG("other session's channel accepted");
 	client_close(fd, c);
-	T_EXPECT(st, wait_refused(&rx, 2) && strstr(rx.why[1], "not this session's id"), "%s",
+	EXPECT_TRUE(wait_refused(&rx, 2) && strstr(rx.why[1], "not this session's id")) TH_LOG("%s",
 		 rx.why[1]);
 
 	/* A plaintext replay of the hello: refused by the TLS handshake. */
 	ret = client_hello(&rx, NULL, session, 1, &fd, &c);
-	T_EXPECT(st, ret == 0 && client_reply(fd, NULL) != 0, "plaintext channel accepted");
+	EXPECT_TRUE(ret == 0 && client_reply(fd, NULL) != 0) TH_LOG("plaintext channel accepted");
 	client_close(fd, c);
-	T_EXPECT(st, wait_refused(&rx, 3) && strstr(rx.why[2], "TLS handshake"), "%s", rx.why[2]);
+	EXPECT_TRUE(wait_refused(&rx, 3) && strstr(rx.why[2], "TLS handshake")) TH_LOG("%s", rx.why[2]);
 
 	/* Nothing was received: no block table, no block. */
-	T_EXPECT(st, rx.ram.nr == 0, "%u blocks created", rx.ram.nr);
-	T_EXPECT(st, kmig_recv_channels(rx.r) == 2 && kmig_recv_refused(rx.r) == 3,
-		 "channels %u refused %u", kmig_recv_channels(rx.r), kmig_recv_refused(rx.r));
+	EXPECT_TRUE(rx.ram.nr == 0) TH_LOG("%u blocks created", rx.ram.nr);
+	EXPECT_TRUE(kmig_recv_channels(rx.r) == 2 && kmig_recv_refused(rx.r) == 3) TH_LOG("channels %u refused %u", kmig_recv_channels(rx.r), kmig_recv_refused(rx.r));
 	client_close(fd0, c0);
 	rx_stop(&rx);
 	kmig_tls_destroy(srv);
@@ -239,31 +252,29 @@ static void t_injected_channel(struct t_state *st)
 	kmig_tls_destroy(mal);
 }
 
-static void t_channel1_first(struct t_state *st)
+TEST_F(tls, channel1_first)
 {
-	struct kmig_tls *srv = tls_for("psk", true, true), *cli = tls_for("psk", false, true);
+	struct kmig_tls *srv = tls_for(self->dir, "psk", true, true), *cli = tls_for(self->dir, "psk", false, true);
 	uint8_t session[KMIG_SESSION_ID_LEN] = { 1, 2, 3 };
 	struct kmig_tls_conn *c;
 	struct rx rx;
 	int fd;
 
-	T_ASSERT(st, srv && cli, "key");
-	T_ASSERT(st, rx_start(&rx, srv) == 0, "receiver");
-	T_EXPECT(st, client_hello(&rx, cli, session, 1, &fd, &c) == 0 && client_reply(fd, c),
-		 "channel 1 first accepted");
+	ASSERT_TRUE(srv && cli) TH_LOG("key");
+	ASSERT_TRUE(rx_start(&rx, srv) == 0) TH_LOG("receiver");
+	EXPECT_TRUE(client_hello(&rx, cli, session, 1, &fd, &c) == 0 && client_reply(fd, c)) TH_LOG("channel 1 first accepted");
 	client_close(fd, c);
-	T_EXPECT(st, wait_refused(&rx, 1) && strstr(rx.why[0], "channel 1 before channel 0"),
-		 "%s", rx.why[0]);
-	T_EXPECT(st, kmig_recv_channels(rx.r) == 0, "a session started");
+	EXPECT_TRUE(wait_refused(&rx, 1) && strstr(rx.why[0], "channel 1 before channel 0")) TH_LOG("%s", rx.why[0]);
+	EXPECT_TRUE(kmig_recv_channels(rx.r) == 0) TH_LOG("a session started");
 	rx_stop(&rx);
 	kmig_tls_destroy(srv);
 	kmig_tls_destroy(cli);
 }
 
 /* A whole stream over TLS, 4 channels, a device-state blob. */
-static void t_stream(struct t_state *st)
+TEST_F(tls, stream)
 {
-	struct kmig_tls *srv = tls_for("dst", true, false), *cli = tls_for("src", false, false);
+	struct kmig_tls *srv = tls_for(self->dir, "dst", true, false), *cli = tls_for(self->dir, "src", false, false);
 	struct kmig_send_opts so;
 	struct kmig_send *s = NULL;
 	struct kmig_stats sst;
@@ -273,12 +284,12 @@ static void t_stream(struct t_state *st)
 	struct rx rx;
 	int ret;
 
-	T_ASSERT(st, srv && cli, "credentials");
+	ASSERT_TRUE(srv && cli) TH_LOG("credentials");
 	kmig_ram_init(&src);
-	T_ASSERT(st, kmig_ram_add_memfd(&src, "ram0", 3000 * PG, NULL) == 0, "block");
+	ASSERT_TRUE(kmig_ram_add_memfd(&src, "ram0", 3000 * PG, NULL) == 0) TH_LOG("block");
 	t_fill_random(src.blocks[0].base, 1000 * PG, 7);
 	t_fill_text(src.blocks[0].base + 2000 * PG, 500 * PG, 8);
-	T_ASSERT(st, rx_start(&rx, srv) == 0, "receiver");
+	ASSERT_TRUE(rx_start(&rx, srv) == 0) TH_LOG("receiver");
 	kmig_send_opts_init(&so);
 	so.nr_channels = 4;
 	so.tls = cli;
@@ -289,17 +300,17 @@ static void t_stream(struct t_state *st)
 		ret = kmig_send_queue_all(s);
 	if (!ret)
 		ret = kmig_send_finish(s, "state", 5);
-	T_EXPECT(st, ret == 0, "send %d: %s", ret, s ? kmig_send_error(s) : "");
+	EXPECT_TRUE(ret == 0) TH_LOG("send %d: %s", ret, s ? kmig_send_error(s) : "");
 	pthread_join(rx.t, NULL);
-	T_EXPECT(st, rx.ret == 0, "receive %d: %s", rx.ret, kmig_recv_error(rx.r));
-	T_EXPECT(st, rx.ram.nr == 1 && !memcmp(rx.ram.blocks[0].base, src.blocks[0].base,
-						3000 * PG), "pages differ");
+	EXPECT_TRUE(rx.ret == 0) TH_LOG("receive %d: %s", rx.ret, kmig_recv_error(rx.r));
+	EXPECT_TRUE(rx.ram.nr == 1 && !memcmp(rx.ram.blocks[0].base, src.blocks[0].base,
+						3000 * PG)) TH_LOG("pages differ");
 	dev = kmig_recv_devstate(rx.r, &dev_len);
-	T_EXPECT(st, dev && dev_len == 5 && !memcmp(dev, "state", 5), "device state");
+	EXPECT_TRUE(dev && dev_len == 5 && !memcmp(dev, "state", 5)) TH_LOG("device state");
 	kmig_send_stats(s, &sst);
-	T_EXPECT(st, sst.tls.on && !strcmp(sst.tls.version, "TLSv1.3"), "stats: TLS %d %s",
+	EXPECT_TRUE(sst.tls.on && !strcmp(sst.tls.version, "TLSv1.3")) TH_LOG("stats: TLS %d %s",
 		 sst.tls.on, sst.tls.version);
-	printf("# %s %s, kernel TLS tx %d rx %d\n", sst.tls.version, sst.tls.cipher,
+	TH_LOG("%s %s, kernel TLS tx %d rx %d", sst.tls.version, sst.tls.cipher,
 	       sst.tls.ktls_tx, sst.tls.ktls_rx);
 	kmig_send_destroy(s);
 	kmig_recv_destroy(rx.r);
@@ -309,19 +320,4 @@ static void t_stream(struct t_state *st)
 	kmig_tls_destroy(cli);
 }
 
-int main(void)
-{
-	static const struct t_case cases[] = {
-		T_CASE(t_injected_channel), T_CASE(t_channel1_first), T_CASE(t_stream),
-	};
-	int ret;
-
-	if (make_pki()) {
-		printf("# openssl could not make the test PKI in %s\n", dir);
-		rm_pki();
-		return 1;
-	}
-	ret = t_main("tls", cases, sizeof(cases) / sizeof(cases[0]));
-	rm_pki();
-	return ret;
-}
+TEST_HARNESS_MAIN
