@@ -5,6 +5,7 @@
 # the destination never touched the zero pages it was told about.
 #
 #   loopback:  every codec x 1/2/4 channels
+#   tls:       with a pre-shared key, and with x509 certificates
 #   netns:     the same over a veth pair between two network namespaces:
 #
 #     netns kmigS<pid>                         netns kmigR<pid>
@@ -27,7 +28,7 @@ migrate_case() {
 	local name=$1 st
 	shift
 	start_pair "$name-s" "$name-d" ${SRC_ARGS:-} || { not_ok "$name: setup"; return 1; }
-	start_incoming "$name" "$name-d" || { not_ok "$name: incoming"; return 1; }
+	start_incoming "$name" "$name-d" ${IN_ARGS:-} || { not_ok "$name: incoming"; return 1; }
 	start_migrate "$name" "$name-s" "$@"
 	wait_bounded "$MIG_PID" 120
 	st=$?
@@ -59,6 +60,10 @@ case_checks() {
 	wait_bounded "$SRC_PID" 10 || { not_ok "$name: source VMM still there"; return 1; }
 	check_guest "$name-d" || { not_ok "$name: destination guest"; return 1; }
 	report_consistent "$j" || { not_ok "$name: report: $(report_consistent "$j" 2>&1)"; return 1; }
+	[ -z "${TLS_EXPECT:-}" ] || [ "$(json_get "$j" 'j["stream"]["tls"]["version"]')" = TLSv1.3 ] ||
+		{ not_ok "$name: the report does not say TLS 1.3"; return 1; }
+	[ -z "${TLS_EXPECT:-}" ] ||
+		echo "# $name: $(json_get "$j" '"%(version)s %(cipher)s, kernel TLS to send: %(ktls_tx)s, to receive: %(ktls_rx)s" % j["stream"]["tls"]')"
 	ok "$name ($(json_get "$j" '"%d syncs, downtime %.1f ms, %.0f MiB" % (j["dirty_sync_count"], j["downtime_ns"] / 1e6, j["transferred_bytes"] / 2**20)'))"
 }
 
@@ -124,6 +129,17 @@ netns_matrix() {
 	ip netns del "$ns_s"
 	ip netns del "$ns_r"
 	ip netns list | grep -q "kmig[SR]$$" && not_ok "netns left behind"
+}
+
+# TLS on every channel: a pre-shared key, and x509 with both names
+# checked (keys made here, pki.sh).
+tls_cases() {
+	. "$(dirname "$0")/pki.sh"
+	make_pki || { not_ok "tls: pki"; return; }
+	TLS_EXPECT=1 SRC_ARGS=$MATRIX_SRC IN_ARGS="--tls-psk $P/psk" \
+		migrate_case tls-psk-2 -c 2 --tls-psk "$P/psk"
+	TLS_EXPECT=1 SRC_ARGS=$MATRIX_SRC IN_ARGS="--tls-creds $P/dst --tls-peer src.test" \
+		migrate_case tls-x509-4 -c 4 -z lz4 --tls-creds "$P/src" --tls-peer dst.test
 }
 
 # One guest, REPEAT hops: A -> B -> C ..., each a fresh --incoming VMM.
@@ -200,6 +216,7 @@ converge_cases() {
 case "${1:-all}" in
 all)
 	loopback_matrix
+	tls_cases
 	netns_matrix
 	repeat_hops
 	iterate_case

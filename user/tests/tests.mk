@@ -42,12 +42,14 @@ unit: $(UNIT_BINS)
 e2e: all
 	$(Q)tests/run-e2e.sh $(BUILD)
 
-# ASan+UBSan build of everything; unit tests and a loopback integrity run.
+# ASan+UBSan build of everything; unit tests, a loopback integrity run and
+# the TLS attacks.
 san:
 	$(Q)$(MAKE) SAN=1 all
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run-unit.sh $(UNIT_SRCS:tests/%.c=build-san/tests/%)
 	$(Q)ASAN_OPTIONS=detect_leaks=1 KMIG=$(CURDIR)/build-san/kmig QUICK=1 bash tests/integrity.sh
+	$(Q)ASAN_OPTIONS=detect_leaks=1 KMIG=$(CURDIR)/build-san/kmig bash tests/tls.sh
 
 check:: unit e2e san
 
