@@ -29,7 +29,9 @@ migrate_case() {
 	shift
 	start_pair "$name-s" "$name-d" ${SRC_ARGS:-} || { not_ok "$name: setup"; return 1; }
 	start_incoming "$name" "$name-d" ${IN_ARGS:-} || { not_ok "$name: incoming"; return 1; }
+	${BEFORE_MIGRATE:-:}
 	start_migrate "$name" "$name-s" "$@"
+	${AFTER_START:-:}
 	wait_bounded "$MIG_PID" 120
 	st=$?
 	if [ "$st" != 0 ]; then
@@ -142,6 +144,35 @@ tls_cases() {
 		migrate_case tls-x509-4 -c 4 -z lz4 --tls-creds "$P/src" --tls-peer dst.test
 }
 
+# Stray connections to kmig incoming's port (a port scan, a client that is
+# not kmig) before and during the migration: refused, logged with their
+# address, and the migration completes as if they were not there.
+stray_clients() {
+	python3 -S -c '
+import socket, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port)); s.send(b"GET / HTTP/1.0\r\n\r\n" * 4); s.close()
+s = socket.create_connection(("127.0.0.1", port)); s.close()' "$IN_PORT"
+	wait_line "$WORK/stray.in.err" "refused a connection from 127.0.0.1:[0-9]+: .*Connection reset" 10
+}
+stray_during() {
+	( sleep 0.3; python3 -S -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.send(b"\0" * 4096); s.close()' \
+		"$IN_PORT" 2>/dev/null ) &
+}
+stray_case() {
+	BEFORE_MIGRATE=stray_clients AFTER_START=stray_during SRC_ARGS=$MATRIX_SRC \
+		migrate_case stray -c 2 || return
+	local n
+	n=$(grep -c "refused a connection from 127.0.0.1" "$WORK/stray.in.err")
+	if [ "$n" -ge 2 ] && grep -q "not a kmig hello" "$WORK/stray.in.err"; then
+		ok "stray: $n stray connections refused and logged, the migration completed"
+	else
+		not_ok "stray: $n refusals logged: $(cat "$WORK/stray.in.err")"
+	fi
+}
+
 # One guest, REPEAT hops: A -> B -> C ..., each a fresh --incoming VMM.
 repeat_hops() {
 	local cur=hop0 next i bad=0 st
@@ -217,6 +248,7 @@ case "${1:-all}" in
 all)
 	loopback_matrix
 	tls_cases
+	stray_case
 	netns_matrix
 	repeat_hops
 	iterate_case

@@ -225,14 +225,14 @@ static int hello_session_check(struct kmig_recv *r, const struct kmig_tls_conn *
 		return 0;
 	}
 	if (memcmp(h->session, r->session, KMIG_SESSION_ID_LEN))
-		return kmig_err_set(e, -EPROTO, "hello of another session (channel %u)",
+		return kmig_err_set(e, -EACCES, "hello of another session (channel %u)",
 				    h->channel);
 	if (h->nr_channels != r->nr || h->codec != r->sess.codec)
 		return kmig_err_set(e, -EPROTO, "channel %u: %u channels codec %u, expected "
 				    "%u channels codec %u", h->channel, h->nr_channels, h->codec,
 				    r->nr, r->sess.codec);
 	if (r->chans[h->channel].fd >= 0)
-		return kmig_err_set(e, -EPROTO, "channel %u twice", h->channel);
+		return kmig_err_set(e, -EACCES, "channel %u twice", h->channel);
 	return 0;
 }
 
@@ -294,8 +294,11 @@ static void set_taking(struct kmig_recv *r, int fd)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* Under TLS, a connection that is not of the session: reported, closed,
- * and the receiver goes on waiting for its channels (recv.h). */
+/* A connection that is not of the session (under TLS: anything that fails
+ * the handshake or the binding; in plaintext: one that sends no kmig
+ * hello, or one of another session): reported, closed, and the receiver
+ * goes on waiting for its channels (recv.h). A port scan or a stray
+ * client must not end a migration. */
 static int refuse(struct kmig_recv *r, int fd, struct kmig_tls_conn *t, const char *peer,
 		  const char *why)
 {
@@ -345,8 +348,13 @@ static int take_channel(struct kmig_recv *r, int fd, uint64_t deadline)
 	kmig_net_peer_name(fd, peer, sizeof(peer));
 	set_taking(r, fd);
 	ret = read_hello(r, fd, KMIG_MIN(deadline, kmig_now_ns() + 10000000000ULL), &t, buf, &e);
-	if (ret && r->o.tls && !r->failed)
+	if (ret && !r->failed)
 		return refuse(r, fd, t, peer, e.msg);
+	if (!ret && kmig_get_le32(buf) != KMIG_HELLO_MAGIC) {
+		/* Not kmig at all: say nothing to it. */
+		kmig_err_set(&e, -EACCES, "not a kmig hello (magic %#010x)", kmig_get_le32(buf));
+		return refuse(r, fd, t, peer, e.msg);
+	}
 	if (!ret)
 		ret = kmig_hello_decode(buf, &h, &e);
 	if (!ret)

@@ -241,7 +241,9 @@ static int handshake_error(struct kmig_tls_conn *c, int rc, struct kmig_err *e)
 		return kmig_err_set(e, -ETIMEDOUT, "TLS handshake: no answer in time");
 	if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
 		return kmig_err_set(e, saved && saved != EPIPE ? -saved : -ECONNRESET,
-				    "TLS handshake: the peer closed the connection (%s)",
+				    "TLS handshake: the peer closed the connection (%s; is the "
+				    "peer using TLS? a plaintext receiver closes a connection "
+				    "that sends no kmig hello)",
 				    saved ? strerror(saved) : "no TLS there, or it refused us");
 	return kmig_err_set(e, strstr(why, "alert") ? -EACCES : -EPROTO,
 			    "TLS handshake: %s%s", why, strstr(why, "wrong version number") ||
