@@ -512,7 +512,7 @@ TEST_F(snap, lying_claim)
 		TH_LOG("sparse: %lld bytes", (long long)sb.st_blocks * 512);
 	ret = load_opts(&s, &o, &e);
 	EXPECT_TRUE(ret == -EFBIG &&
-		    strstr(e.msg, "claims 64.0 GiB of RAM, more than the " "limit of 1.0 GiB"))
+		    strstr(e.msg, "claims 64.0 GiB of RAM, more than the limit of 1.0 GiB"))
 		TH_LOG("max_ram: %d %s", ret, e.msg);
 	TH_LOG("refused: %s", e.msg);
 	/* A valid file as far as the format goes: accepted without keep,
