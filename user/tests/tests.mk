@@ -8,11 +8,9 @@ UNIT_SRCS := $(wildcard tests/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROGS += $(UNIT_BINS)
 
-# The library's unit tests: on kselftest_harness.h (the header as for
-# tests/vmm/; found by its #include, so a converted test needs no edit
-# here), or still on tests/t.h (the pattern rule below).
-KSFT_UNIT_SRCS := $(filter-out tests/test_cli_%.c,\
-	$(shell grep -l '^\#include "kselftest_harness.h"' $(UNIT_SRCS)))
+# The library's unit tests, on kselftest_harness.h (the header as for
+# tests/vmm/), linked with the test library and the library.
+KSFT_UNIT_SRCS := $(filter-out tests/test_cli_%.c,$(UNIT_SRCS))
 KSFT_UNIT_BINS := $(KSFT_UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # The harness ends each test's child with _exit(), which skips
@@ -29,11 +27,6 @@ $(KSFT_UNIT_BINS): $(BUILD)/tests/%: tests/%.c $(TESTLIB) $(LIB) $(VMM_KHDR)/kse
 	@$(if $(Q),echo "  CC     $@")
 	$(Q)$(CC) $(CFLAGS) $(VMM_TEST_CFLAGS) -Itests -o $@ $< $(TESTLIB) $(LIB) \
 		$(KSFT_SAN_LINK) $(LDFLAGS) $(LDLIBS)
-
-$(BUILD)/tests/test_%: tests/test_%.c $(TESTLIB) $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC     $@")
-	$(Q)$(CC) $(CFLAGS) -Itests -Itests/lib -o $@ $< $(TESTLIB) $(LIB) $(LDFLAGS) $(LDLIBS)
 
 .PHONY: unit e2e san
 unit: $(UNIT_BINS)
