@@ -52,12 +52,13 @@ export KVER KDIR V
 KVER_612 ?= $(shell $(CURDIR)/scripts/kver.sh 6.12)
 
 # Debian packages needed to build, test, benchmark and demo everything
-# (flex, bison, bc, libelf-dev, libssl-dev: the debug kernel).
+# (flex, bison, bc, libelf-dev: the debug kernel; libssl-dev: it and TLS on
+# the channels; openssl: the TLS tests make their keys and certificates).
 DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm pkg-config \
 	zlib1g-dev libzstd-dev liblz4-dev libmnl-dev libisal-dev \
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 \
-	flex bison bc libelf-dev libssl-dev \
+	flex bison bc libelf-dev libssl-dev openssl \
 	busybox-static cpio kmod xz-utils \
 	iproute2 util-linux procps python3 \
 	debhelper dh-dkms dkms dpkg-dev fakeroot lintian debootstrap man-db \

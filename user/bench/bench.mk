@@ -12,5 +12,12 @@ $(BUILD)/bench/%: bench/%.c $(TESTLIB) $(LIB)
 	@$(if $(Q),echo "  CC     $@")
 	$(Q)$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(TESTLIB) $(LIB) $(LDFLAGS) $(LDLIBS)
 
+# stream_file prints its result through the CLI's one JSON writer.
+$(BUILD)/bench/stream_file: bench/stream_file.c $(BUILD)/cli/json.o $(TESTLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC     $@")
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -Icli -o $@ $< $(BUILD)/cli/json.o $(TESTLIB) $(LIB) \
+		$(LDFLAGS) $(LDLIBS)
+
 bench:: $(BUILD)/bench/stream_bench
 	$(Q)$(BUILD)/bench/stream_bench $(BENCH_ARGS)

@@ -2,7 +2,8 @@
 # make -C user bench-migrate: live migration of a 2 GiB kguest between two
 # kmig-vmm processes over loopback (2 channels), at two dirty rates, with
 # the dirty-log stop after the switchover (kmig's order) and inside the
-# downtime (what a naive VMM does). Medians of BENCH_REPEAT runs; the
+# downtime (what a naive VMM does), and with TLS on the channels (a
+# pre-shared key) against plaintext. Medians of BENCH_REPEAT runs; the
 # tables' ratios are against baselines measured in this run. memfd THP is
 # switched to "advise" for the run when possible (and restored): huge pages
 # are what makes stopping dirty logging expensive.
@@ -72,9 +73,14 @@ thp_mib() {
 		"/proc/$1/smaps_rollup" 2>/dev/null
 }
 
-# run RATE MODE N [ARGS]: one migration, its report in $WORK/RATE-MODE-N.json
+# run RATE MODE N [ARGS]: one migration, its report in $WORK/RATE-MODE-N.json;
+# MODE after or during (the dirty-log stop), or tls: after, with TLS (PSK)
 run() {
-	local rate=$1 mode=$2 n=$3 tag="$1-$2-$3" src dst in port
+	local rate=$1 mode=$2 n=$3 tag="$1-$2-$3" src dst in port stop=$2 tls=()
+	if [ "$mode" = tls ]; then
+		stop=after
+		tls=(--tls-psk "$WORK/psk")
+	fi
 	rm -f "$WORK"/*.sock "$WORK/port"
 	"$BUILD/kmig-vmm" --quiet --socket "$WORK/src.sock" --mem "$MEM" --vcpus 2 --ab "$AB" \
 		--rate "$rate" --report 256 2>"$WORK/src.err" &
@@ -86,14 +92,15 @@ run() {
 	wait_ready src || { echo "source not ready: $(cat "$WORK/src.err")"; return 1; }
 	sleep 1		# a second of dirtying at the stated rate before migrating
 	thp_mib "$src" >"$WORK/$tag.thp"
-	"$BUILD/kmig" incoming -q --vmm "$WORK/dst.sock" --listen 127.0.0.1:0 -R "$WORK/port" &
+	"$BUILD/kmig" incoming -q --vmm "$WORK/dst.sock" --listen 127.0.0.1:0 -R "$WORK/port" \
+		"${tls[@]}" &
 	in=$!
 	PIDS+=("$in")
 	for ((i = 0; i < 100; i++)); do [ -s "$WORK/port" ] && break; sleep 0.05; done
 	port=$(cat "$WORK/port")
 	timeout -k 5 120 "$BUILD/kmig" migrate --json --vmm "$WORK/src.sock" --to "127.0.0.1:$port" \
 		--channels "$CHANNELS" --downtime-limit "$LIMIT" --max-iterations 30 \
-		--dirty-log-stop "$mode" ${4:-} >"$WORK/$tag.json" 2>"$WORK/$tag.err" ||
+		--dirty-log-stop "$stop" "${tls[@]}" ${4:-} >"$WORK/$tag.json" 2>"$WORK/$tag.err" ||
 		{ echo "migrate failed: $(cat "$WORK/$tag.err")"; kill -9 "$in" "$src" "$dst"; wait; return 1; }
 	wait "$in"
 	"$BUILD/kmig-vmmctl" "$WORK/dst.sock" quit --exit >/dev/null 2>&1
@@ -115,6 +122,7 @@ else
 	echo "Where: this machine's KVM."
 fi
 thp_on
+(umask 077; openssl rand -hex 32 >"$WORK/psk") || exit 1
 MODULE_WHY=$("$HERE/../../selftests/vmtest/lab.sh" --need kmig --why)
 if [ -n "$MODULE_WHY" ]; then
 	MODULE_WHY="not run: $MODULE_WHY"
@@ -127,7 +135,7 @@ fi
 # of a module machine are numbered after the module's.
 for rate in $RATES; do
 	for ((n = 1; n <= REPEAT; n++)); do
-		for mode in after during; do
+		for mode in after during tls; do
 			for p in "${!PATH_ARGS[@]}"; do
 				run "$rate" "$mode" $((n + p * REPEAT)) "${PATH_ARGS[$p]}" || exit 1
 			done

@@ -121,6 +121,32 @@ def parts_table(runs, rates):
     table("(c) Where the downtime goes (fallback, medians, ms)", head, rows, [])
 
 
+def tls_words(j):
+    t = j["stream"]["tls"]
+    if not t["on"]:
+        return "plaintext?"
+    return "%s, %s" % (t["cipher"], "kernel sends" if t["ktls_tx"] else "userspace")
+
+
+def tls_table(runs, rates):
+    head = ["dirty rate", "path", "total s plain", "total s TLS", "TLS / plain",
+            "downtime ms plain", "downtime ms TLS", "TLS / plain", "records"]
+    rows = []
+    for rate in rates:
+        for path in PATHS:
+            plain, tls = pick(runs, rate, "after", path), pick(runs, rate, "tls", path)
+            if not plain or not tls:
+                continue
+            tp, tt = med(plain, lambda j: j["total_ns"] / 1e9), med(tls, lambda j: j["total_ns"] / 1e9)
+            dp = med(plain, lambda j: j["downtime_ns"] / 1e6)
+            dt = med(tls, lambda j: j["downtime_ns"] / 1e6)
+            rows.append([rate_label(rate), path, "%.2f" % tp, "%.2f" % tt, "%.2fx" % (tt / tp),
+                         "%.1f" % dp, "%.1f" % dt, "%.2fx" % (dt / dp), tls_words(tls[0]["j"])])
+    table("(d) TLS 1.3 on the channels (--tls-psk) against plaintext, stop after the "
+          "switchover", head, rows,
+          ["baseline: the plaintext migrations of table (a), this run, interleaved"])
+
+
 def main():
     work, module_why = sys.argv[1], sys.argv[2]
     rates = [int(r) for r in sys.argv[3:]]
@@ -132,6 +158,7 @@ def main():
     downtime_table(runs, rates, module_why)
     stop_table(runs, rates)
     parts_table(runs, rates)
+    tls_table(runs, rates)
 
 
 if __name__ == "__main__":

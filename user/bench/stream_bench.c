@@ -16,6 +16,8 @@
  *     machine's limit in the same run: the smaller of an N-stream TCP
  *     blaster and N threads pwrite()ing into fresh memfd memory; page bytes
  *     read and copied per data page from the stream's own counters
+ *  t  TLS 1.3 (a pre-shared key, AES-128-GCM) against plaintext, 1/2/4
+ *     channels, runs interleaved; kernel TLS where the kernel has it
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,6 +44,7 @@
 #include "base/net.h"
 #include "stream/recv.h"
 #include "stream/send.h"
+#include "tls/tls.h"
 #include "base/zero.h"
 
 #define PG KMIG_PAGE_SIZE
@@ -65,7 +69,13 @@ struct result {
 	double secs;
 	uint64_t wire, pages_bytes, compressed_pages, raw_pages;
 	struct kmig_chan_stats tx, rx;	/* totals of both sides */
+	struct kmig_tls_stats tls_tx, tls_rx;
 	int ret;
+};
+
+/* TLS for a transfer: the receiver's and the sender's (NULL: plaintext). */
+struct tls_pair {
+	struct kmig_tls *rx, *tx;
 };
 
 struct rx_arg {
@@ -82,9 +92,10 @@ static void *rx_main(void *p)
 }
 
 static struct result transfer(const struct kmig_ram *src, unsigned int channels,
-			      enum kmig_codec_id codec, int autoc, uint64_t rate)
+			      enum kmig_codec_id codec, int autoc, uint64_t rate,
+			      const struct tls_pair *tls)
 {
-	struct kmig_recv_opts ro = { .accept_timeout_ms = 20000 };
+	struct kmig_recv_opts ro = { .accept_timeout_ms = 20000, .tls = tls ? tls->rx : NULL };
 	struct result res = { 0 };
 	struct kmig_send_opts o;
 	struct kmig_send *s = NULL;
@@ -102,6 +113,7 @@ static struct result transfer(const struct kmig_ram *src, unsigned int channels,
 	o.auto_compress = autoc;
 	o.max_bandwidth = rate;
 	o.queue_depth = QUEUE_DEPTH;
+	o.tls = tls ? tls->tx : NULL;
 	if ((res.ret = kmig_recv_create(&ra.r, &ro, &dst)) ||
 	    (res.ret = kmig_recv_listen(ra.r, "127.0.0.1", "0")))
 		return res;
@@ -130,9 +142,11 @@ static struct result transfer(const struct kmig_ram *src, unsigned int channels,
 			kmig_recv_error(ra.r));
 	kmig_recv_stats(ra.r, &st);
 	res.rx = st.sum;
+	res.tls_rx = st.tls;
 	if (s) {
 		kmig_send_stats(s, &st);
 		res.tx = st.sum;
+		res.tls_tx = st.tls;
 		res.wire = st.sum.bytes_wire;
 		res.compressed_pages = st.sum.pages_compressed;
 		res.raw_pages = st.sum.pages_raw;
@@ -244,7 +258,7 @@ static void section_a(const struct kmig_ram *img)
 	for (int c = 0; c < 5; c++) {
 		for (int i = 0; i < 3; i++) {
 			struct result r = transfer(img, chans[i], c == 4 ? KMIG_CODEC_ZSTD : c,
-						   c == 4, 0);
+						   c == 4, 0, NULL);
 			double gibs = r.pages_bytes / GIB / r.secs;
 			uint64_t data = r.raw_pages + r.compressed_pages;
 
@@ -306,7 +320,8 @@ static void section_c(const struct kmig_ram *img)
 	printf("%-6s %8s %8s %11s %10s %9s %9s\n", "codec", "GiB", "time s", "pages GiB/s",
 	       "wire MiB", "compr %", "vs none");
 	for (int c = 0; c < 5; c++) {
-		struct result r = transfer(img, 2, c == 4 ? KMIG_CODEC_ZSTD : c, c == 4, rate);
+		struct result r = transfer(img, 2, c == 4 ? KMIG_CODEC_ZSTD : c, c == 4, rate,
+					   NULL);
 		uint64_t data = r.raw_pages + r.compressed_pages;
 
 		double gibs = r.pages_bytes / GIB / r.secs;
@@ -416,7 +431,7 @@ static void section_d1(uint64_t size)
 	}
 	printf("whole transfer of the image (zero lists only), detection on the sender threads:\n");
 	for (unsigned int ch = 1; ch <= 4; ch *= 2) {
-		struct result r = transfer(&img, ch, KMIG_CODEC_NONE, 0, 0);
+		struct result r = transfer(&img, ch, KMIG_CODEC_NONE, 0, 0, NULL);
 
 		printf("  %u channel%s %7.1f GiB/s  (%.2f s)\n", ch, ch > 1 ? "s" : " ",
 		       size / GIB / r.secs, r.secs);
@@ -529,6 +544,96 @@ static void section_e(void)
 	       store);
 	printf("  %-56s %6.2f GiB/s  %.2fx\n", "pwrite() (one copy, no fault: as the receiver's splice)",
 	       pw, pw / store);
+}
+
+/* ---- (t) TLS against plaintext ---- */
+
+static double median3(const double *v);
+static double cpu_secs(int who);
+
+/* Both sides' TLS with one fresh pre-shared key (a 0600 temporary file). */
+static int tls_psk_pair(struct tls_pair *tp)
+{
+	char path[] = "/tmp/kmig-bench-psk.XXXXXX", hex[65];
+	uint8_t key[32];
+	struct kmig_tls_opts o = { .psk_file = path };
+	struct kmig_err e = { 0 };
+	int fd = mkstemp(path), ret;
+
+	if (fd < 0)
+		return -errno;
+	if (getrandom(key, sizeof(key), 0) != sizeof(key)) {
+		close(fd);
+		unlink(path);
+		return -EIO;
+	}
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	ret = write(fd, hex, 64) == 64 ? 0 : -EIO;
+	close(fd);
+	o.server = true;
+	if (!ret)
+		ret = kmig_tls_create(&tp->rx, &o, &e);
+	o.server = false;
+	if (!ret)
+		ret = kmig_tls_create(&tp->tx, &o, &e);
+	unlink(path);
+	if (ret)
+		fprintf(stderr, "TLS: %s\n", e.msg);
+	return ret;
+}
+
+static const char *ktls_words(const struct result *r)
+{
+	return r->tls_tx.ktls_tx && r->tls_rx.ktls_rx ? "kernel both ways" :
+	       r->tls_tx.ktls_tx ? "kernel sends, userspace receives" :
+	       r->tls_rx.ktls_rx ? "userspace sends, kernel receives" : "userspace both ways";
+}
+
+/* One run of section t: pages GiB/s, and CPU seconds (both sides: this
+ * process) per GiB of pages, which the other users of a shared machine
+ * disturb less than the rate. */
+static struct result run_t(const struct kmig_ram *img, unsigned int ch,
+			   const struct tls_pair *tp, double *rate, double *cpu)
+{
+	double c0 = cpu_secs(RUSAGE_SELF);
+	struct result r = transfer(img, ch, KMIG_CODEC_NONE, 0, 0, tp);
+
+	*rate = r.ret ? 0 : r.pages_bytes / GIB / r.secs;
+	*cpu = r.ret ? 0 : (cpu_secs(RUSAGE_SELF) - c0) / (r.pages_bytes / GIB);
+	return r;
+}
+
+static void section_t(const struct kmig_ram *img)
+{
+	static const unsigned int chans[] = { 1, 2, 4 };
+	struct tls_pair tp = { 0 };
+
+	printf("\n== (t) TLS 1.3 against plaintext: %.1f GiB image, mix %s, codec none; "
+	       "median of 3 interleaved runs each ==\n", img->blocks[0].size / GIB, MIX);
+	if (tls_psk_pair(&tp))
+		return;
+	printf("%3s %12s %12s %9s %12s %12s %9s  %s\n", "ch", "plain GiB/s", "TLS GiB/s",
+	       "TLS/plain", "plain CPU s", "TLS CPU s", "CPU ratio", "records (CPU s: both "
+	       "sides, per GiB)");
+	for (int i = 0; i < 3; i++) {
+		double rate[2][3], cpu[2][3];
+		struct result r = { 0 };
+
+		for (int k = 0; k < 3; k++) {
+			run_t(img, chans[i], NULL, &rate[0][k], &cpu[0][k]);
+			r = run_t(img, chans[i], &tp, &rate[1][k], &cpu[1][k]);
+		}
+		double p = median3(rate[0]), t = median3(rate[1]);
+		double pc = median3(cpu[0]), tc = median3(cpu[1]);
+
+		printf("%3u %12.2f %12.2f %8.2fx %12.2f %12.2f %8.2fx  %s %s%s\n", chans[i], p, t,
+		       p ? t / p : 0, pc, tc, pc ? tc / pc : 0, r.tls_tx.cipher, ktls_words(&r),
+		       r.ret ? "  FAILED" : "");
+		fflush(stdout);
+	}
+	kmig_tls_destroy(tp.rx);
+	kmig_tls_destroy(tp.tx);
 }
 
 /* ---- (l) against the machine's limit ---- */
@@ -708,7 +813,7 @@ static void section_l(const char *self, unsigned int n)
 			} else if (k <= 2) {
 				rate = pwrite_fresh(size, k == 1 ? 1 : n);
 			} else if (k == 3) {
-				r = transfer(&img, n, KMIG_CODEC_NONE, 0, 0);
+				r = transfer(&img, n, KMIG_CODEC_NONE, 0, 0, NULL);
 				rate = r.ret ? 0 : r.pages_bytes / GIB / r.secs;
 			} else {
 				rate = cli_transfer(kmig, src, dir, n, size);
@@ -751,7 +856,7 @@ int main(int argc, char **argv)
 		{ "channels", required_argument, NULL, 'c' },
 		{ 0 }
 	};
-	const char *sections = "labcde";
+	const char *sections = "labctde";
 	unsigned int lchans = 2;
 	struct kmig_ram img;
 	int c;
@@ -780,7 +885,7 @@ int main(int argc, char **argv)
 	       sysconf(_SC_NPROCESSORS_ONLN), kmig_zero_best_name(), run_budget_s);
 	if (strchr(sections, 'l'))
 		section_l(argv[0], lchans);
-	if (strpbrk(sections, "abc")) {
+	if (strpbrk(sections, "abct")) {
 		uint64_t t0 = kmig_now_ns();
 
 		if (mixed_image(&img, image_size, MIX))
@@ -793,6 +898,8 @@ int main(int argc, char **argv)
 			section_b(&img);
 		if (strchr(sections, 'c'))
 			section_c(&img);
+		if (strchr(sections, 't'))
+			section_t(&img);
 		kmig_ram_free(&img);
 	}
 	if (strchr(sections, 'd')) {

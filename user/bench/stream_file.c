@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/bits.h"
+#include "json.h"
 #include "base/net.h"
 #include "vmmp/ram_vmm.h"
 #include "stream/recv.h"
@@ -164,6 +165,20 @@ static int join(struct chan *ch, unsigned int n, uint64_t *bytes)
 	return err;
 }
 
+
+/* One line of JSON for the driver script, through the CLI's writer. */
+static void print_result(uint64_t bytes, uint64_t pages, double seconds)
+{
+	struct json j;
+
+	json_init(&j, stdout, true);
+	json_obj(&j, NULL);
+	json_u64(&j, "bytes", bytes);
+	json_u64(&j, "pages", pages);
+	json_double(&j, "seconds", seconds, 4);
+	json_end(&j);	/* the top level's end writes the newline */
+}
+
 static int record(const char *vmm, const char *dir, unsigned int n)
 {
 	struct kmig_vmmp_client *c;
@@ -198,8 +213,7 @@ static int record(const char *vmm, const char *dir, unsigned int n)
 		if (fsync(ch[i].file))
 			ret = -errno;
 	kmig_send_stats(s, &st);
-	printf("{\"bytes\": %llu, \"pages\": %llu, \"seconds\": %.4f}\n", (unsigned long long)bytes,
-	       (unsigned long long)st.sum.pages_raw, (kmig_now_ns() - t0) / 1e9);
+	print_result(bytes, st.sum.pages_raw, (kmig_now_ns() - t0) / 1e9);
 	for (unsigned int i = 0; i < n; i++) {
 		posix_fadvise(ch[i].file, 0, 0, POSIX_FADV_DONTNEED);
 		close(ch[i].file);
@@ -233,8 +247,7 @@ static int replay(const char *dir, unsigned int n)
 		fprintf(stderr, "receive: %s\n", kmig_recv_error(r));
 	ret = join(ch, n, &bytes) ?: ret;
 	kmig_recv_stats(r, &st);
-	printf("{\"bytes\": %llu, \"pages\": %llu, \"seconds\": %.4f}\n", (unsigned long long)bytes,
-	       (unsigned long long)st.sum.pages_raw, (kmig_now_ns() - t0) / 1e9);
+	print_result(bytes, st.sum.pages_raw, (kmig_now_ns() - t0) / 1e9);
 	for (unsigned int i = 0; i < n; i++) {
 		close(ch[i].file);
 		close(ch[i].sock);

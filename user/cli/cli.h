@@ -63,6 +63,30 @@ int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable);
  * waits for the file, then connects. */
 int cli_write_ready(const char *path, uint16_t port);
 
+/* TLS options (cli/tls.c): the same four in migrate, incoming, send and
+ * receive; CLI_TLS_OPTIONS(args type, field of type struct cli_tls). */
+struct kmig_tls;
+struct cli_tls {
+	const char *psk, *creds, *peer;
+	bool require;
+};
+#define CLI_TLS_OPTIONS(T, f) \
+	{ CLI_STR("tls-psk", 0, T, f.psk, "FILE", "TLS 1.3 on every channel, with the pre-shared key\n" \
+		  "in FILE (hex, owner-only; openssl rand -hex 32)") }, \
+	{ CLI_STR("tls-creds", 0, T, f.creds, "DIR", "TLS 1.3 with x509: DIR has ca-cert.pem, cert.pem,\n" \
+		  "key.pem (both sides prove their certificate)") }, \
+	{ CLI_STR("tls-peer", 0, T, f.peer, "NAME", "x509: the name the peer's certificate must carry\n" \
+		  "(default: a sender checks the host it connects to)") }, \
+	{ CLI_FLAG("require-tls", 0, T, f.require, "refuse to run without --tls-psk or --tls-creds") }
+/* The TLS context from the options (*@out NULL without TLS); a listener
+ * (@server) on a non-loopback @host without TLS gets a warning. Prints
+ * the error and returns the exit status (1; 2 for bad usage). */
+int cli_tls_setup(const char *cmd, const struct cli_tls *o, bool server, const char *host,
+		  struct kmig_tls **out);
+/* kmig_recv_opts.refused: one line on stderr per refused connection
+ * (@arg: the command's name). */
+void cli_tls_refused(void *arg, const char *peer, const char *why);
+
 /* Block SIGINT/SIGTERM in this thread (call before any thread starts),
  * so the watcher receives them. */
 void cli_block_signals(void);

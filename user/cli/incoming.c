@@ -10,12 +10,14 @@
 #include "migrate/incoming.h"
 #include "show.h"
 #include "base/net.h"
+#include "tls/tls.h"
 
 struct in_args {
 	struct kmig_incoming_opts o;
 	const char *listen, *ready;
 	char host[KMIG_ADDR_MAX], port[32];
 	bool json, quiet;
+	struct cli_tls tls;
 };
 
 #define A struct in_args
@@ -35,6 +37,7 @@ static const struct cli_opt options[] = {
 	{ CLI_FLAG("keep-vmm", 'k', A, o.keep_vmm,
 		   "after a failure, leave the VMM waiting instead of telling\n"
 		   "it to quit (its guest never runs either way)") },
+	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "report as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no report, no progress line") },
 	{ 0 }
@@ -134,6 +137,11 @@ int cmd_incoming(int argc, char **argv)
 	ret = parse_args(&a, argc, argv);
 	if (ret)
 		return ret < 0 ? 0 : ret;
+	ret = cli_tls_setup("incoming", &a.tls, true, a.host, &a.o.stream.tls);
+	if (ret)
+		return ret;
+	a.o.stream.refused = cli_tls_refused;
+	a.o.stream.refused_arg = "incoming";
 	/* From the start: a signal must end a set-up that waits on the VMM. */
 	w = (struct cli_watch){ .obj = &live, .cancel = cancel_cb,
 				.progress = a.quiet || a.json ? NULL : progress_cb };
@@ -152,9 +160,11 @@ int cmd_incoming(int argc, char **argv)
 	cli_watch_stop(&w);
 	ret = report(&a, in, ret);
 	kmig_incoming_destroy(in);
+	kmig_tls_destroy(a.o.stream.tls);
 	return ret;
 out:
 	cli_watch_stop(&w);
 	kmig_incoming_destroy(in);
+	kmig_tls_destroy(a.o.stream.tls);
 	return ret;
 }

@@ -9,6 +9,7 @@
 #include "migrate/migrate.h"
 #include "show.h"
 #include "base/net.h"
+#include "tls/tls.h"
 
 #define EXIT_IN_DOUBT 3
 
@@ -17,6 +18,7 @@ struct mig_args {
 	const char *control, *to;
 	char host[KMIG_ADDR_MAX], port[32];
 	bool json, quiet;
+	struct cli_tls tls;
 };
 
 static int opt_compress(void *args, const char *v, char *why, size_t len)
@@ -85,6 +87,7 @@ static const struct cli_opt options[] = {
 	{ CLI_IDLE_TIMEOUT(A, o.stream.idle_timeout_ms) },
 	{ CLI_DURATION("vmm-timeout", 0, A, o.pc.vmm_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "for each answer of the source VMM (default 30)") },
+	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "report as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no report, no progress line") },
 	{ 0 }
@@ -214,11 +217,17 @@ int cmd_migrate(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	a.o.pc.no_module = a.quiet ? NULL : cli_note_no_module;
-	ret = kmig_migrate_create(&m, &a.o);
+	ret = cli_tls_setup("migrate", &a.tls, false, a.host, &a.o.stream.tls);
 	if (ret)
+		return ret;
+	ret = kmig_migrate_create(&m, &a.o);
+	if (ret) {
+		kmig_tls_destroy(a.o.stream.tls);
 		return cli_err("migrate", "create", "", ret, NULL);
+	}
 	if (a.control && (ret = cli_ctl_start(&ctl, a.control, control_cb, m))) {
 		kmig_precopy_destroy(m);
+		kmig_tls_destroy(a.o.stream.tls);
 		return cli_err("migrate", "control socket", a.control, ret, NULL);
 	}
 	w = (struct cli_watch){ .obj = m, .cancel = cancel_cb,
@@ -229,5 +238,6 @@ int cmd_migrate(int argc, char **argv)
 	cli_ctl_stop(&ctl);
 	ret = report(&a, m, ret);
 	kmig_precopy_destroy(m);
+	kmig_tls_destroy(a.o.stream.tls);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include "show.h"
 #include "base/net.h"
 #include "stream/recv.h"
+#include "tls/tls.h"
 
 struct recv_args {
 	struct kmig_recv_opts o;
@@ -27,6 +28,7 @@ struct recv_args {
 	char host[KMIG_ADDR_MAX], port[32];
 	int dirfd;			/* the output directory */
 	bool json, quiet;
+	struct cli_tls tls;
 };
 
 #define A struct recv_args
@@ -42,6 +44,7 @@ static const struct cli_opt options[] = {
 	{ CLI_IDLE_TIMEOUT(A, o.idle_timeout_ms) },
 	{ CLI_SIZE("max-ram", 'm', A, o.max_ram, 1, 0, "SIZE",
 		   "refuse block tables larger than SIZE (default: this\nmachine's memory)") },
+	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "statistics as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no statistics, no progress line") },
 	{ 0 }
@@ -255,6 +258,11 @@ int cmd_receive(int argc, char **argv)
 		ret = cli_err("receive", "open output directory", a.outdir, errno, NULL);
 		goto out;
 	}
+	ret = cli_tls_setup("receive", &a.tls, true, a.host, &a.o.tls);
+	if (ret)
+		goto out;
+	a.o.refused = cli_tls_refused;
+	a.o.refused_arg = "receive";
 	a.o.create_block = create_block;
 	a.o.create_arg = &a;
 	ret = kmig_recv_create(&r, &a.o, &ram);
@@ -284,6 +292,7 @@ int cmd_receive(int argc, char **argv)
 	}
 out:
 	kmig_recv_destroy(r);
+	kmig_tls_destroy(a.o.tls);
 	kmig_ram_free(&ram);
 	if (a.dirfd >= 0)
 		close(a.dirfd);

@@ -13,6 +13,7 @@
 #include "show.h"
 #include "base/net.h"
 #include "stream/send.h"
+#include "tls/tls.h"
 
 struct send_args {
 	struct kmig_send_opts o;
@@ -23,6 +24,7 @@ struct send_args {
 	bool json, quiet;
 	char host[KMIG_ADDR_MAX], port[32];
 	const char *addr;
+	struct cli_tls tls;
 };
 
 /* --block NAME=PATH: the syntax here; the file is opened after parsing
@@ -66,6 +68,7 @@ static const struct cli_opt options[] = {
 	{ CLI_STR("device-state", 'd', A, devstate_path, "FILE",
 		  "send FILE's bytes as the device-state blob") },
 	{ CLI_IDLE_TIMEOUT(A, o.idle_timeout_ms) },
+	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "statistics as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no statistics, no progress line") },
 	{ 0 }
@@ -172,6 +175,9 @@ int cmd_send(int argc, char **argv)
 		ret = ret < 0 ? 0 : ret;
 		goto out;
 	}
+	ret = cli_tls_setup("send", &a.tls, false, a.host, &a.o.tls);
+	if (ret)
+		goto out;
 	if (a.devstate_path) {
 		ret = read_file(a.devstate_path, &dev, &dev_len);
 		if (ret) {
@@ -196,6 +202,7 @@ int cmd_send(int argc, char **argv)
 	}
 out:
 	kmig_send_destroy(s);
+	kmig_tls_destroy(a.o.tls);
 	kmig_ram_free(&a.ram);
 	free(dev);
 	return ret;

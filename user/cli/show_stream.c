@@ -40,8 +40,9 @@ void cli_stream_table(FILE *f, const char *cmd, const struct kmig_stats *st)
 	const struct kmig_chan_stats *s = &st->sum;
 	uint64_t moved = covered(s);
 
-	fprintf(f, "kmig %s: %u channel%s, codec %s%s\n", cmd, st->nr_channels,
-		st->nr_channels == 1 ? "" : "s", st->auto_compress ? "auto:" : "", st->codec);
+	fprintf(f, "kmig %s: %u channel%s, codec %s%s, %s\n", cmd, st->nr_channels,
+		st->nr_channels == 1 ? "" : "s", st->auto_compress ? "auto:" : "", st->codec,
+		cli_tls_words(&st->tls));
 	fprintf(f, "  total time        %10.3f s (setup %.3f, pages %.3f, finish %.3f)\n",
 		cli_secs(st->ns_total), cli_secs(st->ns_phase[KMIG_PHASE_SETUP]),
 		cli_secs(st->ns_phase[KMIG_PHASE_PAGES]), cli_secs(st->ns_phase[KMIG_PHASE_FINISH]));
@@ -69,6 +70,31 @@ void cli_stream_table(FILE *f, const char *cmd, const struct kmig_stats *st)
 		print_chan(f, name, &st->chan[i]);
 	}
 	print_chan(f, "total", s);
+}
+
+const char *cli_tls_words(const struct kmig_tls_stats *t)
+{
+	static __thread char buf[128];
+
+	if (!t->on)
+		return "no TLS (plaintext)";
+	snprintf(buf, sizeof(buf), "%s %s, %s", t->version, t->cipher,
+		 t->ktls_tx && t->ktls_rx ? "kernel TLS" : t->ktls_tx ? "kernel TLS to send" :
+		 t->ktls_rx ? "kernel TLS to receive" : "userspace TLS");
+	return buf;
+}
+
+void cli_tls_json(struct json *j, const struct kmig_tls_stats *t)
+{
+	json_obj(j, "tls");
+	json_bool(j, "on", t->on);
+	if (t->on) {
+		json_str(j, "version", t->version);
+		json_str(j, "cipher", t->cipher);
+		json_bool(j, "ktls_tx", t->ktls_tx);
+		json_bool(j, "ktls_rx", t->ktls_rx);
+	}
+	json_end(j);
 }
 
 static void json_chan(struct json *j, const char *key, const struct kmig_chan_stats *c)
@@ -99,6 +125,7 @@ void cli_stream_json(struct json *j, const char *key, const struct kmig_stats *s
 	json_u64(j, "pages_ns", st->ns_phase[KMIG_PHASE_PAGES]);
 	json_u64(j, "finish_ns", st->ns_phase[KMIG_PHASE_FINISH]);
 	json_double(j, "throughput_mib_s", cli_mib_s(moved, st->ns_total), 1);
+	cli_tls_json(j, &st->tls);
 	json_chan(j, "total", &st->sum);
 	json_arr(j, "per_channel");
 	for (unsigned int i = 0; i < st->nr_channels; i++)

@@ -43,7 +43,8 @@ static void print_text(const struct kmig_snap *s, const struct kmig_stats *rd)
 
 	printf("%s: kmig snapshot version %u, COMPLETE, %s\n", s->path, h->version, s->f.io);
 	printf("  saved          %s%s\n", h->flags & KMIG_SNAP_F_LIVE ? "live (precopy)" :
-	       "stopped", h->flags & KMIG_SNAP_F_DATA_CRC ? ", with per-page CRC32C" : "");
+	       "stopped", !(h->flags & KMIG_SNAP_F_DATA_CRC) ? "" :
+	       h->flags & KMIG_SNAP_F_DATA_PSUM ? ", with per-page sums" : ", with per-page CRC32C");
 	printf("  RAM            %.1f MiB in %u block%s, %" PRIu64 " pages present (%.1f MiB)\n",
 	       cli_mib(h->ram_bytes), h->nr_blocks, h->nr_blocks == 1 ? "" : "s", h->present_pages,
 	       cli_mib(h->present_pages * KMIG_PAGE_SIZE));
@@ -74,6 +75,8 @@ static void print_json(const struct kmig_snap *s, const struct kmig_stats *rd)
 	json_str(&j, "io", s->f.io);
 	json_bool(&j, "live", h->flags & KMIG_SNAP_F_LIVE);
 	json_bool(&j, "data_crc", h->flags & KMIG_SNAP_F_DATA_CRC);
+	json_str(&j, "data_checksum", !(h->flags & KMIG_SNAP_F_DATA_CRC) ? "none" :
+		 h->flags & KMIG_SNAP_F_DATA_PSUM ? "page-sum" : "crc32c");
 	json_u64(&j, "ram_bytes", h->ram_bytes);
 	json_u64(&j, "present_pages", h->present_pages);
 	json_u64(&j, "file_size", h->file_size);

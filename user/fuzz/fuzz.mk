@@ -11,7 +11,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -I../uapi -Iinclude -Ili
 # The parsers and what they need, without the stream's sockets and the
 # migration state machines.
 FUZZ_LIBSRC := $(filter-out lib/stream/send%.c lib/stream/recv.c lib/base/net.c \
-	lib/stream/sink_send.c, $(foreach l,base codec kmod vmmp pages stream dirty snap,$(LIB_$(l)_SRCS)))
+	lib/stream/sink_send.c lib/stream/chan_tls.c, $(foreach l,base codec kmod vmmp pages stream dirty snap,$(LIB_$(l)_SRCS)))
 FUZZ_NAMES := fuzz_packet fuzz_hello fuzz_nl fuzz_snap fuzz_vmmp fuzz_vmmc
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 

@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 declare -A may=(
-	[migrate]="precopy snap dirty stream pages vmmp kmod codec base kmig"
+	[migrate]="precopy snap dirty stream tls pages vmmp kmod codec base kmig"
 	[precopy]="dirty pages vmmp kmod base kmig"
 	[snap]="pages base"
 	[dirty]="kmod vmmp base kmig"
-	[stream]="pages codec base"
+	[stream]="tls pages codec base"
+	[tls]="base"
 	[pages]="base"
 	[vmmp]="base kmig"
 	[kmod]="base"

@@ -5,6 +5,7 @@
 # the destination never touched the zero pages it was told about.
 #
 #   loopback:  every codec x 1/2/4 channels
+#   tls:       with a pre-shared key, and with x509 certificates
 #   netns:     the same over a veth pair between two network namespaces:
 #
 #     netns kmigS<pid>                         netns kmigR<pid>
@@ -27,8 +28,10 @@ migrate_case() {
 	local name=$1 st
 	shift
 	start_pair "$name-s" "$name-d" ${SRC_ARGS:-} || { not_ok "$name: setup"; return 1; }
-	start_incoming "$name" "$name-d" || { not_ok "$name: incoming"; return 1; }
+	start_incoming "$name" "$name-d" ${IN_ARGS:-} || { not_ok "$name: incoming"; return 1; }
+	${BEFORE_MIGRATE:-:}
 	start_migrate "$name" "$name-s" "$@"
+	${AFTER_START:-:}
 	wait_bounded "$MIG_PID" 120
 	st=$?
 	if [ "$st" != 0 ]; then
@@ -59,6 +62,10 @@ case_checks() {
 	wait_bounded "$SRC_PID" 10 || { not_ok "$name: source VMM still there"; return 1; }
 	check_guest "$name-d" || { not_ok "$name: destination guest"; return 1; }
 	report_consistent "$j" || { not_ok "$name: report: $(report_consistent "$j" 2>&1)"; return 1; }
+	[ -z "${TLS_EXPECT:-}" ] || [ "$(json_get "$j" 'j["stream"]["tls"]["version"]')" = TLSv1.3 ] ||
+		{ not_ok "$name: the report does not say TLS 1.3"; return 1; }
+	[ -z "${TLS_EXPECT:-}" ] ||
+		echo "# $name: $(json_get "$j" '"%(version)s %(cipher)s, kernel TLS to send: %(ktls_tx)s, to receive: %(ktls_rx)s" % j["stream"]["tls"]')"
 	ok "$name ($(json_get "$j" '"%d syncs, downtime %.1f ms, %.0f MiB" % (j["dirty_sync_count"], j["downtime_ns"] / 1e6, j["transferred_bytes"] / 2**20)'))"
 }
 
@@ -124,6 +131,46 @@ netns_matrix() {
 	ip netns del "$ns_s"
 	ip netns del "$ns_r"
 	ip netns list | grep -q "kmig[SR]$$" && not_ok "netns left behind"
+}
+
+# TLS on every channel: a pre-shared key, and x509 with both names
+# checked (keys made here, pki.sh).
+tls_cases() {
+	. "$(dirname "$0")/pki.sh"
+	make_pki || { not_ok "tls: pki"; return; }
+	TLS_EXPECT=1 SRC_ARGS=$MATRIX_SRC IN_ARGS="--tls-psk $P/psk" \
+		migrate_case tls-psk-2 -c 2 --tls-psk "$P/psk"
+	TLS_EXPECT=1 SRC_ARGS=$MATRIX_SRC IN_ARGS="--tls-creds $P/dst --tls-peer src.test" \
+		migrate_case tls-x509-4 -c 4 -z lz4 --tls-creds "$P/src" --tls-peer dst.test
+}
+
+# Stray connections to kmig incoming's port (a port scan, a client that is
+# not kmig) before and during the migration: refused, logged with their
+# address, and the migration completes as if they were not there.
+stray_clients() {
+	python3 -S -c '
+import socket, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port)); s.send(b"GET / HTTP/1.0\r\n\r\n" * 4); s.close()
+s = socket.create_connection(("127.0.0.1", port)); s.close()' "$IN_PORT"
+	wait_line "$WORK/stray.in.err" "refused a connection from 127.0.0.1:[0-9]+: .*Connection reset" 10
+}
+stray_during() {
+	( sleep 0.3; python3 -S -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.send(b"\0" * 4096); s.close()' \
+		"$IN_PORT" 2>/dev/null ) &
+}
+stray_case() {
+	BEFORE_MIGRATE=stray_clients AFTER_START=stray_during SRC_ARGS=$MATRIX_SRC \
+		migrate_case stray -c 2 || return
+	local n
+	n=$(grep -c "refused a connection from 127.0.0.1" "$WORK/stray.in.err")
+	if [ "$n" -ge 2 ] && grep -q "not a kmig hello" "$WORK/stray.in.err"; then
+		ok "stray: $n stray connections refused and logged, the migration completed"
+	else
+		not_ok "stray: $n refusals logged: $(cat "$WORK/stray.in.err")"
+	fi
 }
 
 # One guest, REPEAT hops: A -> B -> C ..., each a fresh --incoming VMM.
@@ -200,6 +247,8 @@ converge_cases() {
 case "${1:-all}" in
 all)
 	loopback_matrix
+	tls_cases
+	stray_case
 	netns_matrix
 	repeat_hops
 	iterate_case

@@ -3,7 +3,7 @@
 set -u
 dir=$(dirname "$0")
 pass=0 fail=0
-for t in integrity netns kill; do
+for t in integrity netns kill tls; do
 	start=$SECONDS
 	if timeout 300 bash "$dir/$t.sh"; then
 		pass=$((pass + 1)); r=ok

@@ -2,8 +2,8 @@
 # Run the C unit tests, each under a timeout; print their TAP and a summary.
 # A program's exit status is its verdict, as kselftest reads it: 0 passed,
 # 4 (KSFT_SKIP) skipped, anything else (a failed test, a crash, a sanitizer
-# report, the timeout's 124) failed. The t.h and kselftest_harness.h
-# programs exit 0 or 1 (the 6.1 harness exits 0 when tests were skipped):
+# report, the timeout's 124) failed. The kselftest_harness.h programs
+# exit 0 or 1 (the 6.1 harness exits 0 when tests were skipped):
 # the tests a passing program skipped ("ok ... # SKIP" in its TAP) are
 # counted and named in the summary, so a skip never reads as a pass.
 set -u

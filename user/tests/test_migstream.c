@@ -20,7 +20,7 @@
 #include "gen.h"
 #include "stream/recv.h"
 #include "stream/send.h"
-#include "t.h"
+#include "kselftest_harness.h"
 
 #define PG KMIG_PAGE_SIZE
 #define NP 700
@@ -137,10 +137,8 @@ static int src_finish(struct kmig_send **s, struct kmig_ram *ram, const char *po
 static int to_commit(struct kmig_ram *src, struct kmig_send **s, struct dst *d,
 		     enum dst_script script)
 {
-	int ret = make_src(src);
+	int ret = dst_start(d, script, 1);
 
-	if (!ret)
-		ret = dst_start(d, script, 1);
 	if (!ret)
 		ret = src_finish(s, src, d->port, 1);
 	if (!ret)
@@ -150,142 +148,181 @@ static int to_commit(struct kmig_ram *src, struct kmig_send **s, struct dst *d,
 	return ret;
 }
 
-static void t_commit(struct t_state *st)
+/* Every test sends the source RAM make_src() fills. */
+FIXTURE(stream) {
+	struct kmig_ram src;
+};
+
+FIXTURE_SETUP(stream)
+{
+	ASSERT_EQ(0, make_src(&self->src)) TH_LOG("source");
+}
+
+FIXTURE_TEARDOWN(stream)
+{
+	kmig_ram_free(&self->src);
+}
+
+TEST_F(stream, commit)
 {
 	struct kmig_resumed rep = { 0 };
-	struct kmig_ram src;
 	struct kmig_send *s;
 	struct dst d;
 
-	T_ASSERT(st, to_commit(&src, &s, &d, DST_RESUME) == 0, "commit: %s", kmig_send_error(s));
-	T_ASSERT(st, kmig_send_await_resumed(s, &rep, 5000) == 0, "resumed: %s",
-		 kmig_send_error(s));
-	T_EXPECT(st, rep.devstate_ns == 11 && rep.commit_ns == 22 && rep.total_ns == 33,
-		 "timings %llu %llu %llu", (unsigned long long)rep.devstate_ns,
-		 (unsigned long long)rep.commit_ns, (unsigned long long)rep.total_ns);
+	ASSERT_EQ(0, to_commit(&self->src, &s, &d, DST_RESUME))
+		TH_LOG("commit: %s", kmig_send_error(s));
+	ASSERT_EQ(0, kmig_send_await_resumed(s, &rep, 5000))
+		TH_LOG("resumed: %s", kmig_send_error(s));
+	EXPECT_TRUE(rep.devstate_ns == 11 && rep.commit_ns == 22 && rep.total_ns == 33)
+		TH_LOG("timings %llu %llu %llu", (unsigned long long)rep.devstate_ns,
+		       (unsigned long long)rep.commit_ns, (unsigned long long)rep.total_ns);
 	/* Only once. */
-	T_EXPECT(st, kmig_send_await_resumed(s, &rep, 100) != 0, "second RESUMED");
+	EXPECT_NE(0, kmig_send_await_resumed(s, &rep, 100)) TH_LOG("second RESUMED");
 	kmig_send_destroy(s);
 	dst_join(&d);
-	T_EXPECT(st, d.run_ret == 0 && d.commit_ret == 0, "destination %d %d", d.run_ret,
-		 d.commit_ret);
-	T_EXPECT(st, !memcmp(src.blocks[0].base, d.ram.blocks[0].base, NP * PG), "content");
+	EXPECT_TRUE(d.run_ret == 0 && d.commit_ret == 0)
+		TH_LOG("destination %d %d", d.run_ret, d.commit_ret);
+	EXPECT_EQ(0, memcmp(self->src.blocks[0].base, d.ram.blocks[0].base, NP * PG))
+		TH_LOG("content");
 	dst_free(&d);
-	kmig_ram_free(&src);
 }
 
-static void t_refused(struct t_state *st)
+TEST_F(stream, refused)
 {
-	struct kmig_ram src;
 	struct kmig_send *s;
 	struct dst d;
 	int ret;
 
-	T_ASSERT(st, make_src(&src) == 0, "source");
-	T_ASSERT(st, dst_start(&d, DST_REFUSE, 1) == 0, "destination");
-	T_ASSERT(st, src_finish(&s, &src, d.port, 1) == 0, "finish: %s", kmig_send_error(s));
+	ASSERT_EQ(0, dst_start(&d, DST_REFUSE, 1)) TH_LOG("destination");
+	ASSERT_EQ(0, src_finish(&s, &self->src, d.port, 1))
+		TH_LOG("finish: %s", kmig_send_error(s));
 	ret = kmig_send_await_prepared(s, 5000);
-	printf("# %s\n", kmig_send_error(s));
-	T_EXPECT(st, ret == -EREMOTEIO && strstr(kmig_send_error(s), "2 vCPUs, expected 1"),
-		 "%d %s", ret, kmig_send_error(s));
-	T_EXPECT(st, kmig_send_commit(s) != 0, "COMMIT after a failure");
+	TH_LOG("%s", kmig_send_error(s));
+	EXPECT_TRUE(ret == -EREMOTEIO && strstr(kmig_send_error(s), "2 vCPUs, expected 1"))
+		TH_LOG("%d %s", ret, kmig_send_error(s));
+	EXPECT_NE(0, kmig_send_commit(s)) TH_LOG("COMMIT after a failure");
 	kmig_send_destroy(s);
 	dst_end(&d);
-	kmig_ram_free(&src);
 }
 
-static void t_source_cancels(struct t_state *st)
+TEST_F(stream, source_cancels)
 {
-	struct kmig_ram src;
 	struct kmig_send *s;
 	struct dst d;
 
-	T_ASSERT(st, make_src(&src) == 0, "source");
-	T_ASSERT(st, dst_start(&d, DST_EXPECT_CANCEL, 1) == 0, "destination");
-	T_ASSERT(st, src_finish(&s, &src, d.port, 1) == 0, "finish: %s", kmig_send_error(s));
-	T_ASSERT(st, kmig_send_await_prepared(s, 5000) == 0, "prepared: %s", kmig_send_error(s));
+	ASSERT_EQ(0, dst_start(&d, DST_EXPECT_CANCEL, 1)) TH_LOG("destination");
+	ASSERT_EQ(0, src_finish(&s, &self->src, d.port, 1))
+		TH_LOG("finish: %s", kmig_send_error(s));
+	ASSERT_EQ(0, kmig_send_await_prepared(s, 5000)) TH_LOG("prepared: %s", kmig_send_error(s));
 	kmig_send_cancel(s, -ECANCELED);
-	T_EXPECT(st, kmig_send_commit(s) == -ECANCELED, "COMMIT after cancel");
+	EXPECT_EQ(-ECANCELED, kmig_send_commit(s)) TH_LOG("COMMIT after cancel");
 	dst_join(&d);
-	printf("# %s\n", kmig_recv_error(d.r));
-	T_EXPECT(st, d.commit_ret != 0 && strstr(kmig_recv_error(d.r),
-		 "waiting for COMMIT: the sender closed the connection"), "%d %s", d.commit_ret,
-		 kmig_recv_error(d.r));
+	TH_LOG("%s", kmig_recv_error(d.r));
+	EXPECT_TRUE(d.commit_ret != 0 && strstr(kmig_recv_error(d.r),
+		    "waiting for COMMIT: the sender closed the connection"))
+		TH_LOG("%d %s", d.commit_ret, kmig_recv_error(d.r));
 	dst_free(&d);
 	kmig_send_destroy(s);
-	kmig_ram_free(&src);
 }
 
 /* After COMMIT: a reported failure is definite, silence is not. */
-static void after_commit(struct t_state *st, enum dst_script script)
+static void after_commit(struct __test_metadata *_metadata, struct kmig_ram *src,
+			 enum dst_script script)
 {
 	struct kmig_resumed rep;
-	struct kmig_ram src;
 	struct kmig_send *s;
 	struct dst d;
 	int ret;
 
-	T_ASSERT(st, to_commit(&src, &s, &d, script) == 0, "commit: %s", kmig_send_error(s));
+	ASSERT_EQ(0, to_commit(src, &s, &d, script)) TH_LOG("commit: %s", kmig_send_error(s));
 	ret = kmig_send_await_resumed(s, &rep, 5000);
-	printf("# %d %s\n", ret, kmig_send_error(s));
-	if (script == DST_COMMIT_FAILS)
-		T_EXPECT(st, ret == -EREMOTEIO && strstr(kmig_send_error(s), "KVM_SET_SREGS"),
-			 "%d %s", ret, kmig_send_error(s));
-	else
-		T_EXPECT(st, ret && ret != -EREMOTEIO, "%d %s", ret, kmig_send_error(s));
+	TH_LOG("%d %s", ret, kmig_send_error(s));
+	if (script == DST_COMMIT_FAILS) {
+		EXPECT_TRUE(ret == -EREMOTEIO && strstr(kmig_send_error(s), "KVM_SET_SREGS"))
+			TH_LOG("%d %s", ret, kmig_send_error(s));
+	} else {
+		EXPECT_TRUE(ret && ret != -EREMOTEIO) TH_LOG("%d %s", ret, kmig_send_error(s));
+	}
 	kmig_send_destroy(s);
 	dst_end(&d);
-	kmig_ram_free(&src);
+}
+
+TEST_F(stream, commit_fails)
+{
+	after_commit(_metadata, &self->src, DST_COMMIT_FAILS);
+}
+
+TEST_F(stream, destination_vanishes)
+{
+	after_commit(_metadata, &self->src, DST_VANISH);
 }
 
 /* A strict limit's ABORT after PREPARED: the destination learns it from
  * the packet (not from a closed connection), and the stream is over. */
-static void t_source_aborts(struct t_state *st)
+TEST_F(stream, source_aborts)
 {
-	struct kmig_ram src;
 	struct kmig_send *s;
 	struct dst d;
 
-	T_ASSERT(st, make_src(&src) == 0, "source");
-	T_ASSERT(st, dst_start(&d, DST_EXPECT_CANCEL, 1) == 0, "destination");
-	T_ASSERT(st, src_finish(&s, &src, d.port, 1) == 0, "finish: %s", kmig_send_error(s));
-	T_ASSERT(st, kmig_send_await_prepared(s, 5000) == 0, "prepared: %s", kmig_send_error(s));
-	T_EXPECT(st, kmig_send_abort(s, "strict downtime limit") == 0, "ABORT: %s",
-		 kmig_send_error(s));
-	T_EXPECT(st, kmig_send_commit(s) == -ECONNABORTED, "COMMIT after ABORT");
+	ASSERT_EQ(0, dst_start(&d, DST_EXPECT_CANCEL, 1)) TH_LOG("destination");
+	ASSERT_EQ(0, src_finish(&s, &self->src, d.port, 1))
+		TH_LOG("finish: %s", kmig_send_error(s));
+	ASSERT_EQ(0, kmig_send_await_prepared(s, 5000)) TH_LOG("prepared: %s", kmig_send_error(s));
+	EXPECT_EQ(0, kmig_send_abort(s, "strict downtime limit"))
+		TH_LOG("ABORT: %s", kmig_send_error(s));
+	EXPECT_EQ(-ECONNABORTED, kmig_send_commit(s)) TH_LOG("COMMIT after ABORT");
 	dst_join(&d);
-	printf("# %s\n", kmig_recv_error(d.r));
-	T_EXPECT(st, d.commit_ret == -ECONNABORTED && strstr(kmig_recv_error(d.r),
-		 "the source aborted the switchover"), "%d %s", d.commit_ret, kmig_recv_error(d.r));
+	TH_LOG("%s", kmig_recv_error(d.r));
+	EXPECT_TRUE(d.commit_ret == -ECONNABORTED &&
+		    strstr(kmig_recv_error(d.r), "the source aborted the switchover"))
+		TH_LOG("%d %s", d.commit_ret, kmig_recv_error(d.r));
 	dst_free(&d);
 	kmig_send_destroy(s);
-	kmig_ram_free(&src);
 }
 
-static void t_commit_fails(struct t_state *st) { after_commit(st, DST_COMMIT_FAILS); }
-static void t_destination_vanishes(struct t_state *st) { after_commit(st, DST_VANISH); }
-
-static void t_mismatch(struct t_state *st)
-{
+/* A migration stream and a plain receiver refuse each other, both ways. */
+FIXTURE(mismatch) {
 	struct kmig_ram src;
+};
+
+FIXTURE_VARIANT(mismatch) {
+	int switchover;		/* the sender's; the receiver has the other */
+	const char *error;	/* what the sender reports */
+};
+
+FIXTURE_VARIANT_ADD(mismatch, send_to_incoming) {
+	.switchover = 0, .error = "not a live migration",
+};
+
+FIXTURE_VARIANT_ADD(mismatch, migrate_to_receive) {
+	.switchover = 1, .error = "a live migration: use kmig incoming",
+};
+
+FIXTURE_SETUP(mismatch)
+{
+	ASSERT_EQ(0, make_src(&self->src)) TH_LOG("source");
+}
+
+FIXTURE_TEARDOWN(mismatch)
+{
+	kmig_ram_free(&self->src);
+}
+
+TEST_F(mismatch, refused)
+{
 	struct kmig_send *s;
 	struct dst d;
 	int ret;
 
-	T_ASSERT(st, make_src(&src) == 0, "source");
-	for (int sw = 0; sw < 2; sw++) {
-		T_ASSERT(st, dst_start(&d, DST_RESUME, !sw) == 0, "destination");
-		ret = src_finish(&s, &src, d.port, sw);
-		printf("# %s\n", kmig_send_error(s));
-		T_EXPECT(st, ret == -EPROTO && strstr(kmig_send_error(s), sw ?
-			 "a live migration: use kmig incoming" : "not a live migration"),
-			 "%d %s", ret, kmig_send_error(s));
-		kmig_send_destroy(s);
-		dst_join(&d);
-		T_EXPECT(st, d.run_ret == -EPROTO, "receiver %d", d.run_ret);
-		dst_free(&d);
-	}
-	kmig_ram_free(&src);
+	ASSERT_EQ(0, dst_start(&d, DST_RESUME, !variant->switchover)) TH_LOG("destination");
+	ret = src_finish(&s, &self->src, d.port, variant->switchover);
+	TH_LOG("%s", kmig_send_error(s));
+	EXPECT_TRUE(ret == -EPROTO && strstr(kmig_send_error(s), variant->error))
+		TH_LOG("%d %s", ret, kmig_send_error(s));
+	kmig_send_destroy(s);
+	dst_join(&d);
+	EXPECT_EQ(-EPROTO, d.run_ret) TH_LOG("receiver %d", d.run_ret);
+	dst_free(&d);
 }
 
 /*
@@ -293,49 +330,40 @@ static void t_mismatch(struct t_state *st)
  * they must arrive as zero markers (never read: the destination keeps its
  * hole) and count as not read; pages 100..299 are classified normally.
  */
-static void t_zero_hints(struct t_state *st)
+TEST_F(stream, zero_hints)
 {
 	uint64_t want[KMIG_BITMAP_WORDS(NP)] = { 0 }, zero[KMIG_BITMAP_WORDS(NP)] = { 0 };
+	struct kmig_ram *src = &self->src;
 	struct kmig_send_opts o;
 	struct kmig_stats ss;
-	struct kmig_ram src;
 	struct kmig_send *s;
 	struct dst d;
 
-	T_ASSERT(st, make_src(&src) == 0, "source");
 	for (int i = 0; i < 300; i++) {
 		kmig_set_bit(want, i);
 		if (i < 100)
 			kmig_set_bit(zero, i);
 	}
-	T_ASSERT(st, dst_start(&d, DST_RESUME, 0) == 0, "destination");
+	ASSERT_EQ(0, dst_start(&d, DST_RESUME, 0)) TH_LOG("destination");
 	kmig_send_opts_init(&o);
 	o.nr_channels = 3;
-	T_ASSERT(st, kmig_send_create(&s, &o, &src) == 0, "create");
-	T_ASSERT(st, kmig_send_connect(s, "127.0.0.1", d.port) == 0, "connect: %s",
-		 kmig_send_error(s));
-	T_ASSERT(st, kmig_send_queue_zero(s, 0, 0, NP, want, zero) == 0, "queue");
-	T_ASSERT(st, kmig_send_finish(s, NULL, 0) == 0, "finish: %s", kmig_send_error(s));
+	ASSERT_EQ(0, kmig_send_create(&s, &o, src)) TH_LOG("create");
+	ASSERT_EQ(0, kmig_send_connect(s, "127.0.0.1", d.port))
+		TH_LOG("connect: %s", kmig_send_error(s));
+	ASSERT_EQ(0, kmig_send_queue_zero(s, 0, 0, NP, want, zero)) TH_LOG("queue");
+	ASSERT_EQ(0, kmig_send_finish(s, NULL, 0)) TH_LOG("finish: %s", kmig_send_error(s));
 	kmig_send_stats(s, &ss);
 	kmig_send_destroy(s);
 	dst_join(&d);
-	T_ASSERT(st, d.run_ret == 0, "receive: %s", kmig_recv_error(d.r));
-	T_EXPECT(st, ss.sum.pages_none == 100 && ss.sum.pages_raw == 200, "none %llu raw %llu",
-		 (unsigned long long)ss.sum.pages_none, (unsigned long long)ss.sum.pages_raw);
-	T_EXPECT(st, lseek(d.ram.blocks[0].fd, 0, SEEK_DATA) == 100 * PG, "hinted pages written");
-	T_EXPECT(st, !memcmp(src.blocks[0].base + 100 * PG, d.ram.blocks[0].base + 100 * PG,
-			     200 * PG), "content");
+	ASSERT_EQ(0, d.run_ret) TH_LOG("receive: %s", kmig_recv_error(d.r));
+	EXPECT_TRUE(ss.sum.pages_none == 100 && ss.sum.pages_raw == 200)
+		TH_LOG("none %llu raw %llu", (unsigned long long)ss.sum.pages_none,
+		       (unsigned long long)ss.sum.pages_raw);
+	EXPECT_EQ(100 * PG, lseek(d.ram.blocks[0].fd, 0, SEEK_DATA)) TH_LOG("hinted pages written");
+	EXPECT_EQ(0, memcmp(src->blocks[0].base + 100 * PG, d.ram.blocks[0].base + 100 * PG,
+			    200 * PG))
+		TH_LOG("content");
 	dst_free(&d);
-	kmig_ram_free(&src);
 }
 
-int main(void)
-{
-	static const struct t_case cases[] = {
-		T_CASE(t_commit), T_CASE(t_refused), T_CASE(t_source_cancels),
-		T_CASE(t_commit_fails), T_CASE(t_destination_vanishes), T_CASE(t_mismatch),
-		T_CASE(t_zero_hints), T_CASE(t_source_aborts),
-	};
-
-	return t_main("migstream", cases, sizeof(cases) / sizeof(cases[0]));
-}
+TEST_HARNESS_MAIN

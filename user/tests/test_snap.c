@@ -19,11 +19,12 @@
 #include "snap/snap_load.h"
 #include "snap/snap_write.h"
 #include "liesnap.h"
-#include "t.h"
+#include "kselftest_harness.h"
 
 #define B0_PAGES	300	/* not a multiple of 64: the bitmap has a tail */
 #define B1_PAGES	64
 
+/* The test's directory and the snapshot file in it (FIXTURE_SETUP). */
 static char dir[256];
 static char path[300];
 static const char devstate[] = "device state blob: vcpu registers and so on";
@@ -60,7 +61,7 @@ static int writer(struct kmig_snap_writer **w, const struct kmig_ram *ram, unsig
 	o.nr_threads = thr;
 	ret = kmig_snap_writer_create(w, path, &o, ram, &e);
 	if (ret)
-		printf("# writer: %s\n", e.msg);
+		fprintf(stderr, "# writer: %s\n", e.msg);
 	return ret;
 }
 
@@ -79,7 +80,7 @@ static int save(const struct kmig_ram *ram, unsigned int thr)
 	if (!ret)
 		ret = ops->commit(w, 0, &c);
 	if (ret)
-		printf("# save: %s\n", ops->error(w));
+		fprintf(stderr, "# save: %s\n", ops->error(w));
 	ops->destroy(w);
 	return ret;
 }
@@ -98,7 +99,44 @@ static int load(struct kmig_snap **s, struct kmig_err *e)
 	return load_opts(s, &o, e);
 }
 
-static void t_roundtrip(struct t_state *st)
+/* A temporary directory per test, removed with what the tests leave in it
+ * (a failed check can leave the FIFO and its link of not_regular). */
+static void dir_make(struct __test_metadata *_metadata)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/kmig-snap-test.XXXXXX",
+		 tmp && strlen(tmp) < 200 ? tmp : "/tmp");
+	ASSERT_NE(NULL, mkdtemp(dir)) TH_LOG("mkdtemp %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/snap", dir);
+}
+
+static void dir_remove(struct __test_metadata *_metadata)
+{
+	static const char *const names[] = { "snap", "fifo", "link" };
+	char p[320];
+
+	for (size_t i = 0; i < KMIG_ARRAY_SIZE(names); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		unlink(p);
+	}
+	EXPECT_EQ(0, rmdir(dir)) TH_LOG("rmdir %s: %s", dir, strerror(errno));
+}
+
+FIXTURE(snap) {
+};
+
+FIXTURE_SETUP(snap)
+{
+	dir_make(_metadata);
+}
+
+FIXTURE_TEARDOWN(snap)
+{
+	dir_remove(_metadata);
+}
+
+TEST_F(snap, roundtrip)
 {
 	struct kmig_ram src, dst;
 	struct kmig_snap *s;
@@ -106,34 +144,37 @@ static void t_roundtrip(struct t_state *st)
 	struct kmig_stats rs;
 	struct stat sb;
 
-	T_ASSERT(st, !make_ram(&src) && !make_ram(&dst), "ram");
+	ASSERT_TRUE(!make_ram(&src) && !make_ram(&dst)) TH_LOG("ram");
 	kmig_ram_free(&dst);	/* fresh memfds: nothing allocated */
 	kmig_ram_init(&dst);
-	T_ASSERT(st, !kmig_ram_add_memfd(&dst, "ram0", B0_PAGES * KMIG_PAGE_SIZE, NULL) &&
-		 !kmig_ram_add_memfd(&dst, "ram1", B1_PAGES * KMIG_PAGE_SIZE, NULL), "dst");
-	T_ASSERT(st, !save(&src, 3), "save");
-	T_ASSERT(st, !load(&s, &e), "load: %s", e.msg);
-	T_EXPECT(st, s->blocks[0].present_pages == B0_PAGES - 100, "present %llu",
-		 (unsigned long long)s->blocks[0].present_pages);
-	T_EXPECT(st, s->h.devstate_len == sizeof(devstate) &&
-		 !memcmp(s->devstate, devstate, sizeof(devstate)), "device state");
-	T_ASSERT(st, !kmig_snap_match(s, &dst, &e), "match: %s", e.msg);
-	T_ASSERT(st, !kmig_snap_read(s, &dst, 4, NULL, NULL, &rs, &e), "read: %s", e.msg);
-	T_EXPECT(st, rs.sum.pages_raw == B0_PAGES - 100 + B1_PAGES &&
-		 rs.sum.pages_none == 100, "read %llu, absent %llu",
-		 (unsigned long long)rs.sum.pages_raw, (unsigned long long)rs.sum.pages_none);
+	ASSERT_TRUE(!kmig_ram_add_memfd(&dst, "ram0", B0_PAGES * KMIG_PAGE_SIZE, NULL) &&
+		    !kmig_ram_add_memfd(&dst, "ram1", B1_PAGES * KMIG_PAGE_SIZE, NULL))
+		TH_LOG("dst");
+	ASSERT_TRUE(!save(&src, 3)) TH_LOG("save");
+	ASSERT_TRUE(!load(&s, &e)) TH_LOG("load: %s", e.msg);
+	EXPECT_EQ(B0_PAGES - 100, s->blocks[0].present_pages)
+		TH_LOG("present %llu", (unsigned long long)s->blocks[0].present_pages);
+	EXPECT_TRUE(s->h.devstate_len == sizeof(devstate) &&
+		    !memcmp(s->devstate, devstate, sizeof(devstate)))
+		TH_LOG("device state");
+	ASSERT_TRUE(!kmig_snap_match(s, &dst, &e)) TH_LOG("match: %s", e.msg);
+	ASSERT_TRUE(!kmig_snap_read(s, &dst, 4, NULL, NULL, &rs, &e)) TH_LOG("read: %s", e.msg);
+	EXPECT_TRUE(rs.sum.pages_raw == B0_PAGES - 100 + B1_PAGES && rs.sum.pages_none == 100)
+		TH_LOG("read %llu, absent %llu", (unsigned long long)rs.sum.pages_raw,
+		       (unsigned long long)rs.sum.pages_none);
 	/* Absent pages were never touched: the memfd holds only the read ones
 	 * (checked before the comparison, which reads, and so allocates, all). */
-	T_ASSERT(st, !fstat(dst.blocks[0].fd, &sb), "fstat");
-	T_EXPECT(st, (uint64_t)sb.st_blocks * 512 == (B0_PAGES - 100) * KMIG_PAGE_SIZE,
-		 "destination memfd has %llu bytes allocated, expected %u",
-		 (unsigned long long)sb.st_blocks * 512, (B0_PAGES - 100) * KMIG_PAGE_SIZE);
-	for (unsigned int i = 0; i < 2; i++)
-		T_EXPECT(st, !memcmp(src.blocks[i].base, dst.blocks[i].base, src.blocks[i].size),
-			 "block %u differs", i);
+	ASSERT_TRUE(!fstat(dst.blocks[0].fd, &sb)) TH_LOG("fstat");
+	EXPECT_EQ((B0_PAGES - 100) * KMIG_PAGE_SIZE, (uint64_t)sb.st_blocks * 512)
+		TH_LOG("destination memfd has %llu bytes allocated, expected %u",
+		       (unsigned long long)sb.st_blocks * 512, (B0_PAGES - 100) * KMIG_PAGE_SIZE);
+	for (unsigned int i = 0; i < 2; i++) {
+		EXPECT_TRUE(!memcmp(src.blocks[i].base, dst.blocks[i].base, src.blocks[i].size))
+			TH_LOG("block %u differs", i);
+	}
 	/* The file is sparse: zero pages are holes. */
-	T_ASSERT(st, !stat(path, &sb), "stat");
-	T_EXPECT(st, (uint64_t)sb.st_blocks * 512 < (uint64_t)sb.st_size, "file not sparse");
+	ASSERT_TRUE(!stat(path, &sb)) TH_LOG("stat");
+	EXPECT_TRUE((uint64_t)sb.st_blocks * 512 < (uint64_t)sb.st_size) TH_LOG("file not sparse");
 	kmig_snap_close(s);
 	kmig_ram_free(&src);
 	kmig_ram_free(&dst);
@@ -141,7 +182,7 @@ static void t_roundtrip(struct t_state *st)
 
 /* Precopy semantics: a page queued again is rewritten in place; a page
  * that became zero leaves the bitmap; the last content wins. */
-static void t_rewrite(struct t_state *st)
+TEST_F(snap, rewrite)
 {
 	const struct kmig_sink_ops *ops = &kmig_snap_sink_ops;
 	struct kmig_snap_writer *w;
@@ -153,61 +194,63 @@ static void t_rewrite(struct t_state *st)
 	struct kmig_sink_commit c;
 	struct stat sb;
 
-	T_ASSERT(st, page && !make_ram(&ram), "ram");
-	T_ASSERT(st, !writer(&w, &ram, 2), "writer");
-	T_ASSERT(st, !ops->queue(w, 1, 0, B1_PAGES, NULL, NULL) && !ops->flush(w), "pass 0");
-	T_ASSERT(st, !stat(path, &sb), "stat");
+	ASSERT_TRUE(page && !make_ram(&ram)) TH_LOG("ram");
+	ASSERT_TRUE(!writer(&w, &ram, 2)) TH_LOG("writer");
+	ASSERT_TRUE(!ops->queue(w, 1, 0, B1_PAGES, NULL, NULL) && !ops->flush(w)) TH_LOG("pass 0");
+	ASSERT_TRUE(!stat(path, &sb)) TH_LOG("stat");
 	fill_page(ram.blocks[1].base + 5 * KMIG_PAGE_SIZE, 777);
 	memset(ram.blocks[1].base + 9 * KMIG_PAGE_SIZE, 0, KMIG_PAGE_SIZE);
 	bm = 1ULL << 5 | 1ULL << 9;
-	T_ASSERT(st, !ops->queue(w, 1, 0, B1_PAGES, &bm, NULL), "pass 1");
+	ASSERT_TRUE(!ops->queue(w, 1, 0, B1_PAGES, &bm, NULL)) TH_LOG("pass 1");
 	/* Before the commit the file is refused. */
-	T_ASSERT(st, !ops->flush(w), "flush");
-	T_EXPECT(st, load(&s, &e) == -EBADMSG && strstr(e.msg, "state WRITING"),
-		 "mid-save file: %s", e.msg);
-	T_ASSERT(st, !ops->queue(w, 0, 0, B0_PAGES, NULL, NULL) &&
-		 !ops->finish(w, NULL, 0), "finish: %s", ops->error(w));
+	ASSERT_TRUE(!ops->flush(w)) TH_LOG("flush");
+	EXPECT_TRUE(load(&s, &e) == -EBADMSG && strstr(e.msg, "state WRITING"))
+		TH_LOG("mid-save file: %s", e.msg);
+	ASSERT_TRUE(!ops->queue(w, 0, 0, B0_PAGES, NULL, NULL) && !ops->finish(w, NULL, 0))
+		TH_LOG("finish: %s", ops->error(w));
 	/* Finished is not committed: every byte is there, the file is refused. */
-	T_EXPECT(st, load(&s, &e) == -EBADMSG && strstr(e.msg, "state WRITING"),
-		 "finished file before the commit: %s", e.msg);
-	T_ASSERT(st, !ops->commit(w, 0, &c) && !c.in_doubt, "commit: %s", ops->error(w));
+	EXPECT_TRUE(load(&s, &e) == -EBADMSG && strstr(e.msg, "state WRITING"))
+		TH_LOG("finished file before the commit: %s", e.msg);
+	ASSERT_TRUE(!ops->commit(w, 0, &c) && !c.in_doubt) TH_LOG("commit: %s", ops->error(w));
 	ops->destroy(w);
-	T_ASSERT(st, !load(&s, &e), "load: %s", e.msg);
-	T_EXPECT(st, s->blocks[1].present_pages == B1_PAGES - 1 &&
-		 !kmig_test_bit(s->bitmaps[1], 9) && kmig_test_bit(s->bitmaps[1], 5),
-		 "bitmap after rewrite");
-	T_ASSERT(st, !kmig_snap_pread(s->f.fd, page, KMIG_PAGE_SIZE,
-				      s->blocks[1].data_offset + 5 * KMIG_PAGE_SIZE), "pread");
-	T_EXPECT(st, !memcmp(page, ram.blocks[1].base + 5 * KMIG_PAGE_SIZE, KMIG_PAGE_SIZE),
-		 "page 5 has the old content");
-	T_EXPECT(st, s->h.devstate_len == 0, "no device state");
+	ASSERT_TRUE(!load(&s, &e)) TH_LOG("load: %s", e.msg);
+	EXPECT_TRUE(s->blocks[1].present_pages == B1_PAGES - 1 &&
+		    !kmig_test_bit(s->bitmaps[1], 9) && kmig_test_bit(s->bitmaps[1], 5))
+		TH_LOG("bitmap after rewrite");
+	ASSERT_TRUE(!kmig_snap_pread(s->f.fd, page, KMIG_PAGE_SIZE,
+				     s->blocks[1].data_offset + 5 * KMIG_PAGE_SIZE))
+		TH_LOG("pread");
+	EXPECT_TRUE(!memcmp(page, ram.blocks[1].base + 5 * KMIG_PAGE_SIZE, KMIG_PAGE_SIZE))
+		TH_LOG("page 5 has the old content");
+	EXPECT_EQ(0, s->h.devstate_len) TH_LOG("no device state");
 	kmig_snap_close(s);
 	kmig_ram_free(&ram);
 	free(page);
 }
 
 /* A save that fails or is cancelled leaves no file. */
-static void t_cancel_removes(struct t_state *st)
+TEST_F(snap, cancel_removes)
 {
 	const struct kmig_sink_ops *ops = &kmig_snap_sink_ops;
 	struct kmig_snap_writer *w;
 	struct kmig_ram ram;
 
-	T_ASSERT(st, !make_ram(&ram), "ram");
-	T_ASSERT(st, !save(&ram, 1), "a complete file first");
-	T_ASSERT(st, !writer(&w, &ram, 2), "writer");
-	T_ASSERT(st, !ops->queue(w, 0, 0, B0_PAGES, NULL, NULL), "queue");
+	ASSERT_TRUE(!make_ram(&ram)) TH_LOG("ram");
+	ASSERT_TRUE(!save(&ram, 1)) TH_LOG("a complete file first");
+	ASSERT_TRUE(!writer(&w, &ram, 2)) TH_LOG("writer");
+	ASSERT_TRUE(!ops->queue(w, 0, 0, B0_PAGES, NULL, NULL)) TH_LOG("queue");
 	ops->cancel(w, -ECANCELED);
-	T_EXPECT(st, ops->finish(w, NULL, 0) == -ECANCELED, "finish after cancel");
+	EXPECT_EQ(-ECANCELED, ops->finish(w, NULL, 0)) TH_LOG("finish after cancel");
 	ops->destroy(w);
-	T_EXPECT(st, access(path, F_OK) && errno == ENOENT, "the file is still there");
+	EXPECT_TRUE(access(path, F_OK) && errno == ENOENT) TH_LOG("the file is still there");
 	/* Finished but never committed (a failure at the point of no return):
 	 * removed too. */
-	T_ASSERT(st, !writer(&w, &ram, 2), "writer");
-	T_ASSERT(st, !ops->queue(w, 0, 0, B0_PAGES, NULL, NULL) && !ops->finish(w, NULL, 0),
-		 "finish: %s", ops->error(w));
+	ASSERT_TRUE(!writer(&w, &ram, 2)) TH_LOG("writer");
+	ASSERT_TRUE(!ops->queue(w, 0, 0, B0_PAGES, NULL, NULL) && !ops->finish(w, NULL, 0))
+		TH_LOG("finish: %s", ops->error(w));
 	ops->destroy(w);
-	T_EXPECT(st, access(path, F_OK) && errno == ENOENT, "the uncommitted file is still there");
+	EXPECT_TRUE(access(path, F_OK) && errno == ENOENT)
+		TH_LOG("the uncommitted file is still there");
 	kmig_ram_free(&ram);
 }
 
@@ -264,33 +307,6 @@ enum mut {
 	M_NR_BLOCKS, M_TABLE_PAST,
 };
 
-static const struct {
-	enum mut m;
-	int err;
-	const char *msg;
-} hostile[] = {
-	{ M_MAGIC, -EBADMSG, "magic" },
-	{ M_VERSION, -EPROTONOSUPPORT, "version 2, expected 1" },
-	{ M_HDR_CRC, -EBADMSG, "header_crc" },
-	{ M_WRITING, -EBADMSG, "state WRITING, expected COMPLETE" },
-	{ M_FLAGS, -EBADMSG, "unknown bits 0x80" },
-	{ M_RESERVED, -EBADMSG, "reserved bytes are not zero" },
-	{ M_HDR_TAIL, -EBADMSG, "of the header page is not zero" },
-	{ M_TABLE_CRC, -EBADMSG, "block table: CRC32C" },
-	{ M_BITMAP_CRC, -EBADMSG, "block ram0: bitmap CRC32C" },
-	{ M_CRCS, -EBADMSG, "block ram1: CRC array CRC32C" },
-	{ M_DEVSTATE, -EBADMSG, "device state: CRC32C" },
-	{ M_OVERLAP, -EBADMSG, "overlaps" },
-	{ M_PAST_END, -EBADMSG, "past the header's file_size" },
-	{ M_TRUNCATED, -EBADMSG, "truncated: the header's file_size is" },
-	{ M_BITMAP_PAST, -EBADMSG, "bitmap claims pages past the block" },
-	{ M_MISALIGNED, -EBADMSG, "is not a multiple of 2097152" },
-	{ M_NAME, -EBADMSG, "block 0: name is not" },
-	{ M_DUP_NAME, -EBADMSG, "appears twice" },
-	{ M_PRESENT, -EBADMSG, "bitmap has 200 pages set, table's present_pages 201" },
-	{ M_NR_BLOCKS, -EBADMSG, "nr_blocks 0, expected 1..256" },
-	{ M_TABLE_PAST, -EBADMSG, "block table: 256 bytes at offset" },
-};
 
 /* Block 0's bitmap checksum from the file, then the rest (write_raw). */
 static int read_bitmap_crc(struct raw *r)
@@ -364,62 +380,114 @@ static int mutate(enum mut m, struct raw *r)
 	return -1;
 }
 
-static void t_hostile(struct t_state *st)
-{
+/* One damaged file per variant: the mutation, the error and the words
+ * the refusal must carry. */
+FIXTURE(hostile) {
 	struct kmig_ram ram;
+	struct raw r;
+};
+
+FIXTURE_VARIANT(hostile) {
+	enum mut m;
+	int err;
+	const char *msg;
+};
+
+FIXTURE_VARIANT_ADD(hostile, magic) { M_MAGIC, -EBADMSG, "magic" };
+FIXTURE_VARIANT_ADD(hostile, version) { M_VERSION, -EPROTONOSUPPORT, "version 2, expected 1" };
+FIXTURE_VARIANT_ADD(hostile, hdr_crc) { M_HDR_CRC, -EBADMSG, "header_crc" };
+FIXTURE_VARIANT_ADD(hostile, writing) { M_WRITING, -EBADMSG, "state WRITING, expected COMPLETE" };
+FIXTURE_VARIANT_ADD(hostile, flags) { M_FLAGS, -EBADMSG, "unknown bits 0x80" };
+FIXTURE_VARIANT_ADD(hostile, reserved) { M_RESERVED, -EBADMSG, "reserved bytes are not zero" };
+FIXTURE_VARIANT_ADD(hostile, hdr_tail) { M_HDR_TAIL, -EBADMSG, "of the header page is not zero" };
+FIXTURE_VARIANT_ADD(hostile, table_crc) { M_TABLE_CRC, -EBADMSG, "block table: CRC32C" };
+FIXTURE_VARIANT_ADD(hostile, bitmap_crc) { M_BITMAP_CRC, -EBADMSG, "block ram0: bitmap CRC32C" };
+FIXTURE_VARIANT_ADD(hostile, crcs) { M_CRCS, -EBADMSG, "block ram1: CRC array CRC32C" };
+FIXTURE_VARIANT_ADD(hostile, devstate) { M_DEVSTATE, -EBADMSG, "device state: CRC32C" };
+FIXTURE_VARIANT_ADD(hostile, overlap) { M_OVERLAP, -EBADMSG, "overlaps" };
+FIXTURE_VARIANT_ADD(hostile, past_end) { M_PAST_END, -EBADMSG, "past the header's file_size" };
+FIXTURE_VARIANT_ADD(hostile, truncated) {
+	M_TRUNCATED, -EBADMSG, "truncated: the header's file_size is",
+};
+FIXTURE_VARIANT_ADD(hostile, bitmap_past) {
+	M_BITMAP_PAST, -EBADMSG, "bitmap claims pages past the block",
+};
+FIXTURE_VARIANT_ADD(hostile, misaligned) { M_MISALIGNED, -EBADMSG, "is not a multiple of 2097152" };
+FIXTURE_VARIANT_ADD(hostile, name) { M_NAME, -EBADMSG, "block 0: name is not" };
+FIXTURE_VARIANT_ADD(hostile, dup_name) { M_DUP_NAME, -EBADMSG, "appears twice" };
+FIXTURE_VARIANT_ADD(hostile, present) {
+	M_PRESENT, -EBADMSG, "bitmap has 200 pages set, table's present_pages 201",
+};
+FIXTURE_VARIANT_ADD(hostile, nr_blocks) { M_NR_BLOCKS, -EBADMSG, "nr_blocks 0, expected 1..256" };
+FIXTURE_VARIANT_ADD(hostile, table_past) {
+	M_TABLE_PAST, -EBADMSG, "block table: 256 bytes at offset",
+};
+
+/* A valid file of make_ram() at path, and its header and table. */
+FIXTURE_SETUP(hostile)
+{
+	dir_make(_metadata);
+	ASSERT_TRUE(!make_ram(&self->ram)) TH_LOG("ram");
+	ASSERT_TRUE(!save(&self->ram, 2) && !read_raw(&self->r)) TH_LOG("a valid file");
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	kmig_ram_free(&self->ram);
+	dir_remove(_metadata);
+}
+
+TEST_F(hostile, refused)
+{
 	struct kmig_snap *s;
 	struct kmig_err e;
-	struct raw r;
+	int ret;
 
-	T_ASSERT(st, !make_ram(&ram), "ram");
-	for (size_t i = 0; i < KMIG_ARRAY_SIZE(hostile); i++) {
-		int ret;
-
-		T_ASSERT(st, !save(&ram, 2) && !read_raw(&r), "a valid file");
-		T_ASSERT(st, !mutate(hostile[i].m, &r), "mutation %zu", i);
-		ret = load(&s, &e);
-		T_EXPECT(st, ret == hostile[i].err && strstr(e.msg, hostile[i].msg) &&
-			 strstr(e.msg, path), "case %zu: got %d \"%s\", expected %d \"%s\"", i,
-			 ret, e.msg, hostile[i].err, hostile[i].msg);
-		if (!ret)
-			kmig_snap_close(s);
-		else
-			printf("#   refused: %s\n", e.msg);
-		/* The same rules hold when the sections are checked in pieces. */
-		ret = load_opts(&s, &(struct kmig_snap_opts){ 0 }, &e);
-		T_EXPECT(st, ret == hostile[i].err && strstr(e.msg, hostile[i].msg),
-			 "case %zu without keep: got %d \"%s\"", i, ret, e.msg);
-		if (!ret)
-			kmig_snap_close(s);
-	}
-	kmig_ram_free(&ram);
+	ASSERT_TRUE(!mutate(variant->m, &self->r)) TH_LOG("mutation");
+	ret = load(&s, &e);
+	EXPECT_TRUE(ret == variant->err && strstr(e.msg, variant->msg) && strstr(e.msg, path))
+		TH_LOG("got %d \"%s\", expected %d \"%s\"", ret, e.msg, variant->err,
+		       variant->msg);
+	if (!ret)
+		kmig_snap_close(s);
+	else
+		TH_LOG("%s", e.msg);
+	/* The same rules hold when the sections are checked in pieces. */
+	ret = load_opts(&s, &(struct kmig_snap_opts){ 0 }, &e);
+	EXPECT_TRUE(ret == variant->err && strstr(e.msg, variant->msg))
+		TH_LOG("without keep: got %d \"%s\"", ret, e.msg);
+	if (!ret)
+		kmig_snap_close(s);
 }
 
 /* A damaged page passes the metadata checks and fails at its read. */
-static void t_bad_page(struct t_state *st)
+TEST_F(snap, bad_page)
 {
 	struct kmig_ram ram, dst;
 	struct kmig_snap *s;
 	struct kmig_err e;
 
-	T_ASSERT(st, !make_ram(&ram), "ram");
+	ASSERT_TRUE(!make_ram(&ram)) TH_LOG("ram");
 	kmig_ram_init(&dst);
-	T_ASSERT(st, !save(&ram, 2), "save");
-	T_ASSERT(st, !load(&s, &e), "load: %s", e.msg);
-	T_ASSERT(st, !flip(s->blocks[1].data_offset + 17 * KMIG_PAGE_SIZE + 5), "flip");
+	ASSERT_TRUE(!save(&ram, 2)) TH_LOG("save");
+	ASSERT_TRUE(!load(&s, &e)) TH_LOG("load: %s", e.msg);
+	ASSERT_TRUE(!flip(s->blocks[1].data_offset + 17 * KMIG_PAGE_SIZE + 5)) TH_LOG("flip");
 	kmig_snap_close(s);
-	T_ASSERT(st, !load(&s, &e), "metadata intact: %s", e.msg);
+	ASSERT_TRUE(!load(&s, &e)) TH_LOG("metadata intact: %s", e.msg);
 	memset(&e, 0, sizeof(e));
-	T_EXPECT(st, kmig_snap_read(s, NULL, 2, NULL, NULL, NULL, &e) == -EBADMSG &&
-		 strstr(e.msg, "block ram1 page 17: data CRC32C"), "read: %s", e.msg);
-	printf("#   refused: %s\n", e.msg);
+	EXPECT_TRUE(kmig_snap_read(s, NULL, 2, NULL, NULL, NULL, &e) == -EBADMSG &&
+		    strstr(e.msg, "block ram1 page 17: data page sum"))
+		TH_LOG("read: %s", e.msg);
+	TH_LOG("refused: %s", e.msg);
 	/* A destination VM of another layout. */
-	T_ASSERT(st, !kmig_ram_add_memfd(&dst, "ram0", B0_PAGES * KMIG_PAGE_SIZE, NULL) &&
-		 !kmig_ram_add_memfd(&dst, "ram1", 2 * B1_PAGES * KMIG_PAGE_SIZE, NULL), "dst");
+	ASSERT_TRUE(!kmig_ram_add_memfd(&dst, "ram0", B0_PAGES * KMIG_PAGE_SIZE, NULL) &&
+		    !kmig_ram_add_memfd(&dst, "ram1", 2 * B1_PAGES * KMIG_PAGE_SIZE, NULL))
+		TH_LOG("dst");
 	memset(&e, 0, sizeof(e));
-	T_EXPECT(st, kmig_snap_match(s, &dst, &e) == -EINVAL &&
-		 strstr(e.msg, "block 1 is ram1 of 262144 bytes in the file, the destination "
-			"VM's is ram1 of 524288 bytes"), "match: %s", e.msg);
+	EXPECT_TRUE(kmig_snap_match(s, &dst, &e) == -EINVAL &&
+		    strstr(e.msg, "block 1 is ram1 of 262144 bytes in the file, the destination "
+				  "VM's is ram1 of 524288 bytes"))
+		TH_LOG("match: %s", e.msg);
 	kmig_snap_close(s);
 	kmig_ram_free(&ram);
 	kmig_ram_free(&dst);
@@ -430,7 +498,7 @@ static void t_bad_page(struct t_state *st)
  * claim is refused over max_ram, or against a destination's layout, before
  * anything sized by it is allocated; without keep it is checked in pieces.
  */
-static void t_lying_claim(struct t_state *st)
+TEST_F(snap, lying_claim)
 {
 	struct kmig_snap_opts o = { .max_ram = 1ULL << 30 };
 	struct kmig_ram dst;
@@ -439,28 +507,31 @@ static void t_lying_claim(struct t_state *st)
 	struct stat sb;
 	int ret;
 
-	T_ASSERT(st, !kmig_test_lying_snapshot(path, "ram0", 64ULL << 30), "lying file");
-	T_ASSERT(st, !stat(path, &sb) && sb.st_blocks * 512 < (1 << 20), "sparse: %lld bytes",
-		 (long long)sb.st_blocks * 512);
+	ASSERT_TRUE(!kmig_test_lying_snapshot(path, "ram0", 64ULL << 30)) TH_LOG("lying file");
+	ASSERT_TRUE(!stat(path, &sb) && sb.st_blocks * 512 < (1 << 20))
+		TH_LOG("sparse: %lld bytes", (long long)sb.st_blocks * 512);
 	ret = load_opts(&s, &o, &e);
-	T_EXPECT(st, ret == -EFBIG && strstr(e.msg, "claims 64.0 GiB of RAM, more than the "
-		 "limit of 1.0 GiB"), "max_ram: %d %s", ret, e.msg);
-	printf("#   refused: %s\n", e.msg);
+	EXPECT_TRUE(ret == -EFBIG &&
+		    strstr(e.msg, "claims 64.0 GiB of RAM, more than the limit of 1.0 GiB"))
+		TH_LOG("max_ram: %d %s", ret, e.msg);
+	TH_LOG("refused: %s", e.msg);
 	/* A valid file as far as the format goes: accepted without keep,
 	 * and nothing kept. */
 	o = (struct kmig_snap_opts){ 0 };
 	ret = load_opts(&s, &o, &e);
-	T_ASSERT(st, !ret, "without keep: %s", e.msg);
-	T_EXPECT(st, !s->bitmaps[0] && !s->crcs[0] && !s->devstate, "sections kept");
-	T_EXPECT(st, kmig_snap_read(s, NULL, 1, NULL, NULL, NULL, &e) == -EINVAL, "read without keep");
+	ASSERT_TRUE(!ret) TH_LOG("without keep: %s", e.msg);
+	EXPECT_TRUE(!s->bitmaps[0] && !s->crcs[0] && !s->devstate) TH_LOG("sections kept");
+	EXPECT_EQ(-EINVAL, kmig_snap_read(s, NULL, 1, NULL, NULL, NULL, &e))
+		TH_LOG("read without keep");
 	kmig_snap_close(s);
 	kmig_ram_init(&dst);
-	T_ASSERT(st, !kmig_ram_add_memfd(&dst, "ram0", 1 << 20, NULL), "dst");
+	ASSERT_TRUE(!kmig_ram_add_memfd(&dst, "ram0", 1 << 20, NULL)) TH_LOG("dst");
 	o = (struct kmig_snap_opts){ .layout = &dst, .keep = true };
 	ret = load_opts(&s, &o, &e);
-	T_EXPECT(st, ret == -EINVAL && strstr(e.msg, "block 0 is ram0 of 68719476736 bytes in "
-		 "the file, the destination VM's is ram0 of 1048576 bytes"), "layout: %d %s",
-		 ret, e.msg);
+	EXPECT_TRUE(ret == -EINVAL &&
+		    strstr(e.msg, "block 0 is ram0 of 68719476736 bytes in "
+				  "the file, the destination VM's is ram0 of 1048576 bytes"))
+		TH_LOG("layout: %d %s", ret, e.msg);
 	kmig_ram_free(&dst);
 }
 
@@ -470,18 +541,17 @@ static void t_lying_claim(struct t_state *st)
  * layout mismatch, not -ENOMEM. (Not under ASan, which reserves terabytes
  * of address space for its shadow.)
  */
-static void t_layout_first(struct t_state *st)
+TEST_F(snap, layout_first)
 {
 #if defined(__SANITIZE_ADDRESS__)
-	printf("#   skipped under ASan (RLIMIT_AS)\n");
-	(void)st;
+	SKIP(return, "under ASan: its shadow needs more address space than RLIMIT_AS allows");
 #else
 	int status;
 	pid_t pid;
 
-	T_ASSERT(st, !kmig_test_lying_snapshot(path, "ram0", 1ULL << 40), "lying file");
+	ASSERT_TRUE(!kmig_test_lying_snapshot(path, "ram0", 1ULL << 40)) TH_LOG("lying file");
 	pid = fork();
-	T_ASSERT(st, pid >= 0, "fork");
+	ASSERT_TRUE(pid >= 0) TH_LOG("fork");
 	if (!pid) {
 		struct rlimit rl = { 512ULL << 20, 512ULL << 20 };
 		struct kmig_snap_opts o = { .keep = true };
@@ -495,16 +565,16 @@ static void t_layout_first(struct t_state *st)
 			_exit(2);
 		o.layout = &dst;
 		ret = load_opts(&s, &o, &e);
-		printf("#   restore-style open: %d %s\n", ret, e.msg);
+		TH_LOG("restore-style open: %d %s", ret, e.msg);
 		_exit(ret == -EINVAL && strstr(e.msg, "the destination VM's is ram0") ? 0 : 1);
 	}
-	T_ASSERT(st, waitpid(pid, &status, 0) == pid, "waitpid");
-	T_EXPECT(st, WIFEXITED(status) && !WEXITSTATUS(status), "child status 0x%x", status);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0)) TH_LOG("waitpid");
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) TH_LOG("child status 0x%x", status);
 #endif
 }
 
 /* Opening a FIFO (or a device, or a symlink to one) must not block. */
-static void t_not_regular(struct t_state *st)
+TEST_F(snap, not_regular)
 {
 	char fifo[320], link[320];
 	const char *paths[] = { fifo, link, "/dev/null" };
@@ -516,8 +586,8 @@ static void t_not_regular(struct t_state *st)
 
 	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
 	snprintf(link, sizeof(link), "%s/link", dir);
-	T_ASSERT(st, !mkfifo(fifo, 0600) && !symlink(fifo, link), "mkfifo");
-	T_ASSERT(st, !make_ram(&ram), "ram");
+	ASSERT_TRUE(!mkfifo(fifo, 0600) && !symlink(fifo, link)) TH_LOG("mkfifo");
+	ASSERT_TRUE(!make_ram(&ram)) TH_LOG("ram");
 	kmig_snap_wopts_init(&wo);
 	alarm(20);	/* a blocked open() fails the test instead of hanging it */
 	for (size_t i = 0; i < KMIG_ARRAY_SIZE(paths); i++) {
@@ -525,13 +595,13 @@ static void t_not_regular(struct t_state *st)
 
 		memset(&e, 0, sizeof(e));
 		ret = kmig_snap_open(&s, paths[i], &(struct kmig_snap_opts){ .keep = true }, &e);
-		T_EXPECT(st, ret == -EINVAL && strstr(e.msg, "not a regular file"),
-			 "load %s: %d %s", paths[i], ret, e.msg);
-		printf("#   refused: %s\n", e.msg);
+		EXPECT_TRUE(ret == -EINVAL && strstr(e.msg, "not a regular file"))
+			TH_LOG("load %s: %d %s", paths[i], ret, e.msg);
+		TH_LOG("refused: %s", e.msg);
 		memset(&e, 0, sizeof(e));
 		if (i < 2) {	/* (the writer would create /dev/null's replacement) */
 			ret = kmig_snap_writer_create(&w, paths[i], &wo, &ram, &e);
-			T_EXPECT(st, ret == -EINVAL, "writer %s: %d %s", paths[i], ret, e.msg);
+			EXPECT_EQ(-EINVAL, ret) TH_LOG("writer %s: %d %s", paths[i], ret, e.msg);
 			if (!ret)
 				kmig_snap_sink_ops.destroy(w);
 		}
@@ -542,25 +612,4 @@ static void t_not_regular(struct t_state *st)
 	kmig_ram_free(&ram);
 }
 
-int main(void)
-{
-	static const struct t_case cases[] = {
-		T_CASE(t_roundtrip), T_CASE(t_rewrite), T_CASE(t_cancel_removes),
-		T_CASE(t_hostile), T_CASE(t_bad_page), T_CASE(t_lying_claim),
-		T_CASE(t_layout_first), T_CASE(t_not_regular),
-	};
-	const char *tmp = getenv("TMPDIR");
-	int ret;
-
-	snprintf(dir, sizeof(dir), "%s/kmig-snap-test.XXXXXX",
-		 tmp && strlen(tmp) < 200 ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(path, sizeof(path), "%s/snap", dir);
-	ret = t_main("snap", cases, KMIG_ARRAY_SIZE(cases));
-	unlink(path);
-	rmdir(dir);
-	return ret;
-}
+TEST_HARNESS_MAIN

@@ -14,7 +14,7 @@
 #include "base/crc.h"
 #include "gen.h"
 #include "stream/rx.h"
-#include "t.h"
+#include "kselftest_harness.h"
 #include "stream/wire.h"
 #include "base/zero.h"
 
@@ -60,22 +60,63 @@ static void h_codec(struct kmig_hello *h, uint8_t *b) { h->codec = 9; kmig_hello
 static void h_page(struct kmig_hello *h, uint8_t *b) { h->page_shift = 16; kmig_hello_encode(b, h); }
 static void h_chunk(struct kmig_hello *h, uint8_t *b) { h->chunk_pages = 64; kmig_hello_encode(b, h); }
 
-static const struct hello_case hello_cases[] = {
-	{ "bad magic", h_magic, -EBADMSG, "magic 0x48474d4a, expected 0x48474d4b" },
-	{ "bad CRC", h_crc, -EBADMSG, "hello: CRC32C" },
-	{ "version 2 (CRC32C pages)", h_version, -EPROTONOSUPPORT, "version 2, expected 3" },
-	{ "reserved byte", h_reserved, -EBADMSG, "reserved bytes 40..59 not zero" },
-	{ "size field", h_size, -EBADMSG, "size 80, expected 64" },
-	{ "unknown feature", h_feat, -EOPNOTSUPP, "feature bits 0x10000000007, known 0x7" },
-	{ "0 channels", h_nch0, -EINVAL, "0 channels, expected 1..64" },
-	{ "65 channels", h_nch65, -EINVAL, "65 channels, expected 1..64" },
-	{ "channel id >= count", h_chan, -EINVAL, "channel id 4, expected < 4" },
-	{ "unknown codec", h_codec, -EOPNOTSUPP, "codec 9, expected < 4" },
-	{ "page size", h_page, -EINVAL, "page size 2^16, expected 2^12" },
-	{ "chunk size", h_chunk, -EINVAL, "chunk of 64 pages, expected 128" },
+/* One malformed hello per variant. */
+FIXTURE(hello) {
+	struct kmig_hello h;
+	uint8_t buf[KMIG_HELLO_SIZE];
 };
 
-static void t_hello(struct t_state *st)
+FIXTURE_VARIANT(hello) {
+	struct hello_case c;
+};
+
+FIXTURE_VARIANT_ADD(hello, bad_magic) {
+	.c = { "bad magic", h_magic, -EBADMSG, "magic 0x48474d4a, expected 0x48474d4b" },
+};
+FIXTURE_VARIANT_ADD(hello, bad_crc) { .c = { "bad CRC", h_crc, -EBADMSG, "hello: CRC32C" } };
+FIXTURE_VARIANT_ADD(hello, version_2) {
+	.c = { "version 2 (CRC32C pages)", h_version, -EPROTONOSUPPORT, "version 2, expected 3" },
+};
+FIXTURE_VARIANT_ADD(hello, reserved_byte) {
+	.c = { "reserved byte", h_reserved, -EBADMSG, "reserved bytes 40..59 not zero" },
+};
+FIXTURE_VARIANT_ADD(hello, size_field) {
+	.c = { "size field", h_size, -EBADMSG, "size 80, expected 64" },
+};
+FIXTURE_VARIANT_ADD(hello, unknown_feature) {
+	.c = { "unknown feature", h_feat, -EOPNOTSUPP, "feature bits 0x10000000007, known 0x7" },
+};
+FIXTURE_VARIANT_ADD(hello, 0_channels) {
+	.c = { "0 channels", h_nch0, -EINVAL, "0 channels, expected 1..64" },
+};
+FIXTURE_VARIANT_ADD(hello, 65_channels) {
+	.c = { "65 channels", h_nch65, -EINVAL, "65 channels, expected 1..64" },
+};
+FIXTURE_VARIANT_ADD(hello, channel_id_ge_count) {
+	.c = { "channel id >= count", h_chan, -EINVAL, "channel id 4, expected < 4" },
+};
+FIXTURE_VARIANT_ADD(hello, unknown_codec) {
+	.c = { "unknown codec", h_codec, -EOPNOTSUPP, "codec 9, expected < 4" },
+};
+FIXTURE_VARIANT_ADD(hello, page_size) {
+	.c = { "page size", h_page, -EINVAL, "page size 2^16, expected 2^12" },
+};
+FIXTURE_VARIANT_ADD(hello, chunk_size) {
+	.c = { "chunk size", h_chunk, -EINVAL, "chunk of 64 pages, expected 128" },
+};
+
+/* A valid hello, encoded then mutated by the variant. */
+FIXTURE_SETUP(hello)
+{
+	hello_ok(&self->h);
+	kmig_hello_encode(self->buf, &self->h);
+}
+
+FIXTURE_TEARDOWN(hello)
+{
+}
+
+TEST(hello_valid)
 {
 	struct kmig_hello h, d;
 	uint8_t buf[KMIG_HELLO_SIZE];
@@ -83,26 +124,28 @@ static void t_hello(struct t_state *st)
 
 	hello_ok(&h);
 	kmig_hello_encode(buf, &h);
-	T_ASSERT(st, kmig_hello_decode(buf, &d, &e) == 0, "valid hello: %s", e.msg);
-	T_ASSERT(st, !memcmp(d.session, h.session, 16) && d.channel == 1 && d.nr_channels == 4 &&
-		 d.codec == KMIG_CODEC_ZSTD, "fields differ");
-	for (unsigned int i = 0; i < sizeof(hello_cases) / sizeof(hello_cases[0]); i++) {
-		const struct hello_case *c = &hello_cases[i];
-		int ret;
-
-		hello_ok(&h);
-		kmig_hello_encode(buf, &h);
-		c->mut(&h, buf);
-		kmig_err_clear(&e);
-		ret = kmig_hello_decode(buf, &d, &e);
-		T_EXPECT(st, ret == c->err && strstr(e.msg, c->msg),
-			 "hello '%s': got %d '%s', expected %d '%s'", c->name, ret, e.msg, c->err,
-			 c->msg);
-		printf("#   hello %-20s -> %s\n", c->name, e.msg);
-	}
+	ASSERT_EQ(0, kmig_hello_decode(buf, &d, &e)) TH_LOG("valid hello: %s", e.msg);
+	ASSERT_TRUE(!memcmp(d.session, h.session, 16) && d.channel == 1 && d.nr_channels == 4 &&
+		    d.codec == KMIG_CODEC_ZSTD)
+		TH_LOG("fields differ");
 }
 
-static void t_reply(struct t_state *st)
+TEST_F(hello, refused)
+{
+	const struct hello_case *c = &variant->c;
+	struct kmig_err e = { 0 };
+	struct kmig_hello d;
+	int ret;
+
+	c->mut(&self->h, self->buf);
+	ret = kmig_hello_decode(self->buf, &d, &e);
+	EXPECT_TRUE(ret == c->err && strstr(e.msg, c->msg))
+		TH_LOG("hello '%s': got %d '%s', expected %d '%s'", c->name, ret, e.msg, c->err,
+		       c->msg);
+	TH_LOG("hello %-20s -> %s", c->name, e.msg);
+}
+
+TEST(reply)
 {
 	struct kmig_hello_reply r = { .status = EPROTO, .channel = 3 }, d;
 	uint8_t buf[KMIG_REPLY_SIZE];
@@ -110,25 +153,26 @@ static void t_reply(struct t_state *st)
 
 	snprintf(r.msg, sizeof(r.msg), "version 2, expected 1");
 	kmig_reply_encode(buf, &r);
-	T_ASSERT(st, kmig_reply_decode(buf, &d, &e) == 0, "%s", e.msg);
-	T_ASSERT(st, d.status == EPROTO && d.channel == 3 && !strcmp(d.msg, r.msg), "fields");
+	ASSERT_EQ(0, kmig_reply_decode(buf, &d, &e)) TH_LOG("%s", e.msg);
+	ASSERT_TRUE(d.status == EPROTO && d.channel == 3 && !strcmp(d.msg, r.msg)) TH_LOG("fields");
 	buf[9] = 0x7f;	/* status 0x7f47: not an errno */
 	kmig_put_le32(buf + 92, kmig_crc32c_buf(buf, 92));
-	T_ASSERT(st, kmig_reply_decode(buf, &d, &e) == -EBADMSG, "status range");
+	ASSERT_EQ(-EBADMSG, kmig_reply_decode(buf, &d, &e)) TH_LOG("status range");
 }
 
-static void t_resumed(struct t_state *st)
+TEST(resumed)
 {
 	struct kmig_resumed r = { .devstate_ns = 1, .commit_ns = 2ULL << 30, .total_ns = ~0ULL }, d;
 	uint8_t buf[KMIG_RESUMED_SIZE];
 	struct kmig_err e = { 0 };
 
 	kmig_resumed_encode(buf, &r);
-	T_ASSERT(st, kmig_resumed_decode(buf, &d, &e) == 0, "%s", e.msg);
-	T_ASSERT(st, !memcmp(&r, &d, sizeof(r)), "fields");
+	ASSERT_EQ(0, kmig_resumed_decode(buf, &d, &e)) TH_LOG("%s", e.msg);
+	ASSERT_TRUE(!memcmp(&r, &d, sizeof(r))) TH_LOG("fields");
 	buf[31] = 1;
-	T_ASSERT(st, kmig_resumed_decode(buf, &d, &e) == -EBADMSG &&
-		 strstr(e.msg, "RESUMED: reserved bytes 24..31 not zero"), "%s", e.msg);
+	ASSERT_TRUE(kmig_resumed_decode(buf, &d, &e) == -EBADMSG &&
+		    strstr(e.msg, "RESUMED: reserved bytes 24..31 not zero"))
+		TH_LOG("%s", e.msg);
 }
 
 /* ---- packets against a receiver session ---- */
@@ -416,55 +460,209 @@ static void p_zbomb_stream(struct fx *f)
 static void p_lz4bomb(struct fx *f);
 static void p_zlibbomb(struct fx *f);
 
-static const struct pkt_case pkt_cases[] = {
-	{ "bad magic", 2, 0, p_magic, -EBADMSG, "packet magic 0x00474d4b, expected 0x50474d4b", 0 },
-	{ "bad header CRC", 2, 0, p_hcrc, -EBADMSG, "header CRC32C", 0 },
-	{ "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..12", 0 },
-	{ "type 13", 2, 0, p_type13, -EBADMSG, "packet type 13, expected 1..12", 0 },
-	{ "flags", 2, 0, p_flags, -EBADMSG, "SYNC: flags 0x1, expected 0", 0 },
-	{ "sequence", 2, 0, p_seq, -EPROTO, "sequence 5, expected 1", 0 },
-	{ "no pages", 2, 0, p_count0, -EBADMSG, "0 zero + 0 data pages, expected 1..128", 0 },
-	{ "129 pages", 2, 0, p_count129, -EBADMSG, "128 zero + 1 data pages, expected 1..128", 0 },
-	{ "count overflow", 2, 0, p_ovf, -EBADMSG, "65535 zero + 1 data pages", 0 },
-	{ "frame count overflow", 2, 0, p_frames_ovf, -EBADMSG,
-	  "65535 frames for 1 data pages, expected 1..1", 0 },
-	{ "frames in a raw packet", 2, 0, p_frames_raw, -EBADMSG,
-	  "1 frames in a raw packet, expected 0", 0 },
-	{ "no frames", 2, 0, p_frames0, -EBADMSG, "0 frames for 1 data pages, expected 1..1", 0 },
-	{ "payload overflow", 2, 0, p_ovf_payload, -EBADMSG,
-	  "compressed payload of 4294967295 bytes, expected 1..4095", 0 },
-	{ "unaligned first page", 2, 0, p_align, -EBADMSG, "first page 100, expected a multiple of 128", 0 },
-	{ "block id", 2, 0, p_block, -ERANGE, "block id 2, expected < 2", 0 },
-	{ "first page past block", 2, 0, p_past, -ERANGE, "first page 384 past block 'a' (300 pages)", 0 },
-	{ "offset past block", 2, 0, p_off_block, -ERANGE, "zero list entry 0: page offset 50, expected < 44", 0 },
-	{ "offset past chunk", 2, 0, p_off_chunk, -ERANGE, "data list entry 0: page offset 128, expected < 128", 0 },
-	{ "offsets not increasing", 2, 0, p_order, -EBADMSG, "data list entry 1: offset 0 after 1", 0 },
-	{ "page zero and data", 2, 0, p_both, -EBADMSG, "page offset 1 in both the zero and the data list", 0 },
-	{ "raw payload length", 2, 0, p_rawlen, -EBADMSG, "raw payload of 4096 bytes, expected 8192 (2 pages)", 0 },
-	{ "compressed not smaller", 2, 0, p_complen, -EBADMSG, "compressed payload of 4096 bytes, expected 1..4095", 0 },
-	{ "bad lists CRC", 2, 0, p_lcrc, -EBADMSG, "PAGES lists CRC32C", 0 },
-	{ "bad body CRC", 2, 0, p_dev_crc, -EBADMSG, "DEVICE_STATE body CRC32C", 0 },
-	{ "frames for fewer runs", 2, 0, p_frames_runs, -EBADMSG,
-	  "1 frames for a data list of more runs", 0 },
-	{ "empty frame", 2, 0, p_frame0, -EBADMSG, "frame 0 of 0 bytes, expected 1..4096 (1 pages)", 0 },
-	{ "frame past its run", 2, 0, p_frame_big, -EBADMSG,
-	  "frame 0 of 5000 bytes, expected 1..4096 (1 pages)", 0 },
-	{ "frames vs payload", 2, 0, p_frame_sum, -EBADMSG, "frames of 30 bytes, payload of 60", 0 },
-	{ "truncated payload", 2, 0, p_trunc, -ENODATA, "truncated packet: 3152 bytes", 0 },
-	{ "truncated header", 2, 0, p_trunc_hdr, -ENODATA, "truncated packet: 40 bytes", 0 },
-	{ "wrong channel", 2, 0, p_affinity, -EPROTO, "chunk 1 of block 0 belongs to channel 1, received on 0", 0 },
-	{ "codec not negotiated", 2, 0, p_codec, -EPROTO, "codec lz4, expected none or zstd", 0 },
-	{ "receiver-only type", 2, 0, p_acktype, -EPROTO, "SYNC_ACK from the sender", 0 },
-	{ "second block table", 2, 0, p_table2, -EPROTO, "BLOCK_TABLE on channel 0 seq 1", 0 },
-	{ "device state on channel 1", 2, 1, p_dev_ch1, -EPROTO, "DEVICE_STATE on channel 1", 0 },
-	{ "END count", 2, 0, p_end, -EPROTO, "END counts 7 packets, received 1", 0 },
-	{ "arg on DEVICE_STATE", 2, 0, p_sync_arg, -EBADMSG,
-	  "DEVICE_STATE: codec 0 block 0 zero 0 frames 0 data 0 arg 3", 0 },
-	{ "truncated compressed", 2, 0, p_ztrunc, -EBADMSG, "frame 0: zstd", 2 },
-	{ "zstd bomb (claimed)", 2, 0, p_zbomb, -EOVERFLOW, "zstd: frame claims 262144 bytes, expected 4096", 0 },
-	{ "zstd bomb (actual)", 2, 0, p_zbomb_stream, -EOVERFLOW, "zstd: Destination buffer is too small", 1 },
-	{ "lz4 bomb", 3, 0, p_lz4bomb, -EOVERFLOW, "lz4: output exceeds the expected 4096 bytes", 1 },
-	{ "zlib bomb", 1, 0, p_zlibbomb, -EOVERFLOW, "zlib: output exceeds the expected 4096 bytes", 1 },
+/* One malformed packet per variant, against a fresh session (fx_init()). */
+FIXTURE(packet) {
+	struct fx *f;
+};
+
+FIXTURE_VARIANT(packet) {
+	struct pkt_case c;
+	unsigned int seed;	/* of page_a's random bytes */
+};
+
+FIXTURE_VARIANT_ADD(packet, bad_magic) {
+	.c = { "bad magic", 2, 0, p_magic, -EBADMSG,
+	       "packet magic 0x00474d4b, expected 0x50474d4b", 0 },
+	.seed = 1,
+};
+FIXTURE_VARIANT_ADD(packet, bad_header_crc) {
+	.c = { "bad header CRC", 2, 0, p_hcrc, -EBADMSG, "header CRC32C", 0 },
+	.seed = 2,
+};
+FIXTURE_VARIANT_ADD(packet, type_0) {
+	.c = { "type 0", 2, 0, p_type0, -EBADMSG, "packet type 0, expected 1..12", 0 },
+	.seed = 3,
+};
+FIXTURE_VARIANT_ADD(packet, type_13) {
+	.c = { "type 13", 2, 0, p_type13, -EBADMSG, "packet type 13, expected 1..12", 0 },
+	.seed = 4,
+};
+FIXTURE_VARIANT_ADD(packet, flags) {
+	.c = { "flags", 2, 0, p_flags, -EBADMSG, "SYNC: flags 0x1, expected 0", 0 },
+	.seed = 5,
+};
+FIXTURE_VARIANT_ADD(packet, sequence) {
+	.c = { "sequence", 2, 0, p_seq, -EPROTO, "sequence 5, expected 1", 0 },
+	.seed = 6,
+};
+FIXTURE_VARIANT_ADD(packet, no_pages) {
+	.c = { "no pages", 2, 0, p_count0, -EBADMSG, "0 zero + 0 data pages, expected 1..128", 0 },
+	.seed = 7,
+};
+FIXTURE_VARIANT_ADD(packet, 129_pages) {
+	.c = { "129 pages", 2, 0, p_count129, -EBADMSG,
+	       "128 zero + 1 data pages, expected 1..128", 0 },
+	.seed = 8,
+};
+FIXTURE_VARIANT_ADD(packet, count_overflow) {
+	.c = { "count overflow", 2, 0, p_ovf, -EBADMSG, "65535 zero + 1 data pages", 0 },
+	.seed = 9,
+};
+FIXTURE_VARIANT_ADD(packet, frame_count_overflow) {
+	.c = { "frame count overflow", 2, 0, p_frames_ovf, -EBADMSG,
+	       "65535 frames for 1 data pages, expected 1..1", 0 },
+	.seed = 10,
+};
+FIXTURE_VARIANT_ADD(packet, frames_in_a_raw_packet) {
+	.c = { "frames in a raw packet", 2, 0, p_frames_raw, -EBADMSG,
+	       "1 frames in a raw packet, expected 0", 0 },
+	.seed = 11,
+};
+FIXTURE_VARIANT_ADD(packet, no_frames) {
+	.c = { "no frames", 2, 0, p_frames0, -EBADMSG, "0 frames for 1 data pages, expected 1..1",
+	       0 },
+	.seed = 12,
+};
+FIXTURE_VARIANT_ADD(packet, payload_overflow) {
+	.c = { "payload overflow", 2, 0, p_ovf_payload, -EBADMSG,
+	       "compressed payload of 4294967295 bytes, expected 1..4095", 0 },
+	.seed = 13,
+};
+FIXTURE_VARIANT_ADD(packet, unaligned_first_page) {
+	.c = { "unaligned first page", 2, 0, p_align, -EBADMSG,
+	       "first page 100, expected a multiple of 128", 0 },
+	.seed = 14,
+};
+FIXTURE_VARIANT_ADD(packet, block_id) {
+	.c = { "block id", 2, 0, p_block, -ERANGE, "block id 2, expected < 2", 0 },
+	.seed = 15,
+};
+FIXTURE_VARIANT_ADD(packet, first_page_past_block) {
+	.c = { "first page past block", 2, 0, p_past, -ERANGE,
+	       "first page 384 past block 'a' (300 pages)", 0 },
+	.seed = 16,
+};
+FIXTURE_VARIANT_ADD(packet, offset_past_block) {
+	.c = { "offset past block", 2, 0, p_off_block, -ERANGE,
+	       "zero list entry 0: page offset 50, expected < 44", 0 },
+	.seed = 17,
+};
+FIXTURE_VARIANT_ADD(packet, offset_past_chunk) {
+	.c = { "offset past chunk", 2, 0, p_off_chunk, -ERANGE,
+	       "data list entry 0: page offset 128, expected < 128", 0 },
+	.seed = 18,
+};
+FIXTURE_VARIANT_ADD(packet, offsets_not_increasing) {
+	.c = { "offsets not increasing", 2, 0, p_order, -EBADMSG,
+	       "data list entry 1: offset 0 after 1", 0 },
+	.seed = 19,
+};
+FIXTURE_VARIANT_ADD(packet, page_zero_and_data) {
+	.c = { "page zero and data", 2, 0, p_both, -EBADMSG,
+	       "page offset 1 in both the zero and the data list", 0 },
+	.seed = 20,
+};
+FIXTURE_VARIANT_ADD(packet, raw_payload_length) {
+	.c = { "raw payload length", 2, 0, p_rawlen, -EBADMSG,
+	       "raw payload of 4096 bytes, expected 8192 (2 pages)", 0 },
+	.seed = 21,
+};
+FIXTURE_VARIANT_ADD(packet, compressed_not_smaller) {
+	.c = { "compressed not smaller", 2, 0, p_complen, -EBADMSG,
+	       "compressed payload of 4096 bytes, expected 1..4095", 0 },
+	.seed = 22,
+};
+FIXTURE_VARIANT_ADD(packet, bad_lists_crc) {
+	.c = { "bad lists CRC", 2, 0, p_lcrc, -EBADMSG, "PAGES lists CRC32C", 0 },
+	.seed = 23,
+};
+FIXTURE_VARIANT_ADD(packet, bad_body_crc) {
+	.c = { "bad body CRC", 2, 0, p_dev_crc, -EBADMSG, "DEVICE_STATE body CRC32C", 0 },
+	.seed = 24,
+};
+FIXTURE_VARIANT_ADD(packet, frames_for_fewer_runs) {
+	.c = { "frames for fewer runs", 2, 0, p_frames_runs, -EBADMSG,
+	       "1 frames for a data list of more runs", 0 },
+	.seed = 25,
+};
+FIXTURE_VARIANT_ADD(packet, empty_frame) {
+	.c = { "empty frame", 2, 0, p_frame0, -EBADMSG,
+	       "frame 0 of 0 bytes, expected 1..4096 (1 pages)", 0 },
+	.seed = 26,
+};
+FIXTURE_VARIANT_ADD(packet, frame_past_its_run) {
+	.c = { "frame past its run", 2, 0, p_frame_big, -EBADMSG,
+	       "frame 0 of 5000 bytes, expected 1..4096 (1 pages)", 0 },
+	.seed = 27,
+};
+FIXTURE_VARIANT_ADD(packet, frames_vs_payload) {
+	.c = { "frames vs payload", 2, 0, p_frame_sum, -EBADMSG,
+	       "frames of 30 bytes, payload of 60", 0 },
+	.seed = 28,
+};
+FIXTURE_VARIANT_ADD(packet, truncated_payload) {
+	.c = { "truncated payload", 2, 0, p_trunc, -ENODATA, "truncated packet: 3152 bytes", 0 },
+	.seed = 29,
+};
+FIXTURE_VARIANT_ADD(packet, truncated_header) {
+	.c = { "truncated header", 2, 0, p_trunc_hdr, -ENODATA, "truncated packet: 40 bytes", 0 },
+	.seed = 30,
+};
+FIXTURE_VARIANT_ADD(packet, wrong_channel) {
+	.c = { "wrong channel", 2, 0, p_affinity, -EPROTO,
+	       "chunk 1 of block 0 belongs to channel 1, received on 0", 0 },
+	.seed = 31,
+};
+FIXTURE_VARIANT_ADD(packet, codec_not_negotiated) {
+	.c = { "codec not negotiated", 2, 0, p_codec, -EPROTO, "codec lz4, expected none or zstd",
+	       0 },
+	.seed = 32,
+};
+FIXTURE_VARIANT_ADD(packet, receiver_only_type) {
+	.c = { "receiver-only type", 2, 0, p_acktype, -EPROTO, "SYNC_ACK from the sender", 0 },
+	.seed = 33,
+};
+FIXTURE_VARIANT_ADD(packet, second_block_table) {
+	.c = { "second block table", 2, 0, p_table2, -EPROTO, "BLOCK_TABLE on channel 0 seq 1", 0 },
+	.seed = 34,
+};
+FIXTURE_VARIANT_ADD(packet, device_state_on_channel_1) {
+	.c = { "device state on channel 1", 2, 1, p_dev_ch1, -EPROTO, "DEVICE_STATE on channel 1",
+	       0 },
+	.seed = 35,
+};
+FIXTURE_VARIANT_ADD(packet, end_count) {
+	.c = { "END count", 2, 0, p_end, -EPROTO, "END counts 7 packets, received 1", 0 },
+	.seed = 36,
+};
+FIXTURE_VARIANT_ADD(packet, arg_on_device_state) {
+	.c = { "arg on DEVICE_STATE", 2, 0, p_sync_arg, -EBADMSG,
+	       "DEVICE_STATE: codec 0 block 0 zero 0 frames 0 data 0 arg 3", 0 },
+	.seed = 37,
+};
+FIXTURE_VARIANT_ADD(packet, truncated_compressed) {
+	.c = { "truncated compressed", 2, 0, p_ztrunc, -EBADMSG, "frame 0: zstd", 2 },
+	.seed = 38,
+};
+FIXTURE_VARIANT_ADD(packet, zstd_bomb_claimed) {
+	.c = { "zstd bomb (claimed)", 2, 0, p_zbomb, -EOVERFLOW,
+	       "zstd: frame claims 262144 bytes, expected 4096", 0 },
+	.seed = 39,
+};
+FIXTURE_VARIANT_ADD(packet, zstd_bomb_actual) {
+	.c = { "zstd bomb (actual)", 2, 0, p_zbomb_stream, -EOVERFLOW,
+	       "zstd: Destination buffer is too small", 1 },
+	.seed = 40,
+};
+FIXTURE_VARIANT_ADD(packet, lz4_bomb) {
+	.c = { "lz4 bomb", 3, 0, p_lz4bomb, -EOVERFLOW,
+	       "lz4: output exceeds the expected 4096 bytes", 1 },
+	.seed = 41,
+};
+FIXTURE_VARIANT_ADD(packet, zlib_bomb) {
+	.c = { "zlib bomb", 1, 0, p_zlibbomb, -EOVERFLOW,
+	       "zlib: output exceeds the expected 4096 bytes", 1 },
+	.seed = 42,
 };
 
 static void codec_bomb(struct fx *f, enum kmig_codec_id id)
@@ -481,142 +679,152 @@ static void codec_bomb(struct fx *f, enum kmig_codec_id id)
 static void p_lz4bomb(struct fx *f) { codec_bomb(f, KMIG_CODEC_LZ4); }
 static void p_zlibbomb(struct fx *f) { codec_bomb(f, KMIG_CODEC_ZLIB); }
 
-static void t_packets(struct t_state *st)
+FIXTURE_SETUP(packet)
 {
-	static struct fx f;
+	static struct fx f;	/* too large for the stack */
 
-	for (unsigned int i = 0; i < sizeof(pkt_cases) / sizeof(pkt_cases[0]); i++) {
-		const struct pkt_case *c = &pkt_cases[i];
-		int ret;
+	self->f = &f;
+	ASSERT_EQ(0, fx_init(&f, variant->c.codec, true)) TH_LOG("fixture: %s", f.ch[0].err.msg);
+}
 
-		T_ASSERT(st, fx_init(&f, c->codec, true) == 0, "fixture: %s", f.ch[0].err.msg);
-		t_fill_random(page_a, PG, i + 1);
-		c->build(&f);
-		ret = feed(&f, c->ch);
-		T_EXPECT(st, ret == c->err && strstr(f.ch[c->ch].err.msg, c->msg),
-			 "packet '%s': got %d '%s', expected %d '%s'", c->name, ret,
-			 f.ch[c->ch].err.msg, c->err, c->msg);
-		printf("#   packet %-26s -> %s\n", c->name, f.ch[c->ch].err.msg);
-		/* Rejected before memory was touched: block a is still a hole
-		 * (a frame decoded into its own run: past the run). */
-		T_EXPECT(st, lseek(f.ram.blocks[0].fd, c->run * PG, SEEK_DATA) < 0 && errno == ENXIO,
-			 "packet '%s' wrote guest memory", c->name);
-		fx_fini(&f);
-	}
+FIXTURE_TEARDOWN(packet)
+{
+	fx_fini(self->f);
+}
+
+TEST_F(packet, refused)
+{
+	const struct pkt_case *c = &variant->c;
+	struct fx *f = self->f;
+	int ret;
+
+	t_fill_random(page_a, PG, variant->seed);
+	c->build(f);
+	ret = feed(f, c->ch);
+	EXPECT_TRUE(ret == c->err && strstr(f->ch[c->ch].err.msg, c->msg))
+		TH_LOG("packet '%s': got %d '%s', expected %d '%s'", c->name, ret,
+		       f->ch[c->ch].err.msg, c->err, c->msg);
+	TH_LOG("packet %-26s -> %s", c->name, f->ch[c->ch].err.msg);
+	/* Rejected before memory was touched: block a is still a hole
+	 * (a frame decoded into its own run: past the run). */
+	EXPECT_TRUE(lseek(f->ram.blocks[0].fd, c->run * PG, SEEK_DATA) < 0 && errno == ENXIO)
+		TH_LOG("packet '%s' wrote guest memory", c->name);
 }
 
 /* State-dependent rejections: need a packet before the bad one. */
-static void t_sequences(struct t_state *st)
+TEST(sequences)
 {
 	static struct fx f;
 	int ret;
 
 	/* PAGES before the table on channel 0. */
-	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, 2, true)) TH_LOG("fixture");
 	f.ch[0].seq = 0;
 	f.s.table_ready = false;
 	pages(&f, 0, 0, 0, NULL, 0, L0, 1, page_a, PG, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "PAGES first, expected BLOCK_TABLE"),
-		 "%d %s", ret, f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "PAGES first, expected BLOCK_TABLE"))
+		TH_LOG("%d %s", ret, f.ch[0].err.msg);
 	fx_fini(&f);
 
 	/* Anything after END. */
-	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, 2, true)) TH_LOG("fixture");
 	ctrl(&f, KMIG_PKT_END, 1, 1, NULL, 0);
-	T_ASSERT(st, feed(&f, 0) == 0, "END: %s", f.ch[0].err.msg);
+	ASSERT_EQ(0, feed(&f, 0)) TH_LOG("END: %s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_SYNC, 2, 0, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "SYNC after END"), "%s",
-		 f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "SYNC after END"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	fx_fini(&f);
 
 	/* Switchover: COMMIT only after END, once, on channel 0 of a live
 	 * migration; never a payload. */
-	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, 2, true)) TH_LOG("fixture");
 	ctrl(&f, KMIG_PKT_COMMIT, 1, 0, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "COMMIT before END"), "%s",
-		 f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "COMMIT before END"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	fx_fini(&f);
-	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, 2, true)) TH_LOG("fixture");
 	ctrl(&f, KMIG_PKT_END, 1, 1, NULL, 0);
-	T_ASSERT(st, feed(&f, 0) == 0, "END: %s", f.ch[0].err.msg);
+	ASSERT_EQ(0, feed(&f, 0)) TH_LOG("END: %s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_COMMIT, 2, 0, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "not a live-migration session"),
-		 "%s", f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "not a live-migration session"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	f.s.switchover = true;
 	ctrl(&f, KMIG_PKT_COMMIT, 2, 0, "x", 1);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EBADMSG && strstr(f.ch[0].err.msg, "COMMIT: payload of 1 bytes, "
-		 "expected 0..0"), "%s", f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EBADMSG &&
+		    strstr(f.ch[0].err.msg, "COMMIT: payload of 1 bytes, expected 0..0"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_COMMIT, 3, 0, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "sequence 3, expected 2"), "%s",
-		 f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "sequence 3, expected 2"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_COMMIT, 2, 0, NULL, 0);
-	T_EXPECT(st, feed(&f, 0) == 0 && f.ch[0].committed, "COMMIT: %s", f.ch[0].err.msg);
+	EXPECT_TRUE(feed(&f, 0) == 0 && f.ch[0].committed) TH_LOG("COMMIT: %s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_COMMIT, 3, 0, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "COMMIT after END and COMMIT"),
-		 "%s", f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "COMMIT after END and COMMIT"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_RESUMED, 3, 0, big, KMIG_RESUMED_SIZE);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "RESUMED after END"), "%s",
-		 f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "RESUMED after END"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	fx_fini(&f);
-	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, 2, true)) TH_LOG("fixture");
 	f.s.switchover = true;
 	ctrl(&f, KMIG_PKT_END, 0, 0, NULL, 0);
-	T_ASSERT(st, feed(&f, 1) == 0, "END: %s", f.ch[1].err.msg);
+	ASSERT_EQ(0, feed(&f, 1)) TH_LOG("END: %s", f.ch[1].err.msg);
 	ctrl(&f, KMIG_PKT_COMMIT, 1, 0, NULL, 0);
 	ret = feed(&f, 1);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[1].err.msg, "COMMIT and ABORT only on channel 0"), "%s",
-		 f.ch[1].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[1].err.msg, "COMMIT and ABORT only on channel 0"))
+		TH_LOG("%s", f.ch[1].err.msg);
 	fx_fini(&f);
 	/* ABORT (a strict downtime limit): like COMMIT, once, after END, on
 	 * channel 0; it is the last word (no COMMIT after it). */
-	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, 2, true)) TH_LOG("fixture");
 	f.s.switchover = true;
 	ctrl(&f, KMIG_PKT_ABORT, 1, 0, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "ABORT before END"), "%s",
-		 f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "ABORT before END"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	fx_fini(&f);
-	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, 2, true)) TH_LOG("fixture");
 	f.s.switchover = true;
 	ctrl(&f, KMIG_PKT_END, 1, 1, NULL, 0);
-	T_ASSERT(st, feed(&f, 0) == 0, "END: %s", f.ch[0].err.msg);
+	ASSERT_EQ(0, feed(&f, 0)) TH_LOG("END: %s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_ABORT, 2, 0, NULL, 0);
-	T_EXPECT(st, feed(&f, 0) == 0 && f.ch[0].committed, "ABORT: %s", f.ch[0].err.msg);
+	EXPECT_TRUE(feed(&f, 0) == 0 && f.ch[0].committed) TH_LOG("ABORT: %s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_COMMIT, 3, 0, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "COMMIT after END and COMMIT or ABORT"),
-		 "%s", f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EPROTO &&
+		    strstr(f.ch[0].err.msg, "COMMIT after END and COMMIT or ABORT"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	fx_fini(&f);
 
 	/* Device state: too large, then twice. */
-	T_ASSERT(st, fx_init(&f, 2, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, 2, true)) TH_LOG("fixture");
 	f.s.max_devstate = 10;
 	ctrl(&f, KMIG_PKT_DEVICE_STATE, 1, 0, big, 11);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EFBIG && strstr(f.ch[0].err.msg, "device state of 11 bytes, limit 10"),
-		 "%s", f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EFBIG && strstr(f.ch[0].err.msg, "device state of 11 bytes, limit 10"))
+		TH_LOG("%s", f.ch[0].err.msg);
 	f.ch[0].seq = 1;
 	ctrl(&f, KMIG_PKT_DEVICE_STATE, 1, 0, "abc", 3);
-	T_ASSERT(st, feed(&f, 0) == 0, "devstate: %s", f.ch[0].err.msg);
+	ASSERT_EQ(0, feed(&f, 0)) TH_LOG("devstate: %s", f.ch[0].err.msg);
 	ctrl(&f, KMIG_PKT_DEVICE_STATE, 2, 0, "abc", 3);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EPROTO && strstr(f.ch[0].err.msg, "a second DEVICE_STATE"), "%s",
-		 f.ch[0].err.msg);
-	T_EXPECT(st, f.s.devstate_len == 3 && !memcmp(f.s.devstate, "abc", 3), "blob");
+	EXPECT_TRUE(ret == -EPROTO && strstr(f.ch[0].err.msg, "a second DEVICE_STATE"))
+		TH_LOG("%s", f.ch[0].err.msg);
+	EXPECT_TRUE(f.s.devstate_len == 3 && !memcmp(f.s.devstate, "abc", 3)) TH_LOG("blob");
 	fx_fini(&f);
 }
 
 /* Data lands, zero markers clear written pages and leave holes alone,
  * compressed batches decode, SYNC and END ask for acks. */
-static void t_apply(struct t_state *st)
+TEST(apply)
 {
 	static struct fx f;
 	struct kmig_codec c;
@@ -624,8 +832,9 @@ static void t_apply(struct t_state *st)
 	size_t used, n;
 	uint8_t *a, *b;
 
-	T_ASSERT(st, fx_init(&f, KMIG_CODEC_ZSTD, false) == 0, "fixture: %s", f.ch[0].err.msg);
-	T_ASSERT(st, f.ram.nr == 2 && f.ram.blocks[0].npages == 300, "blocks created from table");
+	ASSERT_EQ(0, fx_init(&f, KMIG_CODEC_ZSTD, false)) TH_LOG("fixture: %s", f.ch[0].err.msg);
+	ASSERT_TRUE(f.ram.nr == 2 && f.ram.blocks[0].npages == 300)
+		TH_LOG("blocks created from table");
 	a = f.ram.blocks[0].base;
 	b = f.ram.blocks[1].base;
 	t_fill_random(page_a, PG, 1);
@@ -635,38 +844,43 @@ static void t_apply(struct t_state *st)
 	/* Chunk 2 of a (channel 0): pages 256 + 0 and 256 + 43 (the last). */
 	uint32_t d2[] = { 0, 43 };
 	pages(&f, 1, 0, 256, NULL, 0, d2, 2, big, 2 * PG, 0);
-	T_ASSERT(st, feed(&f, 0) == 0, "raw: %s", f.ch[0].err.msg);
-	T_ASSERT(st, !memcmp(a + 256 * PG, page_a, PG) && !memcmp(a + 299 * PG, page_b, PG), "data");
+	ASSERT_EQ(0, feed(&f, 0)) TH_LOG("raw: %s", f.ch[0].err.msg);
+	ASSERT_TRUE(!memcmp(a + 256 * PG, page_a, PG) && !memcmp(a + 299 * PG, page_b, PG))
+		TH_LOG("data");
 	/* Zero marker for written page 299 clears it; for page 257 (never
 	 * written) nothing is touched. */
 	uint32_t z2[] = { 1, 43 };
 	pages(&f, 2, 0, 256, z2, 2, NULL, 0, NULL, 0, 0);
-	T_ASSERT(st, feed(&f, 0) == 0, "zero: %s", f.ch[0].err.msg);
-	T_ASSERT(st, kmig_zero_check(a + 299 * PG, PG), "written page not cleared");
-	T_ASSERT(st, f.ch[0].stats.pages_zeroed == 1 && f.ch[0].stats.pages_zero == 2, "stats");
+	ASSERT_EQ(0, feed(&f, 0)) TH_LOG("zero: %s", f.ch[0].err.msg);
+	ASSERT_TRUE(kmig_zero_check(a + 299 * PG, PG)) TH_LOG("written page not cleared");
+	ASSERT_TRUE(f.ch[0].stats.pages_zeroed == 1 && f.ch[0].stats.pages_zero == 2)
+		TH_LOG("stats");
 	/* Block b (channel 1): a zero marker on fresh memory stays a hole. */
 	pages(&f, 0, 1, 0, L43, 1, NULL, 0, NULL, 0, 0);
-	T_ASSERT(st, feed(&f, 1) == 0, "zero b: %s", f.ch[1].err.msg);
-	T_ASSERT(st, lseek(f.ram.blocks[1].fd, 0, SEEK_DATA) < 0 && errno == ENXIO,
-		 "zero marker allocated a hole");
+	ASSERT_EQ(0, feed(&f, 1)) TH_LOG("zero b: %s", f.ch[1].err.msg);
+	ASSERT_TRUE(lseek(f.ram.blocks[1].fd, 0, SEEK_DATA) < 0 && errno == ENXIO)
+		TH_LOG("zero marker allocated a hole");
 	/* Compressed batch on channel 1. */
-	T_ASSERT(st, kmig_codec_init(&c, KMIG_CODEC_ZSTD, 0, KMIG_CODEC_COMPRESS) == 0, "codec");
-	T_ASSERT(st, kmig_codec_compress(&c, big, 2 * PG, comp, 2 * PG - 1, &n) == -ENOSPC ||
-		 n < 2 * PG, "compress");
+	ASSERT_EQ(0, kmig_codec_init(&c, KMIG_CODEC_ZSTD, 0, KMIG_CODEC_COMPRESS)) TH_LOG("codec");
+	ASSERT_TRUE(kmig_codec_compress(&c, big, 2 * PG, comp, 2 * PG - 1, &n) == -ENOSPC ||
+		    n < 2 * PG)
+		TH_LOG("compress");
 	t_fill_text(big, 2 * PG, 9);
-	T_ASSERT(st, kmig_codec_compress(&c, big, 2 * PG, comp, 2 * PG - 1, &n) == 0, "compress");
+	ASSERT_EQ(0, kmig_codec_compress(&c, big, 2 * PG, comp, 2 * PG - 1, &n)) TH_LOG("compress");
 	kmig_codec_fini(&c);
 	pages_f(&f, 1, 1, 0, NULL, 0, L01, 2, comp, n, KMIG_CODEC_ZSTD, big, NULL);
-	T_ASSERT(st, feed(&f, 1) == 0, "compressed: %s", f.ch[1].err.msg);
-	T_ASSERT(st, !memcmp(b, big, 2 * PG), "compressed data");
-	T_ASSERT(st, !f.ch[1].unverified && !f.ch[1].stats.pages_badcrc, "compressed CRCs");
+	ASSERT_EQ(0, feed(&f, 1)) TH_LOG("compressed: %s", f.ch[1].err.msg);
+	ASSERT_TRUE(!memcmp(b, big, 2 * PG)) TH_LOG("compressed data");
+	ASSERT_TRUE(!f.ch[1].unverified && !f.ch[1].stats.pages_badcrc) TH_LOG("compressed CRCs");
 	/* Control packets. */
 	ctrl(&f, KMIG_PKT_SYNC, 3, 42, NULL, 0);
-	T_ASSERT(st, kmig_rx_feed(&f.ch[0], f.pkt, f.len, &used, &act) == 0 &&
-		 act == KMIG_RX_SYNC_ACK, "sync");
+	ASSERT_TRUE(kmig_rx_feed(&f.ch[0], f.pkt, f.len, &used, &act) == 0 &&
+		    act == KMIG_RX_SYNC_ACK)
+		TH_LOG("sync");
 	ctrl(&f, KMIG_PKT_END, 4, 4, NULL, 0);
-	T_ASSERT(st, kmig_rx_feed(&f.ch[0], f.pkt, f.len, &used, &act) == 0 &&
-		 act == KMIG_RX_END_ACK && f.ch[0].ended, "end");
+	ASSERT_TRUE(kmig_rx_feed(&f.ch[0], f.pkt, f.len, &used, &act) == 0 &&
+		    act == KMIG_RX_END_ACK && f.ch[0].ended)
+		TH_LOG("end");
 	fx_fini(&f);
 }
 
@@ -676,40 +890,42 @@ static void t_apply(struct t_state *st)
  * failed; a later copy that verifies, or a zero marker, clears the mark;
  * END fails while a mark is left.
  */
-static void t_unverified(struct t_state *st)
+TEST(unverified)
 {
 	static struct fx f;
 	int ret;
 
 	t_fill_random(big, 2 * PG, 5);
-	T_ASSERT(st, fx_init(&f, KMIG_CODEC_NONE, true) == 0, "fixture: %s", f.ch[0].err.msg);
+	ASSERT_EQ(0, fx_init(&f, KMIG_CODEC_NONE, true)) TH_LOG("fixture: %s", f.ch[0].err.msg);
 	pages(&f, 1, 0, 0, NULL, 0, L01, 2, big, 2 * PG, 0);
 	f.pkt[f.len - 10] ^= 1;		/* page 1, after its CRC was taken */
-	T_ASSERT(st, feed(&f, 0) == 0, "a bad page fails the packet: %s", f.ch[0].err.msg);
-	T_ASSERT(st, f.ch[0].unverified == 1 && f.ch[0].stats.pages_badcrc == 1,
-		 "unverified %llu", (unsigned long long)f.ch[0].unverified);
+	ASSERT_EQ(0, feed(&f, 0)) TH_LOG("a bad page fails the packet: %s", f.ch[0].err.msg);
+	ASSERT_TRUE(f.ch[0].unverified == 1 && f.ch[0].stats.pages_badcrc == 1)
+		TH_LOG("unverified %llu", (unsigned long long)f.ch[0].unverified);
 	ctrl(&f, KMIG_PKT_END, 2, 2, NULL, 0);
 	ret = feed(&f, 0);
-	T_EXPECT(st, ret == -EBADMSG && strstr(f.ch[0].err.msg, "END with 1 page whose page sum did "
-		 "not match where it landed and that was not sent again (block 'a' page 1)"),
-		 "%d %s", ret, f.ch[0].err.msg);
-	printf("#   %s\n", f.ch[0].err.msg);
+	EXPECT_TRUE(ret == -EBADMSG &&
+		    strstr(f.ch[0].err.msg, "END with 1 page whose page sum did not match where "
+			   "it landed and that was not sent again (block 'a' page 1)"))
+		TH_LOG("%d %s", ret, f.ch[0].err.msg);
+	TH_LOG("%s", f.ch[0].err.msg);
 	fx_fini(&f);
 
 	/* Page 1 bad then good; page 0 bad then zero: END passes. */
-	T_ASSERT(st, fx_init(&f, KMIG_CODEC_NONE, true) == 0, "fixture");
+	ASSERT_EQ(0, fx_init(&f, KMIG_CODEC_NONE, true)) TH_LOG("fixture");
 	pages(&f, 1, 0, 0, NULL, 0, L01, 2, big, 2 * PG, 0);
 	f.pkt[f.len - PG - 10] ^= 1;	/* page 0 */
 	f.pkt[f.len - 10] ^= 1;		/* page 1 */
-	T_ASSERT(st, feed(&f, 0) == 0 && f.ch[0].unverified == 2, "two bad pages");
+	ASSERT_TRUE(feed(&f, 0) == 0 && f.ch[0].unverified == 2) TH_LOG("two bad pages");
 	pages(&f, 2, 0, 0, NULL, 0, L1, 1, big + PG, PG, 0);
-	T_ASSERT(st, feed(&f, 0) == 0 && f.ch[0].unverified == 1, "good copy of page 1");
+	ASSERT_TRUE(feed(&f, 0) == 0 && f.ch[0].unverified == 1) TH_LOG("good copy of page 1");
 	pages(&f, 3, 0, 0, L0, 1, NULL, 0, NULL, 0, 0);
-	T_ASSERT(st, feed(&f, 0) == 0 && f.ch[0].unverified == 0, "zero marker for page 0");
-	T_ASSERT(st, kmig_zero_check(f.ram.blocks[0].base, PG) &&
-		 !memcmp(f.ram.blocks[0].base + PG, big + PG, PG), "contents");
+	ASSERT_TRUE(feed(&f, 0) == 0 && f.ch[0].unverified == 0) TH_LOG("zero marker for page 0");
+	ASSERT_TRUE(kmig_zero_check(f.ram.blocks[0].base, PG) &&
+		    !memcmp(f.ram.blocks[0].base + PG, big + PG, PG))
+		TH_LOG("contents");
 	ctrl(&f, KMIG_PKT_END, 4, 4, NULL, 0);
-	T_EXPECT(st, feed(&f, 0) == 0, "END: %s", f.ch[0].err.msg);
+	EXPECT_EQ(0, feed(&f, 0)) TH_LOG("END: %s", f.ch[0].err.msg);
 	fx_fini(&f);
 }
 
@@ -738,75 +954,114 @@ struct table_case {
 	const char *msg;
 };
 
-static const struct table_case table_cases[] = {
-	{ "no blocks", 0, NULL, NULL, 0, 0, 0, false, -EINVAL, "0 blocks, expected 1..256" },
-	{ "too many blocks", 257, NULL, NULL, 0, 0, 0, false, -EINVAL, "257 blocks, expected 1..256" },
-	{ "path in name", 1, "../x", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
-	{ "hidden name", 1, ".x", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
-	{ "space in name", 1, "a b", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
-	{ "duplicate", 2, "m", "m", PG, PG, 0, false, -EINVAL, "name 'm' twice" },
-	{ "size not pages", 1, "m", NULL, 1000, 0, 0, false, -EINVAL,
-	  "block 'm' size 1000, expected a non-zero multiple of 4096" },
-	{ "zero size", 1, "m", NULL, 0, 0, 0, false, -EINVAL, "block 'm' size 0" },
-	{ "huge size", 1, "m", NULL, 1ULL << 50, 0, 0, false, -EINVAL, "up to 2^46" },
-	{ "over max_ram", 2, "m", "n", 1 << 20, PG, 0, false, -EFBIG,
-	  "block table totals 1052672 bytes, limit 1048576" },
-	{ "trailing bytes", 1, "m", NULL, PG, 0, 3, false, -EBADMSG, "3 trailing bytes" },
-	{ "name past end", 1, "mmmm", NULL, PG, 0, -2, false, -EBADMSG, "name of 4 bytes, 2 left" },
-	{ "truncated entry", 2, "m", "n", PG, PG, -10, false, -EBADMSG, "entry 1 truncated" },
-	{ "mismatch", 2, "a", "c", 300 * PG, 64 * PG, 0, true, -EINVAL,
-	  "block 1 is 'c' of 262144 bytes, expected 'b' of 262144" },
+/* One bad block table per variant, sent to a fresh one-channel session
+ * (with the blocks "a" and "b" given where the case says). */
+FIXTURE(table) {
+	struct kmig_rx_session s;
+	struct kmig_rx_chan ch;
+	struct kmig_ram ram;
 };
 
-static void t_tables(struct t_state *st)
+FIXTURE_VARIANT(table) {
+	struct table_case c;
+};
+
+FIXTURE_VARIANT_ADD(table, no_blocks) {
+	.c = { "no blocks", 0, NULL, NULL, 0, 0, 0, false, -EINVAL, "0 blocks, expected 1..256" },
+};
+FIXTURE_VARIANT_ADD(table, too_many_blocks) {
+	.c = { "too many blocks", 257, NULL, NULL, 0, 0, 0, false, -EINVAL,
+	       "257 blocks, expected 1..256" },
+};
+FIXTURE_VARIANT_ADD(table, path_in_name) {
+	.c = { "path in name", 1, "../x", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
+};
+FIXTURE_VARIANT_ADD(table, hidden_name) {
+	.c = { "hidden name", 1, ".x", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
+};
+FIXTURE_VARIANT_ADD(table, space_in_name) {
+	.c = { "space in name", 1, "a b", NULL, PG, 0, 0, false, -EINVAL, "entry 0: bad name" },
+};
+FIXTURE_VARIANT_ADD(table, duplicate) {
+	.c = { "duplicate", 2, "m", "m", PG, PG, 0, false, -EINVAL, "name 'm' twice" },
+};
+FIXTURE_VARIANT_ADD(table, size_not_pages) {
+	.c = { "size not pages", 1, "m", NULL, 1000, 0, 0, false, -EINVAL,
+	       "block 'm' size 1000, expected a non-zero multiple of 4096" },
+};
+FIXTURE_VARIANT_ADD(table, zero_size) {
+	.c = { "zero size", 1, "m", NULL, 0, 0, 0, false, -EINVAL, "block 'm' size 0" },
+};
+FIXTURE_VARIANT_ADD(table, huge_size) {
+	.c = { "huge size", 1, "m", NULL, 1ULL << 50, 0, 0, false, -EINVAL, "up to 2^46" },
+};
+FIXTURE_VARIANT_ADD(table, over_max_ram) {
+	.c = { "over max_ram", 2, "m", "n", 1 << 20, PG, 0, false, -EFBIG,
+	       "block table totals 1052672 bytes, limit 1048576" },
+};
+FIXTURE_VARIANT_ADD(table, trailing_bytes) {
+	.c = { "trailing bytes", 1, "m", NULL, PG, 0, 3, false, -EBADMSG, "3 trailing bytes" },
+};
+FIXTURE_VARIANT_ADD(table, name_past_end) {
+	.c = { "name past end", 1, "mmmm", NULL, PG, 0, -2, false, -EBADMSG,
+	       "name of 4 bytes, 2 left" },
+};
+FIXTURE_VARIANT_ADD(table, truncated_entry) {
+	.c = { "truncated entry", 2, "m", "n", PG, PG, -10, false, -EBADMSG, "entry 1 truncated" },
+};
+FIXTURE_VARIANT_ADD(table, mismatch) {
+	.c = { "mismatch", 2, "a", "c", 300 * PG, 64 * PG, 0, true, -EINVAL,
+	       "block 1 is 'c' of 262144 bytes, expected 'b' of 262144" },
+};
+
+FIXTURE_SETUP(table)
+{
+	kmig_ram_init(&self->ram);
+	if (variant->c.given) {
+		kmig_ram_add_memfd(&self->ram, "a", 300 * PG, NULL);
+		kmig_ram_add_memfd(&self->ram, "b", 64 * PG, NULL);
+	}
+	kmig_rx_session_init(&self->s, &self->ram, 1, 0);
+	self->s.max_ram = 1 << 20;
+	ASSERT_EQ(0, kmig_rx_chan_init(&self->ch, &self->s, 0)) TH_LOG("chan");
+}
+
+FIXTURE_TEARDOWN(table)
+{
+	kmig_rx_chan_fini(&self->ch);
+	kmig_rx_session_fini(&self->s);
+	kmig_ram_free(&self->ram);
+}
+
+TEST_F(table, refused)
 {
 	static uint8_t body[8192], pkt[8192 + 64];
+	const struct table_case *c = &variant->c;
+	struct kmig_pkt_hdr h = { .type = KMIG_PKT_BLOCK_TABLE };
+	enum kmig_rx_action act;
+	size_t off = 4, used, len;
+	int ret;
 
-	for (unsigned int i = 0; i < sizeof(table_cases) / sizeof(table_cases[0]); i++) {
-		const struct table_case *c = &table_cases[i];
-		struct kmig_pkt_hdr h = { .type = KMIG_PKT_BLOCK_TABLE };
-		struct kmig_rx_session s;
-		struct kmig_rx_chan ch;
-		struct kmig_ram ram;
-		enum kmig_rx_action act;
-		size_t off = 4, used, len;
-		int ret;
-
-		kmig_ram_init(&ram);
-		if (c->given) {
-			kmig_ram_add_memfd(&ram, "a", 300 * PG, NULL);
-			kmig_ram_add_memfd(&ram, "b", 64 * PG, NULL);
-		}
-		kmig_rx_session_init(&s, &ram, 1, 0);
-		s.max_ram = 1 << 20;
-		T_ASSERT(st, kmig_rx_chan_init(&ch, &s, 0) == 0, "chan");
-		kmig_put_le32(body, c->count);
-		if (c->n1)
-			off += entry(body + off, c->s1, c->n1);
-		if (c->n2)
-			off += entry(body + off, c->s2, c->n2);
-		if (c->extra > 0)
-			off += c->extra;
-		else
-			off += c->extra;
-		h.payload_len = off;
-		len = kmig_pkt_build(pkt, &h, body, off);
-		ret = kmig_rx_feed(&ch, pkt, len, &used, &act);
-		T_EXPECT(st, ret == c->err && strstr(ch.err.msg, c->msg),
-			 "table '%s': got %d '%s', expected %d '%s'", c->name, ret, ch.err.msg,
-			 c->err, c->msg);
-		printf("#   table %-18s -> %s\n", c->name, ch.err.msg);
-		T_EXPECT(st, !s.table_ready, "table '%s' accepted", c->name);
-		kmig_rx_chan_fini(&ch);
-		kmig_rx_session_fini(&s);
-		kmig_ram_free(&ram);
-	}
+	kmig_put_le32(body, c->count);
+	if (c->n1)
+		off += entry(body + off, c->s1, c->n1);
+	if (c->n2)
+		off += entry(body + off, c->s2, c->n2);
+	off += c->extra;	/* trailing bytes, or (< 0) bytes cut */
+	h.payload_len = off;
+	len = kmig_pkt_build(pkt, &h, body, off);
+	ret = kmig_rx_feed(&self->ch, pkt, len, &used, &act);
+	EXPECT_TRUE(ret == c->err && strstr(self->ch.err.msg, c->msg))
+		TH_LOG("table '%s': got %d '%s', expected %d '%s'", c->name, ret,
+		       self->ch.err.msg, c->err, c->msg);
+	TH_LOG("table %-18s -> %s", c->name, self->ch.err.msg);
+	EXPECT_TRUE(!self->s.table_ready) TH_LOG("table '%s' accepted", c->name);
 }
 
 /* The page sum against its definition (crc.h), and what it promises: a
  * page with any one byte changed (every position, every change of its
  * low bit and of all its bits) or two words swapped never sums the same. */
-static void t_psum(struct t_state *st)
+TEST(psum)
 {
 	static uint8_t page[PG];
 	uint32_t ref = 0, sum;
@@ -816,7 +1071,7 @@ static void t_psum(struct t_state *st)
 	for (uint32_t i = 0; i < PG / 4; i++)
 		ref += (2 * (PG / 4 - i) + 1) * kmig_get_le32(page + 4 * i);
 	sum = kmig_psum(page, PG);
-	T_ASSERT(st, sum == ref, "page sum %#010x, by its definition %#010x", sum, ref);
+	ASSERT_EQ(ref, sum) TH_LOG("page sum %#010x, by its definition %#010x", sum, ref);
 	for (uint32_t i = 0; i < PG && !missed; i++) {
 		for (int x = 0; x < 2 && !missed; x++) {
 			page[i] ^= x ? 0xff : 0x01;
@@ -824,7 +1079,7 @@ static void t_psum(struct t_state *st)
 			page[i] ^= x ? 0xff : 0x01;
 		}
 	}
-	T_ASSERT(st, !missed, "a changed byte kept the page sum");
+	ASSERT_TRUE(!missed) TH_LOG("a changed byte kept the page sum");
 	memcpy(page + 8, page + 4, 4);	/* words 1 and 2: make them differ, swap */
 	page[8] ^= 0x5a;
 	sum = kmig_psum(page, PG);
@@ -835,21 +1090,12 @@ static void t_psum(struct t_state *st)
 		memcpy(page + 4, page + 8, 4);
 		memcpy(page + 8, w, 4);
 	}
-	T_ASSERT(st, kmig_psum(page, PG) != sum, "two swapped words kept the page sum");
+	ASSERT_NE(sum, kmig_psum(page, PG)) TH_LOG("two swapped words kept the page sum");
 }
 
-static void t_crc(struct t_state *st)
+TEST(crc)
 {
-	T_ASSERT(st, kmig_crc32c_buf("123456789", 9) == 0xe3069283, "CRC32C check value");
-	t_psum(st);
+	ASSERT_EQ(0xe3069283, kmig_crc32c_buf("123456789", 9)) TH_LOG("CRC32C check value");
 }
 
-int main(void)
-{
-	static const struct t_case cases[] = {
-		T_CASE(t_crc), T_CASE(t_hello), T_CASE(t_reply), T_CASE(t_resumed), T_CASE(t_packets),
-		T_CASE(t_sequences), T_CASE(t_apply), T_CASE(t_unverified), T_CASE(t_tables),
-	};
-
-	return t_main("wire", cases, sizeof(cases) / sizeof(cases[0]));
-}
+TEST_HARNESS_MAIN

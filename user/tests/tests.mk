@@ -8,11 +8,9 @@ UNIT_SRCS := $(wildcard tests/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROGS += $(UNIT_BINS)
 
-# The library's unit tests: on kselftest_harness.h (the header as for
-# tests/vmm/; found by its #include, so a converted test needs no edit
-# here), or still on tests/t.h (the pattern rule below).
-KSFT_UNIT_SRCS := $(filter-out tests/test_cli_%.c,\
-	$(shell grep -l '^\#include "kselftest_harness.h"' $(UNIT_SRCS)))
+# The library's unit tests, on kselftest_harness.h (the header as for
+# tests/vmm/), linked with the test library and the library.
+KSFT_UNIT_SRCS := $(filter-out tests/test_cli_%.c,$(UNIT_SRCS))
 KSFT_UNIT_BINS := $(KSFT_UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # The harness ends each test's child with _exit(), which skips
@@ -30,11 +28,6 @@ $(KSFT_UNIT_BINS): $(BUILD)/tests/%: tests/%.c $(TESTLIB) $(LIB) $(VMM_KHDR)/kse
 	$(Q)$(CC) $(CFLAGS) $(VMM_TEST_CFLAGS) -Itests -o $@ $< $(TESTLIB) $(LIB) \
 		$(KSFT_SAN_LINK) $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/test_%: tests/test_%.c $(TESTLIB) $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC     $@")
-	$(Q)$(CC) $(CFLAGS) -Itests -Itests/lib -o $@ $< $(TESTLIB) $(LIB) $(LDFLAGS) $(LDLIBS)
-
 .PHONY: unit e2e san
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
@@ -42,12 +35,14 @@ unit: $(UNIT_BINS)
 e2e: all
 	$(Q)tests/run-e2e.sh $(BUILD)
 
-# ASan+UBSan build of everything; unit tests and a loopback integrity run.
+# ASan+UBSan build of everything; unit tests, a loopback integrity run and
+# the TLS attacks.
 san:
 	$(Q)$(MAKE) SAN=1 all
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run-unit.sh $(UNIT_SRCS:tests/%.c=build-san/tests/%)
 	$(Q)ASAN_OPTIONS=detect_leaks=1 KMIG=$(CURDIR)/build-san/kmig QUICK=1 bash tests/integrity.sh
+	$(Q)ASAN_OPTIONS=detect_leaks=1 KMIG=$(CURDIR)/build-san/kmig bash tests/tls.sh
 
 check:: unit e2e san
 

@@ -245,7 +245,8 @@ static int listen_on(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd;
+	mode_t mask;
+	int fd, ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -256,11 +257,14 @@ static int listen_on(const char *path)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4)) {
-		int err = -errno;
-
+	/* Owner-only from the start (a connection gets the VM and its
+	 * memory): bind() creates the socket file with the umask's mode. */
+	mask = umask(077);
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4) ? -errno : 0;
+	umask(mask);
+	if (ret) {
 		close(fd);
-		return err;
+		return ret;
 	}
 	return fd;
 }

@@ -28,8 +28,13 @@
  * HELLO, and a client must take each reply, within the server's timeout
  * (KMIG_VMMP_SERVER_TIMEOUT_MS unless set), or the session ends with
  * -ETIMEDOUT. After HELLO a session may stay idle without limit (a
- * destination helper waits for its source); the socket's file mode says
- * who may connect at all.
+ * destination helper waits for its source).
+ *
+ * Who may connect: a helper receives the VM fd and guest memory, so only
+ * the VMM's own user (its effective uid) and root. Create the listening
+ * socket owner-only (bind() under umask 077, as kmig-vmm does);
+ * kmig_vmmp_server_serve() also checks the peer's uid with SO_PEERCRED
+ * and refuses anyone else with -EACCES before reading a byte.
  *
  * Callbacks return 0 or -errno; on error they may explain with
  * kmig_vmmp_errf(err, ...), which the helper receives as the error text.

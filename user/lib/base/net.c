@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -129,6 +130,43 @@ int kmig_net_connect(const char *host, const char *port, int *fd)
 		return ret;
 	*fd = s;
 	return 0;
+}
+
+void kmig_net_peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN], port[8];
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+static bool addr_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+}
+
+bool kmig_net_is_loopback(const char *host)
+{
+	struct addrinfo *res, *ai;
+	bool lo = true;
+
+	if (!host || !*host || resolve(host, "0", true, &res))
+		return false;
+	for (ai = res; ai; ai = ai->ai_next)
+		lo = lo && addr_loopback(ai->ai_addr);
+	freeaddrinfo(res);
+	return lo;
 }
 
 void kmig_net_tune(int fd)

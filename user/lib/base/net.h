@@ -33,6 +33,12 @@ int kmig_net_listen(const char *host, const char *port, int *fd, uint16_t *bound
 int kmig_net_accept(int lfd, int timeout_ms, int *fd);
 int kmig_net_connect(const char *host, const char *port, int *fd);
 
+/* "address:port" of the connected peer of @fd ("?" if unknown). */
+void kmig_net_peer_name(int fd, char *buf, size_t len);
+/* Whether @host (as kmig_net_listen() takes it) only binds loopback
+ * addresses: NULL/"" (any address) is not. */
+bool kmig_net_is_loopback(const char *host);
+
 /* Socket options of a data channel: TCP_NODELAY (SYNC round trips),
  * keepalive so that a dead host ends a blocked read. */
 void kmig_net_tune(int fd);

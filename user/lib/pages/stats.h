@@ -58,6 +58,14 @@ enum kmig_phase {
 	KMIG_PHASE_NR,
 };
 
+/* TLS on the channels (tls/tls.h): what ran, for the reports. */
+struct kmig_tls_stats {
+	bool on;
+	bool ktls_tx, ktls_rx;	/* the kernel did it, on every channel */
+	char version[16];	/* "TLSv1.3" */
+	char cipher[48];	/* "TLS_AES_128_GCM_SHA256" */
+};
+
 struct kmig_stats {
 	const char *role;	/* "send" or "receive" */
 	const char *codec;
@@ -69,6 +77,7 @@ struct kmig_stats {
 	uint64_t devstate_bytes;
 	uint64_t ns_phase[KMIG_PHASE_NR];
 	uint64_t ns_total;
+	struct kmig_tls_stats tls;
 	struct kmig_chan_stats chan[KMIG_MAX_WORKERS];
 	struct kmig_chan_stats sum;
 };

@@ -147,6 +147,10 @@ static int hdr_values(const uint8_t *buf, const struct kmig_snap_hdr *h, struct 
 		return kmig_err_set(e, -EBADMSG, "header: flags 0x%x has unknown bits 0x%x "
 				    "(known: 0x%x)", h->flags, h->flags & ~KMIG_SNAP_F_ALL,
 				    KMIG_SNAP_F_ALL);
+	if ((h->flags & KMIG_SNAP_F_DATA_PSUM) && !(h->flags & KMIG_SNAP_F_DATA_CRC))
+		return kmig_err_set(e, -EBADMSG, "header: flags 0x%x: page sums (0x%x) without "
+				    "checksum arrays (0x%x)", h->flags, KMIG_SNAP_F_DATA_PSUM,
+				    KMIG_SNAP_F_DATA_CRC);
 	if (kmig_get_le32(buf + H_RSVD0) || !all_zero(buf + 112, H_RSVD_END - 112))
 		return kmig_err_set(e, -EBADMSG, "header: reserved bytes are not zero");
 	if (h->page_size != KMIG_PAGE_SIZE)
@@ -434,7 +438,7 @@ int kmig_snap_layout(const struct kmig_ram *ram, bool data_crc, struct kmig_snap
 	memset(h, 0, sizeof(*h));
 	h->version = KMIG_SNAP_VERSION;
 	h->state = KMIG_SNAP_STATE_WRITING;
-	h->flags = data_crc ? KMIG_SNAP_F_DATA_CRC : 0;
+	h->flags = data_crc ? KMIG_SNAP_F_DATA_CRC | KMIG_SNAP_F_DATA_PSUM : 0;
 	h->page_size = KMIG_PAGE_SIZE;
 	h->nr_blocks = ram->nr;
 	h->data_align = KMIG_SNAP_DATA_ALIGN;

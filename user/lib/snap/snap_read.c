@@ -43,14 +43,18 @@ static int check_crcs(struct reader *r, unsigned int bi, uint64_t s, uint64_t e,
 	const struct kmig_snap *sn = r->c->s;
 	uint64_t t0 = kmig_now_ns();
 
+	bool psum = sn->h.flags & KMIG_SNAP_F_DATA_PSUM;
+
 	for (uint64_t p = s; p < e; p++, mem += KMIG_PAGE_SIZE) {
 		uint32_t want = kmig_get_le32(sn->crcs[bi] + 4 * p);
-		uint32_t got = kmig_crc32c_buf(mem, KMIG_PAGE_SIZE);
+		uint32_t got = psum ? kmig_psum(mem, KMIG_PAGE_SIZE) :
+				      kmig_crc32c_buf(mem, KMIG_PAGE_SIZE);
 
 		if (got != want)
-			return kmig_err_set(&r->err, -EBADMSG, "block %s page %llu: data CRC32C "
-					    "0x%08x, its CRC array says 0x%08x (the page data is "
-					    "damaged)", sn->blocks[bi].name, (unsigned long long)p,
+			return kmig_err_set(&r->err, -EBADMSG, "block %s page %llu: data %s "
+					    "0x%08x, its checksum array says 0x%08x (the page data "
+					    "is damaged)", sn->blocks[bi].name,
+					    (unsigned long long)p, psum ? "page sum" : "CRC32C",
 					    got, want);
 	}
 	KMIG_STAT_ADD(r->stats.ns_codec, kmig_now_ns() - t0);

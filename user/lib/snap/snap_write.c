@@ -119,7 +119,7 @@ static int write_chunk(struct wthread *t, const struct kmig_work *wk)
 	struct kmig_snap_writer *w = t->w;
 	const struct kmig_ram_block *b = &w->ram->blocks[wk->block];
 	struct kmig_chunk_pages cp;
-	int ret = kmig_pass_chunk(&t->pass, b, wk, w->o.no_data_crc ? 0 : KMIG_PASS_CRC, &cp,
+	int ret = kmig_pass_chunk(&t->pass, b, wk, w->o.no_data_crc ? 0 : KMIG_PASS_PSUM, &cp,
 				  &t->stats);
 
 	if (ret)

@@ -19,11 +19,14 @@
 #include "base/crc.h"
 #include "base/net.h"
 #include "stream/recv.h"
+#include "stream/chan_tls.h"
 #include "stream/rx.h"
+#include "tls/tls.h"
 
 struct recv_chan {
 	struct kmig_recv *r;
 	int fd;
+	struct kmig_tls_conn *tls;	/* NULL: plaintext */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t wlock;	/* replies: acks from this thread, ERROR from any */
@@ -48,6 +51,10 @@ struct kmig_recv {
 	struct recv_chan chans[KMIG_MAX_CHANNELS];
 	unsigned int nr;		/* from the first hello */
 	unsigned int arrived;
+	uint8_t peer_id[KMIG_TLS_ID_LEN];	/* TLS: channel 0's peer */
+	int taking_fd;			/* a connection in its handshake */
+	unsigned int refused;		/* connections refused (TLS) */
+	char refused_why[KMIG_ERR_MAX];	/* the last one: who and why */
 
 	pthread_mutex_t lock;		/* err, failed, fds for cancel */
 	int failed;
@@ -75,6 +82,7 @@ int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,
 		r->o.idle_timeout_ms = KMIG_IDLE_TIMEOUT_MS;
 	r->ram = ram;
 	r->lfd = -1;
+	r->taking_fd = -1;
 	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++) {
 		r->chans[i].fd = -1;
 		r->chans[i].pipe[0] = r->chans[i].pipe[1] = -1;
@@ -109,6 +117,8 @@ static void shut_all(struct kmig_recv *r)
 {
 	if (r->lfd >= 0)
 		shutdown(r->lfd, SHUT_RDWR);	/* wakes a pending poll/accept */
+	if (r->taking_fd >= 0)
+		shutdown(r->taking_fd, SHUT_RDWR);	/* and a stalled handshake */
 	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++)
 		if (r->chans[i].fd >= 0)
 			shutdown(r->chans[i].fd, SHUT_RDWR);
@@ -159,7 +169,8 @@ void kmig_recv_cancel(struct kmig_recv *r, int err)
 	recv_fail(r, err, "%s", err == -ECANCELED ? "cancelled" : strerror(-err));
 }
 
-static int send_reply(int fd, unsigned int channel, int status, const char *msg)
+static int send_reply(struct kmig_tls_conn *t, int fd, unsigned int channel, int status,
+		      const char *msg)
 {
 	struct kmig_hello_reply rep = { .status = -status, .channel = channel };
 	uint8_t buf[KMIG_REPLY_SIZE];
@@ -167,14 +178,42 @@ static int send_reply(int fd, unsigned int channel, int status, const char *msg)
 	if (snprintf(rep.msg, sizeof(rep.msg), "%s", msg) >= (int)sizeof(rep.msg))
 		rep.msg[sizeof(rep.msg) - 1] = '\0';	/* the reply holds 64 bytes */
 	kmig_reply_encode(buf, &rep);
-	return kmig_net_write_full(fd, buf, sizeof(buf));
+	return kmig_tls_write_full(t, fd, buf, sizeof(buf));
 }
 
 /* The first hello defines the session; the others must agree with it. */
-static int hello_session_check(struct kmig_recv *r, const struct kmig_hello *h,
-			       struct kmig_err *e)
+/* Under TLS: the hello must come from channel 0's peer (the same
+ * certificate) with channel 0's session id, which only ever travels inside
+ * TLS; and channel 0 comes first (the sender opens them in order). A
+ * connection that fails this is not of the session: -EACCES (refused). */
+static int hello_peer_check(struct kmig_recv *r, const struct kmig_tls_conn *t,
+			    const struct kmig_hello *h, struct kmig_err *e)
+{
+	uint8_t id[KMIG_TLS_ID_LEN];
+
+	if (!t)
+		return 0;
+	kmig_tls_peer_id(t, id);
+	if (!r->nr)
+		return h->channel ? kmig_err_set(e, -EACCES, "channel %u before channel 0",
+						 h->channel) : 0;
+	if (memcmp(id, r->peer_id, sizeof(id)))
+		return kmig_err_set(e, -EACCES, "channel %u: another certificate than "
+				    "channel 0's", h->channel);
+	if (memcmp(h->session, r->session, KMIG_SESSION_ID_LEN))
+		return kmig_err_set(e, -EACCES, "channel %u: not this session's id",
+				    h->channel);
+	return 0;
+}
+
+static int hello_session_check(struct kmig_recv *r, const struct kmig_tls_conn *t,
+			       const struct kmig_hello *h, struct kmig_err *e)
 {
 	bool sw = h->features & KMIG_FEAT_SWITCHOVER;
+	int ret = hello_peer_check(r, t, h, e);
+
+	if (ret)
+		return ret;
 
 	if (sw != !!r->o.switchover)
 		return kmig_err_set(e, -EPROTO, sw ? "a live migration: use kmig incoming" :
@@ -186,19 +225,22 @@ static int hello_session_check(struct kmig_recv *r, const struct kmig_hello *h,
 		return 0;
 	}
 	if (memcmp(h->session, r->session, KMIG_SESSION_ID_LEN))
-		return kmig_err_set(e, -EPROTO, "hello of another session (channel %u)",
+		return kmig_err_set(e, -EACCES, "hello of another session (channel %u)",
 				    h->channel);
 	if (h->nr_channels != r->nr || h->codec != r->sess.codec)
 		return kmig_err_set(e, -EPROTO, "channel %u: %u channels codec %u, expected "
 				    "%u channels codec %u", h->channel, h->nr_channels, h->codec,
 				    r->nr, r->sess.codec);
 	if (r->chans[h->channel].fd >= 0)
-		return kmig_err_set(e, -EPROTO, "channel %u twice", h->channel);
+		return kmig_err_set(e, -EACCES, "channel %u twice", h->channel);
 	return 0;
 }
 
-static int session_start(struct kmig_recv *r, const struct kmig_hello *h)
+static int session_start(struct kmig_recv *r, const struct kmig_tls_conn *t,
+			 const struct kmig_hello *h)
 {
+	if (t)
+		kmig_tls_peer_id(t, r->peer_id);
 	memcpy(r->session, h->session, KMIG_SESSION_ID_LEN);
 	r->nr = h->nr_channels;
 	kmig_rx_session_init(&r->sess, r->ram, h->nr_channels, h->codec);
@@ -214,11 +256,11 @@ static int session_start(struct kmig_recv *r, const struct kmig_hello *h)
 }
 
 /*
- * A hello, whole, by @deadline: a peer that sends it a byte at a time
- * must not stretch the accept deadline (a socket timeout restarts with
- * every byte), and a cancel (a signal) ends the wait within 100 ms.
+ * A plaintext hello, whole, by @deadline: a peer that sends it a byte at
+ * a time must not stretch the accept deadline (a socket timeout restarts
+ * with every byte), and a cancel (a signal) ends the wait within 100 ms.
  */
-static int read_hello(struct kmig_recv *r, int fd, uint8_t *buf, uint64_t deadline)
+static int read_hello_plain(struct kmig_recv *r, int fd, uint8_t *buf, uint64_t deadline)
 {
 	size_t got = 0;
 
@@ -244,38 +286,100 @@ static int read_hello(struct kmig_recv *r, int fd, uint8_t *buf, uint64_t deadli
 	return 0;
 }
 
-/* Read (by @deadline), check and answer one hello on a new connection. */
-static int take_channel(struct kmig_recv *r, int fd, uint64_t deadline)
+/* The connection in its handshake: a cancel shuts it down (shut_all()). */
+static void set_taking(struct kmig_recv *r, int fd)
 {
-	struct kmig_err e = { 0 };
-	struct kmig_hello h;
-	uint8_t buf[KMIG_HELLO_SIZE];
+	pthread_mutex_lock(&r->lock);
+	r->taking_fd = fd;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* A connection that is not of the session (under TLS: anything that fails
+ * the handshake or the binding; in plaintext: one that sends no kmig
+ * hello, or one of another session): reported, closed, and the receiver
+ * goes on waiting for its channels (recv.h). A port scan or a stray
+ * client must not end a migration. */
+static int refuse(struct kmig_recv *r, int fd, struct kmig_tls_conn *t, const char *peer,
+		  const char *why)
+{
+	set_taking(r, -1);
+	r->refused++;
+	snprintf(r->refused_why, sizeof(r->refused_why), "the last from %s: %s", peer, why);
+	if (r->o.refused)
+		r->o.refused(r->o.refused_arg, peer, why);
+	kmig_tls_conn_free(t);
+	close(fd);
+	return 0;
+}
+
+/* The TLS handshake if on, then the hello (inside TLS), all by @deadline
+ * whatever the peer trickles, and ended by a cancel within 100 ms. */
+static int read_hello(struct kmig_recv *r, int fd, uint64_t deadline, struct kmig_tls_conn **t,
+		      uint8_t buf[KMIG_HELLO_SIZE], struct kmig_err *e)
+{
+	const struct kmig_tls_bound b = { .deadline_ns = deadline, .cancel = &r->failed };
 	int ret;
 
 	kmig_net_tune(fd);
 	/* The reply's write is bounded too (a peer that reads nothing). */
 	ret = kmig_net_set_timeout(fd, 10000);
-	if (!ret)
-		ret = read_hello(r, fd, buf, KMIG_MIN(deadline, kmig_now_ns() + 10000000000ULL));
-	if (ret) {
-		close(fd);
-		return recv_fail(r, ret, "reading a hello: %s", strerror(-ret));
+	if (ret)
+		return kmig_err_set(e, ret, "socket timeout: %s", strerror(-ret));
+	if (!r->o.tls) {
+		ret = read_hello_plain(r, fd, buf, deadline);
+		return ret ? kmig_err_set(e, ret, "reading a hello: %s", strerror(-ret)) : 0;
 	}
-	ret = kmig_hello_decode(buf, &h, &e);
+	ret = kmig_tls_handshake(r->o.tls, fd, NULL, &b, t, e);
+	if (!ret && (ret = kmig_tls_read_bounded(*t, buf, KMIG_HELLO_SIZE, &b)))
+		kmig_err_set(e, ret, "reading its hello: %s", kmig_tls_error(*t));
+	return ret;
+}
+
+/* Read (by @deadline), check and answer one hello on a new connection. */
+static int take_channel(struct kmig_recv *r, int fd, uint64_t deadline)
+{
+	char peer[KMIG_ADDR_MAX + 16];
+	struct kmig_tls_conn *t = NULL;
+	struct kmig_err e = { 0 };
+	struct kmig_hello h;
+	uint8_t buf[KMIG_HELLO_SIZE];
+	int ret;
+
+	kmig_net_peer_name(fd, peer, sizeof(peer));
+	set_taking(r, fd);
+	ret = read_hello(r, fd, KMIG_MIN(deadline, kmig_now_ns() + 10000000000ULL), &t, buf, &e);
+	if (ret && !r->failed)
+		return refuse(r, fd, t, peer, e.msg);
+	if (!ret && kmig_get_le32(buf) != KMIG_HELLO_MAGIC) {
+		/* Not kmig at all: say nothing to it. */
+		kmig_err_set(&e, -EACCES, "not a kmig hello (magic %#010x)", kmig_get_le32(buf));
+		return refuse(r, fd, t, peer, e.msg);
+	}
 	if (!ret)
-		ret = hello_session_check(r, &h, &e);
+		ret = kmig_hello_decode(buf, &h, &e);
+	if (!ret)
+		ret = hello_session_check(r, t, &h, &e);
+	if (ret == -EACCES && !r->failed) {
+		send_reply(t, fd, 0, ret, "refused");
+		return refuse(r, fd, t, peer, e.msg);
+	}
 	if (ret) {
-		send_reply(fd, 0, ret, e.msg);
+		if (e.code != -ETIMEDOUT && e.code != -ECONNRESET && !r->failed)
+			send_reply(t, fd, 0, ret, e.msg);
+		set_taking(r, -1);
+		kmig_tls_conn_free(t);
 		close(fd);
-		return recv_fail(r, ret, "%s", e.msg);
+		return recv_fail(r, ret, "%s (from %s)", e.code ? e.msg : strerror(-ret), peer);
 	}
 	if (!r->nr)
-		session_start(r, &h);
-	ret = send_reply(fd, h.channel, 0, "");
+		session_start(r, t, &h);
+	ret = send_reply(t, fd, h.channel, 0, "");
 	if (!ret)
 		ret = kmig_net_set_timeout(fd, r->o.idle_timeout_ms);
 	pthread_mutex_lock(&r->lock);
+	r->taking_fd = -1;
 	r->chans[h.channel].fd = fd;
+	r->chans[h.channel].tls = t;
 	r->arrived++;
 	pthread_mutex_unlock(&r->lock);
 	if (ret)
@@ -329,8 +433,9 @@ static int accept_all(struct kmig_recv *r)
 		else
 			ret = left ? kmig_net_accept(r->lfd, left, &fd) : -ETIMEDOUT;
 		if (ret && !r->nr)
-			return recv_fail(r, ret, "no sender connected within %d ms",
-					 r->o.accept_timeout_ms);
+			return recv_fail(r, ret, "no sender connected within %d ms%s%s",
+					 r->o.accept_timeout_ms, r->refused ? "; refused " : "",
+					 r->refused_why);
 		if (ret)
 			return recv_fail(r, ret, "waiting for channels (%u of %u arrived): %s",
 					 r->arrived, r->nr, strerror(-ret));
@@ -351,9 +456,9 @@ static int send_ctl(struct recv_chan *c, uint8_t type, uint64_t arg, const void 
 	h.seq = c->tx_seq++;
 	h.body_crc = kmig_crc32c_buf(body, len);
 	kmig_hdr_encode(buf, &h);
-	ret = kmig_net_write_full(c->fd, buf, sizeof(buf));
+	ret = kmig_tls_write_full(c->tls, c->fd, buf, sizeof(buf));
 	if (!ret && len)
-		ret = kmig_net_write_full(c->fd, body, len);
+		ret = kmig_tls_write_full(c->tls, c->fd, body, len);
 	pthread_mutex_unlock(&c->wlock);
 	return ret;
 }
@@ -372,13 +477,17 @@ static void send_error(struct recv_chan *c, const char *msg)
 
 	if (!len)
 		return;
+	/* A TLS connection is one thread's at a time: another channel's
+	 * thread may be inside its read. That one tells the sender itself. */
+	if (c->tls && c->started && !pthread_equal(pthread_self(), c->thread))
+		return;
 	pthread_mutex_lock(&c->wlock);
 	h.seq = c->tx_seq++;
 	h.body_crc = kmig_crc32c_buf(msg, len);
 	kmig_hdr_encode(buf, &h);
 	kmig_net_set_timeout(c->fd, 200);
-	if (!kmig_net_write_full(c->fd, buf, sizeof(buf)))
-		kmig_net_write_full(c->fd, msg, len);
+	if (!kmig_tls_write_full(c->tls, c->fd, buf, sizeof(buf)))
+		kmig_tls_write_full(c->tls, c->fd, msg, len);
 	pthread_mutex_unlock(&c->wlock);
 }
 
@@ -400,7 +509,7 @@ static int sock_read(void *ctx, void *buf, size_t len)
 {
 	struct recv_chan *c = ctx;
 	uint64_t t0 = kmig_now_ns();
-	int ret = kmig_net_read_full(c->fd, buf, len);
+	int ret = kmig_tls_read_full(c->tls, c->fd, buf, len);
 
 	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
 	return ret;
@@ -411,7 +520,7 @@ static int sock_readv(void *ctx, struct iovec *iov, int cnt)
 {
 	struct recv_chan *c = ctx;
 	uint64_t t0 = kmig_now_ns();
-	int ret = kmig_net_readv_full(c->fd, iov, cnt);
+	int ret = kmig_tls_readv_full(c->tls, c->fd, iov, cnt);
 
 	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
 	return ret;
@@ -534,7 +643,11 @@ static int start_threads(struct kmig_recv *r)
 		int ret = kmig_rx_chan_init(&c->rx, &r->sess, i);
 
 		c->r = r;
-		c->io = (struct kmig_rx_io){ sock_read, sock_readv, sock_splice, c };
+		/* splice() takes bytes off the socket: only when the kernel
+		 * decrypts them. */
+		c->io = (struct kmig_rx_io){ sock_read, sock_readv,
+					     !c->tls || kmig_tls_ktls_rx(c->tls) ?
+					     sock_splice : NULL, c };
 		if (!ret)
 			ret = -pthread_create(&c->thread, NULL, chan_main, c);
 		if (ret)
@@ -646,6 +759,11 @@ unsigned int kmig_recv_channels(const struct kmig_recv *r)
 	return r->nr;
 }
 
+unsigned int kmig_recv_refused(const struct kmig_recv *r)
+{
+	return r->refused;
+}
+
 void kmig_recv_stats(struct kmig_recv *r, struct kmig_stats *st)
 {
 	uint64_t now = kmig_now_ns(), setup = r->t_setup ?: now, end = r->t_end ?: now;
@@ -661,6 +779,9 @@ void kmig_recv_stats(struct kmig_recv *r, struct kmig_stats *st)
 	st->ns_total = end - r->t_start;
 	for (unsigned int i = 0; i < r->nr; i++)
 		kmig_chan_stats_load(&st->chan[i], &r->chans[i].rx.stats);
+	/* The channels' TLS connections are final once all arrived. */
+	for (unsigned int i = 0; r->t_setup && i < r->nr; i++)
+		kmig_chan_tls_stats(&st->tls, r->chans[i].tls, !i);
 	kmig_stats_sum(st);
 }
 
@@ -673,6 +794,7 @@ void kmig_recv_destroy(struct kmig_recv *r)
 
 		if (c->started)
 			pthread_join(c->thread, NULL);
+		kmig_tls_conn_free(c->tls);
 		if (c->fd >= 0)
 			close(c->fd);
 		kmig_rx_chan_fini(&c->rx);

@@ -30,6 +30,10 @@
 #include "stream/wire.h"
 
 struct kmig_recv;
+struct kmig_tls;
+
+/* A connection refused before it could touch memory: who and why. */
+typedef void (*kmig_recv_refused_fn)(void *arg, const char *peer, const char *why);
 
 struct kmig_recv_opts {
 	unsigned int max_channels;	/* 0: KMIG_MAX_CHANNELS */
@@ -45,6 +49,16 @@ struct kmig_recv_opts {
 	 * sender's table (NULL: a memfd), e.g. a file to receive into. */
 	kmig_rx_create_fn create_block;
 	void *create_arg;
+	/* TLS on every channel (tls/tls.h; the caller's, kept until
+	 * destroy); NULL: plaintext. Then a connection whose handshake
+	 * fails, or whose hello inside TLS is not of this session's peer
+	 * (another certificate, another session id, not channel 0 first),
+	 * is refused, reported to @refused and closed, and the receiver
+	 * keeps waiting for its channels: someone who merely reaches the
+	 * port can neither join nor end the session. */
+	struct kmig_tls *tls;
+	kmig_recv_refused_fn refused;	/* may be NULL */
+	void *refused_arg;
 };
 
 int kmig_recv_create(struct kmig_recv **out, const struct kmig_recv_opts *o,
@@ -84,6 +98,8 @@ const void *kmig_recv_devstate(struct kmig_recv *r, size_t *len);
 void kmig_recv_stats(struct kmig_recv *r, struct kmig_stats *st);
 /* Negotiated parameters, valid once channels arrived. */
 unsigned int kmig_recv_channels(const struct kmig_recv *r);
+/* Connections refused so far (see kmig_recv_opts.tls). */
+unsigned int kmig_recv_refused(const struct kmig_recv *r);
 
 void kmig_recv_destroy(struct kmig_recv *r);
 

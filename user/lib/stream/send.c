@@ -15,6 +15,7 @@
 #include "base/bits.h"
 #include "pages/chunk.h"
 #include "base/net.h"
+#include "stream/chan_tls.h"
 #include "stream/send_int.h"
 
 void kmig_send_opts_init(struct kmig_send_opts *o)
@@ -113,7 +114,8 @@ void kmig_send_cancel(struct kmig_send *s, int err)
 	kmig_send_fail(s, err, "%s", err == -ECANCELED ? "cancelled" : strerror(-err));
 }
 
-/* The hello of one channel, written with the handshake's time limit. */
+/* The hello of one channel (inside TLS when on), written with the
+ * handshake's time limit. */
 static int send_hello(const struct kmig_send *s, const struct kmig_send_chan *ch)
 {
 	struct kmig_hello h = {
@@ -124,12 +126,10 @@ static int send_hello(const struct kmig_send *s, const struct kmig_send_chan *ch
 		.page_shift = KMIG_PAGE_SHIFT, .chunk_pages = KMIG_CHUNK_PAGES,
 	};
 	uint8_t buf[KMIG_HELLO_SIZE];
-	int ret;
 
 	memcpy(h.session, s->session, sizeof(h.session));
 	kmig_hello_encode(buf, &h);
-	ret = kmig_net_set_timeout(ch->fd, s->o.handshake_timeout_ms);
-	return ret ?: kmig_net_write_full(ch->fd, buf, KMIG_HELLO_SIZE);
+	return kmig_tls_write_full(ch->tls, ch->fd, buf, KMIG_HELLO_SIZE);
 }
 
 /* The receiver's verdict on one channel's hello. */
@@ -137,11 +137,13 @@ static int read_reply(struct kmig_send *s, struct kmig_send_chan *ch)
 {
 	uint8_t buf[KMIG_REPLY_SIZE];
 	struct kmig_hello_reply r;
-	int ret = kmig_net_read_full(ch->fd, buf, KMIG_REPLY_SIZE);
+	int ret = kmig_tls_read_full(ch->tls, ch->fd, buf, KMIG_REPLY_SIZE);
 
 	if (ret)
-		return kmig_send_fail(s, ret, "channel %u: hello reply: %s", ch->id,
-				      strerror(-ret));
+		return kmig_send_fail(s, ret, "channel %u: hello reply: %s%s", ch->id,
+				      ch->tls ? kmig_tls_error(ch->tls) : strerror(-ret),
+				      ch->tls || ret != -ECONNRESET ? "" :
+				      " (does the receiver want TLS? --tls-psk, --tls-creds)");
 	ret = kmig_reply_decode(buf, &r, &ch->err);
 	if (ret)
 		return kmig_send_fail(s, ret, "channel %u: %s", ch->id, ch->err.msg);
@@ -169,25 +171,47 @@ static int send_table(struct kmig_send *s)
 	return 0;
 }
 
-int kmig_send_start(struct kmig_send *s, const int *fds)
+/*
+ * Channel @i on connected socket @fd (owned from now on): the TLS
+ * handshake if on, then the hello. Under TLS this runs one channel after
+ * the other, each hello right after its handshake: the receiver takes
+ * connections in the order they arrive and holds each until its hello, so
+ * a second handshake begun first would wait on it.
+ */
+static int open_chan(struct kmig_send *s, unsigned int i, int fd, const char *host)
 {
-	int hello[KMIG_MAX_CHANNELS], ret = 0;
+	struct kmig_send_chan *ch = &s->chans[i];
+	struct kmig_err e = { 0 };
+	int ret;
 
-	for (unsigned int i = 0; i < s->nr; i++) {
-		s->chans[i].fd = fds[i];
-		kmig_net_tune(fds[i]);
+	ch->fd = fd;
+	kmig_net_tune(fd);
+	ret = kmig_net_set_timeout(fd, s->o.handshake_timeout_ms);
+	if (!ret && s->o.tls) {
+		const struct kmig_tls_bound b = {
+			.deadline_ns = kmig_now_ns() + s->o.handshake_timeout_ms * 1000000ULL,
+			.cancel = &s->pool.failed,
+		};
+
+		ret = kmig_tls_handshake(s->o.tls, fd, host, &b, &ch->tls, &e);
+		if (ret)
+			return kmig_send_fail(s, ret, "channel %u: %s", i, e.msg);
 	}
-	/* Every hello before any reply: the receiver accepts the connections
-	 * in whatever order they reach its queue, which need not be the order
-	 * of the connects, and reads a hello from each as it takes it. A
-	 * receiver that refuses the first one closes the others: its reply
-	 * says why, a later hello's failed write would not. */
-	for (unsigned int i = 0; i < s->nr; i++)
-		hello[i] = send_hello(s, &s->chans[i]);
+	if (!ret)
+		ret = send_hello(s, ch);
+	if (ret)
+		return kmig_send_fail(s, ret, "channel %u: hello: %s", i,
+				      ch->tls ? kmig_tls_error(ch->tls) : strerror(-ret));
+	return 0;
+}
+
+/* Replies, the block table, the channel threads. */
+static int start_stream(struct kmig_send *s)
+{
+	int ret = 0;
+
 	for (unsigned int i = 0; i < s->nr && !ret; i++)
-		ret = hello[i] ? kmig_send_fail(s, hello[i], "channel %u: hello: %s", i,
-						strerror(-hello[i])) :
-		      read_reply(s, &s->chans[i]);
+		ret = read_reply(s, &s->chans[i]);
 	if (!ret)
 		ret = send_table(s);
 	if (!ret)
@@ -196,23 +220,43 @@ int kmig_send_start(struct kmig_send *s, const int *fds)
 	return ret;
 }
 
+int kmig_send_start(struct kmig_send *s, const int *fds)
+{
+	int ret = 0;
+
+	/* Every hello before any reply: the receiver accepts the connections
+	 * in whatever order they reach its queue, which need not be the order
+	 * of the connects, and reads a hello from each as it takes it. A
+	 * receiver that refuses the first one closes the others: its reply
+	 * says why, a later hello's failed write would not. */
+	for (unsigned int i = 0; i < s->nr; i++) {
+		if (ret)
+			close(fds[i]);
+		else
+			ret = open_chan(s, i, fds[i], NULL);
+	}
+	return ret ?: start_stream(s);
+}
+
 int kmig_send_connect(struct kmig_send *s, const char *host, const char *port)
 {
-	int fds[KMIG_MAX_CHANNELS], ret = 0;
-	unsigned int i;
+	int fd, ret = 0;
 
-	for (i = 0; i < s->nr; i++) {
-		ret = kmig_net_connect(host, port, &fds[i]);
-		if (ret)
-			break;
+	/* Each channel connected and opened before the next connects: under
+	 * TLS the receiver then sees them in this order (open_chan()). */
+	for (unsigned int i = 0; i < s->nr && !ret; i++) {
+		ret = kmig_net_connect(host, port, &fd);
+		if (ret) {
+			/* A receiver that refused an earlier channel closed its
+			 * port: its reply says why. */
+			for (unsigned int j = 0; j < i && !s->pool.failed; j++)
+				read_reply(s, &s->chans[j]);
+			return kmig_send_fail(s, ret, "connect to %s port %s: %s", host, port,
+					      strerror(-ret));
+		}
+		ret = open_chan(s, i, fd, host);
 	}
-	if (ret) {
-		while (i--)
-			close(fds[i]);
-		return kmig_send_fail(s, ret, "connect to %s port %s: %s", host, port,
-				      strerror(-ret));
-	}
-	return kmig_send_start(s, fds);
+	return ret ?: start_stream(s);
 }
 
 int kmig_send_queue_zero(struct kmig_send *s, uint32_t block, uint64_t first, uint64_t n,
@@ -376,6 +420,9 @@ void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st)
 	st->ns_total = end - s->t_start;
 	for (unsigned int i = 0; i < s->nr; i++)
 		kmig_chan_stats_load(&st->chan[i], &s->chans[i].stats);
+	/* The channels' TLS connections are final once set up. */
+	for (unsigned int i = 0; s->t_setup && i < s->nr; i++)
+		kmig_chan_tls_stats(&st->tls, s->chans[i].tls, !i);
 	kmig_stats_sum(st);
 }
 

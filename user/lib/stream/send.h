@@ -44,6 +44,7 @@
 #include "stream/wire.h"
 
 struct kmig_send;
+struct kmig_tls;
 
 struct kmig_send_opts {
 	unsigned int nr_channels;	/* 1..KMIG_MAX_CHANNELS; 0: 2 */
@@ -58,6 +59,10 @@ struct kmig_send_opts {
 					 * fails the session; 0: KMIG_IDLE_TIMEOUT_MS */
 	int switchover;			/* live migration: PREPARED/COMMIT/RESUMED
 					 * after finish (KMIG_FEAT_SWITCHOVER) */
+	/* TLS on every channel (tls/tls.h; the caller's, kept until
+	 * destroy); NULL: plaintext. Each channel's handshake, then its
+	 * hello inside TLS, one channel after the other. */
+	struct kmig_tls *tls;
 };
 
 /* Defaults: 2 channels, no compression, no limit. */

@@ -47,6 +47,8 @@ int kmig_send_chan_init(struct kmig_send_chan *ch, struct kmig_send *s, unsigned
 void kmig_send_chan_fini(struct kmig_send_chan *ch)
 {
 	kmig_codec_fini(&ch->codec);
+	kmig_tls_conn_free(ch->tls);
+	ch->tls = NULL;
 	kmig_pass_fini(&ch->pass);
 	free(ch->cbuf);
 	free(ch->lists);
@@ -85,7 +87,7 @@ static int write_packet(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
 
 	waited = kmig_ratelimit_wait(&s->rl, total, &s->pool.failed);
 	t0 = kmig_now_ns();
-	ret = kmig_net_writev_full(ch->fd, iov, cnt);
+	ret = kmig_tls_writev_full(ch->tls, ch->fd, iov, cnt);
 	if (ret)
 		return ret;
 	KMIG_STAT_ADD(ch->stats.ns_io, kmig_now_ns() - t0);
@@ -237,7 +239,7 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 static int read_error_text(struct kmig_send_chan *ch, const struct kmig_pkt_hdr *h)
 {
 	uint8_t text[KMIG_ERROR_TEXT_MAX + 1];
-	int ret = kmig_net_read_full(ch->fd, text, h->payload_len);
+	int ret = kmig_tls_read_full(ch->tls, ch->fd, text, h->payload_len);
 
 	if (ret)
 		return ret;
@@ -255,7 +257,7 @@ int kmig_send_chan_read(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h, void 
 {
 	uint8_t buf[KMIG_HDR_SIZE];
 	struct kmig_err e = { 0 };
-	int ret = kmig_net_read_full(ch->fd, buf, sizeof(buf));
+	int ret = kmig_tls_read_full(ch->tls, ch->fd, buf, sizeof(buf));
 
 	if (ret)
 		return ret;
@@ -272,7 +274,7 @@ int kmig_send_chan_read(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h, void 
 		return kmig_err_set(&ch->err, -EPROTO, "%s with %u bytes from the receiver, "
 				    "expected at most %zu", kmig_pkt_type_name(h->type),
 				    h->payload_len, cap);
-	ret = kmig_net_read_full(ch->fd, body, h->payload_len);
+	ret = kmig_tls_read_full(ch->tls, ch->fd, body, h->payload_len);
 	if (ret)
 		return ret;
 	if (kmig_crc32c_buf(body, h->payload_len) != h->body_crc)

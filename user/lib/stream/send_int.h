@@ -16,11 +16,13 @@
 #include "stream/send.h"
 #include "pages/stats.h"
 #include "stream/wire.h"
+#include "tls/tls.h"
 
 struct kmig_send_chan {
 	struct kmig_send *s;
 	unsigned int id;
 	int fd;
+	struct kmig_tls_conn *tls;	/* NULL: plaintext */
 	struct kmig_codec codec;
 	struct kmig_pass pass;	/* zero pages, data pages staged once */
 	struct kmig_autocomp ac;

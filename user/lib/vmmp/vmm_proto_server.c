@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -773,9 +774,25 @@ static int serve(struct kmig_vmmp_server *s, int conn)
 	return 0;
 }
 
+/* Who may connect: the VMM's own user or root (vmm_proto_server.h), as
+ * the kernel saw the peer at connect(): a helper gets the VM fd and guest
+ * memory, whatever mode the socket was given. */
+static int peer_allowed(int conn)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &uc, &len))
+		return errno == ENOPROTOOPT || errno == EOPNOTSUPP ? 0 : -errno;
+	return uc.uid == geteuid() || uc.uid == 0 ? 0 : -EACCES;
+}
+
 int kmig_vmmp_server_serve(struct kmig_vmmp_server *s, int conn, int cancel_fd)
 {
-	int fl = fcntl(conn, F_GETFL), ret;
+	int fl = fcntl(conn, F_GETFL), ret = peer_allowed(conn);
+
+	if (ret)
+		return ret;
 
 	/* Every wait is a poll() with a deadline or the cancel fd. */
 	if (fl < 0 || fcntl(conn, F_SETFL, fl | O_NONBLOCK))

@@ -533,6 +533,44 @@ TEST_F(realvmm, flooding_client)
 	kmig_vmmp_client_close(c);
 }
 
+/* The socket is owner-only; widened, it still refuses another user
+ * (SO_PEERCRED) before HELLO. */
+TEST_F(realvmm, other_user_refused)
+{
+	struct kmig_vmmp_client *c;
+	char dir[sizeof(self->t.sock)];
+	struct stat st, dst;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat(self->t.sock, &st));
+	EXPECT_EQ(0, st.st_mode & 077);
+	if (geteuid() != 0)
+		SKIP(return, "needs root to connect as another user");
+	/* Let the other user reach the socket, and connect to it. */
+	snprintf(dir, sizeof(dir), "%s", self->t.sock);
+	*strrchr(dir, '/') = '\0';
+	ASSERT_EQ(0, stat(dir, &dst));
+	ASSERT_EQ(0, chmod(dir, 0711));
+	ASSERT_EQ(0, chmod(self->t.sock, 0666));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		int fd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		fd = connect_to(self->t.sock, 0);
+		_exit(fd < 0 ? 3 : kmig_vmmp_client_open(fd, "other", &c) ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the other user's client: status %#x (1: served)", status);
+	chmod(self->t.sock, 0600);
+	chmod(dir, dst.st_mode & 07777);
+	helper_gets_in(_metadata, &self->t, tvmm_now_ms());
+}
+
 /* kmig-vmm's memfds cannot shrink: the seal is there, ftruncate fails. */
 TEST_F(realvmm, memfds_sealed)
 {
