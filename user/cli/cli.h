@@ -70,6 +70,14 @@ struct cli_tls {
 	const char *psk, *creds, *peer;
 	bool require;
 };
+/* --downtime-strict and --strict-retries, the same for migrate and save
+ * (@f: their struct kmig_precopy_opts). */
+#define CLI_STRICT_OPTIONS(T, f) \
+	{ CLI_FLAG("downtime-strict", 0, T, f.downtime_strict, \
+		   "never pause the guest past the limit (+20 ms):\n" \
+		   "abort the switchover, resume it, precopy again") }, \
+	{ CLI_UINT("strict-retries", 0, T, f.strict_retries, 1, 1000, "N", \
+		   "aborted switchovers before failing (default 3)") }
 #define CLI_TLS_OPTIONS(T, f) \
 	{ CLI_STR("tls-psk", 0, T, f.psk, "FILE", "TLS 1.3 on every channel, with the pre-shared key\n" \
 		  "in FILE (hex, owner-only; openssl rand -hex 32)") }, \

@@ -54,11 +54,7 @@ static const struct cli_opt options[] = {
 		   "all channels together: bytes/s (K, M, G) or 1gbit") },
 	{ CLI_DURATION("downtime-limit", 'D', A, o.pc.downtime_limit_ns, 1, 3600000, CLI_NS_MS, 1,
 		       "MS", "switch over when the rest fits (default 300)") },
-	{ CLI_FLAG("downtime-strict", 0, A, o.pc.downtime_strict,
-		   "never pause the guest past the limit (+20 ms):\n"
-		   "abort the switchover, resume it, precopy again") },
-	{ CLI_UINT("strict-retries", 0, A, o.pc.strict_retries, 1, 1000, "N",
-		   "aborted switchovers before failing (default 3)") },
+	CLI_STRICT_OPTIONS(A, o.pc),
 	{ CLI_UINT("max-iterations", 'i', A, o.pc.max_iterations, 1, 100000, "N",
 		   "switch over at iteration N anyway (default 30)") },
 	{ CLI_FLAG("auto-converge", 'a', A, o.pc.auto_converge,
