@@ -477,6 +477,10 @@ void cli_incoming_table(FILE *f, const struct kmig_incoming_stats *st)
 		"then run) %.3f ms (VMM: %.3f); RESUMED sent %.3f ms after COMMIT\n",
 		(unsigned long long)st->devstate_bytes, cli_ms(st->devstate_ns), cli_ms(st->wait_commit_ns),
 		cli_ms(st->commit_ns), cli_ms(st->vmm_commit_ns), cli_ms(st->resumed_ns));
+	if (st->aborts)
+		fprintf(f, "  aborted           %u switchover%s by the source (strict limit): staged "
+			"state dropped by the VMM %u time%s, pages received again\n", st->aborts,
+			st->aborts == 1 ? "" : "s", st->drops, st->drops == 1 ? "" : "s");
 	fprintf(f, "  destination VMM   %s\n", st->vmm_end ? st->vmm_end : "-");
 }
 
@@ -497,6 +501,8 @@ void cli_incoming_json(struct json *j, const struct kmig_incoming_stats *st)
 	json_u64(j, "commit_ns", st->commit_ns);
 	json_u64(j, "vmm_commit_ns", st->vmm_commit_ns);
 	json_u64(j, "commit_to_resumed_ns", st->resumed_ns);
+	json_u64(j, "aborts", st->aborts);
+	json_u64(j, "staged_dropped", st->drops);
 	cli_stream_json(j, "stream", &st->stream);
 	json_end(j);
 }

@@ -5,8 +5,10 @@
  * and each way it can fail -- the destination refuses before PREPARED, the
  * source goes away before COMMIT, the destination reports a failed commit,
  * the destination vanishes after COMMIT (outcome unknown: not -EREMOTEIO);
- * the source aborts the switchover (ABORT: the destination's wait for
- * COMMIT fails with -ECONNABORTED, nothing can commit afterwards);
+ * the source aborts the switchover (ABORT, with or without PREPARED read:
+ * the destination's wait for COMMIT returns -EAGAIN, the device state is
+ * dropped, both sides take pages again, and the next switchover commits
+ * the source's latest content);
  * a migration stream and a plain receiver refuse each other; and zero
  * hints (kmig_send_queue_zero()): hinted pages go out as zero markers
  * without being read.
@@ -32,6 +34,7 @@ enum dst_script {
 	DST_EXPECT_CANCEL,	/* PREPARED, then the sender must go away */
 	DST_COMMIT_FAILS,	/* COMMIT arrives, then abort (the VMM's COMMIT failed) */
 	DST_VANISH,		/* COMMIT arrives, then the sockets close, no word */
+	DST_ABORTED_ONCE,	/* ABORT (-EAGAIN), receive again, then DST_RESUME */
 };
 
 struct dst {
@@ -40,6 +43,8 @@ struct dst {
 	struct kmig_recv *r;
 	struct kmig_ram ram;
 	int run_ret, commit_ret;
+	int abort_ret;		/* DST_ABORTED_ONCE: the first wait's */
+	size_t devstate_after;	/* ... and the device state left after it */
 	char port[16];
 };
 
@@ -56,6 +61,14 @@ static void *dst_main(void *arg)
 		return NULL;
 	}
 	d->commit_ret = kmig_recv_await_commit(d->r, 5000);
+	if (d->script == DST_ABORTED_ONCE) {
+		d->abort_ret = d->commit_ret;
+		kmig_recv_devstate(d->r, &d->devstate_after);
+		d->run_ret = d->abort_ret == -EAGAIN ? kmig_recv_run(d->r) : d->abort_ret;
+		if (d->run_ret)
+			return NULL;
+		d->commit_ret = kmig_recv_await_commit(d->r, 5000);
+	}
 	if (d->commit_ret)
 		return NULL;
 	if (d->script == DST_COMMIT_FAILS)
@@ -257,27 +270,49 @@ TEST_F(stream, destination_vanishes)
 	after_commit(_metadata, &self->src, DST_VANISH);
 }
 
-/* A strict limit's ABORT after PREPARED: the destination learns it from
- * the packet (not from a closed connection), and the stream is over. */
-TEST_F(stream, source_aborts)
+/* A strict limit's ABORT after END (@prepared: after the source read
+ * PREPARED): the destination drops the device state and receives again,
+ * the source writes more and sends those pages, and the second switchover
+ * commits what the source holds now. */
+static void abort_then_commit(struct __test_metadata *_metadata, struct kmig_ram *src,
+			      bool prepared)
 {
+	struct kmig_resumed rep;
 	struct kmig_send *s;
 	struct dst d;
 
-	ASSERT_EQ(0, dst_start(&d, DST_EXPECT_CANCEL, 1)) TH_LOG("destination");
-	ASSERT_EQ(0, src_finish(&s, &self->src, d.port, 1))
-		TH_LOG("finish: %s", kmig_send_error(s));
+	ASSERT_EQ(0, dst_start(&d, DST_ABORTED_ONCE, 1)) TH_LOG("destination");
+	ASSERT_EQ(0, src_finish(&s, src, d.port, 1)) TH_LOG("finish: %s", kmig_send_error(s));
+	if (prepared)
+		ASSERT_EQ(0, kmig_send_await_prepared(s, 5000))
+			TH_LOG("prepared: %s", kmig_send_error(s));
+	ASSERT_EQ(0, kmig_send_abort(s, 5000)) TH_LOG("ABORT: %s", kmig_send_error(s));
+	t_fill_random(src->blocks[0].base + 10 * PG, 20 * PG, 9);	/* the guest runs on */
+	ASSERT_EQ(0, kmig_send_queue(s, 0, 10, 20, NULL)) TH_LOG("queue: %s", kmig_send_error(s));
+	ASSERT_EQ(0, kmig_send_finish(s, "dev2", 4)) TH_LOG("finish: %s", kmig_send_error(s));
 	ASSERT_EQ(0, kmig_send_await_prepared(s, 5000)) TH_LOG("prepared: %s", kmig_send_error(s));
-	EXPECT_EQ(0, kmig_send_abort(s, "strict downtime limit"))
-		TH_LOG("ABORT: %s", kmig_send_error(s));
-	EXPECT_EQ(-ECONNABORTED, kmig_send_commit(s)) TH_LOG("COMMIT after ABORT");
+	ASSERT_EQ(0, kmig_send_commit(s)) TH_LOG("commit: %s", kmig_send_error(s));
+	ASSERT_EQ(0, kmig_send_await_resumed(s, &rep, 5000))
+		TH_LOG("resumed: %s", kmig_send_error(s));
 	dst_join(&d);
-	TH_LOG("%s", kmig_recv_error(d.r));
-	EXPECT_TRUE(d.commit_ret == -ECONNABORTED &&
-		    strstr(kmig_recv_error(d.r), "the source aborted the switchover"))
-		TH_LOG("%d %s", d.commit_ret, kmig_recv_error(d.r));
+	EXPECT_TRUE(d.abort_ret == -EAGAIN && d.devstate_after == 0 && d.run_ret == 0 &&
+		    d.commit_ret == 0 && kmig_recv_aborts(d.r) == 1)
+		TH_LOG("destination: abort %d devstate %zu, then %d %d: %s", d.abort_ret,
+		       d.devstate_after, d.run_ret, d.commit_ret, kmig_recv_error(d.r));
+	EXPECT_EQ(0, memcmp(src->blocks[0].base, d.ram.blocks[0].base, NP * PG)) TH_LOG("content");
+	EXPECT_EQ(0, memcmp(src->blocks[1].base, d.ram.blocks[1].base, 64 * PG)) TH_LOG("slot1");
 	dst_free(&d);
 	kmig_send_destroy(s);
+}
+
+TEST_F(stream, source_aborts_after_prepared)
+{
+	abort_then_commit(_metadata, &self->src, true);
+}
+
+TEST_F(stream, source_aborts_before_prepared)
+{
+	abort_then_commit(_metadata, &self->src, false);
 }
 
 /* A migration stream and a plain receiver refuse each other, both ways. */

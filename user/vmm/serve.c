@@ -143,6 +143,21 @@ static int op_set_device_state(void *ctx, const void *blob, size_t len,
 	return 0;
 }
 
+/* The source aborted the switchover: the staged state goes, the guest
+ * stays as it is (incoming, never run) until the next one. */
+static int op_drop_device_state(void *ctx, struct kmig_vmmp_err *e)
+{
+	struct kvmm *vm = ctx;
+
+	if (state_of(vm) != KVMM_INCOMING)
+		return kmig_vmmp_errf(e, -EBUSY, "DROP_DEVICE_STATE: only an incoming VM before "
+				      "COMMIT has a device state staged");
+	kvmm_devstate_free(vm, vm->staged);
+	vm->staged = NULL;
+	kvmm_log(vm, "staged device state dropped (the source aborted the switchover)");
+	return 0;
+}
+
 /*
  * The destination's one batch: every memslot, then every vCPU's state,
  * then the guest runs. Nothing is applied before the whole device state
@@ -214,6 +229,8 @@ static int op_query(void *ctx, struct kmig_vmmp_status *st, struct kmig_vmmp_err
 			st->flags |= KMIG_VMMP_STATUS_F_DIRTY_LOG;
 	if (vm->state != KVMM_INCOMING && kvmm_guest_ready(vm))
 		st->flags |= KMIG_VMMP_STATUS_F_READY;
+	if (vm->state == KVMM_INCOMING && vm->staged)
+		st->flags |= KMIG_VMMP_STATUS_F_STAGED;
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }
@@ -239,6 +256,7 @@ static const struct kmig_vmmp_ops kvmm_ops = {
 	.throttle = op_throttle,
 	.query = op_query,
 	.quit = op_quit,
+	.drop_device_state = op_drop_device_state,
 };
 
 static int listen_on(const char *path)

@@ -52,6 +52,7 @@ enum kmig_vmmp_type {
 	KMIG_VMMP_THROTTLE = 12,
 	KMIG_VMMP_QUERY = 13,
 	KMIG_VMMP_QUIT = 14,
+	KMIG_VMMP_DROP_DEVICE_STATE = 15,
 	KMIG_VMMP_NR_TYPES
 };
 
@@ -151,7 +152,8 @@ struct kmig_vmmp_clear_dirty_log {
 	uint64_t num_pages;	/* multiple of 64, or reaching the slot end */
 };
 
-/* PAUSE, RESUME, COMMIT, QUERY, GET_SLOTS, QUIT: flags + reserved. */
+/* PAUSE, RESUME, COMMIT, QUERY, GET_SLOTS, QUIT, DROP_DEVICE_STATE:
+ * flags + reserved. */
 struct kmig_vmmp_simple {
 	uint32_t flags;
 	uint32_t reserved;
@@ -210,6 +212,7 @@ enum kmig_vmmp_state {
 /* kmig_vmmp_status.flags */
 #define KMIG_VMMP_STATUS_F_DIRTY_LOG	(1U << 0) /* logging on, any slot */
 #define KMIG_VMMP_STATUS_F_READY	(1U << 1) /* workload set up */
+#define KMIG_VMMP_STATUS_F_STAGED	(1U << 2) /* incoming: a device state staged */
 
 struct kmig_vmmp_status {
 	uint32_t state;		/* enum kmig_vmmp_state */

@@ -152,6 +152,8 @@ int kmig_vmmp_get_device_state(struct kmig_vmmp_client *c, void **blob,
 int kmig_vmmp_set_device_state(struct kmig_vmmp_client *c, const void *blob,
 			       size_t len);
 int kmig_vmmp_commit(struct kmig_vmmp_client *c);
+/* Forget the staged device state (incoming, before COMMIT). */
+int kmig_vmmp_drop_device_state(struct kmig_vmmp_client *c);
 int kmig_vmmp_throttle(struct kmig_vmmp_client *c, uint32_t percent,
 		       uint32_t *previous);
 int kmig_vmmp_query(struct kmig_vmmp_client *c, struct kmig_vmmp_status *st);

@@ -105,6 +105,11 @@ struct kmig_vmmp_ops {
 		     struct kmig_vmmp_err *e);
 	/* After the reply is sent; KMIG_VMMP_QUIT_F_* flags. */
 	int (*quit)(void *ctx, uint32_t flags, struct kmig_vmmp_err *e);
+	/* Destination, before commit: forget a staged state (the source
+	 * aborted the switchover; another SET_DEVICE_STATE may follow).
+	 * Nothing staged is not an error. NULL: not offered. (Added in
+	 * KMIG_0.2, last: the struct only ever grows at its end.) */
+	int (*drop_device_state)(void *ctx, struct kmig_vmmp_err *e);
 };
 
 struct kmig_vmmp_server;

@@ -2,7 +2,9 @@
 /*
  * Live migration, destination side: the VMM's memfds as the receiver's
  * RAM, a watchdog on the VMM's socket while pages arrive, then staging,
- * the source's COMMIT, and the VMM's one-batch COMMIT.
+ * the source's COMMIT, and the VMM's one-batch COMMIT. The source's ABORT
+ * (a strict downtime limit) sends it back to receiving: the VMM drops the
+ * staged device state, its guest never runs, the pages go on.
  */
 #include <errno.h>
 #include <poll.h>
@@ -226,6 +228,7 @@ static int stage(struct kmig_incoming *in)
 	int ret;
 
 	kmig_job_hook(&in->job, "received");
+	kmig_job_hook(&in->job, "received-%u", in->st.aborts);
 	if (kmig_job_cancelled(&in->job))
 		return -ECANCELED;
 	blob = kmig_recv_devstate(in->r, &len);
@@ -246,12 +249,35 @@ static int stage(struct kmig_incoming *in)
 	return set_state(in, KMIG_INCOMING_PREPARED);
 }
 
+/* The source's ABORT: what the VMM staged goes (a VMM without the request
+ * replaces it at the next SET_DEVICE_STATE), then receiving again. */
+static int aborted(struct kmig_incoming *in)
+{
+	const struct kmig_vmmp_info *info = kmig_vmmp_info(in->vmm);
+	int ret = 0;
+
+	kmig_job_lock(&in->job);
+	in->st.aborts++;
+	kmig_job_unlock(&in->job);
+	if (info->ops & (1U << KMIG_VMMP_DROP_DEVICE_STATE))
+		ret = kmig_vmmp_drop_device_state(in->vmm);
+	if (ret) {
+		kmig_recv_abort(in->r, ret, "destination VMM: DROP_DEVICE_STATE failed");
+		return fail(in, ret, "destination VMM: DROP_DEVICE_STATE: %s", vmm_error(in, ret));
+	}
+	SET(in, drops, in->st.drops + !!(info->ops & (1U << KMIG_VMMP_DROP_DEVICE_STATE)));
+	kmig_job_hook(&in->job, "aborted");
+	return -EAGAIN;
+}
+
 static int await_commit(struct kmig_incoming *in)
 {
 	uint64_t t0 = kmig_now_ns();
 	int ret = kmig_recv_await_commit(in->r, in->o.commit_timeout_ms);
 
 	SET(in, wait_commit_ns, kmig_now_ns() - t0);
+	if (ret == -EAGAIN)
+		return aborted(in);
 	if (ret)
 		return fail(in, ret, "%s", kmig_recv_error(in->r));
 	kmig_job_hook(&in->job, "commit");
@@ -309,12 +335,15 @@ static void give_up(struct kmig_incoming *in, int ret)
 
 int kmig_incoming_run(struct kmig_incoming *in)
 {
-	int ret = receive(in);
+	int ret;
 
-	if (!ret)
-		ret = stage(in);
-	if (!ret)
-		ret = await_commit(in);
+	do {
+		ret = receive(in);
+		if (!ret)
+			ret = stage(in);
+		if (!ret)
+			ret = await_commit(in);
+	} while (ret == -EAGAIN);	/* the source's ABORT */
 	if (!ret)
 		ret = commit(in);
 	if (ret)

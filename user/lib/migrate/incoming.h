@@ -61,6 +61,8 @@ struct kmig_incoming_stats {
 	uint64_t vmm_commit_ns;		/* ... as the VMM reported it */
 	uint64_t resumed_ns;		/* COMMIT received until RESUMED sent */
 	uint64_t devstate_bytes;
+	uint32_t aborts;		/* the source's ABORTs (back to receiving) */
+	uint32_t drops;			/* of those, staged states the VMM dropped */
 	const char *vmm_end;		/* "running", "quit", "waiting", "gone" */
 	struct kmig_stats stream;
 };

@@ -196,6 +196,18 @@ int kmig_pool_end(struct kmig_pool *p)
 	return ret;
 }
 
+int kmig_pool_restart(struct kmig_pool *p)
+{
+	int ret;
+
+	pthread_mutex_lock(&p->lock);
+	ret = p->failed ? p->err.code : 0;
+	for (unsigned int i = 0; !ret && i < p->nr; i++)
+		p->w[i].ended = false;
+	pthread_mutex_unlock(&p->lock);
+	return ret ?: kmig_pool_start(p);
+}
+
 void kmig_pool_join(struct kmig_pool *p)
 {
 	for (unsigned int i = 0; i < p->nr_init; i++) {

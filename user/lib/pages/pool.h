@@ -87,6 +87,9 @@ int kmig_pool_push(struct kmig_pool *p, unsigned int id, const struct kmig_work 
 int kmig_pool_flush(struct kmig_pool *p);
 /* END on every worker, wait for all, join the threads. */
 int kmig_pool_end(struct kmig_pool *p);
+/* After kmig_pool_end(): start the workers again, for more work and
+ * another END (a live migration's switchover called off after END). */
+int kmig_pool_restart(struct kmig_pool *p);
 /* Join the threads (after kmig_pool_end() or a failure). */
 void kmig_pool_join(struct kmig_pool *p);
 

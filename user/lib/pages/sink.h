@@ -31,8 +31,10 @@
  *          COMPLETE header). 0: committed. -errno: not committed, unless
  *          the sink set @out->in_doubt (no answer: the other side may or
  *          may not run the guest, so the source must not resume it).
- * abort:   optional, after finish instead of commit (a strict downtime
- *          limit): the other side drops what it staged, never runs it.
+ * abort:   optional, after finish (and maybe prepare) instead of commit
+ *          (a strict downtime limit): the other side drops what it staged,
+ *          never runs it; 0: the sink takes pages again (queue, flush,
+ *          finish: precopy goes on), -errno: the sink failed.
  * cancel:  from any thread: fail the sink with @err, wake every call that
  *          waits; a file that never committed is removed at destroy.
  * stats, error, classify_path: from any thread.
@@ -62,8 +64,9 @@ struct kmig_sink_ops {
 	int (*prepare)(void *p, int timeout_ms);
 	int (*commit)(void *p, int timeout_ms, struct kmig_sink_commit *out);
 	/* Optional, instead of commit after finish: the other side drops what
-	 * it staged; the sink is failed afterwards (the source may resume). */
-	int (*abort)(void *p, const char *why);
+	 * it staged; then the sink takes pages again (@timeout_ms bounds the
+	 * other side's answers). */
+	int (*abort)(void *p, int timeout_ms);
 	void (*cancel)(void *p, int err);
 	void (*stats)(void *p, struct kmig_stats *st);
 	const char *(*error)(const void *p);

@@ -296,19 +296,27 @@ static int final_pass(struct kmig_precopy *pc, struct kmig_migrate_iter *it)
 	return 0;
 }
 
-/* Strict, after END: ABORT instead of COMMIT; the stream is over, so the
- * migration fails (the source resumes in the recovery). */
+/*
+ * Strict, after END: the source resumes (the guard's join first: the
+ * VMM's client is ours again), then ABORT instead of COMMIT; the sink
+ * takes pages again and precopy goes on (-EAGAIN, back_to_precopy()).
+ */
 static int abort_sink(struct kmig_precopy *pc, const char *step)
 {
-	char why[224];
+	int ret;
 
-	kmig_job_lock(&pc->job);
-	snprintf(why, sizeof(why), "strict downtime limit (%s)", pc->st.abort_reason);
-	kmig_job_unlock(&pc->job);
-	if (pc->sink.ops->abort)
-		pc->sink.ops->abort(pc->sink.p, why);
-	return pc_fail(pc, -ETIME, "%s: ABORT sent %s; the destination drops what it staged "
-		       "and never runs the guest, the source resumes", why, step);
+	kmig_strict_disarm(pc);
+	kmig_precopy_resume_source(pc);
+	if (!pc->sink.ops->abort)	/* a file (the guard fired): the job fails */
+		return pc_fail(pc, -ETIME, "strict downtime limit (%s): the %s did not commit "
+			       "in time; the source guest runs on", pc->st.abort_reason,
+			       pc->sink.ops->name);
+	kmig_job_hook(&pc->job, "aborting");
+	ret = pc->sink.ops->abort(pc->sink.p, pc->o.switchover_timeout_ms);
+	if (ret)
+		return pc_fail(pc, ret, "strict downtime limit (%s): ABORT %s: %s",
+			       pc->st.abort_reason, step, sink_error(pc));
+	return -EAGAIN;
 }
 
 /* Strict: PREPARED must come in time for the commit to fit the deadline. */
@@ -357,17 +365,16 @@ static int send_state(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 	kmig_precopy_add_row(pc, it);
 	if (!pc->sink.ops->prepare)
 		return 0;
-	if (late(pc, 0, STEP_PREPARE, "after END"))
+	if (kmig_strict_fired(pc) || late(pc, 0, STEP_PREPARE, "after END"))
 		return abort_sink(pc, "after END");
 	t0 = kmig_now_ns();
 	ret = pc->sink.ops->prepare(pc->sink.p, prepare_timeout(pc));
 	dt->prepare_ns = kmig_now_ns() - t0;
-	if (ret == -ETIMEDOUT && pc->o.downtime_strict)
-		kmig_strict_count(pc, "no PREPARED in time");
-	if (ret == -ETIMEDOUT && pc->o.downtime_strict)
-		return pc_fail(pc, -ETIME, "strict downtime limit: no PREPARED in time (%s); the "
-			       "destination never runs the guest, the source resumes",
-			       sink_error(pc));
+	if (ret == -ETIMEDOUT && pc->o.downtime_strict) {
+		if (!kmig_strict_fired(pc))
+			kmig_strict_count(pc, "no PREPARED in time");
+		return abort_sink(pc, "without PREPARED");
+	}
 	if (ret)
 		return pc_fail(pc, ret, "switchover: %s", sink_error(pc));
 	return 0;
@@ -385,9 +392,8 @@ static int commit(struct kmig_precopy *pc)
 	kmig_job_hook(&pc->job, "commit");
 	if (pc->sink.ops->abort && late(pc, 0, STEP_COMMIT, "after PREPARED"))
 		return abort_sink(pc, "after PREPARED");
-	ret = kmig_strict_claim_commit(pc);
-	if (ret)
-		return ret;	/* the guard failed the sink already */
+	if (kmig_strict_claim_commit(pc))	/* the guard fired */
+		return abort_sink(pc, "after PREPARED");
 	ret = kmig_job_set_state(&pc->job, KMIG_MIGRATE_COMMIT);
 	if (ret)
 		return ret;
@@ -407,10 +413,10 @@ static int commit(struct kmig_precopy *pc)
 	return 0;
 }
 
-/* Strict: the switchover was called off before the destination heard of
- * it: the source resumes, its dirty bits (never cleared) and the pages
- * queued meanwhile go on as precopy. -EAGAIN: iterate again; an error
- * once the retries are spent. */
+/* Strict: the switchover was called off (before END, or after it with an
+ * ABORT the sink took): the source resumes, its dirty bits (never cleared)
+ * and the pages queued meanwhile go on as precopy. -EAGAIN: iterate
+ * again; an error once the retries are spent. */
 static int back_to_precopy(struct kmig_precopy *pc)
 {
 	pc->dirty->paused = false;	/* harvests are no longer final */
@@ -459,7 +465,7 @@ int kmig_precopy_switchover(struct kmig_precopy *pc)
 		ret = commit(pc);
 	kmig_strict_disarm(pc);
 	dt->total_ns = kmig_now_ns() - t0;
-	if (ret == -EAGAIN)	/* strict, before END: precopy goes on */
+	if (ret == -EAGAIN)	/* strict: precopy goes on */
 		ret = back_to_precopy(pc);
 	kmig_precopy_publish(pc);
 	return ret;

@@ -58,7 +58,7 @@ void kmig_precopy_publish(struct kmig_precopy *pc);
 void kmig_precopy_add_row(struct kmig_precopy *pc, const struct kmig_migrate_iter *it);
 
 /* strict.c: the guard (arm before the sink's finish, with strict.deadline
- * set at PAUSE; disarm at the switchover's end),
+ * set at PAUSE; disarm at the switchover's end or before an ABORT),
  * claim COMMIT (-ETIME: the guard fired first), and the check of a step:
  * true (and the abort counted, its reason kept) if @rest_ns from now
  * would pass the deadline. */
@@ -68,6 +68,8 @@ int kmig_strict_arm(struct kmig_precopy *pc);
 void kmig_strict_disarm(struct kmig_precopy *pc);
 int kmig_strict_claim_commit(struct kmig_precopy *pc);
 bool kmig_strict_late(struct kmig_precopy *pc, uint64_t rest_ns, const char *step);
+/* Did the guard fire (and resume the source) in this switchover? */
+bool kmig_strict_fired(struct kmig_precopy *pc);
 /* Count an abort that no check decided (the guard, a late PREPARED). */
 void kmig_strict_count(struct kmig_precopy *pc, const char *why);
 

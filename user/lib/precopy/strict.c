@@ -8,24 +8,32 @@
  *    said to the destination yet): the source guest resumes, the pages
  *    queued go on as precopy pages (their dirty bits were never cleared),
  *    and precopy goes on: a retry (-EAGAIN), up to strict_retries;
- *  - after END and after PREPARED: ABORT to the destination instead of
- *    COMMIT (it drops what it staged, never runs the guest), the source
- *    resumes, and the migration fails cleanly (the stream has ended);
+ *  - after END, when PREPARED does not come in time, and after PREPARED:
+ *    the source resumes first, then ABORT goes to the destination instead
+ *    of COMMIT (it drops what it staged, never runs the guest, and takes
+ *    pages again); the stream goes on and so does precopy: a retry too.
+ *    The source's dirty bits of the final pass were never cleared and its
+ *    logging is still on (the lazy stop runs only after the job), so every
+ *    page written since the final harvest, and every page of that pass,
+ *    goes again; the destination's copy of the rest stays valid;
  *  - the guard: a thread, armed when the switchover starts to wait on the
  *    sink (the last pages' barrier, END's acknowledgements, PREPARED),
  *    that fires just before the deadline (PAUSE + limit, less two VMM round
- *    trips, at least 1 ms) if COMMIT has not been claimed by then: it fails the sink, which wakes that wait, and
+ *    trips, at least 1 ms) if COMMIT has not been claimed by then: it
  *    resumes the source itself (the job thread does not use the source
- *    VMM's client while the guard is armed).
+ *    VMM's client while the guard is armed); the job thread, once its wait
+ *    on the sink returns (each is bounded), sends ABORT instead of COMMIT.
  *
- * So the pause of the source never exceeds the limit plus the margin
- * (KMIG_STRICT_MARGIN_NS: the guard's wake-up and one RESUME request),
- * except while the source VMM itself is slow to answer PAUSE,
- * GET_DIRTY_LOG or GET_DEVICE_STATE: those steps are checked as soon as
- * they return (the guest resumes then, without a word to the
- * destination), but not cut short.
- * After COMMIT nothing can be undone: the destination's commit is in the
- * estimate, and its overrun, if any, is reported.
+ * After strict_retries aborted switchovers the migration fails cleanly,
+ * the source running. So the pause of the source never exceeds the limit
+ * plus the margin (KMIG_STRICT_MARGIN_NS: the guard's wake-up and one
+ * RESUME request), except while the source VMM itself is slow to answer
+ * PAUSE, GET_DIRTY_LOG or GET_DEVICE_STATE: those steps are checked as
+ * soon as they return (the guest resumes then, without a word to the
+ * destination), but not cut short. COMMIT goes out only if the expected
+ * commit (COMMIT until RESUMED) still fits; once it is out nothing can be
+ * undone: the destination's commit is in the estimate, and its overrun,
+ * if any, is reported.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,15 +66,11 @@ static void *guard_main(void *arg)
 	if (!g->fired)
 		return NULL;
 	kmig_strict_count(pc, "the guard: no COMMIT by the deadline");
-	pc_fail(pc, -ETIME, "strict downtime limit: the switchover did not reach COMMIT "
-		"within %.1f ms of the pause, aborted (the source guest resumes)",
-		pc->conv.downtime_limit_ns / 1e6);
 	/* While armed the job thread only waits on the sink (or sits in a
 	 * test hook): the source VMM's client is the guard's until disarm
-	 * joins it. Resume first (COMMIT can no longer go out), then fail the
-	 * sink, which wakes whatever the job thread waits on. */
+	 * joins it. COMMIT can no longer go out: the job thread sends ABORT
+	 * once its wait returns. */
 	kmig_precopy_resume_source(pc);
-	pc->sink.ops->cancel(pc->sink.p, -ETIME);
 	return NULL;
 }
 
@@ -150,6 +154,19 @@ int kmig_strict_claim_commit(struct kmig_precopy *pc)
 	return fired ? -ETIME : 0;
 }
 
+bool kmig_strict_fired(struct kmig_precopy *pc)
+{
+	struct kmig_strict *g = &pc->strict;
+	bool fired;
+
+	if (!g->running)
+		return false;
+	pthread_mutex_lock(&g->lock);
+	fired = g->fired;
+	pthread_mutex_unlock(&g->lock);
+	return fired;
+}
+
 void kmig_strict_count(struct kmig_precopy *pc, const char *why)
 {
 	kmig_job_lock(&pc->job);
@@ -162,17 +179,11 @@ void kmig_strict_count(struct kmig_precopy *pc, const char *why)
 bool kmig_strict_late(struct kmig_precopy *pc, uint64_t rest_ns, const char *step)
 {
 	uint64_t now = kmig_now_ns();
-	bool fired = false;
 
 	if (!pc->o.downtime_strict || (rest_ns != UINT64_MAX &&
 					now + rest_ns <= pc->strict.deadline))
 		return false;
-	if (pc->strict.running) {	/* the guard's abort is counted already */
-		pthread_mutex_lock(&pc->strict.lock);
-		fired = pc->strict.fired;
-		pthread_mutex_unlock(&pc->strict.lock);
-	}
-	if (fired)
+	if (kmig_strict_fired(pc))	/* the guard's abort is counted already */
 		return false;
 	kmig_job_lock(&pc->job);
 	snprintf(pc->st.abort_reason, sizeof(pc->st.abort_reason), "%s: %.1f ms paused, "

@@ -54,6 +54,7 @@ struct kmig_recv {
 	uint8_t peer_id[KMIG_TLS_ID_LEN];	/* TLS: channel 0's peer */
 	int taking_fd;			/* a connection in its handshake */
 	unsigned int refused;		/* connections refused (TLS) */
+	unsigned int aborts;		/* the sender's ABORTs taken */
 	char refused_why[KMIG_ERR_MAX];	/* the last one: who and why */
 
 	pthread_mutex_t lock;		/* err, failed, fds for cancel */
@@ -636,11 +637,12 @@ static void *chan_main(void *arg)
 	return NULL;
 }
 
+/* The channel threads; after an ABORT again, their channels as they were. */
 static int start_threads(struct kmig_recv *r)
 {
 	for (unsigned int i = 0; i < r->nr; i++) {
 		struct recv_chan *c = &r->chans[i];
-		int ret = kmig_rx_chan_init(&c->rx, &r->sess, i);
+		int ret = c->rx.s ? 0 : kmig_rx_chan_init(&c->rx, &r->sess, i);
 
 		c->r = r;
 		/* splice() takes bytes off the socket: only when the kernel
@@ -659,9 +661,10 @@ static int start_threads(struct kmig_recv *r)
 
 int kmig_recv_run(struct kmig_recv *r)
 {
-	int ret = accept_all(r);
+	int ret = accept_all(r);	/* after an ABORT: all there already */
 
-	r->t_setup = kmig_now_ns();
+	if (!r->t_setup)
+		r->t_setup = kmig_now_ns();
 	if (!ret)
 		ret = start_threads(r);
 	for (unsigned int i = 0; i < r->nr; i++) {
@@ -678,31 +681,41 @@ int kmig_recv_run(struct kmig_recv *r)
 	return 0;
 }
 
-/* Channel 0's COMMIT, through the same checks as every packet. */
-static int read_commit(struct recv_chan *c)
+/* Channel 0's COMMIT or ABORT, through the same checks as every packet. */
+static int read_commit(struct recv_chan *c, enum kmig_rx_action *act)
 {
-	enum kmig_rx_action act;
 	struct kmig_pkt_hdr h;
-	int ret = kmig_rx_packet(&c->rx, &c->io, &h, &act);
+	int ret = kmig_rx_packet(&c->rx, &c->io, &h, act);
 
 	if (ret == -ECONNRESET)
 		return kmig_err_set(&c->rx.err, ret, "the sender closed the connection "
 				    "(it cancelled or failed)");
 	if (ret == -ETIMEDOUT)
 		return kmig_err_set(&c->rx.err, ret, "no COMMIT from the sender in time");
-	if (!ret && act == KMIG_RX_ABORT)
-		ret = kmig_err_set(&c->rx.err, -ECONNABORTED, "the source aborted the "
-				   "switchover (ABORT): its guest runs there; nothing staged "
-				   "here is used");
-	if (!ret && act != KMIG_RX_COMMIT && act != KMIG_RX_ABORT)
+	if (!ret && *act != KMIG_RX_COMMIT && *act != KMIG_RX_ABORT)
 		ret = kmig_err_set(&c->rx.err, -EPROTO, "%s, expected COMMIT or ABORT",
 				   kmig_pkt_type_name(h.type));
 	return ret;
 }
 
+/* The sender's ABORT: back to receiving pages (kmig_recv_run() again). */
+static int reopen(struct kmig_recv *r)
+{
+	int ret = 0;
+
+	kmig_rx_session_reopen(&r->sess);
+	for (unsigned int i = 0; i < r->nr; i++) {
+		kmig_rx_chan_reopen(&r->chans[i].rx);
+		ret = ret ?: kmig_net_set_timeout(r->chans[i].fd, r->o.idle_timeout_ms);
+	}
+	r->aborts++;
+	return ret ? recv_fail(r, ret, "after ABORT: %s", strerror(-ret)) : -EAGAIN;
+}
+
 int kmig_recv_await_commit(struct kmig_recv *r, int timeout_ms)
 {
 	struct recv_chan *c = &r->chans[0];
+	enum kmig_rx_action act = KMIG_RX_NONE;
 	int ret;
 
 	if (!r->sess_init || !r->sess.switchover || !c->rx.ended || timeout_ms <= 0)
@@ -713,11 +726,11 @@ int kmig_recv_await_commit(struct kmig_recv *r, int timeout_ms)
 	if (!ret)
 		ret = kmig_net_set_timeout(c->fd, timeout_ms);
 	if (!ret)
-		ret = read_commit(c);
+		ret = read_commit(c, &act);
 	if (ret)
 		return recv_fail(r, ret, "waiting for COMMIT: %s",
 				 c->rx.err.code ? c->rx.err.msg : strerror(-ret));
-	return 0;
+	return act == KMIG_RX_ABORT ? reopen(r) : 0;
 }
 
 int kmig_recv_resumed(struct kmig_recv *r, const struct kmig_resumed *rep)
@@ -757,6 +770,11 @@ const void *kmig_recv_devstate(struct kmig_recv *r, size_t *len)
 unsigned int kmig_recv_channels(const struct kmig_recv *r)
 {
 	return r->nr;
+}
+
+unsigned int kmig_recv_aborts(const struct kmig_recv *r)
+{
+	return r->aborts;
 }
 
 unsigned int kmig_recv_refused(const struct kmig_recv *r)

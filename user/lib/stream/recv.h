@@ -78,9 +78,12 @@ int kmig_recv_run(struct kmig_recv *r);
  * Live migration (opts.switchover), after kmig_recv_run() returned 0 and
  * the device state has been staged at the VMM:
  *  - kmig_recv_await_commit(): PREPARED to the sender, then its COMMIT.
- *    0: resume the guest now. Any error (the sender cancelled or vanished,
- *    no COMMIT within @timeout_ms, a cancel here, the sender's ABORT:
- *    -ECONNABORTED): never resume it.
+ *    0: resume the guest now. -EAGAIN: the sender's ABORT (a strict
+ *    downtime limit): never resume it, drop what was staged at the VMM,
+ *    and kmig_recv_run() again: more pages, another END (the memory
+ *    received stays valid; the device state is gone). Any other error
+ *    (the sender cancelled or vanished, no COMMIT within @timeout_ms, a
+ *    cancel here): never resume it; the receiver has failed.
  *  - kmig_recv_resumed(): the guest runs; RESUMED with our timings.
  *  - kmig_recv_abort(): fail with a reason the sender receives as ERROR
  *    (e.g. the VMM refused the device state, or its COMMIT failed).
@@ -98,6 +101,8 @@ const void *kmig_recv_devstate(struct kmig_recv *r, size_t *len);
 void kmig_recv_stats(struct kmig_recv *r, struct kmig_stats *st);
 /* Negotiated parameters, valid once channels arrived. */
 unsigned int kmig_recv_channels(const struct kmig_recv *r);
+/* The sender's ABORTs taken so far. */
+unsigned int kmig_recv_aborts(const struct kmig_recv *r);
 /* Connections refused so far (see kmig_recv_opts.tls). */
 unsigned int kmig_recv_refused(const struct kmig_recv *r);
 

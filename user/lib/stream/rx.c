@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,6 +57,21 @@ void kmig_rx_chan_fini(struct kmig_rx_chan *ch)
 	free(ch->body);
 	ch->lists = ch->cbuf = ch->body = NULL;
 	ch->body_cap = 0;
+}
+
+void kmig_rx_session_reopen(struct kmig_rx_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	free(s->devstate);
+	s->devstate = NULL;
+	s->devstate_len = 0;
+	s->have_devstate = s->end_unverified = false;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void kmig_rx_chan_reopen(struct kmig_rx_chan *ch)
+{
+	ch->ended = ch->committed = false;
 }
 
 bool kmig_rx_table_ready(struct kmig_rx_session *s)
@@ -271,6 +287,36 @@ static int apply_devstate(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 	return 0;
 }
 
+/* END with pages unverified: a plain stream fails; a live migration's
+ * fails at COMMIT (an ABORT, after which they come again, is fine). */
+static int end_check(struct kmig_rx_chan *ch)
+{
+	struct kmig_rx_session *s = ch->s;
+	int ret = kmig_rx_end_check(ch);
+
+	if (!ret || !s->switchover)
+		return ret;
+	pthread_mutex_lock(&s->lock);
+	if (!s->end_unverified)
+		snprintf(s->end_why, sizeof(s->end_why), "channel %u: %s", ch->id, ch->err.msg);
+	s->end_unverified = true;
+	pthread_mutex_unlock(&s->lock);
+	ch->err = (struct kmig_err){ 0 };
+	return 0;
+}
+
+static int commit_check(struct kmig_rx_chan *ch)
+{
+	struct kmig_rx_session *s = ch->s;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->end_unverified)
+		ret = kmig_err_set(&ch->err, -EBADMSG, "COMMIT refused: %s", s->end_why);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 /* A body read whole (not PAGES): CRC, then what it means. */
 static int apply_body(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 		      const uint8_t *body, enum kmig_rx_action *action)
@@ -291,11 +337,11 @@ static int apply_body(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 	case KMIG_PKT_END:
 		ch->ended = true;
 		*action = KMIG_RX_END_ACK;
-		return kmig_rx_end_check(ch);
+		return end_check(ch);
 	case KMIG_PKT_COMMIT:
 		ch->committed = true;
 		*action = KMIG_RX_COMMIT;
-		return 0;
+		return commit_check(ch);
 	case KMIG_PKT_ABORT:
 		ch->committed = true;	/* the last word either way */
 		*action = KMIG_RX_ABORT;

@@ -18,7 +18,9 @@
  * page is dirty and comes again. A later copy that verifies (or a zero
  * marker) clears the mark; END fails the channel if any of its pages is
  * still unverified (the source guest is paused for the last pass, so
- * nothing can race it then). Other packets' bodies are read whole and
+ * nothing can race it then), except in a live migration, where the strict
+ * limit's guard may resume the source while the last pages are on their
+ * way: there COMMIT fails instead, and ABORT lets them come again. Other packets' bodies are read whole and
  * checked by the body CRC before they are used.
  */
 #ifndef KMIG_RX_H
@@ -75,6 +77,10 @@ struct kmig_rx_session {
 	uint8_t *devstate;
 	uint32_t devstate_len;
 	bool have_devstate;
+	/* A live migration's END with pages unverified: only COMMIT fails
+	 * (an ABORT sends them again). */
+	bool end_unverified;
+	char end_why[KMIG_ERR_MAX + 16];
 };
 
 struct kmig_rx_chan {
@@ -108,6 +114,11 @@ int kmig_rx_session_init(struct kmig_rx_session *s, struct kmig_ram *ram,
 void kmig_rx_session_fini(struct kmig_rx_session *s);
 
 int kmig_rx_chan_init(struct kmig_rx_chan *ch, struct kmig_rx_session *s, unsigned int id);
+/* After the sender's ABORT (the channel threads have ended): the session
+ * drops the device state and every channel takes pages again, until the
+ * next END. Sequence numbers and page marks go on. */
+void kmig_rx_session_reopen(struct kmig_rx_session *s);
+void kmig_rx_chan_reopen(struct kmig_rx_chan *ch);
 void kmig_rx_chan_fini(struct kmig_rx_chan *ch);
 
 /* One packet from @io: header (decoded into @h), checks, body,

@@ -311,7 +311,9 @@ int kmig_send_finish(struct kmig_send *s, const void *devstate, size_t len)
 	return ret;
 }
 
-/* One switchover packet from the receiver on channel 0 (after END). */
+/* One switchover packet from the receiver on channel 0 (after END). A
+ * PREPARED that does not come within @timeout_ms leaves the stream as it
+ * is (-ETIMEDOUT): an ABORT may follow, which reads it later. */
 static int switchover_read(struct kmig_send *s, uint8_t type, uint8_t *body, size_t cap,
 			   int timeout_ms)
 {
@@ -331,6 +333,8 @@ static int switchover_read(struct kmig_send *s, uint8_t type, uint8_t *body, siz
 		ret = kmig_err_set(&ch->err, -EPROTO, "%s of %u bytes from the receiver, "
 				   "expected %s", kmig_pkt_type_name(h.type), h.payload_len,
 				   kmig_pkt_type_name(type));
+	if (ret == -ETIMEDOUT && type == KMIG_PKT_PREPARED)
+		return ret;
 	if (ret == -ETIMEDOUT)
 		return kmig_send_fail(s, ret, "no %s from the receiver within %d ms",
 				      kmig_pkt_type_name(type), timeout_ms);
@@ -343,7 +347,10 @@ static int switchover_read(struct kmig_send *s, uint8_t type, uint8_t *body, siz
 
 int kmig_send_await_prepared(struct kmig_send *s, int timeout_ms)
 {
-	return switchover_read(s, KMIG_PKT_PREPARED, NULL, 0, timeout_ms);
+	int ret = s->prepared ? 0 : switchover_read(s, KMIG_PKT_PREPARED, NULL, 0, timeout_ms);
+
+	s->prepared = !ret;
+	return ret;
 }
 
 /* The sender's word after PREPARED (or after END): COMMIT or ABORT. */
@@ -368,12 +375,29 @@ int kmig_send_commit(struct kmig_send *s)
 	return send_word(s, KMIG_PKT_COMMIT);
 }
 
-int kmig_send_abort(struct kmig_send *s, const char *why)
+/*
+ * ABORT, then the PREPARED the receiver sent (or sends once it staged)
+ * before it reads ABORT, so that channel 0's replies stay in step; then
+ * the channels start again: more pages, another finish. The receiver
+ * reads them once it dropped what it staged.
+ */
+int kmig_send_abort(struct kmig_send *s, int timeout_ms)
 {
 	int ret = send_word(s, KMIG_PKT_ABORT);
 
-	kmig_send_fail(s, -ECONNABORTED, "switchover aborted: %s", why);
-	return ret;
+	if (!ret && !s->prepared && switchover_read(s, KMIG_PKT_PREPARED, NULL, 0,
+						    timeout_ms) == -ETIMEDOUT)
+		ret = kmig_send_fail(s, -ETIMEDOUT, "ABORT: no PREPARED from the receiver "
+				     "within %d ms", timeout_ms);
+	ret = ret ?: kmig_pool_error_code(&s->pool);
+	if (!ret)
+		ret = kmig_net_set_timeout(s->chans[0].fd, s->o.idle_timeout_ms);
+	if (ret)
+		return kmig_send_fail(s, ret, "after ABORT: %s", strerror(-ret));
+	s->finished = s->prepared = false;
+	s->t_pages = s->t_end = 0;
+	ret = kmig_pool_restart(&s->pool);
+	return ret ? kmig_send_fail(s, ret, "after ABORT: %s", strerror(-ret)) : 0;
 }
 
 int kmig_send_await_resumed(struct kmig_send *s, struct kmig_resumed *rep, int timeout_ms)

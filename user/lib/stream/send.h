@@ -117,10 +117,14 @@ int kmig_send_finish(struct kmig_send *s, const void *devstate, size_t len);
 int kmig_send_await_prepared(struct kmig_send *s, int timeout_ms);
 int kmig_send_commit(struct kmig_send *s);
 int kmig_send_await_resumed(struct kmig_send *s, struct kmig_resumed *rep, int timeout_ms);
-/* Instead of COMMIT (a strict downtime limit would be exceeded): ABORT,
- * the receiver drops what it staged and never runs the guest; the stream
- * then fails with @why (the source guest may resume: nothing can commit). */
-int kmig_send_abort(struct kmig_send *s, const char *why);
+/* Instead of COMMIT (a strict downtime limit would be exceeded), with the
+ * source guest resumed or not: ABORT; the receiver drops what it staged,
+ * never runs the guest, and takes pages again. 0: the stream goes on as
+ * before the finish (queue, flush, finish again; the receiver's PREPARED,
+ * if not read yet, is read first, at most @timeout_ms). -errno: the
+ * stream failed. A PREPARED that kmig_send_await_prepared() did not get in
+ * time (-ETIMEDOUT) leaves the stream usable for this. */
+int kmig_send_abort(struct kmig_send *s, int timeout_ms);
 
 /* From any thread (not from a signal handler): fail the stream with @err
  * (e.g. -ECANCELED) and wake everything. */

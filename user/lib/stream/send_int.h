@@ -47,6 +47,7 @@ struct kmig_send {
 	size_t devstate_len;
 	uint64_t t_start, t_setup, t_pages, t_end;
 	bool finished;		/* END acknowledged on every channel */
+	bool prepared;		/* PREPARED read since that END */
 };
 
 /* Fail the stream once (kmig_pool_fail()): record the error, shut the

@@ -44,9 +44,9 @@ static int commit(void *p, int timeout_ms, struct kmig_sink_commit *out)
 	return ret;
 }
 
-static int abort_switchover(void *p, const char *why)
+static int abort_switchover(void *p, int timeout_ms)
 {
-	return kmig_send_abort(p, why);
+	return kmig_send_abort(p, timeout_ms);
 }
 
 static void cancel(void *p, int err)

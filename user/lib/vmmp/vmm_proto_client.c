@@ -780,6 +780,11 @@ int kmig_vmmp_commit(struct kmig_vmmp_client *c)
 	return call_simple(c, KMIG_VMMP_COMMIT, 0);
 }
 
+int kmig_vmmp_drop_device_state(struct kmig_vmmp_client *c)
+{
+	return call_simple(c, KMIG_VMMP_DROP_DEVICE_STATE, 0);
+}
+
 int kmig_vmmp_quit(struct kmig_vmmp_client *c, uint32_t flags)
 {
 	return call_simple(c, KMIG_VMMP_QUIT, flags);

@@ -28,6 +28,7 @@ static const char *const type_names[KMIG_VMMP_NR_TYPES] = {
 	[KMIG_VMMP_THROTTLE] = "THROTTLE",
 	[KMIG_VMMP_QUERY] = "QUERY",
 	[KMIG_VMMP_QUIT] = "QUIT",
+	[KMIG_VMMP_DROP_DEVICE_STATE] = "DROP_DEVICE_STATE",
 };
 
 const char *kmig_vmmp_type_name(uint32_t type)

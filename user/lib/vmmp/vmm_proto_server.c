@@ -137,6 +137,7 @@ static uint32_t ops_mask(const struct kmig_vmmp_ops *o)
 	m |= o->get_device_state ? 1U << KMIG_VMMP_GET_DEVICE_STATE : 0;
 	m |= o->set_device_state ? 1U << KMIG_VMMP_SET_DEVICE_STATE : 0;
 	m |= o->commit ? 1U << KMIG_VMMP_COMMIT : 0;
+	m |= o->drop_device_state ? 1U << KMIG_VMMP_DROP_DEVICE_STATE : 0;
 	m |= o->throttle ? 1U << KMIG_VMMP_THROTTLE : 0;
 	m |= o->query ? 1U << KMIG_VMMP_QUERY : 0;
 	return m;
@@ -395,6 +396,13 @@ static int h_commit(struct req *r)
 	return ret ? ret : r->s->ops->commit(r->s->ctx, &r->err);
 }
 
+static int h_drop_device_state(struct req *r)
+{
+	int ret = simple_request(r, 0, NULL);
+
+	return ret ? ret : r->s->ops->drop_device_state(r->s->ctx, &r->err);
+}
+
 static int h_query(struct req *r)
 {
 	struct kmig_vmmp_status *o = (void *)r->out;
@@ -579,6 +587,7 @@ static const handler_fn handlers[KMIG_VMMP_NR_TYPES] = {
 	[KMIG_VMMP_THROTTLE] = h_throttle,
 	[KMIG_VMMP_QUERY] = h_query,
 	[KMIG_VMMP_QUIT] = h_quit,
+	[KMIG_VMMP_DROP_DEVICE_STATE] = h_drop_device_state,
 };
 
 /* Checks that do not depend on the message type. */
