@@ -11,11 +11,13 @@
 #   - a completed migration's downtime until COMMIT went out stayed within
 #     limit + margin (after COMMIT nothing can be undone: the destination's
 #     commit and RESUMED's way back are reported, not bounded);
-#   - every abort was counted (JSON strict.aborts);
+#   - every abort was counted (JSON strict.aborts), and every ABORT after
+#     END on both sides (kmig incoming's JSON aborts, staged_dropped);
 #   - who runs the guest: after a completed migration the destination (its
 #     guest intact and making progress), the source VMM quit; after an
 #     abort or a failure the source (intact, dirty logging off), the
-#     destination VMM never resumed (kept with --keep-vmm: state incoming);
+#     destination VMM never resumed (kept with --keep-vmm: state incoming,
+#     no device state staged: an ABORT made it drop the staged one);
 #     after a lost answer to COMMIT the source stays paused.
 . "$(dirname "$0")/miglib.sh"
 KMIG=$KMIG_TEST
@@ -25,15 +27,18 @@ MARGIN=20			# ms, KMIG_STRICT_MARGIN_NS
 SRC="--ab 4M $(lab_or "" "--rate 1000 --report 64")"
 MIG_ARGS="-c 2 --downtime-limit $LIMIT --downtime-strict --timeout 10"
 
-# jget NAME EXPR: a field of NAME's kmig migrate report
+# jget NAME EXPR: a field of NAME's kmig migrate report; iget: kmig incoming's
 jget() { json_get "$WORK/$1.json" "$2"; }
+iget() { json_get "$WORK/$1.in.out" "$2"; }
 
 # strict_case NAME MIG_HOOK IN_HOOK WANT_EXIT MIN_ABORTS MAX_PAUSE_MS [args...]
+# (DST_ABORTS=N: the destination must have taken at least N ABORTs and
+# had its VMM drop as many staged states)
 strict_case() {
 	local name=$1 mhook=$2 ihook=$3 want=$4 aborts=$5 maxpause=$6 mst ist
 	shift 6
 	start_pair "$name-s" "$name-d" $SRC || { not_ok "$name: setup"; return; }
-	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 ||
+	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 --json ||
 		{ not_ok "$name: incoming"; return; }
 	MIG_ENV="KMIG_TEST_HOOK=$mhook" start_migrate "$name" "$name-s" $MIG_ARGS "$@"
 	wait_bounded "$MIG_PID" 90
@@ -43,9 +48,12 @@ strict_case() {
 	echo "# $name: migrate $mst: $(grep -v "test hook" "$WORK/$name.mig.err" | head -2)"
 	echo "# $name: incoming $ist: $(grep -v "test hook" "$WORK/$name.in.err" | head -1)"
 	echo "# $name: strict $(jget "$name" 'j["strict"]'), downtime $(jget "$name" 'j["downtime_ns"]') ns"
+	echo "# $name: destination: $(iget "$name" '"%d aborts, %d staged states dropped" % (j["aborts"], j["staged_dropped"])')"
 	if [ "$mst" != "$want" ]; then
 		not_ok "$name: migrate exit $mst, expected $want"
 	elif ! strict_figures "$name" "$aborts" "$maxpause"; then
+		:
+	elif ! dst_aborts "$name" "${DST_ABORTS:-0}"; then
 		:
 	elif [ "$want" = 0 ]; then
 		completed_checks "$name"
@@ -78,6 +86,18 @@ strict_figures() {
 	return 1
 }
 
+# The destination took the ABORTs after END: counted, staged states dropped.
+dst_aborts() {
+	local name=$1 want=$2 n d
+	[ "$want" = 0 ] && return 0
+	n=$(iget "$name" 'j["aborts"]')
+	d=$(iget "$name" 'j["staged_dropped"]')
+	if [ -z "$n" ] || [ "$n" -lt "$want" ] || [ "$d" != "$n" ]; then
+		not_ok "$name: the destination took ${n:-no} ABORTs (dropped ${d:-?}), expected at least $want, each dropped"
+		return 1
+	fi
+}
+
 # The guest runs at the destination only.
 completed_checks() {
 	local name=$1
@@ -95,6 +115,8 @@ aborted_checks() {
 	dst=$(vmm_field "$name-d" state)
 	[ -z "$dst" ] || [ "$dst" = incoming ] ||
 		{ not_ok "$name: destination VMM state '$dst', expected incoming"; return; }
+	[ -z "$dst" ] || [ "$(vmm_field "$name-d" staged)" = no ] ||
+		{ not_ok "$name: the destination VMM still holds a staged device state"; return; }
 	ok "$name: $(jget "$name" 'j["strict"]["aborts"]') aborts, source paused at most $(jget "$name" 'j["strict"]["max_resumed_pause_ns"] // 1000') us, runs on intact; destination ${dst:-gone}, never ran"
 }
 
@@ -120,11 +142,20 @@ strict_case final-pass-late-retry "switchover-0=delay-$((L + 40))" "" 0 1 $((L +
 # GET_DEVICE_STATE late every time: 1 + 2 retries aborted, then a clean failure.
 strict_case devstate-late-exhausted "devstate=delay-$((L + 20))" "" 1 3 $((L + 20 + L / 2 + M)) \
 	--strict-retries 2
-# The source stalls after PREPARED, before COMMIT: the guard fires at the
-# limit, fails the stream and resumes the source while it still stalls.
-strict_case commit-stalled-guard "commit=delay-$((3 * L))" "" 1 1 $((L + M))
-# The destination stages late: no PREPARED within the limit.
-strict_case destination-late "" "received=delay-$((3 * L))" 1 1 $((L + M))
+# The source stalls after PREPARED, before COMMIT, every time: the guard
+# fires at the limit and resumes the source while it still stalls, then
+# ABORT (after END): the destination drops its staged state and receives
+# again; after 1 + 1 retry a clean failure, the source running.
+DST_ABORTS=2 strict_case commit-stalled-guard "commit=delay-$((3 * L))" "" 1 2 $((L + M)) \
+	--strict-retries 1
+# The destination stages late the first time only: no PREPARED within the
+# limit, the source resumes, ABORT after END, back to precopy on both
+# sides; the retry commits, the guest intact at the destination.
+DST_ABORTS=1 strict_case destination-late-once "" "received-0=delay-$((3 * L))" 0 1 $((L + M))
+# The destination stages late every time: retries exhausted, a clean
+# failure with the source running; the destination never ran the guest.
+DST_ABORTS=2 strict_case destination-late-exhausted "" "received=delay-$((3 * L))" 1 2 $((L + M)) \
+	--strict-retries 1
 # The destination helper dies at staging: the source resumes at once.
 strict_case destination-killed "" "received=kill" 1 0 $((L + M))
 # The destination helper dies after COMMIT: in doubt, the source stays paused.

@@ -338,7 +338,7 @@ static int send_state(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 {
 	struct kmig_migrate_downtime *dt = &pc->dt;
 	uint64_t t0 = kmig_now_ns();
-	int ret;
+	int ret, timeout;
 
 	/* The sink's threads write the last pages meanwhile. */
 	free(pc->devstate);	/* an aborted switchover's */
@@ -368,13 +368,17 @@ static int send_state(struct kmig_precopy *pc, struct kmig_migrate_iter *it,
 	if (kmig_strict_fired(pc) || late(pc, 0, STEP_PREPARE, "after END"))
 		return abort_sink(pc, "after END");
 	t0 = kmig_now_ns();
-	ret = pc->sink.ops->prepare(pc->sink.p, prepare_timeout(pc));
+	timeout = prepare_timeout(pc);
+	ret = pc->sink.ops->prepare(pc->sink.p, timeout);
 	dt->prepare_ns = kmig_now_ns() - t0;
 	if (ret == -ETIMEDOUT && pc->o.downtime_strict) {
 		if (!kmig_strict_fired(pc))
 			kmig_strict_count(pc, "no PREPARED in time");
 		return abort_sink(pc, "without PREPARED");
 	}
+	if (ret == -ETIMEDOUT)	/* the sink is still up: the recovery cancels it */
+		return pc_fail(pc, ret, "switchover: no PREPARED from the receiver within %d ms",
+			       timeout);
 	if (ret)
 		return pc_fail(pc, ret, "switchover: %s", sink_error(pc));
 	return 0;

@@ -197,6 +197,42 @@ TEST_F(mig, bad_device_state_is_refused)
 	free(blob);
 }
 
+/* The source aborted a switchover: the staged state goes (QUERY shows
+ * it), the guest never runs, COMMIT needs a new SET_DEVICE_STATE; a
+ * running VM has nothing to drop; flags are checked. */
+TEST_F(mig, staged_device_state_is_dropped)
+{
+	struct kmig_vmmp_simple q = { .flags = 1 };
+	struct kmig_vmmp_status st;
+	void *blob;
+	size_t len;
+
+	ASSERT_TRUE(kmig_vmmp_info(self->d)->ops & (1U << KMIG_VMMP_DROP_DEVICE_STATE));
+	ASSERT_EQ(0, kmig_vmmp_drop_device_state(self->d));	/* nothing staged: fine */
+	ASSERT_EQ(0, kmig_vmmp_pause(self->s));
+	ASSERT_EQ(0, kmig_vmmp_get_device_state(self->s, &blob, &len));
+	ASSERT_EQ(0, kmig_vmmp_set_device_state(self->d, blob, len));
+	ASSERT_EQ(0, kmig_vmmp_query(self->d, &st));
+	ASSERT_TRUE(st.flags & KMIG_VMMP_STATUS_F_STAGED);
+	ASSERT_EQ(0, kmig_vmmp_drop_device_state(self->d));
+	ASSERT_EQ(0, kmig_vmmp_query(self->d, &st));
+	ASSERT_EQ(KMIG_VMMP_STATE_INCOMING, st.state);
+	ASSERT_FALSE(st.flags & KMIG_VMMP_STATUS_F_STAGED);
+	ASSERT_EQ(-EINVAL, kmig_vmmp_commit(self->d));	/* dropped: nothing to run */
+	ASSERT_NE(NULL, strstr(kmig_vmmp_last_error(self->d), "SET_DEVICE_STATE first"));
+	ASSERT_EQ(-EBUSY, kmig_vmmp_drop_device_state(self->s));	/* not incoming */
+	ASSERT_NE(NULL, strstr(kmig_vmmp_last_error(self->s), "only an incoming VM"));
+	ASSERT_EQ(-EINVAL, kmig_vmmp_request(self->d, KMIG_VMMP_DROP_DEVICE_STATE, &q, sizeof(q),
+					     NULL, 0, NULL));
+	/* The state staged again commits as usual. */
+	ASSERT_EQ(0, kmig_vmmp_set_device_state(self->d, blob, len));
+	for (uint32_t s = 0; s < self->sm->nr_slots; s++)
+		memcpy(self->dm->slots[s].host, self->sm->slots[s].host, self->sm->slots[s].size);
+	ASSERT_EQ(0, kmig_vmmp_commit(self->d));
+	ASSERT_EQ(0, tvmm_wait_progress(self->d, 0, 10000));
+	free(blob);
+}
+
 TEST_F(mig, layout_mismatch_is_refused)
 {
 	const char *const one_vcpu[] = { "--mem", tvmm_mem(), "--incoming", NULL };

@@ -51,12 +51,13 @@ static int cmd_query(struct kmig_vmmp_client *c, int argc, char **argv)
 
 	if (ret)
 		return report(c, "QUERY", ret);
-	printf("state %s\nvcpus %u\nthrottle %u\ndirty_log %s\nready %s\n"
+	printf("state %s\nvcpus %u\nthrottle %u\ndirty_log %s\nready %s\nstaged %s\n"
 	       "pages_written %llu\nsweeps %llu\nexits %llu\nrun_ms %llu\n",
 	       st.state < 5 && state_names[st.state] ? state_names[st.state] : "?",
 	       st.nr_vcpus, st.throttle,
 	       st.flags & KMIG_VMMP_STATUS_F_DIRTY_LOG ? "on" : "off",
 	       st.flags & KMIG_VMMP_STATUS_F_READY ? "yes" : "no",
+	       st.flags & KMIG_VMMP_STATUS_F_STAGED ? "yes" : "no",
 	       (unsigned long long)st.progress, (unsigned long long)st.progress2,
 	       (unsigned long long)st.exits, (unsigned long long)(st.run_ns / 1000000));
 	return 0;
