@@ -179,4 +179,22 @@ TEST(fixed_costs)
 		TH_LOG("%llu", (unsigned long long)exp);
 }
 
+/* The strict limit's check before COMMIT takes the longest of the last 8
+ * probes' round trips, not the latest one; an old outlier ages out. */
+TEST(commit_high)
+{
+	struct kmig_conv c;
+
+	kmig_conv_init(&c);
+	c.fixed.commit_ns = 2 * MS;
+	ASSERT_EQ(2 * MS, kmig_conv_commit_high(&c));
+	kmig_conv_probe(&c, 9 * MS);
+	for (int i = 0; i < 7; i++)
+		kmig_conv_probe(&c, 1 * MS);
+	ASSERT_EQ(1 * MS, c.fixed.link_rtt_ns);
+	ASSERT_EQ(11 * MS, kmig_conv_commit_high(&c));
+	kmig_conv_probe(&c, 1 * MS);	/* the 9 ms one is 9 probes old now */
+	ASSERT_EQ(3 * MS, kmig_conv_commit_high(&c));
+}
+
 TEST_HARNESS_MAIN

@@ -125,6 +125,15 @@ static int op_get_device_state(void *ctx, void **blob, size_t *len,
 	return kvmm_devstate_save(vm, blob, len, e);
 }
 
+/*
+ * Everything the guest needs before it runs, done here rather than at
+ * COMMIT, so that COMMIT only starts the vCPUs (the source's pause goes on
+ * until RESUMED): the memslots (once), then every vCPU's state, loaded
+ * from the whole, parsed blob. The vCPUs stay parked until COMMIT. After
+ * an ABORT (DROP_DEVICE_STATE) the next blob loads every vCPU again, so a
+ * load that failed half-way leaves nothing that counts: the VM stays
+ * incoming, with nothing staged.
+ */
 static int op_set_device_state(void *ctx, const void *blob, size_t len,
 			       struct kmig_vmmp_err *e)
 {
@@ -139,6 +148,18 @@ static int op_set_device_state(void *ctx, const void *blob, size_t len,
 	if (ret)
 		return ret;
 	kvmm_devstate_free(vm, vm->staged);
+	vm->staged = NULL;
+	ret = vm->mem_registered ? 0 : kvmm_mem_register(vm);
+	if (ret)
+		kmig_vmmp_errf(e, ret, "SET_DEVICE_STATE: registering memslots: %s",
+			       strerror(-ret));
+	vm->mem_registered = !ret;
+	if (!ret)
+		ret = kvmm_devstate_apply(vm, st, e);
+	if (ret) {
+		kvmm_devstate_free(vm, st);
+		return ret;
+	}
 	vm->staged = st;
 	return 0;
 }
@@ -158,43 +179,35 @@ static int op_drop_device_state(void *ctx, struct kmig_vmmp_err *e)
 	return 0;
 }
 
-/*
- * The destination's one batch: every memslot, then every vCPU's state,
- * then the guest runs. Nothing is applied before the whole device state
- * has arrived and parsed.
- */
+/* The destination's commit: the memslots and every vCPU's state were
+ * loaded at SET_DEVICE_STATE; the guest is the running one from now on,
+ * its vCPUs start once the reply is out (op_run()). */
 static int op_commit(void *ctx, struct kmig_vmmp_err *e)
 {
 	struct kvmm *vm = ctx;
-	int incoming = state_of(vm) == KVMM_INCOMING, ret;
+	int incoming = state_of(vm) == KVMM_INCOMING;
 
 	if (!incoming || !vm->staged)
 		return kmig_vmmp_errf(e, -EINVAL, !incoming ?
 				      "COMMIT: not an incoming VM, or already committed" :
 				      "COMMIT: no device state (SET_DEVICE_STATE first)");
-	ret = kvmm_mem_register(vm);
-	if (ret)
-		goto fail;
-	ret = kvmm_devstate_apply(vm, vm->staged, e);
-	if (ret)
-		goto fail;
 	kvmm_devstate_free(vm, vm->staged);
 	vm->staged = NULL;
 	pthread_mutex_lock(&vm->lock);
-	vm->state = KVMM_RUNNING;
+	vm->state = KVMM_RUNNING;	/* parked vCPUs wait for op_run()'s wake-up */
 	vm->vm_flags &= ~KMIG_VMMP_VM_F_INCOMING;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+static void op_run(void *ctx)
+{
+	struct kvmm *vm = ctx;
+
+	pthread_mutex_lock(&vm->lock);
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	kvmm_log(vm, "committed: guest resumed");
-	return 0;
-fail:
-	/* Half-applied state cannot be retried: the VM is unusable. */
-	pthread_mutex_lock(&vm->lock);
-	vm->state = KVMM_STOPPED;
-	pthread_mutex_unlock(&vm->lock);
-	if (!e->msg[0])
-		kmig_vmmp_errf(e, ret, "COMMIT: registering memslots: %s", strerror(-ret));
-	return ret;
 }
 
 static int op_throttle(void *ctx, uint32_t percent, uint32_t *previous,
@@ -257,6 +270,7 @@ static const struct kmig_vmmp_ops kvmm_ops = {
 	.query = op_query,
 	.quit = op_quit,
 	.drop_device_state = op_drop_device_state,
+	.run = op_run,
 };
 
 static int listen_on(const char *path)

@@ -104,7 +104,8 @@ struct kvmm {
 	int exit_req;		/* QUIT with KMIG_VMMP_QUIT_F_EXIT */
 	uint32_t nr_parked;
 	uint32_t throttle;
-	struct kvmm_vcpu_state *staged;	/* SET_DEVICE_STATE, for COMMIT */
+	struct kvmm_vcpu_state *staged;	/* SET_DEVICE_STATE (loaded), for COMMIT */
+	int mem_registered;	/* incoming: memslots registered (at SET_DEVICE_STATE) */
 };
 
 /* main.c */

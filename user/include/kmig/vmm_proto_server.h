@@ -110,6 +110,11 @@ struct kmig_vmmp_ops {
 	 * Nothing staged is not an error. NULL: not offered. (Added in
 	 * KMIG_0.2, last: the struct only ever grows at its end.) */
 	int (*drop_device_state)(void *ctx, struct kmig_vmmp_err *e);
+	/* Destination: called once COMMIT succeeded and its reply was sent:
+	 * start the vCPUs here (commit having loaded everything), so that
+	 * the guest taking the cores does not hold the reply up. NULL: commit
+	 * starts them itself. (KMIG_0.2.) */
+	void (*run)(void *ctx);
 };
 
 struct kmig_vmmp_server;

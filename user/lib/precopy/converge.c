@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include "base/bits.h"
 #include "precopy/converge.h"
 #include "base/ram.h"
 
@@ -64,6 +65,24 @@ uint64_t kmig_conv_expect(const struct kmig_conv *c, uint64_t pages, struct kmig
 	if (parts)
 		*parts = p;
 	return kmig_dt_parts_sum(&p);
+}
+
+void kmig_conv_probe(struct kmig_conv *c, uint64_t link_rtt_ns)
+{
+	struct kmig_conv_fixed *f = &c->fixed;
+
+	f->link_rtt_ns = link_rtt_ns;
+	f->link_rtts[f->nr_link_rtts++ % KMIG_CONV_RTT_KEEP] = link_rtt_ns;
+}
+
+uint64_t kmig_conv_commit_high(const struct kmig_conv *c)
+{
+	const struct kmig_conv_fixed *f = &c->fixed;
+	uint64_t rtt = f->link_rtt_ns;
+
+	for (unsigned int i = 0; i < KMIG_MIN(f->nr_link_rtts, KMIG_CONV_RTT_KEEP); i++)
+		rtt = KMIG_MAX(rtt, f->link_rtts[i]);
+	return rtt + f->commit_ns;
 }
 
 /* QEMU's trigger: dirtied more than half of what was transferred. */

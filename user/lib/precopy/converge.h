@@ -57,7 +57,12 @@ struct kmig_conv_fixed {
 	uint64_t devstate_bytes;	/* the last device state */
 	uint64_t devstate_ns;		/* GET_DEVICE_STATE at an earlier switchover */
 	uint64_t commit_ns;		/* destination commit beyond the round trip (a prior) */
+	/* the last KMIG_CONV_RTT_KEEP round trips (kmig_conv_probe()) */
+	uint64_t link_rtts[8];
+	unsigned int nr_link_rtts;	/* probes so far */
 };
+
+#define KMIG_CONV_RTT_KEEP	8
 
 struct kmig_conv {
 	/* settings */
@@ -99,6 +104,13 @@ enum kmig_conv_verdict kmig_conv_decide(struct kmig_conv *c, const struct kmig_c
 /* The expected downtime for @pages dirty pages, in parts (@parts may be
  * NULL); UINT64_MAX when pages are dirty and no bandwidth was measured. */
 uint64_t kmig_conv_expect(const struct kmig_conv *c, uint64_t pages, struct kmig_dt_parts *parts);
+/* A probe's round trip with the destination: the latest, and kept. */
+void kmig_conv_probe(struct kmig_conv *c, uint64_t link_rtt_ns);
+/* The commit (COMMIT until RESUMED) to expect at worst, for the strict
+ * limit's last check before COMMIT: the longest of the last round trips
+ * kept (the 8th of 8: a high percentile of what the link showed lately,
+ * not its last sample) plus the destination's commit. */
+uint64_t kmig_conv_commit_high(const struct kmig_conv *c);
 /* The sum of @p's parts. */
 uint64_t kmig_dt_parts_sum(const struct kmig_dt_parts *p);
 

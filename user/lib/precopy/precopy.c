@@ -182,7 +182,7 @@ static int probe(struct kmig_precopy *pc)
 	ret = kmig_vmmp_query(pc->vmm, &qs);
 	if (ret)
 		return pc_fail(pc, ret, "probe: %s", kmig_vmmp_last_error(pc->vmm));
-	pc->conv.fixed.link_rtt_ns = t1 - t0;
+	kmig_conv_probe(&pc->conv, t1 - t0);
 	pc->conv.fixed.vmm_rtt_ns = kmig_now_ns() - t1;
 	return 0;
 }
@@ -252,7 +252,8 @@ static bool late(struct kmig_precopy *pc, uint64_t pages, enum step from, const 
 	if (!pc->o.downtime_strict)
 		return false;
 	t = kmig_conv_expect(&pc->conv, pages, &p);
-	rest = p.commit;
+	/* COMMIT cannot be taken back: its worst recent case must fit. */
+	rest = KMIG_MAX(p.commit, kmig_conv_commit_high(&pc->conv));
 	if (from <= STEP_PREPARE)
 		rest += p.prepare;
 	if (from <= STEP_TRANSFER)

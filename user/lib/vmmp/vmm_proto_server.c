@@ -37,6 +37,7 @@ struct kmig_vmmp_server {
 	uint32_t version;		/* 0 until HELLO */
 	int quit;
 	uint32_t quit_flags;
+	int committed;		/* COMMIT succeeded: ops->run after its reply */
 	void *dev_out;			/* GET_DEVICE_STATE snapshot */
 	size_t dev_out_len;
 	uint8_t *dev_in;		/* SET_DEVICE_STATE being received */
@@ -393,7 +394,9 @@ static int h_commit(struct req *r)
 {
 	int ret = simple_request(r, 0, NULL);
 
-	return ret ? ret : r->s->ops->commit(r->s->ctx, &r->err);
+	ret = ret ? ret : r->s->ops->commit(r->s->ctx, &r->err);
+	r->s->committed = !ret;
+	return ret;
 }
 
 static int h_drop_device_state(struct req *r)
@@ -738,6 +741,13 @@ static int handle(struct kmig_vmmp_server *s, int conn)
 		ret = handlers[hdr.type](&r);
 	}
 	ret = send_reply(&r, ret, kmig_vmmp_now_ns() - t0);
+	/* The guest starts after COMMIT's reply has gone: its vCPUs taking
+	 * the cores must not hold the reply up (the source's pause lasts
+	 * until the destination's RESUMED). Whatever happened to the reply,
+	 * the VMM said it committed: the guest runs. */
+	if (s->committed && s->ops->run)
+		s->ops->run(s->ctx);
+	s->committed = 0;
 	if (!ret && s->quit && s->ops->quit)
 		s->ops->quit(s->ctx, s->quit_flags, &r.err);
 	return ret;
