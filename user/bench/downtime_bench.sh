@@ -11,8 +11,10 @@
 # Settings: BENCH_MEM (512M), BENCH_AB (16M: the range kguest keeps
 # dirtying), BENCH_RATE (50000 page writes/s), BENCH_LIMIT (50 ms),
 # BENCH_REPEAT (5), BENCH_CHANNELS (2), BENCH_CODECS ("none zstd"),
-# BENCH_FILLS ("100 10"). In the lab (TCG, 10-50x slower): 128M, 4M, 1000,
-# 300 ms, 3.
+# BENCH_FILLS ("100 10"), BENCH_LINK (unset: loopback; a tc rate such as
+# 1gbit: kmig migrate and kmig incoming in two network namespaces joined by
+# a veth pair shaped with tc tbf both ways, as bench/peer_net.py's Link;
+# needs root). In the lab (TCG, 10-50x slower): 128M, 4M, 1000, 300 ms, 3.
 set -u
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,16 +28,37 @@ fi
 CHANNELS=${BENCH_CHANNELS:-2}
 CODECS=${BENCH_CODECS:-none zstd}
 FILLS=${BENCH_FILLS:-100 10}
+LINK=${BENCH_LINK:-}
 WORK=$(mktemp -d /tmp/kmig-downtime.XXXXXX)
 PIDS=()
+NS_S=kmigDS$$ NS_D=kmigDD$$ NET=10.197.$(($$ % 250))
+ADDR=127.0.0.1 IN_PRE="" MIG_PRE=""
 
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ -z "$LINK" ] || { ip netns del "$NS_S"; ip netns del "$NS_D"; } 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# The emulated link: the helpers in two namespaces (the VMMs' unix sockets
+# are files: they stay reachable), a veth pair shaped to $LINK each way.
+link_up() {
+	local ns dev
+	ip netns add "$NS_S" && ip netns add "$NS_D" &&
+	ip link add "ds$$" netns "$NS_S" type veth peer name "dd$$" netns "$NS_D" &&
+	ip -n "$NS_S" addr add "$NET.1/30" dev "ds$$" &&
+	ip -n "$NS_D" addr add "$NET.2/30" dev "dd$$" || return 1
+	for ns in "$NS_S:ds$$" "$NS_D:dd$$"; do
+		dev=${ns#*:} ns=${ns%%:*}
+		ip -n "$ns" link set "$dev" up && ip -n "$ns" link set lo up &&
+		tc -n "$ns" qdisc add dev "$dev" root tbf rate "$LINK" burst 256kb latency 50ms ||
+			return 1
+	done
+	ADDR=$NET.2 IN_PRE="ip netns exec $NS_D" MIG_PRE="ip netns exec $NS_S"
+}
 
 field() { "$BUILD/kmig-vmmctl" "$WORK/$1.sock" query 2>/dev/null | awk -v f="$2" '$1 == f { print $2 }'; }
 
@@ -62,12 +85,13 @@ run() {
 	PIDS+=("$src" "$dst")
 	for ((i = 0; i < 100; i++)); do [ -S "$WORK/src.sock" ] && break; sleep 0.05; done
 	wait_ready src || { echo "source not ready: $(cat "$WORK/src.err")"; return 1; }
-	"$BUILD/kmig" incoming -q --vmm "$WORK/dst.sock" --listen 127.0.0.1:0 -R "$WORK/port" &
+	$IN_PRE "$BUILD/kmig" incoming -q --vmm "$WORK/dst.sock" --listen "$ADDR:0" -R "$WORK/port" \
+		2>"$WORK/in.err" &
 	in=$!
 	PIDS+=("$in")
 	for ((i = 0; i < 100; i++)); do [ -s "$WORK/port" ] && break; sleep 0.05; done
 	port=$(cat "$WORK/port")
-	timeout -k 5 120 "$BUILD/kmig" migrate --json --vmm "$WORK/src.sock" --to "127.0.0.1:$port" \
+	timeout -k 5 120 $MIG_PRE "$BUILD/kmig" migrate --json --vmm "$WORK/src.sock" --to "$ADDR:$port" \
 		--channels "$CHANNELS" --compress "$codec" --downtime-limit "$LIMIT" \
 		$([ "$strict" = strict ] && echo --downtime-strict) >"$WORK/$tag.json" 2>"$WORK/$tag.err"
 	st=$?
@@ -83,8 +107,11 @@ run() {
 for b in kmig kmig-vmm kmig-vmmctl kguest.elf; do
 	[ -e "$BUILD/$b" ] || { echo "bench: $BUILD/$b missing" >&2; exit 1; }
 done
+if [ -n "$LINK" ]; then
+	link_up || { echo "bench: could not set up the $LINK link (root, ip, tc?)" >&2; exit 1; }
+fi
 echo "Downtime benchmark: $MEM guest, 2 vCPUs, kguest dirtying a $AB range at $RATE page"
-echo "writes/s, $CHANNELS channels over loopback, downtime limit $LIMIT ms, $REPEAT runs each."
+echo "writes/s, $CHANNELS channels over ${LINK:+a veth pair shaped to }${LINK:-loopback}, downtime limit $LIMIT ms, $REPEAT runs each."
 if [ -n "${KMIG_IN_LAB:-}" ]; then
 	echo "Where: in the lab ($KMIG_LAB_WHY): nested KVM under TCG; compare only within this run."
 else

@@ -212,6 +212,10 @@ static int receive(struct kmig_incoming *in)
 	if (write(in->stop_fd, &one, sizeof(one)) != sizeof(one))
 		abort();	/* an eventfd write of 1 cannot fail */
 	pthread_join(wd, NULL);
+	/* Reset for the next round (after an ABORT): reading an eventfd
+	 * with a count cannot fail. */
+	if (read(in->stop_fd, &one, sizeof(one)) != sizeof(one))
+		abort();
 	SET(in, receive_ns, kmig_now_ns() - t0);
 	if (ret)
 		return fail(in, ret, "receiving: %s", kmig_recv_error(in->r));
