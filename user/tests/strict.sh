@@ -33,12 +33,13 @@ iget() { json_get "$WORK/$1.in.out" "$2"; }
 
 # strict_case NAME MIG_HOOK IN_HOOK WANT_EXIT MIN_ABORTS MAX_PAUSE_MS [args...]
 # (DST_ABORTS=N: the destination must have taken at least N ABORTs and
-# had its VMM drop as many staged states)
+# had its VMM drop as many staged states; IN_ARGS: kmig incoming's own)
 strict_case() {
 	local name=$1 mhook=$2 ihook=$3 want=$4 aborts=$5 maxpause=$6 mst ist
 	shift 6
 	start_pair "$name-s" "$name-d" $SRC || { not_ok "$name: setup"; return; }
-	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 --json ||
+	IN_ENV="KMIG_TEST_HOOK=$ihook" start_incoming "$name" "$name-d" --keep-vmm --timeout 20 --json \
+		${IN_ARGS:-} ||
 		{ not_ok "$name: incoming"; return; }
 	MIG_ENV="KMIG_TEST_HOOK=$mhook" start_migrate "$name" "$name-s" $MIG_ARGS "$@"
 	wait_bounded "$MIG_PID" 90
@@ -152,6 +153,11 @@ DST_ABORTS=2 strict_case commit-stalled-guard "commit=delay-$((3 * L))" "" 1 2 $
 # limit, the source resumes, ABORT after END, back to precopy on both
 # sides; the retry commits, the guest intact at the destination.
 DST_ABORTS=1 strict_case destination-late-once "" "received-0=delay-$((3 * L))" 0 1 $((L + M))
+# The same inside TLS (each channel's connection is used by one thread at
+# a time: the ABORT and PREPARED between the channel threads' rounds).
+(umask 077 && openssl rand -hex 32 >"$WORK/psk")
+DST_ABORTS=1 IN_ARGS="--tls-psk $WORK/psk" strict_case destination-late-once-tls "" \
+	"received-0=delay-$((3 * L))" 0 1 $((L + M)) --tls-psk "$WORK/psk"
 # The destination stages late every time: retries exhausted, a clean
 # failure with the source running; the destination never ran the guest.
 DST_ABORTS=2 strict_case destination-late-exhausted "" "received=delay-$((3 * L))" 1 2 $((L + M)) \
