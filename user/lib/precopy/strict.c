@@ -146,10 +146,12 @@ int kmig_strict_claim_commit(struct kmig_precopy *pc)
 
 	if (!g->running)
 		return 0;
+	/* No wake-up: the guard, at its time, finds COMMIT claimed and ends;
+	 * waking it now would put its thread on a core just when COMMIT
+	 * goes out and RESUMED is awaited. Disarm joins it afterwards. */
 	pthread_mutex_lock(&g->lock);
 	fired = g->fired;
 	g->committing = !fired;
-	pthread_cond_signal(&g->cond);
 	pthread_mutex_unlock(&g->lock);
 	return fired ? -ETIME : 0;
 }
