@@ -98,6 +98,11 @@ grep -q "hello magic\|expected.*KMGH\|magic" "$WORK/tls-to-plain.rx.err" &&
 # A record tampered in flight: the proxy flips one byte 1 MiB into the
 # first connection (channel 0), inside a page record.
 VIA_PROXY=1048576 refused tamper rx "bad record mac|decryption failed|Bad message" "$PSK" "$PSK"
+# Under TLS the pages carry no page sums (wire-format.rst): the record's
+# tag is what must catch it.
+grep -Eq "bad record mac|decryption failed" "$WORK/tamper.rx.err" &&
+	ok "tamper: the receiver names the record that failed its authentication" ||
+	not_ok "tamper: receiver: $(cat "$WORK/tamper.rx.err")"
 
 # A stalled TLS handshake: bounded (refused at the receiver's deadline),
 # and SIGTERM ends the receiver at once.

@@ -519,10 +519,15 @@ static int sock_read(void *ctx, void *buf, size_t len)
 static int sock_readv(void *ctx, struct iovec *iov, int cnt)
 {
 	struct recv_chan *c = ctx;
-	uint64_t t0 = kmig_now_ns();
-	int ret = kmig_tls_readv_full(c->tls, c->fd, iov, cnt);
+	uint64_t t0 = kmig_now_ns(), len = 0;
+	int ret;
 
+	for (int i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	ret = kmig_tls_readv_full(c->tls, c->fd, iov, cnt);
 	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
+	if (!ret)
+		kmig_chan_tls_rx_pages(&c->rx.stats, c->tls, len, false);
 	return ret;
 }
 
@@ -592,6 +597,21 @@ static int sock_splice(void *ctx, int fd, uint64_t off, void *map, size_t len, b
 	return ret;
 }
 
+/* Userspace TLS: the decrypted bytes into the file with pwrite() (tls.h),
+ * splice()'s one copy and no page fault, since splice() would take the
+ * records' bytes off the socket. */
+static int tls_to_file(void *ctx, int fd, uint64_t off, void *map, size_t len, bool *mapped)
+{
+	struct recv_chan *c = ctx;
+	uint64_t t0 = kmig_now_ns();
+	int ret = kmig_tls_read_to_file(c->tls, fd, off, map, len, mapped);
+
+	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
+	if (!ret)
+		kmig_chan_tls_rx_pages(&c->rx.stats, c->tls, len, true);
+	return ret;
+}
+
 /* One packet through the receiver core, then its acknowledgement. */
 static int recv_one(struct recv_chan *c, bool *end)
 {
@@ -605,6 +625,9 @@ static int recv_one(struct recv_chan *c, bool *end)
 	if (ret == -ETIMEDOUT && !rx->err.code)
 		return kmig_err_set(&rx->err, ret, "the sender sent nothing for %d s "
 				    "(--idle-timeout)", c->r->o.idle_timeout_ms / 1000);
+	/* A record that failed its check: the library's reason. */
+	if (ret && !rx->err.code && c->tls && *kmig_tls_error(c->tls))
+		return kmig_err_set(&rx->err, ret, "TLS: %s", kmig_tls_error(c->tls));
 	if (!ret && act == KMIG_RX_SYNC_ACK)
 		ret = send_ack(c, KMIG_PKT_SYNC_ACK, h.arg);
 	if (!ret && act == KMIG_RX_END_ACK) {
@@ -647,7 +670,7 @@ static int start_threads(struct kmig_recv *r)
 		 * decrypts them. */
 		c->io = (struct kmig_rx_io){ sock_read, sock_readv,
 					     !c->tls || kmig_tls_ktls_rx(c->tls) ?
-					     sock_splice : NULL, c };
+					     sock_splice : tls_to_file, c, c->tls };
 		if (!ret)
 			ret = -pthread_create(&c->thread, NULL, chan_main, c);
 		if (ret)

@@ -320,6 +320,7 @@ void kmig_tls_conn_free(struct kmig_tls_conn *c)
 		return;
 	SSL_free(c->ssl);
 	free(c->wbuf);
+	free(c->fbuf);
 	free(c);
 }
 
