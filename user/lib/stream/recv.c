@@ -29,6 +29,8 @@ struct recv_chan {
 	struct kmig_tls_conn *tls;	/* NULL: plaintext */
 	pthread_t thread;
 	bool started;
+	bool exited;		/* its thread is past its last read (under r->lock) */
+	bool err_sent;		/* ERROR written (under wlock) */
 	pthread_mutex_t wlock;	/* replies: acks from this thread, ERROR from any */
 	uint64_t tx_seq;	/* our replies */
 	int pipe[2];		/* splice: socket -> pipe -> block's file */
@@ -113,6 +115,13 @@ int kmig_recv_set_fds(struct kmig_recv *r, const int *fds, unsigned int nr)
 	return 0;
 }
 
+/* A TLS connection that only its running thread may write: woken by the
+ * end of its reads, it writes ERROR itself and shuts the rest (chan_main()). */
+static bool tls_owned(const struct recv_chan *c)
+{
+	return c->tls && c->started && !c->exited && !pthread_equal(pthread_self(), c->thread);
+}
+
 static void shut_all(struct kmig_recv *r)
 {
 	if (r->lfd >= 0)
@@ -121,7 +130,7 @@ static void shut_all(struct kmig_recv *r)
 		shutdown(r->taking_fd, SHUT_RDWR);	/* and a stalled handshake */
 	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++)
 		if (r->chans[i].fd >= 0)
-			shutdown(r->chans[i].fd, SHUT_RDWR);
+			shutdown(r->chans[i].fd, tls_owned(&r->chans[i]) ? SHUT_RD : SHUT_RDWR);
 }
 
 static int recv_fail(struct kmig_recv *r, int code, const char *fmt, ...)
@@ -478,10 +487,16 @@ static void send_error(struct recv_chan *c, const char *msg)
 	if (!len)
 		return;
 	/* A TLS connection is one thread's at a time: another channel's
-	 * thread may be inside its read. That one tells the sender itself. */
+	 * thread may be inside its read. That one tells the sender itself,
+	 * once shut_all() ended its reads (chan_main()). */
 	if (c->tls && c->started && !pthread_equal(pthread_self(), c->thread))
 		return;
 	pthread_mutex_lock(&c->wlock);
+	if (c->err_sent) {
+		pthread_mutex_unlock(&c->wlock);
+		return;
+	}
+	c->err_sent = true;
 	h.seq = c->tx_seq++;
 	h.body_crc = kmig_crc32c_buf(msg, len);
 	kmig_hdr_encode(buf, &h);
@@ -655,6 +670,15 @@ static void *chan_main(void *arg)
 			 (unsigned long long)c->rx.seq - (c->rx.seq ? 1 : 0),
 			 c->rx.err.code ? c->rx.err.msg : strerror(-ret));
 		recv_fail(c->r, ret, "%s", msg);
+	}
+	pthread_mutex_lock(&c->r->lock);
+	c->exited = true;
+	pthread_mutex_unlock(&c->r->lock);
+	/* TLS: the session's reason on this connection too (recv_fail() could
+	 * not write it while this thread read), then the socket down. */
+	if (c->tls && c->r->failed) {
+		send_error(c, c->r->err.msg);
+		shutdown(c->fd, SHUT_RDWR);
 	}
 	return NULL;
 }

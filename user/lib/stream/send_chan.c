@@ -342,10 +342,16 @@ static int do_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 static void collect_peer_error(struct kmig_send_chan *ch)
 {
 	struct kmig_pkt_hdr h;
+	int ret;
 
 	kmig_net_set_timeout(ch->fd, 500);
-	while (!kmig_send_chan_read(ch, &h, NULL, 0) && h.type != KMIG_PKT_ERROR)
+	while (!(ret = kmig_send_chan_read(ch, &h, NULL, 0)) && h.type != KMIG_PKT_ERROR)
 		;
+	/* Under TLS a receiver whose record check failed answers with an
+	 * alert, not an ERROR packet. */
+	if (ret == -EACCES && ch->tls && !ch->err.code)
+		kmig_err_set(&ch->err, ret, "the receiver refused our TLS records: %s",
+			     kmig_tls_error(ch->tls));
 }
 
 int kmig_send_chan_work(struct kmig_send_chan *ch, const struct kmig_work *w)
