@@ -77,10 +77,12 @@ def report(rows, cfg, out, elapsed):
     cancel = [r for r in rows if r["scenario"] == "cancel"]
     runs = [m["runs"] for (s, _, _), m in med.items() if not s.startswith("scale")]
     nruns = "%d" % min(runs) if runs and min(runs) == max(runs) else \
-        "%d-%d (a case's count: bench-peer.csv)" % (min(runs), max(runs)) if runs else "0"
-    print("\nkmig vs QEMU %s, QEMU on %s, kmig-vmm on KVM, kernel %s; medians of %s runs "
+        "%d-%d (a case's count: bench-peer.csv)" % (min(runs), max(runs)) if runs else None
+    # A run of the size series alone has no other case to count.
+    medians = "medians of %s runs; " % nruns if nruns else ""
+    print("\nkmig vs QEMU %s, QEMU on %s, kmig-vmm on KVM, kernel %s; %s"
           "(size series: %d); k/Q = kmig / QEMU" %
-          (cfg.qemu_version, cfg.accel.upper(), os.uname().release, nruns, cfg.scale_repeat))
+          (cfg.qemu_version, cfg.accel.upper(), os.uname().release, medians, cfg.scale_repeat))
     if cfg.accel != "kvm":
         print("NOT A FAIR COMPARISON: QEMU ran under %s, kmig-vmm under KVM "
               "(--allow-tcg); no ratio of this run counts" % cfg.accel)
