@@ -15,8 +15,12 @@
  *   module    kmig.ko as by default: KMIG_HARVEST of all slots, the first
  *             pass's KMIG_ZERO_SCAN of every slot, the deferred stop
  *             (KMIG_LOG_STOP); dirty pages classified on the sender threads
- *   classify  --module all: the module's harvests also classify the dirty
- *             pages (KMIG_HARVEST_F_CLASSIFY)
+ *   classify  --module harvest,scan,classify,stop: the module's harvests
+ *             also classify the dirty pages (KMIG_HARVEST_F_CLASSIFY)
+ *   dense     --module harvest,scan,stop,scan-dense: the first pass's scan
+ *             also reads the pieces of mostly populated memory in the
+ *             kernel, which the default leaves to the sender threads
+ *             (run by default with -S zeroed only)
  *
  * Scenarios (-S):
  *   rates   a 128 MiB kguest (-m) dirtying a 16 MiB a-b range (-a) at two
@@ -26,6 +30,12 @@
  *           table (d)
  *   slots   many memslots: -n slots (default 64) of -m/-n MiB, 10 %
  *           filled, a 4 MiB a-b range at 1000 pages/s: table (d)
+ *   zeroed  sparse, but the guest also reads every page it leaves zero
+ *           (kmig-vmm --touch-zero): populated zero memory, default -m
+ *           1024, -f 5. On memfd RAM every such page is allocated and
+ *           cleared, so neither path can skip it as a hole: the fallback's
+ *           sender threads read it, the module's scan would read it too
+ *           (it is not the shared zero page: see kmig_zscan_bench -z)
  *
  * Tables (medians of the runs, -r): (a) total time, downtime, pages sent and
  * the helper's CPU, module vs fallback at each rate; (b) the dirty-log stop
@@ -40,7 +50,7 @@
  * fails. TCG makes everything about 10x slower than on hardware: compare
  * within this run only.
  *
- * Usage: kmig_migrate_bench [-S rates|sparse|slots] [-r runs] [-m guest MiB]
+ * Usage: kmig_migrate_bench [-S rates|sparse|slots|zeroed] [-r runs] [-m guest MiB]
  *                           [-a a-b MiB] [-R rate,rate] [-f fill %] [-n slots]
  *                           [-M path,path...]
  */
@@ -57,22 +67,25 @@
 #define B_MAX_SLOTS	64
 #define B_SHMEM_THP	"/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 
-enum b_mode { B_NAIVE, B_FALLBACK, B_MODULE, B_CLASSIFY, B_MODES };
-enum b_scn { S_RATES, S_SPARSE, S_SLOTS };
+enum b_mode { B_NAIVE, B_FALLBACK, B_MODULE, B_CLASSIFY, B_DENSE, B_MODES };
+enum b_scn { S_RATES, S_SPARSE, S_SLOTS, S_ZEROED };
 enum b_metric {
 	M_TOTAL, M_DOWN, M_STOP_IN, M_STOP_CALL, M_STOP_END, M_STOP_WORK, M_SYNCS, M_MIB,
 	M_PAGES, M_ZERO, M_ZERO_FIRST, M_CPU, M_THP, M_FIRST, M_HC, M_HARVEST,
 	M_D_PAUSE, M_D_HARVEST, M_D_DEVSTATE, M_D_LAST, M_D_STAGING, M_D_COMMIT, M_METRICS
 };
 
-static const char *const b_mode_name[B_MODES] = { "naive", "fallback", "module", "classify" };
+static const char *const b_mode_name[B_MODES] = {
+	"naive", "fallback", "module", "classify", "dense"
+};
 static const char *const b_mode_args[B_MODES][4] = {
 	{ "--no-module", "--dirty-log-stop", "during", NULL },
 	{ "--no-module", NULL },
 	{ NULL },
-	{ "--module", "all", NULL },
+	{ "--module", "harvest,scan,classify,stop", NULL },
+	{ "--module", "harvest,scan,stop,scan-dense", NULL },
 };
-static const char *const b_scn_name[] = { "rates", "sparse", "slots" };
+static const char *const b_scn_name[] = { "rates", "sparse", "slots", "zeroed" };
 
 struct b_opts {
 	enum b_scn scn;
@@ -215,6 +228,8 @@ static void b_src_args(const struct b_opts *o, unsigned int r, const char **a, c
 		a[n++] = "--fill";
 		a[n++] = buf[4];
 	}
+	if (o->scn == S_ZEROED)
+		a[n++] = "--touch-zero";
 	a[n] = NULL;
 }
 
@@ -465,9 +480,9 @@ static int b_parse_modes(struct b_opts *o, const char *s)
 static void b_defaults(struct b_opts *o)
 {
 	o->runs = 3;
-	o->mem_mib = o->scn == S_RATES ? 128 : 2048;
+	o->mem_mib = o->scn == S_RATES ? 128 : o->scn == S_ZEROED ? 1024 : 2048;
 	o->ab_mib = o->scn == S_RATES ? 16 : 4;
-	o->fill = o->scn == S_SPARSE ? 5 : o->scn == S_SLOTS ? 10 : 0;
+	o->fill = o->scn == S_SPARSE || o->scn == S_ZEROED ? 5 : o->scn == S_SLOTS ? 10 : 0;
 	o->slots = o->scn == S_SLOTS ? B_MAX_SLOTS : 0;
 	o->nr_rates = o->scn == S_RATES ? 2 : 1;
 	/* Both rates well under what the stream moves under TCG (about 3000
@@ -477,7 +492,7 @@ static void b_defaults(struct b_opts *o)
 	o->rate[0] = o->scn == S_RATES ? 500 : 1000;
 	o->rate[1] = 1500;
 	b_parse_modes(o, o->scn == S_RATES ? "naive,fallback,module,classify" :
-		      "fallback,module,classify");
+		      o->scn == S_ZEROED ? "fallback,module,dense" : "fallback,module,classify");
 }
 
 static int b_parse(struct b_opts *o, int argc, char **argv)
@@ -486,7 +501,7 @@ static int b_parse(struct b_opts *o, int argc, char **argv)
 
 	for (int i = 1; i + 1 < argc; i++)	/* the scenario sets the defaults */
 		if (!strcmp(argv[i], "-S"))
-			for (enum b_scn s = S_RATES; s <= S_SLOTS; s++)
+			for (enum b_scn s = S_RATES; s <= S_ZEROED; s++)
 				if (!strcmp(argv[i + 1], b_scn_name[s]))
 					o->scn = s;
 	b_defaults(o);
@@ -529,9 +544,9 @@ int main(int argc, char **argv)
 	char old[32];
 
 	if (b_parse(&o, argc, argv)) {
-		fprintf(stderr, "usage: %s [-S rates|sparse|slots] [-r runs 1..%d] [-m guest MiB "
+		fprintf(stderr, "usage: %s [-S rates|sparse|slots|zeroed] [-r runs 1..%d] [-m guest MiB "
 			">= 16] [-a a-b MiB <= guest/2] [-R rate[,rate]] [-f fill %%] [-n slots "
-			"2..%d] [-M naive,fallback,module,classify]\n", argv[0], B_MAX_RUNS,
+			"2..%d] [-M naive,fallback,module,classify,dense]\n", argv[0], B_MAX_RUNS,
 			B_MAX_SLOTS);
 		return 2;
 	}

@@ -266,7 +266,7 @@ TEST_F_TIMEOUT(mig, classify, 240)
 	expect_str(_metadata, j, "paths.harvest", "module");
 	expect_str(_metadata, j, "paths.first_pass_zero", "module");
 	expect_str(_metadata, j, "paths.dirty_zero", "module");
-	expect_str(_metadata, j, "paths.module_use", "harvest,scan,classify,stop");
+	expect_str(_metadata, j, "paths.module_use", "harvest,scan,classify,stop,scan-dense");
 	expect_zero_once(_metadata, j);
 	assert_guest_ok(_metadata, self->m.dst);
 }

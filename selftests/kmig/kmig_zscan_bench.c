@@ -25,14 +25,35 @@
  * pagemap still produces one entry per page (read-and-compare would read
  * every page and is left out).
  *
+ * A third table (-z) scans memory that is populated but zero, where
+ * userspace must read every page to know: pagemap (or SEEK_DATA, the
+ * helper's fallback on memfd) only says "populated". Four kinds of it,
+ * each a fresh slot of -s MiB touched whole before the scans:
+ *
+ *   anon, read-faulted     4 KiB pages read once: the shared zero page
+ *                          everywhere (is_zero_pfn: the module reads none)
+ *   thp, read-faulted      MADV_HUGEPAGE, one byte read per 2 MiB: the
+ *                          huge zero page (the module reads it once per
+ *                          session, to confirm it, then never again)
+ *   thp, 1 byte per 2 MiB  MADV_HUGEPAGE, one byte written per 2 MiB: a
+ *                          real huge page of 511 zero pages and one data
+ *                          page: both sides read every page
+ *   memfd, read-faulted    MAP_SHARED memfd read once per 4 KiB: shmem
+ *                          allocates and clears a page per read fault, so
+ *                          both sides read every page
+ *
+ * against pagemap plus the helper's own zero check (kmig_zero_best(), the
+ * sender threads' check). Both bitmaps must agree with what was written.
+ *
  * Usage: kmig_zscan_bench [-s MiB] [-t percent] [-r reps] [-b anon|memfd|all]
- *                         [-S sparse GiB, 0: skip]
+ *                         [-S sparse GiB, 0: skip] [-z 0|1]
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/zero.h"
 #include "kmig_test.h"
 
 #define KT_BENCH_SLOT	1
@@ -100,11 +121,18 @@ static void kt_method_read(struct kt_bench *b, struct kt_mem *m, uint64_t *bm)
 			kt_set(bm, i);
 }
 
+/* The first table's user check: what a VMM without the library does. */
+static bool kt_memcmp_zero(const void *page, size_t len)
+{
+	return !memcmp(page, kt_zero, len);
+}
+
+/* pagemap, then @zero on every present page. */
 static void kt_method_pagemap(struct kt_bench *b, struct kt_mem *m,
-			      uint64_t *bm)
+			      uint64_t *bm, kmig_zero_fn zero)
 {
 	enum { CHUNK = 4096 };
-	uint64_t pm[CHUNK];
+	static uint64_t pm[CHUNK];
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 
 	KT_ASSERT(fd >= 0, "open pagemap: %s", strerror(errno));
@@ -116,8 +144,7 @@ static void kt_method_pagemap(struct kt_bench *b, struct kt_mem *m,
 			  "pagemap: %s", strerror(errno));
 		for (size_t j = 0; j < n; j++) {
 			/* Not present (and not swapped): never populated. */
-			if (!(pm[j] >> 62) ||
-			    !memcmp(m->hva + (i + j) * KT_PAGE, kt_zero, KT_PAGE))
+			if (!(pm[j] >> 62) || zero(m->hva + (i + j) * KT_PAGE, KT_PAGE))
 				kt_set(bm, i + j);
 		}
 	}
@@ -151,7 +178,7 @@ static void kt_run_rep(struct kt_bench *b, enum kt_backing backing,
 	kt_method_module(b, b->bitmap[M_MODULE]);
 	b->ns[M_MODULE][rep] = kt_now_ns() - t0;
 	t0 = kt_now_ns();
-	kt_method_pagemap(b, &m, b->bitmap[M_PAGEMAP]);
+	kt_method_pagemap(b, &m, b->bitmap[M_PAGEMAP], kt_memcmp_zero);
 	b->ns[M_PAGEMAP][rep] = kt_now_ns() - t0;
 	t0 = kt_now_ns();
 	kt_method_read(b, &m, b->bitmap[M_READ]);
@@ -222,7 +249,7 @@ static void kt_bench_sparse(struct kt_bench *b, size_t gib)
 			  (unsigned long long)s.nr_none, npages);
 		memset(bm, 0, words * 8);
 		t0 = kt_now_ns();
-		kt_method_pagemap(&sb, &m, bm);
+		kt_method_pagemap(&sb, &m, bm, kt_memcmp_zero);
 		ns[1][rep] = kt_now_ns() - t0;
 		for (size_t i = 0; i < words; i++)
 			KT_ASSERT(bm[i] == ~0ULL, "pagemap: word %zu %#llx", i,
@@ -243,10 +270,98 @@ static void kt_bench_sparse(struct kt_bench *b, size_t gib)
 	free(bm);
 }
 
+/* Populated but zero memory (see the top comment, "A third table"). */
+enum kt_pop { P_ANON_READ, P_THP_READ, P_THP_BYTE, P_MEMFD_READ, P_NR };
+
+static const struct {
+	const char *name;
+	enum kt_backing backing;
+	size_t stride;		/* touch one byte per stride */
+	bool write;
+} kt_pop_kinds[P_NR] = {
+	[P_ANON_READ] = { "anon, read-faulted", KT_ANON, KT_PAGE, false },
+	[P_THP_READ] = { "thp, read-faulted", KT_ANON_THP, KT_HPAGE, false },
+	[P_THP_BYTE] = { "thp, 1 byte per 2 MiB", KT_ANON_THP, KT_HPAGE, true },
+	[P_MEMFD_READ] = { "memfd, read-faulted", KT_MEMFD, KT_PAGE, false },
+};
+
+/* Touches every stride of @m; returns the pages that hold data. */
+static uint64_t kt_pop_touch(struct kt_mem *m, enum kt_pop k)
+{
+	volatile uint8_t *p = m->hva;
+	uint64_t data = 0;
+	uint8_t sum = 0;
+
+	for (size_t off = 0; off < m->size; off += kt_pop_kinds[k].stride) {
+		if (kt_pop_kinds[k].write) {
+			p[off + 7] = 1;
+			data++;
+		} else {
+			sum += p[off];
+		}
+	}
+	KT_ASSERT(!sum, "%s: read non-zero bytes", kt_pop_kinds[k].name);
+	return data;
+}
+
+static void kt_pop_rep(struct kt_bench *b, enum kt_pop k, unsigned int rep,
+		       uint64_t ns[2][KT_MAX_REPS], struct kt_scan *s)
+{
+	size_t words = (b->npages + 63) / 64;
+	uint64_t data, t0;
+	struct kt_mem m;
+
+	kt_mem_alloc(&m, kt_pop_kinds[k].backing, b->size);
+	kt_vm_set_slot(&b->vm, KT_BENCH_SLOT, 0, KT_BENCH_GPA, b->size, m.hva);
+	data = kt_pop_touch(&m, k);
+	memset(b->bitmap[M_MODULE], 0, words * 8);
+	memset(b->bitmap[M_PAGEMAP], 0, words * 8);
+	memset(s, 0, sizeof(*s));
+	t0 = kt_now_ns();
+	kmig_scan_range(b->kfd, KT_BENCH_SLOT, 0, b->npages, 0, 0, b->bitmap[M_MODULE], s);
+	ns[0][rep] = kt_now_ns() - t0;
+	t0 = kt_now_ns();
+	/* the helper's own zero check, as its sender threads use it */
+	kt_method_pagemap(b, &m, b->bitmap[M_PAGEMAP], kmig_zero_best());
+	ns[1][rep] = kt_now_ns() - t0;
+	KT_ASSERT(s->nr_nonzero == data && s->nr_none == 0,
+		  "%s: module found %llu non-zero and %llu unpopulated pages, %llu written",
+		  kt_pop_kinds[k].name, (unsigned long long)s->nr_nonzero,
+		  (unsigned long long)s->nr_none, (unsigned long long)data);
+	KT_ASSERT(!memcmp(b->bitmap[M_MODULE], b->bitmap[M_PAGEMAP], words * 8),
+		  "%s: module and pagemap + zero check disagree", kt_pop_kinds[k].name);
+	kt_vm_set_slot(&b->vm, KT_BENCH_SLOT, 0, KT_BENCH_GPA, 0, m.hva);
+	kt_mem_free(&m);
+}
+
+static void kt_bench_populated(struct kt_bench *b)
+{
+	printf("\nPopulated zero memory, %zu MiB slot, median of %u; user: pagemap + %s zero "
+	       "check\n\n", b->size / KT_MIB, b->reps, kmig_zero_best_name());
+	printf("| memory                | user ms | module ms | vs user | module: zero page "
+	       "| zero data | non-zero |\n");
+	printf("|-----------------------|---------|-----------|---------|------------------"
+	       "|-----------|----------|\n");
+	for (int k = 0; k < P_NR; k++) {
+		uint64_t ns[2][KT_MAX_REPS], med[2];
+		struct kt_scan s;
+
+		for (unsigned int rep = 0; rep < b->reps; rep++)
+			kt_pop_rep(b, k, rep, ns, &s);
+		med[0] = kt_median(ns[0], b->reps);
+		med[1] = kt_median(ns[1], b->reps);
+		printf("| %-21s | %7.1f | %9.1f | %6.2fx | %16llu | %9llu | %8llu |\n",
+		       kt_pop_kinds[k].name, med[1] / 1e6, med[0] / 1e6,
+		       (double)med[0] / med[1], (unsigned long long)s.nr_zero_page,
+		       (unsigned long long)s.nr_zero_data, (unsigned long long)s.nr_nonzero);
+		fflush(stdout);
+	}
+}
+
 static void kt_usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-s MiB] [-t percent] [-r reps (1-%d)] "
-		"[-b anon|memfd|all] [-S sparse GiB]\n", prog, KT_MAX_REPS);
+		"[-b anon|memfd|all] [-S sparse GiB] [-z 0|1]\n", prog, KT_MAX_REPS);
 	exit(2);
 }
 
@@ -255,15 +370,16 @@ int main(int argc, char **argv)
 	struct kt_bench b = { .size = KT_GIB, .touch_pct = 10, .reps = 3 };
 	const char *backing = "all", *missing = kt_env_missing();
 	size_t sparse_gib = 16;
-	int opt;
+	int opt, populated = 1;
 
-	while ((opt = getopt(argc, argv, "s:t:r:b:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:r:b:S:z:")) != -1) {
 		switch (opt) {
 		case 's': b.size = strtoull(optarg, NULL, 0) * KT_MIB; break;
 		case 't': b.touch_pct = atoi(optarg); break;
 		case 'r': b.reps = atoi(optarg); break;
 		case 'b': backing = optarg; break;
 		case 'S': sparse_gib = strtoull(optarg, NULL, 0); break;
+		case 'z': populated = atoi(optarg); break;
 		default: kt_usage(argv[0]);
 		}
 	}
@@ -298,6 +414,8 @@ int main(int argc, char **argv)
 		kt_bench_backing(&b, KT_MEMFD);
 	if (sparse_gib)
 		kt_bench_sparse(&b, sparse_gib);
+	if (populated)
+		kt_bench_populated(&b);
 
 	close(b.kfd);
 	kt_vm_close(&b.vm);

@@ -51,8 +51,8 @@ int cli_parse_compress(const char *v, struct kmig_send_opts *o);
 struct kmig_precopy_opts;
 /* --module FUNCS -> @o's module functions (0 also sets why: "--module
  * none"); -EINVAL otherwise. */
-#define CLI_MODULE_EXPECT "a comma list of harvest, scan, classify (needs harvest), stop; " \
-	"or all, none, default"
+#define CLI_MODULE_EXPECT "a comma list of harvest, scan, classify (needs harvest), stop, " \
+	"scan-dense (needs scan); or all, none, default"
 int cli_parse_module(const char *v, struct kmig_precopy_opts *o);
 /* --no-module: the userspace fallback, and why. */
 void cli_no_module(struct kmig_precopy_opts *o);

@@ -4,6 +4,11 @@
  * stream socket that takes one request line per connection ("cancel" or
  * "status") and answers with text, then closes. `kmig migrate-cancel PATH`
  * and `kmig migrate-status PATH` are its clients.
+ *
+ * It can cancel the migration and read its state, so, like the VMM
+ * protocol socket, it is its owner's (Documentation/security.rst): created
+ * owner-only, and a peer of another uid (root excepted) is refused by
+ * SO_PEERCRED even if the socket's mode was widened.
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,12 +36,25 @@ static int unix_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
+/* The peer's uid as the kernel saw it at connect(): ours or root's. */
+static bool peer_allowed(int fd, unsigned int *uid)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len))
+		return false;
+	*uid = uc.uid;
+	return uc.uid == geteuid() || uc.uid == 0;
+}
+
 /* One request line (bounded, with a deadline), one reply. */
 static void serve_one(struct cli_ctl *c, int fd)
 {
 	char req[REQ_MAX + 1];
 	size_t len = 0, rlen = 0;
 	char *reply = NULL;
+	unsigned int uid = -1;
 	FILE *f;
 
 	kmig_net_set_timeout(fd, 2000);
@@ -51,6 +69,16 @@ static void serve_one(struct cli_ctl *c, int fd)
 	}
 	req[len] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
+	/* Refused after its request was read: the client's write succeeds
+	 * and it reads why. */
+	if (!peer_allowed(fd, &uid)) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "error: uid %d may not control this migration "
+			 "(its owner and root may)\n", (int)uid);
+		kmig_net_write_full(fd, msg, strlen(msg));
+		return;
+	}
 	f = open_memstream(&reply, &rlen);
 	if (!f)
 		return;
@@ -90,6 +118,7 @@ int cli_ctl_start(struct cli_ctl *c, const char *path,
 	struct sockaddr_un sa;
 	struct stat st;
 	int ret = unix_addr(path, &sa);
+	mode_t mask;
 
 	if (ret)
 		return ret;
@@ -101,8 +130,15 @@ int cli_ctl_start(struct cli_ctl *c, const char *path,
 		unlink(path);
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (c->lfd < 0 || c->stop_fd < 0 || bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(c->lfd, 4))
+	if (c->lfd < 0 || c->stop_fd < 0)
+		ret = -errno;
+	/* Owner-only from its creation: bind() gives the file the umask's
+	 * mode (as kmig-vmm creates its VMM socket). */
+	mask = umask(077);
+	if (!ret && bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)))
+		ret = -errno;
+	umask(mask);
+	if (!ret && listen(c->lfd, 4))
 		ret = -errno;
 	if (!ret)
 		ret = -pthread_create(&c->thread, NULL, ctl_main, c);

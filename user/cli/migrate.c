@@ -74,8 +74,8 @@ static const struct cli_opt options[] = {
 		   "(harvest, zero detection, log stop: to compare)") },
 	{ CLI_FN("module", 0, opt_module, CLI_MODULE_EXPECT, "FUNCS",
 		 "what kmig.ko does, where usable: harvest, scan,\n"
-		 "classify, stop (comma list), all, none or default\n"
-		 "(harvest,scan,stop: what measured faster)") },
+		 "classify, stop, scan-dense (comma list), all, none\n"
+		 "or default (harvest,scan,stop: what measured faster)") },
 	{ CLI_STR("control", 'C', A, control, "SOCKET",
 		  "accept kmig migrate-cancel / migrate-status there") },
 	{ CLI_DURATION("timeout", 'T', A, o.pc.switchover_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,

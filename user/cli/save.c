@@ -64,8 +64,8 @@ static const struct cli_opt options[] = {
 	{ CLI_CALL("no-module", 0, opt_no_module,
 		   "the userspace fallback even where /dev/kmig is usable") },
 	{ CLI_FN("module", 0, opt_module, CLI_MODULE_EXPECT, "FUNCS",
-		 "what kmig.ko does: harvest, scan, classify, stop, all,\n"
-		 "none or default (see kmig migrate --help)") },
+		 "what kmig.ko does: harvest, scan, classify, stop,\n"
+		 "scan-dense, all, none or default (see kmig migrate --help)") },
 	{ CLI_DURATION("vmm-timeout", 0, A, o.pc.vmm_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "bound of each wait on the VMM (default 30)") },
 	{ CLI_FLAG("json", 'j', A, json, "report as JSON") },

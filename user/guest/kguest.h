@@ -22,7 +22,8 @@
  *   0x200000  workload regions, as listed in kguest_params.regions[]
  *
  * The workload: every vCPU fills its share of each region with the region's
- * pattern (zero regions are left untouched), then sweeps its share of the
+ * pattern (zero regions are left untouched, or with KGUEST_F_TOUCH_ZERO
+ * read once per page: populated but zero), then sweeps its share of the
  * single a-b region forever, incrementing the first byte of each page, and
  * exits to the VMM with `out KGUEST_PORT` every report_pages pages.
  */
@@ -70,7 +71,11 @@
 
 /* kguest_params.flags */
 #define KGUEST_F_SERIAL	(1U << 0)	/* also print progress on the UART */
-#define KGUEST_F_ALL	(KGUEST_F_SERIAL)
+/* The fill reads one byte of every page of the zero regions: memory that is
+ * populated but zero (on memfd RAM a read fault allocates and clears the
+ * page), as in a guest that cleared or scanned all of its RAM. */
+#define KGUEST_F_TOUCH_ZERO	(1U << 1)
+#define KGUEST_F_ALL	(KGUEST_F_SERIAL | KGUEST_F_TOUCH_ZERO)
 
 /* Events: the value of `out KGUEST_PORT, eax`, see KGUEST_EVENT(). */
 #define KGUEST_EV_START		1	/* vCPU entered kguest_main */

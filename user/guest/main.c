@@ -75,6 +75,15 @@ static uint32_t check_params(const struct kguest_params *p, uint64_t vcpu,
 	return 0;
 }
 
+/* KGUEST_F_TOUCH_ZERO: read each page of a zero region once. */
+static void touch_zero(const struct kguest_region *r, uint64_t first, uint64_t end)
+{
+	uint64_t pg;
+
+	for (pg = first; pg < end; pg++)
+		(void)*(volatile uint8_t *)(uintptr_t)(r->gpa + (pg << KGUEST_PAGE_SHIFT));
+}
+
 static void fill(const struct kguest_params *p, uint32_t vcpu)
 {
 	uint32_t i;
@@ -83,9 +92,12 @@ static void fill(const struct kguest_params *p, uint32_t vcpu)
 		const struct kguest_region *r = &p->regions[i];
 		uint64_t pg, first, end;
 
-		if (r->kind == KGUEST_ZERO)
-			continue;	/* never touched: stays a hole */
 		kguest_share(r->pages, vcpu, p->nr_vcpus, &first, &end);
+		if (r->kind == KGUEST_ZERO) {	/* never written: stays zero */
+			if (p->flags & KGUEST_F_TOUCH_ZERO)
+				touch_zero(r, first, end);
+			continue;
+		}
 		for (pg = first; pg < end; pg++) {
 			uint64_t gpa = r->gpa + (pg << KGUEST_PAGE_SHIFT);
 

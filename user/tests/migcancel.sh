@@ -101,9 +101,29 @@ cancel_destination_after_source() {
 	kill -INT "$IN_PID"
 }
 
+# The control socket is its owner's (security.rst): mode 700 (srwx------),
+# and even widened it refuses another user by SO_PEERCRED (that part as
+# root only).
+ctl_owner_only() {
+	local ctl=$WORK/$CASE.ctl out
+	[ "$(stat -c %a "$ctl")" = 700 ] ||
+		{ not_ok "$CASE: control socket mode $(stat -c %a "$ctl"), expected 700"; return; }
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		chmod 777 "$ctl"
+		chmod o+x "$WORK"	# mktemp's 700 would stop the other user first
+		out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$KMIG" migrate-cancel "$ctl" 2>&1)
+		chmod o-x "$WORK"
+		chmod 700 "$ctl"
+		[ "${out#error: uid 65534 may not control}" != "$out" ] ||
+			{ not_ok "$CASE: another user's migrate-cancel answered '$out'"; return; }
+	fi
+	ok "$CASE: control socket owner-only, another user refused"
+}
+
 cancel_by_command() {
 	local out
 	wait_line "$WORK/$CASE.mig.err" "test hook: .*: wait-cancel" || return
+	ctl_owner_only
 	out=$("$KMIG" migrate-cancel "$WORK/$CASE.ctl")
 	echo "# $CASE: migrate-cancel: $out"
 	[ "${out#ok}" != "$out" ] || not_ok "$CASE: migrate-cancel answered '$out'"

@@ -171,12 +171,15 @@ TEST(why)
 	kmig_dirty_close(d);
 }
 
-/* --module FUNCS: names in, names out; classify needs harvest. */
+/* --module FUNCS: names in, names out; classify needs harvest, scan-dense
+ * needs scan. */
 TEST(use)
 {
 	static const struct { const char *in, *out; int ret; } c[] = {
 		{ "harvest,scan,stop", "harvest,scan,stop", 0 }, { "stop,harvest", "harvest,stop", 0 },
-		{ "all", "harvest,scan,classify,stop", 0 }, { "default", "harvest,scan,stop", 0 },
+		{ "all", "harvest,scan,classify,stop,scan-dense", 0 },
+		{ "default", "harvest,scan,stop", 0 }, { "scan,scan-dense", "scan,scan-dense", 0 },
+		{ "scan-dense", "", -EINVAL }, { "harvest,scan-dense", "", -EINVAL },
 		{ "none", "none", 0 }, { "harvest,classify", "harvest,classify", 0 },
 		{ "classify", "", -EINVAL }, { "scan,", "scan", 0 }, { "", "", -EINVAL },
 		{ "harvest,,scan", "", -EINVAL }, { "zero", "", -EINVAL }, { "scanner", "", -EINVAL },

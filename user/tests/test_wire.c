@@ -339,6 +339,9 @@ static void p_type0(struct fx *f) { ctrl(f, 0, 1, 0, NULL, 0); }
 static void p_type13(struct fx *f) { ctrl(f, 13, 1, 0, NULL, 0); }
 static void p_flags(struct fx *f) { ctrl(f, KMIG_PKT_SYNC, 1, 0, NULL, 0); f->pkt[6] = 1; recrc_hdr(f); }
 static void p_seq(struct fx *f) { ctrl(f, KMIG_PKT_SYNC, 5, 0, NULL, 0); }
+/* Page sums left out (KMIG_PKT_F_NO_PSUM): only a TLS channel may. */
+static void p_nopsum(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[6] = 1; recrc_lists(f); }
+static void p_pflags(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, L0, 1, page_a, PG, 0); f->pkt[6] = 2; recrc_lists(f); }
 static void p_count0(struct fx *f) { pages(f, 1, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0); }
 static void p_count129(struct fx *f)
 {
@@ -489,6 +492,15 @@ FIXTURE_VARIANT_ADD(packet, type_13) {
 };
 FIXTURE_VARIANT_ADD(packet, flags) {
 	.c = { "flags", 2, 0, p_flags, -EBADMSG, "SYNC: flags 0x1, expected 0", 0 },
+	.seed = 5,
+};
+FIXTURE_VARIANT_ADD(packet, no_psum_plaintext) {
+	.c = { "no page sums without TLS", 2, 0, p_nopsum, -EBADMSG,
+	       "PAGES without page sums on a channel without TLS", 0 },
+	.seed = 5,
+};
+FIXTURE_VARIANT_ADD(packet, pages_flags) {
+	.c = { "PAGES flags", 2, 0, p_pflags, -EBADMSG, "PAGES: flags 0x2, known 0x1", 0 },
 	.seed = 5,
 };
 FIXTURE_VARIANT_ADD(packet, sequence) {

@@ -98,6 +98,29 @@ grep -q "hello magic\|expected.*KMGH\|magic" "$WORK/tls-to-plain.rx.err" &&
 # A record tampered in flight: the proxy flips one byte 1 MiB into the
 # first connection (channel 0), inside a page record.
 VIA_PROXY=1048576 refused tamper rx "bad record mac|decryption failed|Bad message" "$PSK" "$PSK"
+# Under TLS the pages carry no page sums (wire-format.rst): the record's
+# tag is what must catch it.
+grep -Eq "bad record mac|decryption failed" "$WORK/tamper.rx.err" &&
+	ok "tamper: the receiver names the record that failed its authentication" ||
+	not_ok "tamper: receiver: $(cat "$WORK/tamper.rx.err")"
+
+# A receiver that fails mid-stream tells the sender why on every channel,
+# under TLS too: a channel's connection is written only by its own thread,
+# which writes the ERROR itself once its reads were ended.
+cancelled_receiver() {
+	start_receiver cancelled 127.0.0.1:0 "$WORK/cancelled" $PSK || { not_ok cancelled; return; }
+	timeout 30 "$KMIG" send -q -c 2 --max-bandwidth 8M $PSK $BLOCKS "127.0.0.1:$RX_PORT" \
+		2>"$WORK/cancelled.tx.err" &
+	local tx=$!
+	sleep 1
+	kill -INT "$RX_PID"
+	wait "$tx" && { not_ok "cancelled: send succeeded"; return; }
+	wait "$RX_PID"
+	grep -q "receiver: cancelled" "$WORK/cancelled.tx.err" &&
+		ok "cancelled: the sender says 'receiver: cancelled'" ||
+		not_ok "cancelled: sender: $(cat "$WORK/cancelled.tx.err")"
+}
+cancelled_receiver
 
 # A stalled TLS handshake: bounded (refused at the receiver's deadline),
 # and SIGTERM ends the receiver at once.

@@ -167,6 +167,8 @@ static int write_params(struct kvmm *vm)
 	p->report_pages = vm->opts.report;
 	p->spin = vm->opts.spin;
 	p->ram_end = vm->ram_size;
+	if (vm->opts.touch_zero)
+		p->flags |= KGUEST_F_TOUCH_ZERO;
 	/* The a-b range straddles slots 0 and 1: dirty pages in both. */
 	kguest_layout_fill(p, KGUEST_WORK_GPA, vm->ram_size, center,
 			   vm->opts.ab_bytes >> KGUEST_PAGE_SHIFT, vm->opts.fill_pct);

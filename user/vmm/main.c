@@ -64,6 +64,8 @@ static void usage(FILE *f)
 		"  --ab SIZE           a-b (dirtying) range (default 16M)\n"
 		"  --fill PCT          share of the rest the guest fills, 1..100 (default:\n"
 		"                      a third stays zero)\n"
+		"  --touch-zero        the guest reads every page it leaves zero once\n"
+		"                      (populated zero memory)\n"
 		"  --rate N            cap on a-b page writes per second (default none)\n"
 		"  --spin N            guest delay loop per page (default 0)\n"
 		"  --report N          pages between progress exits (default 4096)\n"
@@ -183,7 +185,7 @@ static const char *default_guest(void)
 
 enum { O_MEM = 256, O_SLOTS, O_VCPUS, O_GUEST, O_INCOMING, O_SEED, O_AB,
        O_RATE, O_SPIN, O_REPORT, O_THROTTLE, O_NO_THP, O_QUIET, O_SOCKET,
-       O_HELP, O_FILL, O_CLIENT_TIMEOUT };
+       O_HELP, O_FILL, O_CLIENT_TIMEOUT, O_TOUCH_ZERO };
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, O_SOCKET },
@@ -195,6 +197,7 @@ static const struct option long_opts[] = {
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "ab", required_argument, NULL, O_AB },
 	{ "fill", required_argument, NULL, O_FILL },
+	{ "touch-zero", no_argument, NULL, O_TOUCH_ZERO },
 	{ "rate", required_argument, NULL, O_RATE },
 	{ "spin", required_argument, NULL, O_SPIN },
 	{ "report", required_argument, NULL, O_REPORT },
@@ -253,6 +256,7 @@ static int parse_opt(struct kvmm_opts *o, int c, const char *arg)
 			return -EINVAL;
 		o->client_timeout_ms = (uint32_t)v * 1000;
 		return 0;
+	case O_TOUCH_ZERO: o->touch_zero = 1; return 0;
 	case O_NO_THP: o->thp = 0; return 0;
 	case O_QUIET: o->quiet = 1; return 0;
 	}

@@ -30,6 +30,7 @@ struct kvmm_opts {
 	uint64_t seed;
 	uint64_t ab_bytes;
 	uint32_t fill_pct;	/* text + random share of the rest; 0: thirds */
+	int touch_zero;		/* KGUEST_F_TOUCH_ZERO */
 	uint64_t rate;		/* a-b pages per second, all vCPUs; 0: no cap */
 	uint64_t spin;
 	uint64_t report;

@@ -79,7 +79,7 @@ int kmig_dirty_open(struct kmig_dirty **out, struct kmig_vmmp_client *vmm,
 	return ret;
 }
 
-static const char *const use_names[] = { "harvest", "scan", "classify", "stop" };
+static const char *const use_names[] = { "harvest", "scan", "classify", "stop", "scan-dense" };
 
 int kmig_dirty_use_parse(const char *s, unsigned int *out)
 {
@@ -104,6 +104,9 @@ int kmig_dirty_use_parse(const char *s, unsigned int *out)
 	}
 	/* Classifying at harvest is a flag of the module's harvest. */
 	if ((*out & KMIG_DIRTY_USE_CLASSIFY) && !(*out & KMIG_DIRTY_USE_HARVEST))
+		return -EINVAL;
+	/* ... and reading dense pieces one of the scan. */
+	if ((*out & KMIG_DIRTY_USE_SCAN_DENSE) && !(*out & KMIG_DIRTY_USE_SCAN))
 		return -EINVAL;
 	return *out ? 0 : -EINVAL;
 }

@@ -74,15 +74,28 @@
 #define KMIG_DIRTY_USE_SCAN	(1U << 1)	/* first pass: KMIG_ZERO_SCAN of every slot */
 #define KMIG_DIRTY_USE_CLASSIFY	(1U << 2)	/* harvests classify (needs HARVEST) */
 #define KMIG_DIRTY_USE_STOP	(1U << 3)	/* deferred dirty-log stop */
+/* The scan also takes the pieces of mostly populated memfd memory
+ * (kmig_dirty_dense()), reading their pages in the kernel; without it the
+ * sender threads check those in the pass that reads them anyway (needs
+ * SCAN). */
+#define KMIG_DIRTY_USE_SCAN_DENSE (1U << 4)
 #define KMIG_DIRTY_USE_ALL	(KMIG_DIRTY_USE_HARVEST | KMIG_DIRTY_USE_SCAN | \
-				 KMIG_DIRTY_USE_CLASSIFY | KMIG_DIRTY_USE_STOP)
-/* What measured faster than the fallback (Documentation/benchmarks.rst,
- * "module vs fallback, function by function"). */
+				 KMIG_DIRTY_USE_CLASSIFY | KMIG_DIRTY_USE_STOP | \
+				 KMIG_DIRTY_USE_SCAN_DENSE)
+/*
+ * What measured faster than the fallback, function by function
+ * (Documentation/benchmarks.rst, "Live migration, module vs fallback"):
+ * the harvest, the scan where it need not read (holes, the zero page) or
+ * reads little (sparse pieces), the stop. Not classify and not scan-dense:
+ * where the module must read every page, its machine-check-safe kernel read
+ * is slower than the sender threads' zero check (kmig_zscan_bench -z).
+ */
 #define KMIG_DIRTY_USE_DEFAULT	(KMIG_DIRTY_USE_HARVEST | KMIG_DIRTY_USE_SCAN | \
 				 KMIG_DIRTY_USE_STOP)
 
 /* "harvest,scan,stop" into @out: a comma list of harvest, scan, classify,
- * stop, or "all", "default", "none". -EINVAL for anything else. */
+ * stop, scan-dense, or "all", "default", "none". -EINVAL for anything else
+ * (classify without harvest, scan-dense without scan). */
 int kmig_dirty_use_parse(const char *s, unsigned int *out);
 /* The names of @use, comma separated ("none" for 0), into @buf. */
 void kmig_dirty_use_str(unsigned int use, char *buf, size_t len);

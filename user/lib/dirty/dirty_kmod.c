@@ -12,7 +12,12 @@
  *    every slot gives the zero bitmap of the whole first pass: holes and
  *    the zero page found from the page tables without reading, present
  *    pages read once in the kernel; the sender threads then neither look
- *    for holes nor zero-check.
+ *    for holes nor zero-check. A piece of mostly populated memfd memory
+ *    is left to the sender threads (kmig_dirty_dense()) unless
+ *    USE_SCAN_DENSE: there the scan could only read every page, and its
+ *    machine-check-safe read (copy_mc_to_kernel) on one thread measured
+ *    slower than the threads' zero check in the pass that reads the pages
+ *    anyway.
  *  - stop(LAZY) (USE_STOP): KMIG_LOG_STOP of every slot. The call returns
  *    at once; a kernel worker turns logging off slot by slot (KVM recovers
  *    the huge pages there, not on our path). settle() waits for the
@@ -198,7 +203,7 @@ static int kmod_first_pass(struct kmig_dirty *d, struct kmig_dirty_slot *ds, uin
 		return 0;
 	if (!first && ds == &d->slots[0])
 		ks->scans++;
-	if (kmig_dirty_dense(ds, first, n)) {
+	if (!(d->use & KMIG_DIRTY_USE_SCAN_DENSE) && kmig_dirty_dense(ds, first, n)) {
 		ks->scan_dense++;
 		return 0;
 	}

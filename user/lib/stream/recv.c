@@ -29,6 +29,8 @@ struct recv_chan {
 	struct kmig_tls_conn *tls;	/* NULL: plaintext */
 	pthread_t thread;
 	bool started;
+	bool exited;		/* its thread is past its last read (under r->lock) */
+	bool err_sent;		/* ERROR written (under wlock) */
 	pthread_mutex_t wlock;	/* replies: acks from this thread, ERROR from any */
 	uint64_t tx_seq;	/* our replies */
 	int pipe[2];		/* splice: socket -> pipe -> block's file */
@@ -114,6 +116,13 @@ int kmig_recv_set_fds(struct kmig_recv *r, const int *fds, unsigned int nr)
 	return 0;
 }
 
+/* A TLS connection that only its running thread may write: woken by the
+ * end of its reads, it writes ERROR itself and shuts the rest (chan_main()). */
+static bool tls_owned(const struct recv_chan *c)
+{
+	return c->tls && c->started && !c->exited && !pthread_equal(pthread_self(), c->thread);
+}
+
 static void shut_all(struct kmig_recv *r)
 {
 	if (r->lfd >= 0)
@@ -122,7 +131,7 @@ static void shut_all(struct kmig_recv *r)
 		shutdown(r->taking_fd, SHUT_RDWR);	/* and a stalled handshake */
 	for (unsigned int i = 0; i < KMIG_MAX_CHANNELS; i++)
 		if (r->chans[i].fd >= 0)
-			shutdown(r->chans[i].fd, SHUT_RDWR);
+			shutdown(r->chans[i].fd, tls_owned(&r->chans[i]) ? SHUT_RD : SHUT_RDWR);
 }
 
 static int recv_fail(struct kmig_recv *r, int code, const char *fmt, ...)
@@ -479,10 +488,16 @@ static void send_error(struct recv_chan *c, const char *msg)
 	if (!len)
 		return;
 	/* A TLS connection is one thread's at a time: another channel's
-	 * thread may be inside its read. That one tells the sender itself. */
+	 * thread may be inside its read. That one tells the sender itself,
+	 * once shut_all() ended its reads (chan_main()). */
 	if (c->tls && c->started && !pthread_equal(pthread_self(), c->thread))
 		return;
 	pthread_mutex_lock(&c->wlock);
+	if (c->err_sent) {
+		pthread_mutex_unlock(&c->wlock);
+		return;
+	}
+	c->err_sent = true;
 	h.seq = c->tx_seq++;
 	h.body_crc = kmig_crc32c_buf(msg, len);
 	kmig_hdr_encode(buf, &h);
@@ -520,10 +535,15 @@ static int sock_read(void *ctx, void *buf, size_t len)
 static int sock_readv(void *ctx, struct iovec *iov, int cnt)
 {
 	struct recv_chan *c = ctx;
-	uint64_t t0 = kmig_now_ns();
-	int ret = kmig_tls_readv_full(c->tls, c->fd, iov, cnt);
+	uint64_t t0 = kmig_now_ns(), len = 0;
+	int ret;
 
+	for (int i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	ret = kmig_tls_readv_full(c->tls, c->fd, iov, cnt);
 	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
+	if (!ret)
+		kmig_chan_tls_rx_pages(&c->rx.stats, c->tls, len, false);
 	return ret;
 }
 
@@ -593,6 +613,21 @@ static int sock_splice(void *ctx, int fd, uint64_t off, void *map, size_t len, b
 	return ret;
 }
 
+/* Userspace TLS: the decrypted bytes into the file with pwrite() (tls.h),
+ * splice()'s one copy and no page fault, since splice() would take the
+ * records' bytes off the socket. */
+static int tls_to_file(void *ctx, int fd, uint64_t off, void *map, size_t len, bool *mapped)
+{
+	struct recv_chan *c = ctx;
+	uint64_t t0 = kmig_now_ns();
+	int ret = kmig_tls_read_to_file(c->tls, fd, off, map, len, mapped);
+
+	KMIG_STAT_ADD(c->rx.stats.ns_io, kmig_now_ns() - t0);
+	if (!ret)
+		kmig_chan_tls_rx_pages(&c->rx.stats, c->tls, len, true);
+	return ret;
+}
+
 /* One packet through the receiver core, then its acknowledgement. */
 static int recv_one(struct recv_chan *c, bool *end)
 {
@@ -606,6 +641,9 @@ static int recv_one(struct recv_chan *c, bool *end)
 	if (ret == -ETIMEDOUT && !rx->err.code)
 		return kmig_err_set(&rx->err, ret, "the sender sent nothing for %d s "
 				    "(--idle-timeout)", c->r->o.idle_timeout_ms / 1000);
+	/* A record that failed its check: the library's reason. */
+	if (ret && !rx->err.code && c->tls && *kmig_tls_error(c->tls))
+		return kmig_err_set(&rx->err, ret, "TLS: %s", kmig_tls_error(c->tls));
 	if (!ret && act == KMIG_RX_SYNC_ACK)
 		ret = send_ack(c, KMIG_PKT_SYNC_ACK, h.arg);
 	if (!ret && act == KMIG_RX_END_ACK) {
@@ -634,6 +672,15 @@ static void *chan_main(void *arg)
 			 c->rx.err.code ? c->rx.err.msg : strerror(-ret));
 		recv_fail(c->r, ret, "%s", msg);
 	}
+	pthread_mutex_lock(&c->r->lock);
+	c->exited = true;
+	pthread_mutex_unlock(&c->r->lock);
+	/* TLS: the session's reason on this connection too (recv_fail() could
+	 * not write it while this thread read), then the socket down. */
+	if (c->tls && c->r->failed) {
+		send_error(c, c->r->err.msg);
+		shutdown(c->fd, SHUT_RDWR);
+	}
 	return NULL;
 }
 
@@ -649,7 +696,7 @@ static int start_threads(struct kmig_recv *r)
 		 * decrypts them. */
 		c->io = (struct kmig_rx_io){ sock_read, sock_readv,
 					     !c->tls || kmig_tls_ktls_rx(c->tls) ?
-					     sock_splice : NULL, c };
+					     sock_splice : tls_to_file, c, c->tls };
 		if (!ret)
 			ret = -pthread_create(&c->thread, NULL, chan_main, c);
 		if (ret)

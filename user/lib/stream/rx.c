@@ -444,7 +444,8 @@ int kmig_rx_feed(struct kmig_rx_chan *ch, const uint8_t *buf, size_t len, size_t
 		 enum kmig_rx_action *action)
 {
 	struct mem_src m = { buf, len };
-	const struct kmig_rx_io io = { mem_read, mem_readv, mem_splice, &m };
+	/* Not authenticated: packets in memory must carry their page sums. */
+	const struct kmig_rx_io io = { mem_read, mem_readv, mem_splice, &m, false };
 	struct kmig_pkt_hdr h;
 	int ret = kmig_rx_packet(ch, &io, &h, action);
 

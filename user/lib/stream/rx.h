@@ -48,6 +48,9 @@ struct kmig_rx_io {
 	 * mapping @map (then *@mapped is set). NULL: not offered. */
 	int (*splice)(void *ctx, int fd, uint64_t off, void *map, size_t len, bool *mapped);
 	void *ctx;
+	/* The transport authenticates every byte (TLS): PAGES may leave out
+	 * the page sums (KMIG_PKT_F_NO_PSUM). */
+	bool authenticated;
 };
 
 /* Creates a destination block from the sender's table (a receiver without

@@ -4,7 +4,9 @@
  * checked before anything is written, then the page bytes straight into
  * the destination's memory (received into the pages' places, or decoded
  * into them), then each data page checked against its page sum where it
- * landed; unverified pages are marked until a later copy verifies.
+ * landed; unverified pages are marked until a later copy verifies. Under
+ * TLS the pages come without page sums (KMIG_PKT_F_NO_PSUM): the records'
+ * tags verified their bytes, and no pass over them is left to do here.
  */
 #include <errno.h>
 #include <string.h>
@@ -123,9 +125,11 @@ static int read_lists(struct kmig_rx_chan *ch, struct pkt *p, const struct kmig_
 	l += 4 * h->nr_data;
 	if (!ret)
 		ret = check_disjoint(ch, p->z, h->nr_zero, p->d, h->nr_data);
-	for (uint32_t i = 0; i < h->nr_data; i++)
-		p->crc[i] = kmig_get_le32(l + 4 * i);
-	l += 4 * h->nr_data;
+	if (!(h->flags & KMIG_PKT_F_NO_PSUM)) {
+		for (uint32_t i = 0; i < h->nr_data; i++)
+			p->crc[i] = kmig_get_le32(l + 4 * i);
+		l += 4 * h->nr_data;
+	}
 	if (!ret && h->nr_frames)
 		ret = check_frames(ch, p, l);
 	return ret;
@@ -237,13 +241,16 @@ static void unmark(struct kmig_rx_chan *ch, const struct pkt *p, uint64_t pg)
 	}
 }
 
-/* Each data page where it landed against its CRC; written bits. */
+/* Each data page where it landed against its CRC; written bits. Without
+ * page sums (TLS), the record's tag verified the page's bytes: no pass. */
 static void verify(struct kmig_rx_chan *ch, const struct pkt *p)
 {
+	bool psum = !(p->h->flags & KMIG_PKT_F_NO_PSUM);
+
 	for (uint32_t i = 0; i < p->h->nr_data; i++) {
 		uint64_t pg = p->h->arg + p->d[i];
 
-		if (kmig_psum(page_at(p, p->d[i]), KMIG_PAGE_SIZE) == p->crc[i])
+		if (!psum || kmig_psum(page_at(p, p->d[i]), KMIG_PAGE_SIZE) == p->crc[i])
 			unmark(ch, p, pg);
 		else
 			mark(ch, p, pg);
@@ -251,7 +258,8 @@ static void verify(struct kmig_rx_chan *ch, const struct pkt *p)
 		if (p->b->written)
 			kmig_set_bit(p->b->written, pg);
 	}
-	KMIG_STAT_ADD(ch->stats.bytes_read, (uint64_t)p->h->nr_data * KMIG_PAGE_SIZE);
+	if (psum)
+		KMIG_STAT_ADD(ch->stats.bytes_read, (uint64_t)p->h->nr_data * KMIG_PAGE_SIZE);
 }
 
 static void apply_zero(struct kmig_rx_chan *ch, const struct pkt *p)
@@ -274,7 +282,12 @@ int kmig_rx_pages(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 {
 	struct pkt p = { .h = h, .b = &ch->s->ram->blocks[h->block] };
 	bool compressed = h->nr_frames;
-	int ret = read_lists(ch, &p, io);
+	int ret;
+
+	if ((h->flags & KMIG_PKT_F_NO_PSUM) && !io->authenticated)
+		return kmig_err_set(&ch->err, -EBADMSG, "PAGES without page sums on a channel "
+				    "without TLS, expected page sums (flags %#x)", h->flags);
+	ret = read_lists(ch, &p, io);
 
 	if (!ret)
 		ret = compressed ? land_frames(ch, &p, io) : land_raw(ch, &p, io);

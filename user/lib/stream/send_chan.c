@@ -10,7 +10,9 @@
  * into the staging buffer in the same pass (a compressor reads its input
  * more than once, and its output must decode to what the CRCs describe),
  * then each run of consecutive pages becomes one frame, which the receiver
- * decodes straight into the run's place.
+ * decodes straight into the run's place. Under TLS no page sum is computed
+ * (KMIG_PKT_F_NO_PSUM): the encryption reads each page once and its tag
+ * protects the bytes end to end.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "base/bits.h"
 #include "base/crc.h"
 #include "base/net.h"
+#include "stream/chan_tls.h"
 #include "stream/send_int.h"
 
 #define STAGE_BYTES	(KMIG_CHUNK_PAGES * KMIG_PAGE_SIZE)
@@ -94,8 +97,10 @@ static int write_packet(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
 	KMIG_STAT_ADD(ch->stats.ns_throttle, waited);
 	KMIG_STAT_ADD(ch->stats.packets, 1);
 	KMIG_STAT_ADD(ch->stats.bytes_wire, total);
-	if (h->type == KMIG_PKT_PAGES)
+	if (h->type == KMIG_PKT_PAGES) {
 		KMIG_STAT_ADD(ch->stats.bytes_kcopied, payload);
+		kmig_chan_tls_tx_pages(&ch->stats, ch->tls, payload);
+	}
 	return 0;
 }
 
@@ -107,9 +112,10 @@ int kmig_send_chan_write(struct kmig_send_chan *ch, struct kmig_pkt_hdr *h,
 	return write_packet(ch, h, NULL, 0, &iov, payload_len ? 1 : 0);
 }
 
-/* Lists section: zero offsets, data offsets, page CRCs (frame lengths are
- * appended by compress_runs()). Returns its length. */
-static size_t build_lists(struct kmig_send_chan *ch, const struct kmig_chunk_pages *cp)
+/* Lists section: zero offsets, data offsets, page sums unless @psum is
+ * false (frame lengths are appended by compress_runs()). Returns its length. */
+static size_t build_lists(struct kmig_send_chan *ch, const struct kmig_chunk_pages *cp,
+			  bool psum)
 {
 	uint8_t *p = ch->lists;
 
@@ -117,7 +123,7 @@ static size_t build_lists(struct kmig_send_chan *ch, const struct kmig_chunk_pag
 		kmig_put_le32(p, cp->zero[i]);
 	for (unsigned int i = 0; i < cp->nr_data; i++, p += 4)
 		kmig_put_le32(p, cp->data[i]);
-	for (unsigned int i = 0; i < cp->nr_data; i++, p += 4)
+	for (unsigned int i = 0; psum && i < cp->nr_data; i++, p += 4)
 		kmig_put_le32(p, cp->crc[i]);
 	return p - ch->lists;
 }
@@ -203,16 +209,20 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	struct kmig_chunk_pages cp;
 	uint64_t t0 = kmig_now_ns();
 	bool want = want_compress(ch);
+	/* Under TLS each record's tag authenticates the page bytes end to
+	 * end: the encryption is the one pass over a page, no page sum. */
+	bool psum = !ch->tls;
 	size_t lists_len;
 	int npay, ret;
 
-	ret = kmig_pass_chunk(&ch->pass, b, w, KMIG_PASS_PSUM | (want ? KMIG_PASS_STAGE : 0), &cp,
-			      &ch->stats);
+	ret = kmig_pass_chunk(&ch->pass, b, w, (psum ? KMIG_PASS_PSUM : 0) |
+			      (want ? KMIG_PASS_STAGE : 0), &cp, &ch->stats);
 	if (ret || (!cp.nr_zero && !cp.nr_data))
 		return ret;
 	h.nr_zero = cp.nr_zero;
 	h.nr_data = cp.nr_data;
-	lists_len = build_lists(ch, &cp);
+	h.flags = psum ? 0 : KMIG_PKT_F_NO_PSUM;
+	lists_len = build_lists(ch, &cp, psum);
 	if (!want) {
 		npay = guest_runs(b, w->arg, &cp, pay);
 	} else {
@@ -332,10 +342,16 @@ static int do_work(struct kmig_send_chan *ch, const struct kmig_work *w)
 static void collect_peer_error(struct kmig_send_chan *ch)
 {
 	struct kmig_pkt_hdr h;
+	int ret;
 
 	kmig_net_set_timeout(ch->fd, 500);
-	while (!kmig_send_chan_read(ch, &h, NULL, 0) && h.type != KMIG_PKT_ERROR)
+	while (!(ret = kmig_send_chan_read(ch, &h, NULL, 0)) && h.type != KMIG_PKT_ERROR)
 		;
+	/* Under TLS a receiver whose record check failed answers with an
+	 * alert, not an ERROR packet. */
+	if (ret == -EACCES && ch->tls && !ch->err.code)
+		kmig_err_set(&ch->err, ret, "the receiver refused our TLS records: %s",
+			     kmig_tls_error(ch->tls));
 }
 
 int kmig_send_chan_work(struct kmig_send_chan *ch, const struct kmig_work *w)

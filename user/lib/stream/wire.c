@@ -168,7 +168,9 @@ void kmig_hdr_encode(uint8_t buf[KMIG_HDR_SIZE], const struct kmig_pkt_hdr *h)
 
 uint64_t kmig_pages_lists_len(const struct kmig_pkt_hdr *h)
 {
-	return 4ULL * h->nr_zero + 8ULL * h->nr_data + 4ULL * h->nr_frames;
+	uint64_t per_data = h->flags & KMIG_PKT_F_NO_PSUM ? 4 : 8;
+
+	return 4ULL * h->nr_zero + per_data * h->nr_data + 4ULL * h->nr_frames;
 }
 
 uint64_t kmig_hdr_body_len(const struct kmig_pkt_hdr *h)
@@ -270,7 +272,10 @@ int kmig_hdr_decode(const uint8_t buf[KMIG_HDR_SIZE], struct kmig_pkt_hdr *h,
 	if (!h->type || h->type > KMIG_PKT_TYPE_MAX)
 		return kmig_err_set(e, -EBADMSG, "packet type %u, expected 1..%u",
 				    h->type, KMIG_PKT_TYPE_MAX);
-	if (h->flags)
+	if (h->type == KMIG_PKT_PAGES && (h->flags & ~KMIG_PKT_F_ALL))
+		return kmig_err_set(e, -EBADMSG, "PAGES: flags %#x, known %#x", h->flags,
+				    KMIG_PKT_F_ALL);
+	if (h->type != KMIG_PKT_PAGES && h->flags)
 		return kmig_err_set(e, -EBADMSG, "%s: flags %#x, expected 0",
 				    kmig_pkt_type_name(h->type), h->flags);
 	return type_check(h, e);

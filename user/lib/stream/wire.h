@@ -97,7 +97,7 @@ struct kmig_resumed {
 struct kmig_pkt_hdr {
 	uint8_t type;
 	uint8_t codec;		/* PAGES: payload encoding; else 0 */
-	uint16_t flags;		/* none defined: must be 0 */
+	uint16_t flags;		/* PAGES: KMIG_PKT_F_*; else 0 */
 	uint64_t seq;		/* per channel and direction, from 0 */
 	uint32_t block;		/* PAGES: block id; else 0 */
 	uint16_t nr_zero;	/* PAGES: entries of the zero list */
@@ -110,6 +110,16 @@ struct kmig_pkt_hdr {
 	uint32_t body_crc;	/* CRC32C: PAGES of the lists section, others of
 				 * the whole body */
 };
+
+/*
+ * PAGES flag: the lists section has no page sums. Only on a channel
+ * whose transport authenticates every byte (TLS: the record's AEAD tag),
+ * so the encryption is the one pass over each page on either side; a
+ * receiver refuses it on a plaintext channel, where the page sum is the
+ * only check of the page bytes (wire-format.rst).
+ */
+#define KMIG_PKT_F_NO_PSUM	(1U << 0)
+#define KMIG_PKT_F_ALL		KMIG_PKT_F_NO_PSUM
 
 /* A PAGES lists section: zero list, data list, page CRCs, frame lengths. */
 #define KMIG_PAGES_LISTS_MAX	(4 * 4 * KMIG_CHUNK_PAGES)
@@ -146,7 +156,7 @@ int kmig_hdr_decode(const uint8_t buf[KMIG_HDR_SIZE], struct kmig_pkt_hdr *h,
  * lengths were bounded by kmig_hdr_decode()). */
 uint64_t kmig_hdr_body_len(const struct kmig_pkt_hdr *h);
 /* PAGES: length of the lists section (4 bytes per zero entry, per data
- * entry, per page CRC and per frame length). */
+ * entry, per page sum unless KMIG_PKT_F_NO_PSUM, and per frame length). */
 uint64_t kmig_pages_lists_len(const struct kmig_pkt_hdr *h);
 
 /* Block table body: encode into @buf (KMIG_TABLE_BODY_MAX bytes), returns

@@ -154,7 +154,12 @@ static int ctx_setup(struct kmig_tls *t)
 				      "TLS_CHACHA20_POLY1305_SHA256"))
 		return -EINVAL;
 	SSL_CTX_set_num_tickets(t->ctx, 0);
-	SSL_CTX_set_options(t->ctx, SSL_OP_NO_TICKET | SSL_OP_ENABLE_KTLS);
+	/* A TCP close without close_notify reads as a close, not as a fatal
+	 * error: the stream's END and acks detect a truncation anyway, and a
+	 * receiver ends a healthy channel's reads with shutdown(SHUT_RD) and
+	 * must still be able to write ERROR on it (recv.c). */
+	SSL_CTX_set_options(t->ctx, SSL_OP_NO_TICKET | SSL_OP_ENABLE_KTLS |
+			    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Read whole socket buffers, not a record header then its body. */
 	SSL_CTX_set_read_ahead(t->ctx, 1);
 	SSL_CTX_set_default_read_buffer_len(t->ctx, 64 << 10);
@@ -320,6 +325,7 @@ void kmig_tls_conn_free(struct kmig_tls_conn *c)
 		return;
 	SSL_free(c->ssl);
 	free(c->wbuf);
+	free(c->fbuf);
 	free(c);
 }
 

@@ -95,6 +95,16 @@ int kmig_tls_read_full(struct kmig_tls_conn *c, int fd, void *buf, size_t len);
 int kmig_tls_readv_full(struct kmig_tls_conn *c, int fd, struct iovec *iov, int cnt);
 int kmig_tls_write_full(struct kmig_tls_conn *c, int fd, const void *buf, size_t len);
 int kmig_tls_writev_full(struct kmig_tls_conn *c, int fd, struct iovec *iov, int cnt);
+/*
+ * @len bytes from the connection into file @fd at @off with pwrite(),
+ * through a small buffer that stays in the cache: on fresh memfd memory
+ * one copy and no page fault, as splice() gives a plaintext receiver (a
+ * store through the mapping faults each fresh page in and clears it
+ * first). If the file refuses pwrite(), the bytes go to @map, its mapping
+ * of the same range, and *@mapped is set. Only with userspace records.
+ */
+int kmig_tls_read_to_file(struct kmig_tls_conn *c, int fd, uint64_t off, void *map,
+			  size_t len, bool *mapped);
 /* @len bytes by @b (the hello: the receiver's accept deadline). */
 int kmig_tls_read_bounded(struct kmig_tls_conn *c, void *buf, size_t len,
 			  const struct kmig_tls_bound *b);

@@ -14,6 +14,9 @@
 /* Userspace records of one write call are sent together, through a
  * buffer BIO of this size, not with one write() each. */
 #define KMIG_TLS_WBIO	(256 << 10)
+/* kmig_tls_read_to_file()'s buffer: a few records, so that what was just
+ * decrypted is still in the cache when pwrite() copies it out. */
+#define KMIG_TLS_FBUF	(64 << 10)
 
 struct kmig_tls_conn {
 	SSL *ssl;
@@ -23,6 +26,7 @@ struct kmig_tls_conn {
 	uint8_t peer_id[KMIG_TLS_ID_LEN];
 	uint8_t *wbuf;		/* KMIG_TLS_WBUF, on the first gathered write */
 	size_t wlen;
+	uint8_t *fbuf;		/* KMIG_TLS_FBUF, on the first read to a file */
 	char err[256];
 };
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -237,6 +238,55 @@ int kmig_tls_readv_full(struct kmig_tls_conn *c, int fd, struct iovec *iov, int 
 	sigpipe_block(&g);
 	for (int i = 0; i < cnt && !ret; i++)
 		ret = read_full(c, iov[i].iov_base, iov[i].iov_len);
+	sigpipe_restore(&g);
+	return ret;
+}
+
+/* @len bytes of @buf into @fd at @off, or into @map once the file refuses. */
+static int put_file(int fd, uint64_t off, uint8_t *map, const uint8_t *buf, size_t len,
+		    bool *mapped)
+{
+	while (len && !*mapped) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EBADF)) {
+			*mapped = true;
+			break;
+		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		map += n;
+		off += n;
+		len -= n;
+	}
+	if (len)
+		memcpy(map, buf, len);
+	return 0;
+}
+
+int kmig_tls_read_to_file(struct kmig_tls_conn *c, int fd, uint64_t off, void *map,
+			  size_t len, bool *mapped)
+{
+	struct sigpipe_guard g;
+	uint8_t *m = map;
+	int ret = 0;
+
+	if (!c->fbuf && !(c->fbuf = malloc(KMIG_TLS_FBUF)))
+		return -ENOMEM;
+	sigpipe_block(&g);
+	while (len && !ret) {
+		size_t n = KMIG_MIN(len, (size_t)KMIG_TLS_FBUF);
+
+		ret = read_full(c, c->fbuf, n);
+		if (!ret)
+			ret = put_file(fd, off, m, c->fbuf, n, mapped);
+		off += n;
+		m += n;
+		len -= n;
+	}
 	sigpipe_restore(&g);
 	return ret;
 }
