@@ -102,7 +102,14 @@ check "libkmig.so exports exactly the public headers' functions" \
 	diff -u <(declared) <(exported)
 check "libkmig.so: soname libkmig.so.0, symbols versioned" bash -c "
 	readelf -d '$stage/usr/lib/libkmig.so.$V' | grep -q 'Library soname: \[libkmig.so.0\]' &&
-	! nm -D --defined-only '$stage/usr/lib/libkmig.so.$V' | awk '\$2 == \"T\"' | grep -v '@@KMIG_'"
+	! nm -D --defined-only '$stage/usr/lib/libkmig.so.$V' | awk '\$2 == \"T\"' | grep -v '@@\\?KMIG_'"
+# struct kmig_vmmp_ops grew in KMIG_0.2: binaries linked against KMIG_0.1
+# keep a version of the functions taking it that reads the old size.
+check "libkmig.so: KMIG_0.1 and KMIG_0.2 versions of the functions taking struct kmig_vmmp_ops" bash -c "
+	syms=\$(nm -D --defined-only '$stage/usr/lib/libkmig.so.$V') &&
+	for f in kmig_vmmp_server_create kmig_vmmp_serve; do
+		grep -q \" \$f@KMIG_0.1\$\" <<<\"\$syms\" && grep -q \" \$f@@KMIG_0.2\$\" <<<\"\$syms\" || exit 1
+	done"
 check "kmig.pc: version $V, -lkmig, headers in /usr/include" bash -c "
 	export PKG_CONFIG_PATH='$stage/usr/lib/pkgconfig'
 	test \"\$(pkg-config --modversion kmig)\" = '$V' &&

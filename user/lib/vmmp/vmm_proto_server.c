@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@ struct kmig_vmmp_server {
 	struct kmig_vmmp_slot *slots;
 	int *memfds;
 	uint8_t *logging;		/* per slot: dirty logging on */
-	const struct kmig_vmmp_ops *ops;
+	const struct kmig_vmmp_ops *ops;	/* &ops_copy */
+	struct kmig_vmmp_ops ops_copy;	/* the caller's, zero past its size */
 	void *ctx;
 	int bitmap_fd;
 	uint64_t *bitmap;
@@ -895,9 +897,13 @@ static int make_bitmap_buffer(struct kmig_vmmp_server *s)
 	return 0;
 }
 
-int kmig_vmmp_server_create(const struct kmig_vmmp_vm *vm,
-			    const struct kmig_vmmp_ops *ops, void *ctx,
-			    struct kmig_vmmp_server **out)
+/*
+ * The ops are copied: a VMM built against KMIG_0.1's header passes a
+ * struct that ends at ->quit, and the members added since must read as
+ * NULL ("not offered") for it, not as whatever follows its struct.
+ */
+static int server_create(const struct kmig_vmmp_vm *vm, const struct kmig_vmmp_ops *ops,
+			 size_t ops_size, void *ctx, struct kmig_vmmp_server **out)
 {
 	struct kmig_vmmp_server *s;
 	int ret = check_vm(vm);
@@ -911,7 +917,8 @@ int kmig_vmmp_server_create(const struct kmig_vmmp_vm *vm,
 	s->cancel_fd = -1;
 	s->timeout_ms = KMIG_VMMP_SERVER_TIMEOUT_MS;
 	s->vm = *vm;
-	s->ops = ops;
+	memcpy(&s->ops_copy, ops, ops_size);
+	s->ops = &s->ops_copy;
 	s->ctx = ctx;
 	s->slots = calloc(vm->nr_slots, sizeof(*s->slots));
 	s->memfds = calloc(vm->nr_memfds, sizeof(*s->memfds));
@@ -931,6 +938,34 @@ int kmig_vmmp_server_create(const struct kmig_vmmp_vm *vm,
 err:
 	kmig_vmmp_server_destroy(s);
 	return ret;
+}
+
+/* KMIG_0.1's struct kmig_vmmp_ops: up to and including ->quit. */
+#define OPS_SIZE_0_1	offsetof(struct kmig_vmmp_ops, drop_device_state)
+
+/* The name's default version (KMIG_0.2): what builds against this
+ * header call. */
+__attribute__((symver("kmig_vmmp_server_create@@KMIG_0.2")))
+int kmig_vmmp_server_create_0_2(const struct kmig_vmmp_vm *vm,
+				const struct kmig_vmmp_ops *ops, void *ctx,
+				struct kmig_vmmp_server **out);
+int kmig_vmmp_server_create_0_2(const struct kmig_vmmp_vm *vm,
+				const struct kmig_vmmp_ops *ops, void *ctx,
+				struct kmig_vmmp_server **out)
+{
+	return server_create(vm, ops, sizeof(*ops), ctx, out);
+}
+
+/* What binaries linked against KMIG_0.1 call. */
+__attribute__((symver("kmig_vmmp_server_create@KMIG_0.1")))
+int kmig_vmmp_server_create_0_1(const struct kmig_vmmp_vm *vm,
+				const struct kmig_vmmp_ops *ops, void *ctx,
+				struct kmig_vmmp_server **out);
+int kmig_vmmp_server_create_0_1(const struct kmig_vmmp_vm *vm,
+				const struct kmig_vmmp_ops *ops, void *ctx,
+				struct kmig_vmmp_server **out)
+{
+	return server_create(vm, ops, OPS_SIZE_0_1, ctx, out);
 }
 
 void kmig_vmmp_server_destroy(struct kmig_vmmp_server *s)
@@ -953,15 +988,33 @@ void kmig_vmmp_server_set_vm_flags(struct kmig_vmmp_server *s, uint32_t flags)
 	s->vm.vm_flags = flags;
 }
 
-int kmig_vmmp_serve(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
-		    const struct kmig_vmmp_ops *ops, void *ctx)
+static int serve_once(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
+		      const struct kmig_vmmp_ops *ops, size_t ops_size, void *ctx)
 {
 	struct kmig_vmmp_server *s;
-	int ret = kmig_vmmp_server_create(vm, ops, ctx, &s);
+	int ret = server_create(vm, ops, ops_size, ctx, &s);
 
 	if (ret)
 		return ret;
 	ret = kmig_vmmp_server_serve(s, conn, cancel_fd);
 	kmig_vmmp_server_destroy(s);
 	return ret;
+}
+
+__attribute__((symver("kmig_vmmp_serve@@KMIG_0.2")))
+int kmig_vmmp_serve_0_2(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
+			const struct kmig_vmmp_ops *ops, void *ctx);
+int kmig_vmmp_serve_0_2(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
+			const struct kmig_vmmp_ops *ops, void *ctx)
+{
+	return serve_once(conn, cancel_fd, vm, ops, sizeof(*ops), ctx);
+}
+
+__attribute__((symver("kmig_vmmp_serve@KMIG_0.1")))
+int kmig_vmmp_serve_0_1(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
+			const struct kmig_vmmp_ops *ops, void *ctx);
+int kmig_vmmp_serve_0_1(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
+			const struct kmig_vmmp_ops *ops, void *ctx)
+{
+	return serve_once(conn, cancel_fd, vm, ops, OPS_SIZE_0_1, ctx);
 }
