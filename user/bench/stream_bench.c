@@ -697,11 +697,18 @@ static pid_t spawn(char *const argv[])
 	return posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) ? -1 : pid;
 }
 
-static int reap(pid_t pid)
+/* Exit status of @pid (-1: none or killed); its CPU seconds into *@cpu. */
+static int reap(pid_t pid, double *cpu)
 {
+	struct rusage ru = { 0 };
 	int st;
 
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (pid <= 0 || wait4(pid, &st, 0, &ru) != pid)
+		return -1;
+	if (cpu)
+		*cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+		       ru.ru_stime.tv_usec / 1e6;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* The port a receiver wrote into @path, waiting up to 10 s. */
@@ -725,9 +732,10 @@ static int ready_port(const char *path, char *port, size_t len)
 }
 
 /* kmig send -c N (block @src) -> kmig receive -o @dir: GiB/s of pages,
- * from the sender's start to both processes' exits; 0 on a failure. */
+ * from the sender's start to both processes' exits; 0 on a failure.
+ * @cpu: each process's CPU seconds, [0] the sender's, [1] the receiver's. */
 static double cli_transfer(const char *kmig, const char *src, const char *dir, unsigned int n,
-			   uint64_t size)
+			   uint64_t size, double cpu[2])
 {
 	char ready[PATH_MAX], out[PATH_MAX], port[32], addr[64], blk[PATH_MAX + 8], ch[16];
 	char *rx_argv[] = { (char *)kmig, "receive", "-q", "-R", ready, "-o", out, "127.0.0.1:0",
@@ -745,14 +753,14 @@ static double cli_transfer(const char *kmig, const char *src, const char *dir, u
 	mkdir(out, 0700);
 	rx = spawn(rx_argv);
 	if (rx < 0 || ready_port(ready, port, sizeof(port))) {
-		reap(rx);
+		reap(rx, NULL);
 		return 0;
 	}
 	snprintf(addr, sizeof(addr), "127.0.0.1:%s", port);
 	t0 = kmig_now_ns();
 	tx = spawn(tx_argv);
-	rc_tx = reap(tx);
-	rc_rx = reap(rx);
+	rc_tx = reap(tx, &cpu[0]);
+	rc_rx = reap(rx, &cpu[1]);
 	double secs = (kmig_now_ns() - t0) / 1e9;
 
 	snprintf(out, sizeof(out), "%s/out/ram", dir);
@@ -781,6 +789,7 @@ static void section_l(const char *self, unsigned int n)
 	uint64_t size = KMIG_MIN(image_size, 1ULL << 30);
 	char dir[] = "/dev/shm/kmig-bench.XXXXXX", src[PATH_MAX], kmig[PATH_MAX];
 	double v[5][2][3];	/* [blaster, pwrite 1, pwrite N, engine, CLI][rate, cpu][run] */
+	double side[2][3] = { { 0 } };	/* the CLI's [sender, receiver] CPU s / GiB [run] */
 	struct kmig_ram img;
 	struct result r = { 0 };
 	int fd;
@@ -816,7 +825,11 @@ static void section_l(const char *self, unsigned int n)
 				r = transfer(&img, n, KMIG_CODEC_NONE, 0, 0, NULL);
 				rate = r.ret ? 0 : r.pages_bytes / GIB / r.secs;
 			} else {
-				rate = cli_transfer(kmig, src, dir, n, size);
+				double cpu[2] = { 0, 0 };
+
+				rate = cli_transfer(kmig, src, dir, n, size, cpu);
+				side[0][i] = cpu[0] / (size / GIB);
+				side[1][i] = cpu[1] / (size / GIB);
 			}
 			v[k][0][i] = rate;
 			v[k][1][i] = (cpu_secs(who) - c0) / (size / GIB);
@@ -831,14 +844,21 @@ static void section_l(const char *self, unsigned int n)
 		"CLI: kmig send -> kmig receive, tmpfs",
 	};
 
-	printf("%-40s %8s %9s %12s\n", "N = channels = streams = threads", "GiB/s", "vs limit",
-	       "CPU s / GiB");
+	printf("%-40s %8s %9s %12s %16s\n", "N = channels = streams = threads", "GiB/s",
+	       "vs limit", "CPU s / GiB", "3 runs, GiB/s");
 	for (int k = 0; k < 5; k++) {
-		printf("%-40s %8.2f %8.2fx %12.2f%s\n", what[k], median3(v[k][0]),
-		       median3(v[k][0]) / lim, median3(v[k][1]), median3(v[k][0]) ? "" : "  FAILED");
+		double lo = KMIG_MIN(KMIG_MIN(v[k][0][0], v[k][0][1]), v[k][0][2]);
+		double hi = KMIG_MAX(KMIG_MAX(v[k][0][0], v[k][0][1]), v[k][0][2]);
+
+		printf("%-40s %8.2f %8.2fx %12.2f %9.2f-%.2f%s\n", what[k], median3(v[k][0]),
+		       median3(v[k][0]) / lim, median3(v[k][1]), lo, hi,
+		       median3(v[k][0]) ? "" : "  FAILED");
 		if (k == 2)
 			printf("%-40s %8.2f\n", "machine limit: min(blaster, best pwrite)", lim);
 	}
+	/* The destination's own cost, comparable with one pwrite() thread's. */
+	printf("CLI CPU s / GiB by process: kmig send %.2f, kmig receive %.2f\n",
+	       median3(side[0]), median3(side[1]));
 	printf("page bytes per data page (the engine's counters, last run):\n");
 	per_page("sender", &r.tx);
 	per_page("receiver", &r.rx);

@@ -110,6 +110,7 @@ struct cli_watch {
 	bool tty;
 	int stop;
 	int signalled;
+	int sig_fd, stop_fd;	/* wake the watcher: a signal, the stop; -1: none */
 };
 
 void cli_watch_start(struct cli_watch *w);

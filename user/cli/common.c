@@ -7,9 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bits.h"
 #include "cli.h"
 #include "precopy/precopy.h"
 #include "show.h"
@@ -119,6 +123,7 @@ void cli_block_signals(void)
 /* Without a terminal (a service manager's log, a file), a plain line
  * every PLAIN_TICKS ticks of 0.5 s instead of a redrawn one. */
 #define PLAIN_TICKS	10
+#define TICK_NS		500000000ULL
 
 static void draw(struct cli_watch *w, unsigned int tick)
 {
@@ -133,10 +138,36 @@ static void draw(struct cli_watch *w, unsigned int tick)
 		fprintf(stderr, "%s\n", line);
 }
 
+/* The watched signals, pending (blocked in every thread: cli_block_signals()):
+ * the first one taken, or 0. */
+static int take_signal(const sigset_t *set)
+{
+	static const struct timespec now = { 0, 0 };
+	int sig = sigtimedwait(set, NULL, &now);
+
+	return sig > 0 ? sig : 0;
+}
+
+/*
+ * Sleeps until the next tick, a watched signal or cli_watch_stop(),
+ * whichever comes first: the signalfd and the eventfd only wake the poll
+ * (the signal itself is taken by sigtimedwait()), so if either could not
+ * be created, that event is only seen at the next tick.
+ */
+static void wait_tick(struct cli_watch *w, uint64_t tick_at)
+{
+	struct pollfd p[2] = { { .fd = w->sig_fd, .events = POLLIN },
+			       { .fd = w->stop_fd, .events = POLLIN } };
+	uint64_t now = kmig_now_ns();
+
+	if (now < tick_at)
+		poll(p, 2, (tick_at - now + 999999) / 1000000);
+}
+
 static void *watch_main(void *arg)
 {
 	struct cli_watch *w = arg;
-	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	uint64_t tick_at = kmig_now_ns();
 	unsigned int tick = 0;
 	sigset_t set;
 
@@ -144,7 +175,7 @@ static void *watch_main(void *arg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		int sig = sigtimedwait(&set, NULL, &ts);
+		int sig = take_signal(&set);
 
 		if (sig > 0) {
 			char why[32];
@@ -154,7 +185,11 @@ static void *watch_main(void *arg)
 			w->cancel(w->obj, why);
 			continue;
 		}
-		draw(w, ++tick);
+		if (kmig_now_ns() >= tick_at + TICK_NS) {
+			tick_at = kmig_now_ns();
+			draw(w, ++tick);
+		}
+		wait_tick(w, tick_at + TICK_NS);
 	}
 	if (w->tty && w->progress)
 		fprintf(stderr, "\r%119s\r", "");
@@ -163,13 +198,28 @@ static void *watch_main(void *arg)
 
 void cli_watch_start(struct cli_watch *w)
 {
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
 	w->tty = isatty(STDERR_FILENO);
 	w->stop = 0;
+	w->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_create(&w->thread, NULL, watch_main, w);
 }
 
+/* Immediate: the watcher wakes now, not at its next tick (a process whose
+ * work is done must not linger for up to 0.5 s). */
 void cli_watch_stop(struct cli_watch *w)
 {
 	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	if (w->stop_fd >= 0)
+		(void)!eventfd_write(w->stop_fd, 1);
 	pthread_join(w->thread, NULL);
+	if (w->sig_fd >= 0)
+		close(w->sig_fd);
+	if (w->stop_fd >= 0)
+		close(w->stop_fd);
 }

@@ -4,10 +4,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/bits.h"
 #include "pages/chunk.h"
 #include "pages/pool.h"
+
+/*
+ * The writers read each page of a file-backed block about once, in order
+ * within a chunk: read ahead (a file on a disk), and don't count this
+ * mapping's reads as the pages' recent use (munmap() then marks none of
+ * them accessed; Linux 6.3+). Advice only: no error.
+ */
+static void read_once(const struct kmig_ram_block *b)
+{
+	if (b->fd >= 0)
+		madvise(b->base, b->size, MADV_SEQUENTIAL);
+}
 
 int kmig_pool_init(struct kmig_pool *p, unsigned int nr, unsigned int depth,
 		   const struct kmig_ram *ram, const struct kmig_pool_ops *ops, void *arg)
@@ -22,6 +35,8 @@ int kmig_pool_init(struct kmig_pool *p, unsigned int nr, unsigned int depth,
 	p->ram = ram;
 	p->nr = nr;
 	kmig_chunk_bases(ram, p->chunk_base);
+	for (unsigned int i = 0; i < ram->nr; i++)
+		read_once(&ram->blocks[i]);
 	p->w = calloc(nr, sizeof(*p->w));
 	if (!p->w)
 		return -ENOMEM;
