@@ -102,4 +102,13 @@ static inline uint64_t kmig_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/*
+ * Give @impl the versioned name @name_at_ver in libkmig.so (libkmig.map):
+ * "name@@VER" is the default that new builds link to, "name@VER" an older
+ * one kept for binaries linked before. An asm directive rather than the
+ * symver attribute, which GCC 12 has and Debian 12's clang 14 (the fuzz
+ * build) has not.
+ */
+#define KMIG_SYMVER(impl, name_at_ver) __asm__(".symver " #impl ", " name_at_ver)
+
 #endif /* KMIG_BITS_H */

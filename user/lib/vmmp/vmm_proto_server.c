@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "kmig/vmm_proto_server.h"
+#include "base/bits.h"
 
 struct kmig_vmmp_server {
 	struct kmig_vmmp_vm vm;
@@ -945,7 +946,6 @@ err:
 
 /* The name's default version (KMIG_0.2): what builds against this
  * header call. */
-__attribute__((symver("kmig_vmmp_server_create@@KMIG_0.2")))
 int kmig_vmmp_server_create_0_2(const struct kmig_vmmp_vm *vm,
 				const struct kmig_vmmp_ops *ops, void *ctx,
 				struct kmig_vmmp_server **out);
@@ -955,9 +955,9 @@ int kmig_vmmp_server_create_0_2(const struct kmig_vmmp_vm *vm,
 {
 	return server_create(vm, ops, sizeof(*ops), ctx, out);
 }
+KMIG_SYMVER(kmig_vmmp_server_create_0_2, "kmig_vmmp_server_create@@KMIG_0.2");
 
 /* What binaries linked against KMIG_0.1 call. */
-__attribute__((symver("kmig_vmmp_server_create@KMIG_0.1")))
 int kmig_vmmp_server_create_0_1(const struct kmig_vmmp_vm *vm,
 				const struct kmig_vmmp_ops *ops, void *ctx,
 				struct kmig_vmmp_server **out);
@@ -967,6 +967,7 @@ int kmig_vmmp_server_create_0_1(const struct kmig_vmmp_vm *vm,
 {
 	return server_create(vm, ops, OPS_SIZE_0_1, ctx, out);
 }
+KMIG_SYMVER(kmig_vmmp_server_create_0_1, "kmig_vmmp_server_create@KMIG_0.1");
 
 void kmig_vmmp_server_destroy(struct kmig_vmmp_server *s)
 {
@@ -1001,7 +1002,6 @@ static int serve_once(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
 	return ret;
 }
 
-__attribute__((symver("kmig_vmmp_serve@@KMIG_0.2")))
 int kmig_vmmp_serve_0_2(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
 			const struct kmig_vmmp_ops *ops, void *ctx);
 int kmig_vmmp_serve_0_2(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
@@ -1009,8 +1009,8 @@ int kmig_vmmp_serve_0_2(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
 {
 	return serve_once(conn, cancel_fd, vm, ops, sizeof(*ops), ctx);
 }
+KMIG_SYMVER(kmig_vmmp_serve_0_2, "kmig_vmmp_serve@@KMIG_0.2");
 
-__attribute__((symver("kmig_vmmp_serve@KMIG_0.1")))
 int kmig_vmmp_serve_0_1(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
 			const struct kmig_vmmp_ops *ops, void *ctx);
 int kmig_vmmp_serve_0_1(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
@@ -1018,3 +1018,4 @@ int kmig_vmmp_serve_0_1(int conn, int cancel_fd, const struct kmig_vmmp_vm *vm,
 {
 	return serve_once(conn, cancel_fd, vm, ops, OPS_SIZE_0_1, ctx);
 }
+KMIG_SYMVER(kmig_vmmp_serve_0_1, "kmig_vmmp_serve@KMIG_0.1");
