@@ -7,7 +7,9 @@
 #     them), kmig-vmm as a symlink to the VMM beside its guest image, units
 #     and dkms.conf filled in;
 #   - libkmig.so exports exactly the functions of the public headers, all
-#     versioned; kmig.pc says the version and -lkmig;
+#     versioned, and a program bound to the KMIG_0.1 versions runs with
+#     the old struct kmig_vmmp_ops (vmmp_abi_0_1.c); kmig.pc says the
+#     version and -lkmig;
 #   - the installed kmig --version names the version and the revision;
 #   - PREFIX=/usr/local moves the programs and the units follow;
 #   - make uninstall leaves no file behind;
@@ -110,6 +112,23 @@ check "libkmig.so: KMIG_0.1 and KMIG_0.2 versions of the functions taking struct
 	for f in kmig_vmmp_server_create kmig_vmmp_serve; do
 		grep -q \" \$f@KMIG_0.1\$\" <<<\"\$syms\" && grep -q \" \$f@@KMIG_0.2\$\" <<<\"\$syms\" || exit 1
 	done"
+# And at run time: a program bound to the KMIG_0.1 versions (.symver) with
+# the old struct, built against the installed headers and libkmig.so, serves
+# a client over a socketpair: the old members are read, the ones past them
+# never (vmmp_abi_0_1.c; the default versions, the control, read both).
+check "libkmig.so: a VMM built against KMIG_0.1 works, nothing past its struct is read" bash -c "
+	${CC:-cc} -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror \
+		-I'$stage/usr/include' -o '$WORK/vmmp_abi_0_1' '$TOP/packaging/tests/vmmp_abi_0_1.c' \
+		-L'$stage/usr/lib' -lkmig -pthread || exit 1
+	syms=\$(nm -D '$WORK/vmmp_abi_0_1')
+	for f in kmig_vmmp_server_create kmig_vmmp_serve; do
+		grep -q \" \$f@KMIG_0.1\$\" <<<\"\$syms\" && grep -q \" \$f@KMIG_0.2\$\" <<<\"\$syms\" ||
+			{ echo \"the program is not bound to \$f@KMIG_0.1 and @KMIG_0.2\"; exit 1; }
+	done
+	LD_LIBRARY_PATH='$stage/usr/lib' '$WORK/vmmp_abi_0_1' >'$WORK/vmmp_abi_0_1.out' 2>&1
+	rc=\$?
+	grep -v '^ok - ' '$WORK/vmmp_abi_0_1.out'	# the failed checks
+	exit \$rc"
 check "kmig.pc: version $V, -lkmig, headers in /usr/include" bash -c "
 	export PKG_CONFIG_PATH='$stage/usr/lib/pkgconfig'
 	test \"\$(pkg-config --modversion kmig)\" = '$V' &&

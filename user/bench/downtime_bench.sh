@@ -29,19 +29,12 @@ CHANNELS=${BENCH_CHANNELS:-2}
 CODECS=${BENCH_CODECS:-none zstd}
 FILLS=${BENCH_FILLS:-100 10}
 LINK=${BENCH_LINK:-}
-WORK=$(mktemp -d /tmp/kmig-downtime.XXXXXX)
-PIDS=()
 NS_S=kmigDS$$ NS_D=kmigDD$$ NET=10.197.$(($$ % 250))
 ADDR=127.0.0.1 IN_PRE="" MIG_PRE=""
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	[ -z "$LINK" ] || { ip netns del "$NS_S"; ip netns del "$NS_D"; } 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$HERE/lib.sh"
+bench_init /tmp/kmig-downtime.XXXXXX
+# shellcheck disable=SC2016 # expanded at exit
+bench_on_exit '[ -z "$LINK" ] || { ip netns del "$NS_S"; ip netns del "$NS_D"; } 2>/dev/null'
 
 # The emulated link: the helpers in two namespaces (the VMMs' unix sockets
 # are files: they stay reachable), a veth pair shaped to $LINK each way.
@@ -60,36 +53,21 @@ link_up() {
 	ADDR=$NET.2 IN_PRE="ip netns exec $NS_D" MIG_PRE="ip netns exec $NS_S"
 }
 
-field() { "$BUILD/kmig-vmmctl" "$WORK/$1.sock" query 2>/dev/null | awk -v f="$2" '$1 == f { print $2 }'; }
-
-wait_ready() {
-	local i
-	for ((i = 0; i < 1200; i++)); do
-		[ "$(field "$1" ready)" = yes ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # run FILL CODEC STRICT N: one migration, its report in
 # $WORK/FILL-CODEC-STRICT-N.json (a failed strict run is a result too)
 run() {
-	local fill=$1 codec=$2 strict=$3 n=$4 tag="$1-$2-$3-$4" src dst in port i st
-	rm -f "$WORK"/*.sock "$WORK/port"
-	"$BUILD/kmig-vmm" --quiet --socket "$WORK/src.sock" --mem "$MEM" --vcpus 2 --ab "$AB" \
-		--fill "$fill" --rate "$RATE" 2>"$WORK/src.err" &
-	src=$!
-	"$BUILD/kmig-vmm" --quiet --socket "$WORK/dst.sock" --mem "$MEM" --vcpus 2 --incoming \
-		2>"$WORK/dst.err" &
-	dst=$!
-	PIDS+=("$src" "$dst")
-	for ((i = 0; i < 100; i++)); do [ -S "$WORK/src.sock" ] && break; sleep 0.05; done
-	wait_ready src || { echo "source not ready: $(cat "$WORK/src.err")"; return 1; }
+	local fill=$1 codec=$2 strict=$3 n=$4 tag="$1-$2-$3-$4" src dst in port st
+	rm -f "$WORK/port"
+	bench_vmm "$WORK/src.sock" "$WORK/src.err" --mem "$MEM" --vcpus 2 --ab "$AB" \
+		--fill "$fill" --rate "$RATE" && src=$VMM_PID &&
+	bench_vmm "$WORK/dst.sock" "$WORK/dst.err" --mem "$MEM" --vcpus 2 --incoming &&
+	dst=$VMM_PID && bench_ready "$WORK/src.sock" ||
+		{ echo "source not ready: $(cat "$WORK/src.err")"; return 1; }
 	$IN_PRE "$BUILD/kmig" incoming -q --vmm "$WORK/dst.sock" --listen "$ADDR:0" -R "$WORK/port" \
 		2>"$WORK/in.err" &
 	in=$!
 	PIDS+=("$in")
-	for ((i = 0; i < 100; i++)); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+	bench_wait_file "$WORK/port"
 	port=$(cat "$WORK/port")
 	timeout -k 5 120 $MIG_PRE "$BUILD/kmig" migrate --json --vmm "$WORK/src.sock" --to "$ADDR:$port" \
 		--channels "$CHANNELS" --compress "$codec" --downtime-limit "$LIMIT" \
@@ -98,15 +76,13 @@ run() {
 	[ "$st" = 0 ] || [ "$strict" = strict ] ||
 		{ echo "migrate failed: $(cat "$WORK/$tag.err")"; kill -9 "$in" "$src" "$dst"; wait; return 1; }
 	wait "$in"
-	"$BUILD/kmig-vmmctl" "$WORK/dst.sock" quit --exit >/dev/null 2>&1
-	"$BUILD/kmig-vmmctl" "$WORK/src.sock" quit --exit >/dev/null 2>&1
+	bench_quit "$WORK/dst.sock"
+	bench_quit "$WORK/src.sock"
 	wait "$src" "$dst" 2>/dev/null
 	python3 "$HERE/downtime_table.py" --run "$WORK/$tag.json" "$tag"
 }
 
-for b in kmig kmig-vmm kmig-vmmctl kguest.elf; do
-	[ -e "$BUILD/$b" ] || { echo "bench: $BUILD/$b missing" >&2; exit 1; }
-done
+bench_need_build
 if [ -n "$LINK" ]; then
 	link_up || { echo "bench: could not set up the $LINK link (root, ip, tc?)" >&2; exit 1; }
 fi

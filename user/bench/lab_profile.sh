@@ -19,11 +19,11 @@
 # kmig incoming; exit status non-zero if a migration failed.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-B=$(cd "$HERE/.." && pwd)/build
+BUILD=$(cd "$HERE/.." && pwd)/build
 OUT= CODEC=none MEM=128M FILL=100 RUNS=1 PERF=record
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--build) B=$2; shift ;;
+	--build) BUILD=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--codec) CODEC=$2; shift ;;
 	--mem) MEM=$2; shift ;;
@@ -37,56 +37,34 @@ done
 [ -n "$OUT" ] || { echo "lab_profile.sh: --out DIR is required" >&2; exit 2; }
 case "$PERF" in record|stat|none) ;; *) echo "lab_profile.sh: --perf $PERF" >&2; exit 2 ;; esac
 mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/kmig-prof.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Wait up to $1 tenths of a second for command $2...
-wait_for() {
-	local n=$1
-	shift
-	while ! "$@" 2>/dev/null; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-ready() { "$B/kmig-vmmctl" "$1" query | grep -q "^ready yes"; }
+. "$HERE/lib.sh"
+bench_init /tmp/kmig-prof.XXXXXX
 
 one_run() {
 	local r=$1 w=$WORK/$1 o=$OUT/run$1 rc=0 port
 	mkdir -p "$w" "$o"
-	"$B/kmig-vmm" --quiet --socket "$w/src.sock" --mem "$MEM" --vcpus 1 --seed 7 \
-		--report 256 --spin 4351 --ab 32M --fill "$FILL" 2>"$o/src-vmm.err" &
-	PIDS+=($!)
-	"$B/kmig-vmm" --quiet --socket "$w/dst.sock" --incoming --mem "$MEM" --vcpus 1 \
-		--report 256 --spin 4351 2>"$o/dst-vmm.err" &
-	PIDS+=($!)
-	wait_for 600 test -S "$w/src.sock" && wait_for 600 test -S "$w/dst.sock" &&
-		wait_for 3000 ready "$w/src.sock" || { echo "run $r: the guest did not fill" >&2; return 1; }
-	/usr/bin/time -f "%U %S" -o "$o/incoming.cpu" "$B/kmig" incoming -q --json \
+	bench_vmm "$w/src.sock" "$o/src-vmm.err" --mem "$MEM" --vcpus 1 --seed 7 \
+		--report 256 --spin 4351 --ab 32M --fill "$FILL" &&
+	bench_vmm "$w/dst.sock" "$o/dst-vmm.err" --incoming --mem "$MEM" --vcpus 1 \
+		--report 256 --spin 4351 &&
+	bench_ready "$w/src.sock" 300 || { echo "run $r: the guest did not fill" >&2; return 1; }
+	/usr/bin/time -f "%U %S" -o "$o/incoming.cpu" "$BUILD/kmig" incoming -q --json \
 		--vmm "$w/dst.sock" --listen 127.0.0.1:0 -R "$w/port" >"$o/incoming.json" \
 		2>"$o/incoming.err" &
 	PIDS+=($!)
-	wait_for 300 test -s "$w/port" || { echo "run $r: kmig incoming did not listen" >&2; return 1; }
+	bench_wait_file "$w/port" 30 || { echo "run $r: kmig incoming did not listen" >&2; return 1; }
 	port=$(cat "$w/port")
 	local perf=()
 	case "$PERF" in
 	record) perf=(perf record -q -a -e cpu-clock -F 2000 -o "$o/perf.data" --) ;;
 	stat) perf=(perf stat -a -e task-clock,context-switches -o "$o/perf-stat.txt" --) ;;
 	esac
-	timeout 600 "${perf[@]}" "$B/kmig" migrate --json --vmm "$w/src.sock" \
+	timeout 600 "${perf[@]}" "$BUILD/kmig" migrate --json --vmm "$w/src.sock" \
 		--to "127.0.0.1:$port" --channels 2 --compress "$CODEC" --downtime-limit 300 \
 		--keep-source --max-iterations 30 >"$o/migrate.json" 2>"$o/migrate.err" || rc=1
 	wait "${PIDS[-1]}" || rc=1
-	"$B/kmig-vmmctl" "$w/src.sock" quit --exit >/dev/null 2>&1
-	"$B/kmig-vmmctl" "$w/dst.sock" quit --exit >/dev/null 2>&1
+	bench_quit "$w/src.sock"
+	bench_quit "$w/dst.sock"
 	wait
 	PIDS=()
 	python3 - "$o" "$r" "$rc" <<'EOF'

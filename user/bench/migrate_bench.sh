@@ -30,29 +30,11 @@ else
 fi
 CHANNELS=${BENCH_CHANNELS:-2}
 THP=/sys/kernel/mm/transparent_hugepage/shmem_enabled
-WORK=$(mktemp -d /tmp/kmig-bench.XXXXXX)
-PIDS=()
 THP_OLD=
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	[ -n "$THP_OLD" ] && echo "$THP_OLD" >"$THP" 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-field() { "$BUILD/kmig-vmmctl" "$WORK/$1.sock" query 2>/dev/null | awk -v f="$2" '$1 == f { print $2 }'; }
-
-wait_ready() {
-	local i
-	for ((i = 0; i < 1200; i++)); do
-		[ "$(field "$1" ready)" = yes ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+. "$HERE/lib.sh"
+bench_init /tmp/kmig-bench.XXXXXX
+# shellcheck disable=SC2016 # expanded at exit
+bench_on_exit '[ -n "$THP_OLD" ] && echo "$THP_OLD" >"$THP" 2>/dev/null'
 
 thp_on() {
 	local want=${BENCH_THP:-advise}
@@ -81,37 +63,32 @@ run() {
 		stop=after
 		tls=(--tls-psk "$WORK/psk")
 	fi
-	rm -f "$WORK"/*.sock "$WORK/port"
-	"$BUILD/kmig-vmm" --quiet --socket "$WORK/src.sock" --mem "$MEM" --vcpus 2 --ab "$AB" \
-		--rate "$rate" --report 256 2>"$WORK/src.err" &
-	src=$!
-	"$BUILD/kmig-vmm" --quiet --socket "$WORK/dst.sock" --mem "$MEM" --vcpus 2 --incoming \
-		--rate "$rate" --report 256 2>"$WORK/dst.err" &
-	dst=$!
-	PIDS+=("$src" "$dst")
-	wait_ready src || { echo "source not ready: $(cat "$WORK/src.err")"; return 1; }
+	rm -f "$WORK/port"
+	bench_vmm "$WORK/src.sock" "$WORK/src.err" --mem "$MEM" --vcpus 2 --ab "$AB" \
+		--rate "$rate" --report 256 && src=$VMM_PID &&
+	bench_vmm "$WORK/dst.sock" "$WORK/dst.err" --mem "$MEM" --vcpus 2 --incoming \
+		--rate "$rate" --report 256 && dst=$VMM_PID &&
+	bench_ready "$WORK/src.sock" || { echo "source not ready: $(cat "$WORK/src.err")"; return 1; }
 	sleep 1		# a second of dirtying at the stated rate before migrating
 	thp_mib "$src" >"$WORK/$tag.thp"
 	"$BUILD/kmig" incoming -q --vmm "$WORK/dst.sock" --listen 127.0.0.1:0 -R "$WORK/port" \
 		"${tls[@]}" &
 	in=$!
 	PIDS+=("$in")
-	for ((i = 0; i < 100; i++)); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+	bench_wait_file "$WORK/port"
 	port=$(cat "$WORK/port")
 	timeout -k 5 120 "$BUILD/kmig" migrate --json --vmm "$WORK/src.sock" --to "127.0.0.1:$port" \
 		--channels "$CHANNELS" --downtime-limit "$LIMIT" --max-iterations 30 \
 		--dirty-log-stop "$stop" "${tls[@]}" ${4:-} >"$WORK/$tag.json" 2>"$WORK/$tag.err" ||
 		{ echo "migrate failed: $(cat "$WORK/$tag.err")"; kill -9 "$in" "$src" "$dst"; wait; return 1; }
 	wait "$in"
-	"$BUILD/kmig-vmmctl" "$WORK/dst.sock" quit --exit >/dev/null 2>&1
+	bench_quit "$WORK/dst.sock"
 	wait "$src" "$dst" 2>/dev/null
 	python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print("  %-22s total %6.2f s, downtime %7.1f ms, dirty-log stop %6.1f ms %s" % (sys.argv[2], j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, (j["downtime"]["dirty_log_stop_ns"] or j["dirty_log"]["stop_after_switchover_ns"]) / 1e6, "inside the downtime" if j["downtime"]["dirty_log_stop_ns"] else "after it"))' \
 		"$WORK/$tag.json" "$tag${4:+ $4}"
 }
 
-for b in kmig kmig-vmm kmig-vmmctl kguest.elf; do
-	[ -e "$BUILD/$b" ] || { echo "bench: $BUILD/$b missing" >&2; exit 1; }
-done
+bench_need_build
 echo "Live migration benchmark: $MEM guest, 2 vCPUs, kguest dirtying a $AB range at"
 echo "$(echo "$RATES" | sed 's/ / and /') page writes/s, $CHANNELS channels over loopback, downtime limit"
 echo "$LIMIT ms, $REPEAT runs each."

@@ -9,17 +9,10 @@ import peer_table as pt
 
 GiB = 1 << 30
 AT = (64, 256)
-PHASES = [("total s", "total_s", "%.2f"),
-          ("setup ms", "setup_ms", "%.1f"),
-          ("first pass s", "first_pass_s", "%.2f"),
-          ("dirty sync ms (median)", "sync_ms", "%.2f"),
-          ("downtime ms", "downtime_ms", "%.1f"),
-          ("downtime: final sync ms", "dt_final_sync_ms", "%.1f"),
-          ("downtime: last RAM ms", "dt_last_ram_ms", "%.1f"),
-          ("downtime: destination ms", "dt_destination_ms", "%.1f"),
-          ("CPU s, source", "src_cpu_s", "%.2f"),
-          ("CPU s, destination", "dst_cpu_s", "%.2f"),
-          ("dirty-log stop ms", "log_stop_ms", "%.1f")]
+PHASES = pt.pick(pt.LIVE, "total_s", "setup_ms", "first_pass_s", "sync_ms", "downtime_ms",
+                 "dt_final_sync_ms", "dt_last_ram_ms", "dt_destination_ms", "src_cpu_s",
+                 "dst_cpu_s", labels={"downtime_ms": "downtime ms"}) + \
+    pt.pick(pt.CANCEL, "log_stop_ms")
 # Figures published for QEMU/KVM at fleet sizes, printed beside the
 # extrapolations (sources in Documentation/benchmarks.rst).
 PUBLISHED = {
@@ -79,7 +72,7 @@ def report(med, fill, sizes, csv_rows):
             fixed_per = f.get((tool, key))
             row = [label if tool == "qemu" or not rows or rows[-1][0] != label else "",
                    "QEMU" if tool == "qemu" else "kmig"]
-            row += [fmt % v if v is not None else "-" for v in vals]
+            row += [pt.value(v, fmt) for v in vals]
             if fixed_per:
                 a, b = fixed_per
                 # A cost that falls as the guest grows is noise between

@@ -49,6 +49,15 @@ CANCEL = [("guest writes/s before", "guest_rate", "%.0f"),
 COUNTED = {"forced"}
 
 
+def pick(metrics, *keys, labels=None):
+    """The (label, key, format) of @keys from @metrics, in @keys' order: a
+    metric's label and format are written once, in the lists above;
+    @labels renames where a table wants a shorter one."""
+    known = {key: (label, key, fmt) for label, key, fmt in metrics}
+    labels = labels or {}
+    return [(labels.get(k, known[k][0]), k, known[k][2]) for k in keys]
+
+
 def derive(r, disk=None):
     if "wire_bytes" in r:
         r["wire_MiB"] = r["wire_bytes"] / MiB
@@ -115,8 +124,13 @@ def ratio(k, q):
     return "%.2fx" % (k / q)
 
 
+def value(v, fmt):
+    """@v in @fmt, or "-" where there is none."""
+    return fmt % v if v is not None else "-"
+
+
 def cell(m, key, fmt):
-    return fmt % m[key] if m and m.get(key) is not None else "-"
+    return value(m.get(key) if m else None, fmt)
 
 
 def get(med, scen, codec, tool, key):

@@ -23,44 +23,24 @@ set -u
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 MEM=${BENCH_MEM:-$([ -n "${KMIG_IN_LAB:-}" ] && echo 512M || echo 4G)}
 CH=${BENCH_CHANNELS:-2}
-WORK=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/kmig-snapbench.XXXXXX")
-PIDS=()
+. "$(dirname "$0")/lib.sh"
+bench_init "${BENCH_DIR:-${TMPDIR:-/tmp}}/kmig-snapbench.XXXXXX"
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-field() { "$BUILD/kmig-vmmctl" "$WORK/$1.sock" query 2>/dev/null | awk -v f="$2" '$1 == f { print $2 }'; }
-
+# vmm NAME ARGS...: a VMM of the bench's size on $WORK/NAME.sock
 vmm() {
-	local name=$1 i
+	local name=$1
 	shift
-	rm -f "$WORK/$name.sock"
-	"$BUILD/kmig-vmm" --quiet --socket "$WORK/$name.sock" --mem "$MEM" --vcpus 2 "$@" \
-		2>"$WORK/$name.err" &
-	PIDS+=("$!")
-	for ((i = 0; i < 1200; i++)); do
-		[ -S "$WORK/$name.sock" ] && break
-		sleep 0.1
-	done
+	bench_vmm "$WORK/$name.sock" "$WORK/$name.err" --mem "$MEM" --vcpus 2 "$@"
 }
 
 wait_ready() {
-	local i
-	for ((i = 0; i < 1200; i++)); do
-		[ "$(field "$1" ready)" = yes ] && return 0
-		sleep 0.1
-	done
+	bench_ready "$WORK/$1.sock" && return 0
 	echo "guest $1 not ready: $(cat "$WORK/$1.err")"
 	return 1
 }
 
 quit() {
-	"$BUILD/kmig-vmmctl" "$WORK/$1.sock" quit --exit >/dev/null 2>&1
+	bench_quit "$WORK/$1.sock"
 	sleep 0.3
 }
 

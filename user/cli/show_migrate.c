@@ -2,6 +2,7 @@
 /* The migration reports (like QEMU's query-migrate), source (kmig migrate,
  * kmig save) and destination (kmig incoming): a table, JSON, and the
  * progress line. */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -54,26 +55,49 @@ static void print_rows(FILE *f, const struct kmig_migrate_stats *st)
 	fprintf(f, "  (* the final pass, with the guest paused: part of the downtime)\n");
 }
 
+/* The parts of a downtime, in order, with their name in the table and
+ * their key in the JSON: one list for the estimate and the actual, in
+ * both reports. */
+static const struct {
+	const char *name, *key;
+	size_t off;			/* in struct kmig_dt_parts */
+} parts[] = {
+	{ "pause", "pause_ns", offsetof(struct kmig_dt_parts, pause) },
+	{ "final harvest", "final_harvest_ns", offsetof(struct kmig_dt_parts, harvest) },
+	{ "device state", "device_state_ns", offsetof(struct kmig_dt_parts, devstate) },
+	{ "last pages + END", "last_pages_end_ns", offsetof(struct kmig_dt_parts, transfer) },
+	{ "destination staging", "destination_staging_ns",
+	  offsetof(struct kmig_dt_parts, prepare) },
+	{ "COMMIT to RESUMED", "commit_resumed_ns", offsetof(struct kmig_dt_parts, commit) },
+};
+
+#define NR_PARTS	(sizeof(parts) / sizeof(parts[0]))
+
+static uint64_t part(const struct kmig_dt_parts *p, size_t i)
+{
+	return *(const uint64_t *)((const char *)p + parts[i].off);
+}
+
+/* The actual downtime as the estimate's parts. */
+static struct kmig_dt_parts actual_parts(const struct kmig_migrate_downtime *d)
+{
+	return (struct kmig_dt_parts){
+		.pause = d->pause_ns, .harvest = d->harvest_ns, .devstate = d->devstate_ns,
+		.transfer = d->transfer_ns, .prepare = d->prepare_ns, .commit = d->commit_ns,
+	};
+}
+
 /* Expected (the estimate that led to the switchover) against actual. */
 static void print_parts(FILE *f, const struct kmig_migrate_stats *st)
 {
-	const struct kmig_migrate_downtime *d = &st->downtime;
-	const struct kmig_dt_parts *e = &st->expected;
-	const struct { const char *name; uint64_t exp, act; } rows[] = {
-		{ "pause", e->pause, d->pause_ns },
-		{ "final harvest", e->harvest, d->harvest_ns },
-		{ "device state", e->devstate, d->devstate_ns },
-		{ "last pages + END", e->transfer, d->transfer_ns },
-		{ "destination staging", e->prepare, d->prepare_ns },
-		{ "COMMIT to RESUMED", e->commit, d->commit_ns },
-	};
+	const struct kmig_dt_parts *e = &st->expected, a = actual_parts(&st->downtime);
 
 	fprintf(f, "    %-22s %10s %10s\n", "part (ms)", "expected", "actual");
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		fprintf(f, "    %-22s %10.3f %10.3f\n", rows[i].name, cli_ms(rows[i].exp),
-			cli_ms(rows[i].act));
+	for (size_t i = 0; i < NR_PARTS; i++)
+		fprintf(f, "    %-22s %10.3f %10.3f\n", parts[i].name, cli_ms(part(e, i)),
+			cli_ms(part(&a, i)));
 	fprintf(f, "    %-22s %10.3f %10.3f\n", "total", cli_ms(kmig_dt_parts_sum(e)),
-		cli_ms(d->total_ns));
+		cli_ms(st->downtime.total_ns));
 }
 
 static void print_strict(FILE *f, const struct kmig_migrate_stats *st)
@@ -256,20 +280,13 @@ static void json_rows(struct json *j, const struct kmig_migrate_stats *st)
 static void json_parts(struct json *j, uint64_t total, const struct kmig_dt_parts *p)
 {
 	json_u64(j, "total_ns", total);
-	json_u64(j, "pause_ns", p->pause);
-	json_u64(j, "final_harvest_ns", p->harvest);
-	json_u64(j, "device_state_ns", p->devstate);
-	json_u64(j, "last_pages_end_ns", p->transfer);
-	json_u64(j, "destination_staging_ns", p->prepare);
-	json_u64(j, "commit_resumed_ns", p->commit);
+	for (size_t i = 0; i < NR_PARTS; i++)
+		json_u64(j, parts[i].key, part(p, i));
 }
 
 static void json_downtime(struct json *j, const struct kmig_migrate_downtime *d)
 {
-	const struct kmig_dt_parts p = {
-		.pause = d->pause_ns, .harvest = d->harvest_ns, .devstate = d->devstate_ns,
-		.transfer = d->transfer_ns, .prepare = d->prepare_ns, .commit = d->commit_ns,
-	};
+	const struct kmig_dt_parts p = actual_parts(d);
 
 	json_obj(j, "downtime");
 	json_parts(j, d->total_ns, &p);

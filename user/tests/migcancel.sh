@@ -178,6 +178,34 @@ stall_destination_at_switchover() {
 	( while kill -0 "$MIG_PID" 2>/dev/null; do sleep 0.1; done; kill -CONT "$IN_PID" ) &
 }
 
+# CPU ticks (user + system, all threads) of process PID so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+
+# kmig migrate stopped in its recovery (the recovering hook) after a
+# failure in the switchover, the destination stopped before PREPARED (it
+# closed nothing): the source guest runs already (its VMM's vCPUs use the
+# CPU; the VMM cannot be asked, kmig migrate holds its one session) while
+# every channel is still up. A recovery that closed the stream first (or
+# resumed after the hook) fails one of the two.
+resumed_before_teardown() {
+	local t0 t1 up
+	stall_destination_at_switchover
+	wait_stopped "$MIG_PID" || { not_ok "$CASE: kmig migrate did not reach its recovery"; return; }
+	t0=$(cpu_ticks "$SRC_PID")
+	sleep 1
+	t1=$(cpu_ticks "$SRC_PID")
+	up=$(ss -tnH state established "( dport = :$IN_PORT )" | wc -l)
+	echo "# $CASE: at the recovery hook: source VMM $((t1 - t0)) ticks in 1 s, $up channels up"
+	if [ "$((t1 - t0))" -lt 5 ]; then
+		not_ok "$CASE: the source guest is not running before the stream's close"
+	elif [ "$up" != 2 ]; then
+		not_ok "$CASE: $up of 2 channels up when the source resumed: the stream closed first"
+	else
+		ok "$CASE: the source resumed before the stream's close"
+	fi
+	kill -CONT "$MIG_PID"
+}
+
 kill_vmm_under_stopped_incoming() {
 	wait_stopped "$IN_PID" && kill -9 "$DST_PID"
 	kill -CONT "$IN_PID"
@@ -247,6 +275,16 @@ stall_cases() {
 		"failed: .*keeps running"
 	MIG_MORE="--timeout 3" stall_case migrate "$(lab_or 6 20)" destination-stalled-switchover \
 		"" received=stop stall_destination_at_switchover 1 \
+		"failed: switchover: no PREPARED from the receiver within 3000 ms.*keeps running"
+}
+
+# A failure in the switchover (no PREPARED within --timeout): the source
+# resumes before the stream closes. An uncapped guest, in the lab too, so
+# that a running one is told from a paused one by its CPU time.
+resume_first_case() {
+	SRC="--ab 8M $(lab_or "" "--rate 0")" MIG_MORE="--timeout 3" \
+		fail_case resume-before-teardown recovering=stop received=stop \
+		resumed_before_teardown 1 \
 		"failed: switchover: no PREPARED from the receiver within 3000 ms.*keeps running"
 }
 
@@ -400,6 +438,7 @@ all)
 	cancel_cases
 	fault_cases
 	stall_cases
+	resume_first_case
 	source_vmm_killed_case
 	mismatch_cases
 	retry_kept_vmm_case

@@ -8,7 +8,8 @@
  *
  * POINTs are named by the code that calls kmig_job_hook() (kmig migrate
  * and kmig save: setup, precopy-N, switchover, commit (before the point of
- * no return), no-return (just after it, before the sink's commit); kmig
+ * no return), no-return (just after it, before the sink's commit),
+ * recovering (after a failure: the source resumed, the sink not closed); kmig
  * incoming: listening, received, commit, resumed; kmig restore:
  * restore-commit; see Documentation/migration.rst). ACTIONs:
  *   sigint, sigterm  the process signals itself, then waits (bounded) until

@@ -26,10 +26,10 @@
  * quit, or resumed, or left paused, as the options say.
  *
  * Cancel (kmig_precopy_cancel(), any thread) and every failure before
- * COMMIT end in the same recovery: the sink is cancelled (a destination
- * never resumes a guest it has no COMMIT for; a file that never committed
- * is removed), the source guest is resumed if it was paused, the throttle
- * restored, dirty logging stopped. After COMMIT, only a commit that failed
+ * COMMIT end in the same recovery: the source guest is resumed if it was
+ * paused, first, then the sink is cancelled (a destination never resumes
+ * a guest it has no COMMIT for; a file that never committed is removed),
+ * the throttle restored, dirty logging stopped. After COMMIT, only a commit that failed
  * for sure allows that; a commit with no answer leaves the source paused
  * (IN_DOUBT), never two guests running.
  */

@@ -337,15 +337,24 @@ void kmig_precopy_resume_source(struct kmig_precopy *pc)
 	}
 }
 
-/* Before COMMIT (or after a commit that failed for sure): the source
- * guest runs on as if nothing happened. */
+/*
+ * Before COMMIT (or after a commit that failed for sure): the source
+ * guest runs on as if nothing happened. It resumes first, as after a
+ * strict abort (abort_sink(), precopy.c): only this thread sends COMMIT,
+ * so none can follow whatever the order, and the sink's cancel (a stream
+ * shuts its channels, wakes its threads, and the peer learns of it) must
+ * not add to the guest's pause (27 ms once, under load, when it came
+ * first). A cancel (kmig_precopy_cancel()) has closed the sink already,
+ * from its own thread, to end the job's waits.
+ */
 static void recover(struct kmig_precopy *pc, int err)
 {
 	int ret;
 
-	if (pc->sink.ops)	/* a stream closes: no COMMIT can follow */
-		pc->sink.ops->cancel(pc->sink.p, err);
 	kmig_precopy_resume_source(pc);
+	kmig_job_hook(&pc->job, "recovering");
+	if (pc->sink.ops)	/* a stream closes */
+		pc->sink.ops->cancel(pc->sink.p, err);
 	if (pc->conv.throttle != pc->throttle0) {
 		ret = kmig_vmmp_throttle(pc->vmm, pc->throttle0, NULL);
 		if (ret)
