@@ -12,15 +12,20 @@
 #
 # Options: --build DIR (user/build), --out DIR (required: perf.data and
 # the JSON of each run), --codec none|zstd|lz4 (none), --mem SIZE (128M),
-# --fill PCT (100), --runs N (1), --perf record|stat|none (record:
+# --fill PCT (100), --runs N (1), --landing auto|splice|map[,...] (auto:
+# kmig incoming's --landing; a list alternates them within each run
+# number, for an A/B in one boot), --perf record|stat|none (record:
 # perf record -a -e cpu-clock, a report by process and symbol; stat:
-# task clock and context switches of the whole system). Per run it prints
-# the migration's total time, its data pages and the CPU (user+sys s) of
-# kmig incoming; exit status non-zero if a migration failed.
+# task clock and context switches of the whole system). As bench-peer
+# does, memfd THP is set to shmem_enabled=advise for the runs (restored
+# at the end). Per run it prints the migration's total time, its data
+# pages, the CPU (user+sys s) of kmig incoming and the system's shmem huge
+# pages once it ended (both VMMs' memfds: whether the destination's pages
+# landed huge); exit status non-zero if a migration failed.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "$HERE/.." && pwd)/build
-OUT= CODEC=none MEM=128M FILL=100 RUNS=1 PERF=record
+OUT= CODEC=none MEM=128M FILL=100 RUNS=1 PERF=record LANDINGS=auto
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) BUILD=$2; shift ;;
@@ -29,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--mem) MEM=$2; shift ;;
 	--fill) FILL=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
+	--landing) LANDINGS=$2; shift ;;
 	--perf) PERF=$2; shift ;;
 	*) echo "lab_profile.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
@@ -39,9 +45,14 @@ case "$PERF" in record|stat|none) ;; *) echo "lab_profile.sh: --perf $PERF" >&2;
 mkdir -p "$OUT"
 . "$HERE/lib.sh"
 bench_init /tmp/kmig-prof.XXXXXX
+THP=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+THP_OLD=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$THP" 2>/dev/null)
+bench_on_exit '[ -z "$THP_OLD" ] || echo "$THP_OLD" >"$THP" 2>/dev/null'
+[ -z "$THP_OLD" ] || echo advise >"$THP" 2>/dev/null ||
+	echo "lab_profile.sh: could not set $THP to advise (is $THP_OLD)" >&2
 
 one_run() {
-	local r=$1 w=$WORK/$1 o=$OUT/run$1 rc=0 port
+	local r=$1 land=$2 w=$WORK/$1-$2 o=$OUT/run$1-$2 rc=0 port
 	mkdir -p "$w" "$o"
 	bench_vmm "$w/src.sock" "$o/src-vmm.err" --mem "$MEM" --vcpus 1 --seed 7 \
 		--report 256 --spin 4351 --ab 32M --fill "$FILL" &&
@@ -49,7 +60,7 @@ one_run() {
 		--report 256 --spin 4351 &&
 	bench_ready "$w/src.sock" 300 || { echo "run $r: the guest did not fill" >&2; return 1; }
 	/usr/bin/time -f "%U %S" -o "$o/incoming.cpu" "$BUILD/kmig" incoming -q --json \
-		--vmm "$w/dst.sock" --listen 127.0.0.1:0 -R "$w/port" >"$o/incoming.json" \
+		--landing "$land" --vmm "$w/dst.sock" --listen 127.0.0.1:0 -R "$w/port" >"$o/incoming.json" \
 		2>"$o/incoming.err" &
 	PIDS+=($!)
 	bench_wait_file "$w/port" 30 || { echo "run $r: kmig incoming did not listen" >&2; return 1; }
@@ -63,11 +74,13 @@ one_run() {
 		--to "127.0.0.1:$port" --channels 2 --compress "$CODEC" --downtime-limit 300 \
 		--keep-source --max-iterations 30 >"$o/migrate.json" 2>"$o/migrate.err" || rc=1
 	wait "${PIDS[-1]}" || rc=1
+	awk -v r="$r" -v l="$land" '/^ShmemHugePages:/ {
+		printf "run %s, --landing %s: %d MiB of shmem in huge pages (both VMMs)\n", r, l, $2 / 1024 }' /proc/meminfo
 	bench_quit "$w/src.sock"
 	bench_quit "$w/dst.sock"
 	wait
 	PIDS=()
-	python3 - "$o" "$r" "$rc" <<'EOF'
+	python3 - "$o" "$r, --landing $land" "$rc" <<'EOF'
 import json, sys
 o, r, rc = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
@@ -90,6 +103,8 @@ EOF
 
 status=0
 for r in $(seq "$RUNS"); do
-	one_run "$r" || status=1
+	for land in ${LANDINGS//,/ }; do
+		one_run "$r" "$land" || status=1
+	done
 done
 exit $status

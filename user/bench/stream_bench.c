@@ -45,6 +45,7 @@
 #include "stream/recv.h"
 #include "stream/send.h"
 #include "tls/tls.h"
+#include "base/thp.h"
 #include "base/zero.h"
 
 #define PG KMIG_PAGE_SIZE
@@ -78,6 +79,10 @@ struct tls_pair {
 	struct kmig_tls *rx, *tx;
 };
 
+/* How the engine's receiver lands fresh pages (stream/rx.h); section (l)
+ * runs the default and splice() beside it. */
+static enum kmig_landing landing = KMIG_LAND_AUTO;
+
 struct rx_arg {
 	struct kmig_recv *r;
 	int ret;
@@ -95,7 +100,8 @@ static struct result transfer(const struct kmig_ram *src, unsigned int channels,
 			      enum kmig_codec_id codec, int autoc, uint64_t rate,
 			      const struct tls_pair *tls)
 {
-	struct kmig_recv_opts ro = { .accept_timeout_ms = 20000, .tls = tls ? tls->rx : NULL };
+	struct kmig_recv_opts ro = { .accept_timeout_ms = 20000, .tls = tls ? tls->rx : NULL,
+				     .landing = landing };
 	struct result res = { 0 };
 	struct kmig_send_opts o;
 	struct kmig_send *s = NULL;
@@ -788,12 +794,15 @@ static void section_l(const char *self, unsigned int n)
 {
 	uint64_t size = KMIG_MIN(image_size, 1ULL << 30);
 	char dir[] = "/dev/shm/kmig-bench.XXXXXX", src[PATH_MAX], kmig[PATH_MAX];
-	double v[5][2][3];	/* [blaster, pwrite 1, pwrite N, engine, CLI][rate, cpu][run] */
+	/* [blaster, pwrite 1, pwrite N, engine, CLI, engine by splice()][rate, cpu][run] */
+	double v[6][2][3];
 	double side[2][3] = { { 0 } };	/* the CLI's [sender, receiver] CPU s / GiB [run] */
 	struct kmig_ram img;
 	struct result r = { 0 };
+	char thp[20];
 	int fd;
 
+	kmig_shmem_thp(thp);
 	/* build/bench/stream_bench -> build/kmig */
 	snprintf(src, sizeof(src), "%s", self);
 	snprintf(kmig, sizeof(kmig), "%s/../kmig", dirname(src));
@@ -812,8 +821,12 @@ static void section_l(const char *self, unsigned int n)
 	       "channels, codec none, loopback, medians of 3 (interleaved) ==\n", size / GIB, n);
 	printf("CPU s / GiB: CPU time of both ends together (all threads; the CLI's: both "
 	       "processes) per GiB moved\n");
+	printf("landing (kmig incoming --landing auto): memfd THP shmem_enabled=%s, so %s\n",
+	       thp, kmig_shmem_thp(NULL) == KMIG_THP_FAULT ?
+	       "the engine's memfds through the mapping, huge pages" :
+	       "by splice(), as the row below");
 	for (int i = 0; i < 3; i++) {
-		for (int k = 0; k < 5; k++) {
+		for (int k = 0; k < 6; k++) {
 			int who = k == 4 ? RUSAGE_CHILDREN : RUSAGE_SELF;
 			double c0 = cpu_secs(who), rate;
 
@@ -821,9 +834,11 @@ static void section_l(const char *self, unsigned int n)
 				rate = blaster(n, size);
 			} else if (k <= 2) {
 				rate = pwrite_fresh(size, k == 1 ? 1 : n);
-			} else if (k == 3) {
+			} else if (k == 3 || k == 5) {
+				landing = k == 5 ? KMIG_LAND_SPLICE : KMIG_LAND_AUTO;
 				r = transfer(&img, n, KMIG_CODEC_NONE, 0, 0, NULL);
 				rate = r.ret ? 0 : r.pages_bytes / GIB / r.secs;
+				landing = KMIG_LAND_AUTO;
 			} else {
 				double cpu[2] = { 0, 0 };
 
@@ -841,12 +856,12 @@ static void section_l(const char *self, unsigned int n)
 	static const char *const what[] = {
 		"TCP blaster, N streams of 1 MiB writes", "pwrite() into a fresh memfd, 1 thread",
 		"pwrite() into a fresh memfd, N threads", "engine: kmig_send -> kmig_recv, memfds",
-		"CLI: kmig send -> kmig receive, tmpfs",
+		"CLI: kmig send -> kmig receive, tmpfs", "engine, --landing splice, memfds",
 	};
 
 	printf("%-40s %8s %9s %12s %16s\n", "N = channels = streams = threads", "GiB/s",
 	       "vs limit", "CPU s / GiB", "3 runs, GiB/s");
-	for (int k = 0; k < 5; k++) {
+	for (int k = 0; k < 6; k++) {
 		double lo = KMIG_MIN(KMIG_MIN(v[k][0][0], v[k][0][1]), v[k][0][2]);
 		double hi = KMIG_MAX(KMIG_MAX(v[k][0][0], v[k][0][1]), v[k][0][2]);
 

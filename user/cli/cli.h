@@ -63,6 +63,15 @@ int cli_add_block(struct kmig_ram *ram, const char *spec, bool writable);
  * waits for the file, then connects. */
 int cli_write_ready(const char *path, uint16_t port);
 
+/* --landing, the same for incoming and receive (@f: the struct
+ * kmig_recv_opts's landing; kmig_landing_names, stream/rx.h). */
+#define CLI_LANDING_OPTION(T, f) \
+	{ CLI_CHOICE("landing", 0, T, f, kmig_landing_names, "HOW", \
+		     "how fresh pages land in the destination's files:\n" \
+		     "auto (default): through the mapping with huge\n" \
+		     "pages where a memfd gets them only so (THP\n" \
+		     "shmem_enabled=advise), else splice(); splice; map") }
+
 /* TLS options (cli/tls.c): the same four in migrate, incoming, send and
  * receive; CLI_TLS_OPTIONS(args type, field of type struct cli_tls). */
 struct kmig_tls;

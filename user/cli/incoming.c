@@ -34,6 +34,7 @@ static const struct cli_opt options[] = {
 	{ CLI_IDLE_TIMEOUT(A, o.stream.idle_timeout_ms) },
 	{ CLI_DURATION("vmm-timeout", 0, A, o.vmm_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "for each answer of the VMM (default 30)") },
+	CLI_LANDING_OPTION(A, o.stream.landing),
 	{ CLI_FLAG("keep-vmm", 'k', A, o.keep_vmm,
 		   "after a failure, leave the VMM waiting instead of telling\n"
 		   "it to quit (its guest never runs either way)") },

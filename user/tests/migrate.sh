@@ -12,6 +12,10 @@
 #     [kmig migrate] 10.198.<n>.1/30 --veth-- 10.198.<n>.2/30 [kmig incoming]
 #     (the kmig-vmm processes stay in the root namespace: unix sockets)
 #
+#   landing:   kmig incoming --landing splice, map and auto; with memfd THP
+#              on "advise", map and auto must land the guest's RAM in huge
+#              pages (/proc/meminfo's ShmemHugePages grows by at least
+#              half the guest), splice must not
 #   repeat:    one guest hops MIGRATE_REPEAT (default 20) times, checked
 #              after every hop: 0 bad pages
 #   iterate:   a dirty rate and a bandwidth limit that need several
@@ -46,6 +50,7 @@ migrate_case() {
 	fi
 	case_checks "$name"
 	st=$?
+	[ "$st" != 0 ] || ${AFTER_CHECKS:-:} "$name" || st=1
 	quit_vmm "$name-d"
 	wait_bounded "$DST_PID" 10
 	kill_pids "$SRC_PID" "$DST_PID"
@@ -132,6 +137,57 @@ netns_matrix() {
 	ip netns del "$ns_r"
 	ip netns list | grep -q "kmig[SR]$$" && not_ok "netns left behind"
 }
+
+# The system's shmem in huge pages (kB): before the cases' VMMs and after
+# a case's checks, when its source VMM has quit, the difference is the
+# destination's memfd (nothing else allocates shmem huge pages meanwhile).
+LAND_THP= LAND_BASE=0
+shmem_huge_kb() { awk '/^ShmemHugePages:/ { print $2 }' /proc/meminfo; }
+
+landing_check() {
+	local name=$1 want=$2 huge ram
+	huge=$(($(shmem_huge_kb) - LAND_BASE))
+	ram=$(json_get "$WORK/$name.json" 'j["ram_bytes"] // 1024')
+	[ -n "$LAND_THP" ] || { echo "# $name: $huge of $ram kB landed in huge pages (THP not on advise: not asserted)"; return 0; }
+	if [ "$want" = huge ] && [ "$((huge * 2))" -lt "$ram" ]; then
+		not_ok "$name: only $huge of $ram kB of the destination's RAM landed in huge pages"
+		return 1
+	fi
+	if [ "$want" = small ] && [ "$((huge * 2))" -ge "$ram" ]; then
+		not_ok "$name: $huge of $ram kB landed in huge pages by splice()"
+		return 1
+	fi
+	echo "# $name: $huge of $ram kB of the destination's RAM landed in huge pages"
+}
+
+# How fresh pages land (kmig incoming --landing): every way gives a
+# correct guest; with memfd THP on "advise" (set here for the cases when
+# we may, restored at the end), map and auto land huge pages and splice
+# does not.
+landing_cases() {
+	local thp=/sys/kernel/mm/transparent_hugepage/shmem_enabled old
+	old=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$thp" 2>/dev/null)
+	if [ "$old" = advise ]; then
+		LAND_THP=1
+	elif [ -n "$old" ] && echo advise 2>/dev/null >"$thp"; then
+		CLEANUP_HOOKS+=("echo $old >$thp")
+		LAND_THP=1
+	fi
+	LAND_BASE=$(shmem_huge_kb)
+	IN_ARGS="--landing splice" AFTER_CHECKS=landing_check_small SRC_ARGS=$MATRIX_SRC \
+		migrate_case land-splice -c 2
+	IN_ARGS="--landing map" AFTER_CHECKS=landing_check_huge SRC_ARGS=$MATRIX_SRC \
+		migrate_case land-map -c 2
+	IN_ARGS="--landing auto" AFTER_CHECKS=landing_check_huge SRC_ARGS=$MATRIX_SRC \
+		migrate_case land-auto -c 2
+	IN_ARGS="--landing map" AFTER_CHECKS=landing_check_huge SRC_ARGS=$MATRIX_SRC \
+		migrate_case land-map-zstd -c 2 -z zstd
+	if [ -n "$LAND_THP" ] && [ "$old" != advise ]; then
+		echo "$old" >"$thp"
+	fi
+}
+landing_check_small() { landing_check "$1" small; }
+landing_check_huge() { landing_check "$1" huge; }
 
 # TLS on every channel: a pre-shared key, and x509 with both names
 # checked (keys made here, pki.sh).
@@ -247,6 +303,7 @@ converge_cases() {
 case "${1:-all}" in
 all)
 	loopback_matrix
+	landing_cases
 	tls_cases
 	stray_case
 	netns_matrix

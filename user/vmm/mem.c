@@ -16,22 +16,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/thp.h"
 #include "vmm.h"
 
 /* memfd THP needs shmem_enabled other than "never"/"deny". */
-static int shmem_thp_available(void)
-{
-	char buf[128] = "";
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "r");
-
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return !strstr(buf, "[never]") && !strstr(buf, "[deny]") && buf[0];
-}
-
 static int enable_manual_protect(struct kvmm *vm)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
@@ -108,7 +96,7 @@ int kvmm_mem_create(struct kvmm *vm)
 {
 	uint64_t gpa = 0;
 	uint32_t i;
-	int ret, thp = vm->opts.thp && shmem_thp_available();
+	int ret, thp = vm->opts.thp && kmig_shmem_thp(NULL) != KMIG_THP_NONE;
 
 	ret = create_vm(vm);
 	if (ret)

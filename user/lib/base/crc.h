@@ -89,8 +89,20 @@ static inline uint32_t kmig_psum_end(const struct kmig_psum_lanes *l)
 	return sa + 2 * sb;
 }
 
-/* The page sum of @len bytes at @buf; @len a multiple of 16. */
-static inline uint32_t kmig_psum(const void *buf, size_t len)
+/*
+ * The page sum of @len bytes at @buf; @len a multiple of 16. The variant
+ * this CPU runs best (psum.c: AVX2, 8 lanes of 32 bytes, where the CPU has
+ * it; else kmig_psum_lanes4()); every variant gives the same sum.
+ */
+uint32_t kmig_psum(const void *buf, size_t len);
+typedef uint32_t (*kmig_psum_fn)(const void *buf, size_t len);
+/* A variant by name ("lanes4", "avx2"); NULL if unknown or the CPU lacks
+ * it. For tests and benchmarks. */
+kmig_psum_fn kmig_psum_by_name(const char *name);
+const char *kmig_psum_best_name(void);
+
+/* The portable variant: four 32-bit lanes of plain integer adds. */
+static inline uint32_t kmig_psum_lanes4(const void *buf, size_t len)
 {
 	struct kmig_psum_lanes l = { { 0 }, { 0 } };
 

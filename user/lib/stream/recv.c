@@ -273,6 +273,7 @@ static int session_start(struct kmig_recv *r, const struct kmig_tls_conn *t,
 	r->sess.create = r->o.create_block;
 	r->sess.create_arg = r->o.create_arg;
 	r->sess.max_devstate = r->o.max_devstate;
+	r->sess.landing = r->o.landing;
 	pthread_mutex_lock(&r->lock);
 	r->sess_init = true;
 	pthread_mutex_unlock(&r->lock);

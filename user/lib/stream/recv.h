@@ -49,6 +49,8 @@ struct kmig_recv_opts {
 	 * sender's table (NULL: a memfd), e.g. a file to receive into. */
 	kmig_rx_create_fn create_block;
 	void *create_arg;
+	enum kmig_landing landing;	/* fresh pages of blocks with a file
+					 * (rx.h); 0: KMIG_LAND_AUTO */
 	/* TLS on every channel (tls/tls.h; the caller's, kept until
 	 * destroy); NULL: plaintext. Then a connection whose handshake
 	 * fails, or whose hello inside TLS is not of this session's peer

@@ -8,6 +8,7 @@
 
 #include "base/bits.h"
 #include "base/crc.h"
+#include "base/thp.h"
 #include "pages/chunk.h"
 #include "stream/rx.h"
 
@@ -232,17 +233,30 @@ static int table_create(struct kmig_rx_chan *ch, const struct kmig_table_entry *
 	return 0;
 }
 
+const char *const kmig_landing_names[] = { "auto", "splice", "map", NULL };
+
 /*
+ * How block @i's fresh pages land (enum kmig_landing), and the mapping's
+ * advice. A block without a file lands through its mapping anyway.
+ *
  * A block's file pages are read through this mapping once each, to check
  * them where they landed: that says nothing about how recently the
  * destination uses them, and counting it made munmap() mark every page
  * accessed (LRU moves: 0.05-0.13 s of kmig receive's exit per GiB, about
- * half of it gone with this advice, Linux 6.3+). Advice only: no error.
+ * half of it gone with MADV_RANDOM, Linux 6.3+). Advice only: no error.
  */
-static void no_recency(const struct kmig_ram_block *b)
+static void choose_landing(struct kmig_rx_session *s, unsigned int i)
 {
-	if (b->fd >= 0)
-		madvise(b->base, b->size, MADV_RANDOM);
+	const struct kmig_ram_block *b = &s->ram->blocks[i];
+
+	if (b->fd < 0)
+		return;
+	if (s->landing == KMIG_LAND_MAP ||
+	    (s->landing == KMIG_LAND_AUTO && kmig_memfd_thp(b->fd) == KMIG_THP_FAULT)) {
+		kmig_set_bit(s->land_map, i);
+		madvise(b->base, b->size, MADV_HUGEPAGE);
+	}
+	madvise(b->base, b->size, MADV_RANDOM);
 }
 
 static int apply_table(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
@@ -268,7 +282,7 @@ static int apply_table(struct kmig_rx_chan *ch, const struct kmig_pkt_hdr *h,
 	if (ret)
 		goto out;
 	for (unsigned int i = 0; i < n; i++)
-		no_recency(&s->ram->blocks[i]);
+		choose_landing(s, i);
 	for (unsigned int i = 0; i < n; i++)
 		s->chunk_base[i + 1] = s->chunk_base[i] +
 			KMIG_DIV_ROUND_UP(s->ram->blocks[i].npages, KMIG_CHUNK_PAGES);

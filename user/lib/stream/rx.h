@@ -58,6 +58,24 @@ struct kmig_rx_io {
 typedef int (*kmig_rx_create_fn)(void *arg, struct kmig_ram *ram, const char *name,
 				 uint64_t size);
 
+/*
+ * How raw pages land into never-written pages of a block with a file.
+ * SPLICE: socket -> pipe -> file, one copy and no page fault, in 4 KiB
+ * pages unless the file takes huge pages on every route. MAP: received
+ * through the mapping, with MADV_HUGEPAGE: each fault of a fresh 2 MiB
+ * range allocates (and clears) one huge page, where the same pages by
+ * splice() would be 512 page-cache insertions and leave the guest on 4 KiB
+ * pages. AUTO: MAP for a memfd whose huge pages come only by a fault
+ * (shmem_enabled "advise": base/thp.h), SPLICE otherwise.
+ */
+enum kmig_landing {
+	KMIG_LAND_AUTO,
+	KMIG_LAND_SPLICE,
+	KMIG_LAND_MAP,
+};
+
+extern const char *const kmig_landing_names[];	/* "auto", ..., NULL */
+
 struct kmig_rx_session {
 	struct kmig_ram *ram;		/* destination blocks */
 	bool ram_given;			/* caller's blocks: the table must match */
@@ -69,6 +87,10 @@ struct kmig_rx_session {
 	uint8_t codec;			/* from the hellos */
 	bool switchover;		/* KMIG_FEAT_SWITCHOVER: COMMIT may follow END */
 	uint64_t chunk_base[KMIG_MAX_BLOCKS + 1];
+	enum kmig_landing landing;	/* set before the table comes */
+	uint64_t land_map[KMIG_MAX_BLOCKS / 64];	/* blocks landed through
+							 * the mapping (final
+							 * with table_ready) */
 	/* Pages whose last copy did not match its CRC; each 64-page word
 	 * belongs to one channel (chunk affinity): no lock. */
 	uint64_t *unverified[KMIG_MAX_BLOCKS];

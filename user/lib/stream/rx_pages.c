@@ -153,13 +153,15 @@ static bool fresh_run(const struct pkt *p, uint32_t i, uint32_t j)
  * A raw payload into the pages' places. Runs of fresh pages of a block
  * with a file go by splice() (socket to pipe by reference, pipe to file in
  * one copy, no page fault: a store through the mapping would fault each
- * fresh page in and clear it first); the others are received through the
- * mapping, all of them in one call.
+ * fresh 4 KiB page in and clear it first), unless the block lands through
+ * its mapping (rx.h: enum kmig_landing, for huge pages); the others are
+ * received through the mapping, all of them in one call.
  */
 static int land_raw(struct kmig_rx_chan *ch, struct pkt *p, const struct kmig_rx_io *io)
 {
 	uint32_t bi = p->h->block;
-	bool can_splice = io->splice && p->b->fd >= 0 && !kmig_test_bit(ch->no_splice, bi);
+	bool can_splice = io->splice && p->b->fd >= 0 && !kmig_test_bit(ch->no_splice, bi) &&
+			  !kmig_test_bit(ch->s->land_map, bi);
 	struct iovec iov[KMIG_CHUNK_PAGES];
 	int cnt = 0, ret = 0;
 
