@@ -80,7 +80,7 @@ struct tls_pair {
 };
 
 /* How the engine's receiver lands fresh pages (stream/rx.h); section (l)
- * runs the default and splice() beside it. */
+ * runs the default (splice(): blocks of its own) and map beside it. */
 static enum kmig_landing landing = KMIG_LAND_AUTO;
 
 struct rx_arg {
@@ -821,10 +821,10 @@ static void section_l(const char *self, unsigned int n)
 	       "channels, codec none, loopback, medians of 3 (interleaved) ==\n", size / GIB, n);
 	printf("CPU s / GiB: CPU time of both ends together (all threads; the CLI's: both "
 	       "processes) per GiB moved\n");
-	printf("landing (kmig incoming --landing auto): memfd THP shmem_enabled=%s, so %s\n",
-	       thp, kmig_shmem_thp(NULL) == KMIG_THP_FAULT ?
-	       "the engine's memfds through the mapping, huge pages" :
-	       "by splice(), as the row below");
+	printf("landing: the engine's receiver makes its own memfds, so its default "
+	       "(--landing auto) splices; the last row lands them as into a VMM's "
+	       "(memfd THP shmem_enabled=%s%s)\n", thp,
+	       kmig_shmem_thp(NULL) == KMIG_THP_FAULT ? ": huge pages" : ": no huge pages by a fault");
 	for (int i = 0; i < 3; i++) {
 		for (int k = 0; k < 6; k++) {
 			int who = k == 4 ? RUSAGE_CHILDREN : RUSAGE_SELF;
@@ -835,7 +835,7 @@ static void section_l(const char *self, unsigned int n)
 			} else if (k <= 2) {
 				rate = pwrite_fresh(size, k == 1 ? 1 : n);
 			} else if (k == 3 || k == 5) {
-				landing = k == 5 ? KMIG_LAND_SPLICE : KMIG_LAND_AUTO;
+				landing = k == 5 ? KMIG_LAND_MAP : KMIG_LAND_AUTO;
 				r = transfer(&img, n, KMIG_CODEC_NONE, 0, 0, NULL);
 				rate = r.ret ? 0 : r.pages_bytes / GIB / r.secs;
 				landing = KMIG_LAND_AUTO;
@@ -856,7 +856,7 @@ static void section_l(const char *self, unsigned int n)
 	static const char *const what[] = {
 		"TCP blaster, N streams of 1 MiB writes", "pwrite() into a fresh memfd, 1 thread",
 		"pwrite() into a fresh memfd, N threads", "engine: kmig_send -> kmig_recv, memfds",
-		"CLI: kmig send -> kmig receive, tmpfs", "engine, --landing splice, memfds",
+		"CLI: kmig send -> kmig receive, tmpfs", "engine, --landing map, memfds",
 	};
 
 	printf("%-40s %8s %9s %12s %16s\n", "N = channels = streams = threads", "GiB/s",

@@ -69,8 +69,10 @@ int cli_write_ready(const char *path, uint16_t port);
 	{ CLI_CHOICE("landing", 0, T, f, kmig_landing_names, "HOW", \
 		     "how fresh pages land in the destination's files:\n" \
 		     "auto (default): through the mapping with huge\n" \
-		     "pages where a memfd gets them only so (THP\n" \
-		     "shmem_enabled=advise), else splice(); splice; map") }
+		     "pages into a VMM's memfds that get them only so\n" \
+		     "(THP shmem_enabled=advise), else splice(); splice;\n" \
+		     "map (a 2 MiB range with any data page is then\n" \
+		     "allocated whole)") }
 
 /* TLS options (cli/tls.c): the same four in migrate, incoming, send and
  * receive; CLI_TLS_OPTIONS(args type, field of type struct cli_tls). */

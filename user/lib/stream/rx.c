@@ -251,8 +251,15 @@ static void choose_landing(struct kmig_rx_session *s, unsigned int i)
 
 	if (b->fd < 0)
 		return;
+	/*
+	 * auto: only into the caller's memfds (a VMM's), whose huge pages the
+	 * guest runs on. A huge page is allocated whole, so a 2 MiB range
+	 * with one data page no longer keeps its zero pages as holes, as the
+	 * source's own huge pages do not; blocks made here keep them.
+	 */
 	if (s->landing == KMIG_LAND_MAP ||
-	    (s->landing == KMIG_LAND_AUTO && kmig_memfd_thp(b->fd) == KMIG_THP_FAULT)) {
+	    (s->landing == KMIG_LAND_AUTO && s->ram_given &&
+	     kmig_memfd_thp(b->fd) == KMIG_THP_FAULT)) {
 		kmig_set_bit(s->land_map, i);
 		madvise(b->base, b->size, MADV_HUGEPAGE);
 	}

@@ -65,8 +65,10 @@ typedef int (*kmig_rx_create_fn)(void *arg, struct kmig_ram *ram, const char *na
  * through the mapping, with MADV_HUGEPAGE: each fault of a fresh 2 MiB
  * range allocates (and clears) one huge page, where the same pages by
  * splice() would be 512 page-cache insertions and leave the guest on 4 KiB
- * pages. AUTO: MAP for a memfd whose huge pages come only by a fault
- * (shmem_enabled "advise": base/thp.h), SPLICE otherwise.
+ * pages; a 2 MiB range with one data page is then allocated whole. AUTO:
+ * MAP for the caller's memfds (a VMM's) whose huge pages come only by a
+ * fault (shmem_enabled "advise": base/thp.h), SPLICE otherwise (blocks
+ * the receiver creates keep every zero page a hole).
  */
 enum kmig_landing {
 	KMIG_LAND_AUTO,
