@@ -8,3 +8,11 @@ bench-snapshot: all
 	$(Q)BUILD=$(CURDIR)/$(BUILD) $(LAB) --need kvm -- bench/snapshot_bench.sh
 
 bench:: bench-snapshot
+
+# kmig restore --huge-pages never against auto (bench/restore_huge.sh): a
+# 2 GiB dense kguest's file, 3 alternating pairs; time, CPU, huge pages.
+# Needs /dev/kvm here (no lab run). About a minute.
+#   make bench-restore-huge BENCH_MEM=1G BENCH_RUNS=5
+.PHONY: bench-restore-huge
+bench-restore-huge: all
+	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/restore_huge.sh

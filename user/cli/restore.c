@@ -25,6 +25,12 @@ static const struct cli_opt options[] = {
 	{ CLI_FLAG("buffered", 0, A, o.buffered, "no O_DIRECT") },
 	{ CLI_DURATION("vmm-timeout", 0, A, o.vmm_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "bound of each wait on the VMM (default 30)") },
+	{ CLI_CHOICE("huge-pages", 0, A, o.huge_pages, kmig_restore_huge_names, "WHEN",
+		     "fresh memory faulted in by the reads: auto (default):\n"
+		     "huge pages where a VMM's memfd gets them only so (THP\n"
+		     "shmem_enabled=advise; a 2 MiB range with any present\n"
+		     "page is then allocated whole); never: no advice\n"
+		     "(4 KiB pages then under advise)") },
 	{ CLI_FLAG("keep-vmm", 0, A, o.keep_vmm,
 		   "if the file is refused, leave the VMM waiting (it quits\n"
 		   "anyway once pages were written into it)") },

@@ -17,6 +17,8 @@ void cli_restore_table(FILE *f, const struct kmig_restore_stats *st)
 	fprintf(f, "  RAM               %10.1f MiB in blocks, file %.1f MiB (%s%s)\n",
 		cli_mib(st->ram_bytes), cli_mib(st->file_size), st->live ? "saved live" : "saved stopped",
 		st->data_crc ? ", page CRC32C" : "");
+	fprintf(f, "  huge pages        %10u of %u block%s faulted in with MADV_HUGEPAGE\n",
+		st->huge_blocks, st->nr_blocks, st->nr_blocks == 1 ? "" : "s");
 	fprintf(f, "  pages             read %" PRIu64 ", absent (holes, not read) %" PRIu64 "\n",
 		s->pages_raw, s->pages_none);
 	fprintf(f, "  read              %10.1f MiB at %.1f MiB/s (I/O %.3f s, CRC %.3f s, "
@@ -58,6 +60,8 @@ void cli_restore_json(struct json *j, const struct kmig_restore_stats *st)
 	json_u64(j, "ram_bytes", st->ram_bytes);
 	json_u64(j, "file_size", st->file_size);
 	json_u64(j, "device_state_bytes", st->devstate_bytes);
+	json_u64(j, "blocks", st->nr_blocks);
+	json_u64(j, "huge_page_blocks", st->huge_blocks);
 	json_u64(j, "pages_read", s->pages_raw);
 	json_u64(j, "pages_absent", s->pages_none);
 	json_u64(j, "bytes_read", s->bytes_wire);

@@ -191,3 +191,26 @@ wait_line() {
 quit_vmm() {
 	"$VMMCTL" "$WORK/$1.sock" quit --exit >/dev/null 2>&1
 }
+
+# Huge pages of shared memory: /proc/meminfo's ShmemHugePages (kB)
+shmem_huge_kb() { awk '/^ShmemHugePages:/ { print $2 }' /proc/meminfo; }
+
+# thp_advise: memfd THP on "advise" (fresh memfd pages huge only by a
+# fault through a mapping with MADV_HUGEPAGE) for the cases after it, when
+# we may -> THP_ADVISE=1 if so; thp_restore (and the trap) sets it back.
+THP_ENABLED=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+thp_advise() {
+	THP_OLD=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$THP_ENABLED" 2>/dev/null)
+	THP_ADVISE=
+	if [ "$THP_OLD" = advise ]; then
+		THP_ADVISE=1
+	elif [ -n "$THP_OLD" ] && echo advise 2>/dev/null >"$THP_ENABLED"; then
+		CLEANUP_HOOKS+=("echo $THP_OLD >$THP_ENABLED")
+		THP_ADVISE=1
+	fi
+}
+thp_restore() {
+	if [ -n "$THP_ADVISE" ] && [ "$THP_OLD" != advise ]; then
+		echo "$THP_OLD" >"$THP_ENABLED"
+	fi
+}

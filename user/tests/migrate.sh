@@ -141,14 +141,13 @@ netns_matrix() {
 # The system's shmem in huge pages (kB): before the cases' VMMs and after
 # a case's checks, when its source VMM has quit, the difference is the
 # destination's memfd (nothing else allocates shmem huge pages meanwhile).
-LAND_THP= LAND_BASE=0
-shmem_huge_kb() { awk '/^ShmemHugePages:/ { print $2 }' /proc/meminfo; }
+LAND_BASE=0
 
 landing_check() {
 	local name=$1 want=$2 huge ram
 	huge=$(($(shmem_huge_kb) - LAND_BASE))
 	ram=$(json_get "$WORK/$name.json" 'j["ram_bytes"] // 1024')
-	[ -n "$LAND_THP" ] || { echo "# $name: $huge of $ram kB landed in huge pages (THP not on advise: not asserted)"; return 0; }
+	[ -n "$THP_ADVISE" ] || { echo "# $name: $huge of $ram kB landed in huge pages (THP not on advise: not asserted)"; return 0; }
 	if [ "$want" = huge ] && [ "$((huge * 2))" -lt "$ram" ]; then
 		not_ok "$name: only $huge of $ram kB of the destination's RAM landed in huge pages"
 		return 1
@@ -165,14 +164,7 @@ landing_check() {
 # we may, restored at the end), map and auto land huge pages and splice
 # does not.
 landing_cases() {
-	local thp=/sys/kernel/mm/transparent_hugepage/shmem_enabled old
-	old=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$thp" 2>/dev/null)
-	if [ "$old" = advise ]; then
-		LAND_THP=1
-	elif [ -n "$old" ] && echo advise 2>/dev/null >"$thp"; then
-		CLEANUP_HOOKS+=("echo $old >$thp")
-		LAND_THP=1
-	fi
+	thp_advise
 	LAND_BASE=$(shmem_huge_kb)
 	IN_ARGS="--landing splice" AFTER_CHECKS=landing_check_small SRC_ARGS=$MATRIX_SRC \
 		migrate_case land-splice -c 2
@@ -182,9 +174,7 @@ landing_cases() {
 		migrate_case land-auto -c 2
 	IN_ARGS="--landing map" AFTER_CHECKS=landing_check_huge SRC_ARGS=$MATRIX_SRC \
 		migrate_case land-map-zstd -c 2 -z zstd
-	if [ -n "$LAND_THP" ] && [ "$old" != advise ]; then
-		echo "$old" >"$thp"
-	fi
+	thp_restore
 }
 landing_check_small() { landing_check "$1" small; }
 landing_check_huge() { landing_check "$1" huge; }

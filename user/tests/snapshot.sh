@@ -14,6 +14,11 @@
 #               killed just before its commit (kmig-test's hooks): both
 #               files are refused, the
 #               --keep-vmm destination then takes a good file
+#   huge pages: --huge-pages auto and never of a dense guest's file; with
+#               memfd THP on "advise" (set here when we may, restored
+#               after), auto must land at least half the destination's RAM
+#               in huge pages (/proc/meminfo's ShmemHugePages, the source
+#               VMM gone), never must not
 #   refused:    a destination of another layout, a file of garbage
 #   cancel:     SIGINT at a hook point in every state (kmig-test, the test
 #               build): no file left, the source runs; past the point of
@@ -173,6 +178,58 @@ fallback() {
 	done
 }
 
+# huge_restore NAME FILE MODE WANT(huge|small): kmig restore --huge-pages
+# MODE into a fresh destination; the huge pages it added are counted at
+# once, before khugepaged may collapse any, then the guest is checked.
+huge_restore() {
+	local name=$1 file=$2 mode=$3 want=$4 base huge ram blocks
+	start_vmm "$name" --mem "$GUEST_MEM" --vcpus 2 --incoming || { not_ok "$name: setup"; return 1; }
+	local d=$VMM_PID
+	base=$(shmem_huge_kb)
+	restore "$name" "$name" "$file" -c 2 --huge-pages "$mode"
+	huge=$(($(shmem_huge_kb) - base))
+	if [ "$REST_ST" != 0 ]; then
+		not_ok "$name: restore exit $REST_ST: $(cat "$WORK/$name.rest.err")"
+		kill_pids "$d"
+		return 1
+	fi
+	ram=$(json_get "$WORK/$name.rest.json" 'j["ram_bytes"] // 1024')
+	blocks=$(json_get "$WORK/$name.rest.json" '"%d of %d" % (j["huge_page_blocks"], j["blocks"])')
+	if ! check_guest "$name"; then
+		not_ok "$name: restored guest"
+	elif [ -z "$THP_ADVISE" ]; then
+		ok "$name: $huge of $ram kB in huge pages, $blocks blocks advised (THP not on advise: not asserted)"
+	elif [ "$want" = huge ] && { [ "$((huge * 2))" -lt "$ram" ] || [ "${blocks%% *}" = 0 ]; }; then
+		not_ok "$name: only $huge of $ram kB of the destination's RAM in huge pages ($blocks blocks advised)"
+	elif [ "$want" = small ] && { [ "$((huge * 2))" -ge "$ram" ] || [ "${blocks%% *}" != 0 ]; }; then
+		not_ok "$name: $huge of $ram kB in huge pages with --huge-pages never ($blocks blocks advised)"
+	else
+		ok "$name: $huge of $ram kB of the destination's RAM in huge pages ($blocks blocks advised)"
+	fi
+	quit_vmm "$name"
+	wait_bounded "$d" 10
+}
+
+huge_pages() {
+	local f=$WORK/huge.snap
+	thp_advise
+	# The source's own memory may be huge too: it is gone before counting.
+	start_vmm huge-s --mem "$GUEST_MEM" --vcpus 2 --fill 100 && wait_ready huge-s ||
+		{ not_ok "huge pages: setup"; return; }
+	local s=$VMM_PID
+	save huge-s huge-s "$f" --stopped -c 2
+	quit_vmm huge-s
+	wait_bounded "$s" 10 || kill_pids "$s"
+	if [ "$SAVE_ST" != 0 ]; then
+		not_ok "huge pages: save exit $SAVE_ST: $(cat "$WORK/huge-s.save.err")"
+	else
+		huge_restore huge-auto "$f" auto huge
+		huge_restore huge-never "$f" never small
+	fi
+	rm -f "$f"
+	thp_restore
+}
+
 # A file that must be refused by restore (into a --keep-vmm destination
 # that stays waiting) and, unless NO_INFO, by snapshot-info, with MSG in
 # both errors.
@@ -329,6 +386,7 @@ sanitizers() {
 matrix
 after_modes
 fallback
+huge_pages
 interrupted
 refused_files
 cancel

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Which files take huge pages on which route (base/thp.h): a memfd
  * follows the system's shmem_enabled, as read independently here; a file
- * on a tmpfs mount, a regular file and a pipe never count as memfds. */
+ * on a tmpfs mount, a regular file and a pipe never count as memfds; the
+ * advice for huge pages goes where a fault is their only route. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,59 @@ TEST(other_files_are_not_memfds)
 	close(p[0]);
 	close(p[1]);
 	EXPECT_EQ(KMIG_THP_NONE, kmig_memfd_thp(-1));
+}
+
+/* The VmFlags of the mapping at @addr in /proc/self/smaps carry "hg"
+ * (MADV_HUGEPAGE). */
+static bool advised(const void *addr)
+{
+	char line[512], start[32];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	bool in = false, hg = false;
+
+	if (!f)
+		return false;
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, '-') < strchr(line, ' '))
+			in = !strncmp(line, start, strlen(start));
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			hg = strstr(line, " hg") != NULL;
+	}
+	fclose(f);
+	return hg;
+}
+
+/* kmig_thp_advise: a memfd is advised exactly when its huge pages come
+ * only by a fault; any file when forced. */
+TEST(advise_follows_the_route)
+{
+	const size_t len = 4 << 20;
+	char tmp[] = "/tmp/kmig-thp-XXXXXX";
+	int fd = memfd_create("kmig-thp-test", MFD_CLOEXEC), file = mkstemp(tmp);
+	bool fault = kmig_memfd_thp(fd) == KMIG_THP_FAULT;
+	void *m, *p;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(file, 0);
+	unlink(tmp);
+	ASSERT_EQ(0, ftruncate(fd, len));
+	ASSERT_EQ(0, ftruncate(file, len));
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, file, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(fault, kmig_thp_advise(fd, m, len, false));
+	EXPECT_EQ(fault, advised(m));
+	EXPECT_FALSE(kmig_thp_advise(file, p, len, false));
+	EXPECT_FALSE(advised(p));
+	EXPECT_TRUE(kmig_thp_advise(file, p, len, true));
+	EXPECT_TRUE(advised(p));
+	TH_LOG("memfd %s", fault ? "advised (shmem_enabled=advise)" : "not advised");
+	munmap(m, len);
+	munmap(p, len);
+	close(fd);
+	close(file);
 }
 
 TEST_HARNESS_MAIN

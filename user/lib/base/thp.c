@@ -3,6 +3,7 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -57,4 +58,12 @@ enum kmig_thp_route kmig_memfd_thp(int fd)
 	if (n < 7 || memcmp(target, "/memfd:", 7))
 		return KMIG_THP_NONE;
 	return kmig_shmem_thp(NULL);
+}
+
+bool kmig_thp_advise(int fd, void *base, size_t len, bool force)
+{
+	if (!force && kmig_memfd_thp(fd) != KMIG_THP_FAULT)
+		return false;
+	madvise(base, len, MADV_HUGEPAGE);
+	return true;
 }

@@ -12,6 +12,7 @@
 
 #include "base/bits.h"
 #include "base/job.h"
+#include "base/thp.h"
 #include "vmmp/ram_vmm.h"
 #include "migrate/restore.h"
 #include "snap/snap_load.h"
@@ -69,7 +70,8 @@ int kmig_restore_create(struct kmig_restore **out, const struct kmig_restore_opt
 {
 	struct kmig_restore *r;
 
-	if (!o->vmm_path || !o->file || o->nr_threads > KMIG_MAX_WORKERS)
+	if (!o->vmm_path || !o->file || o->nr_threads > KMIG_MAX_WORKERS ||
+	    o->huge_pages > KMIG_RESTORE_HUGE_NEVER)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -82,6 +84,27 @@ int kmig_restore_create(struct kmig_restore **out, const struct kmig_restore_opt
 	kmig_job_set_wake(&r->job, wake_readers, &r->cancel);
 	*out = r;
 	return 0;
+}
+
+const char *const kmig_restore_huge_names[] = { "auto", "never", NULL };
+
+/*
+ * The reads fault the fresh memfd pages in through this mapping: under
+ * THP "advise" only its MADV_HUGEPAGE makes them huge (restore.h). The
+ * holes kmig_ram_clear() punched before are fresh ranges like any other.
+ */
+static void huge_pages(struct kmig_restore *r)
+{
+	unsigned int n = 0;
+
+	if (r->o.huge_pages == KMIG_RESTORE_HUGE_AUTO)
+		for (unsigned int i = 0; i < r->ram.nr; i++) {
+			struct kmig_ram_block *b = &r->ram.blocks[i];
+
+			n += kmig_thp_advise(b->fd, b->base, b->size, false);
+		}
+	r->st.nr_blocks = r->ram.nr;
+	r->st.huge_blocks = n;
 }
 
 /* The VMM must wait for an incoming guest; map its memfds for writing. */
@@ -120,6 +143,7 @@ static int setup_vmm(struct kmig_restore *r)
 		return fail(r, ret, "clearing the VMM's memory (block %s): %s", which,
 			    strerror(-ret));
 	r->st.ram_bytes = kmig_ram_total(&r->ram);
+	huge_pages(r);
 	return 0;
 }
 

@@ -21,6 +21,22 @@
 
 #include "pages/stats.h"
 
+/*
+ * How the VMM's fresh memfd pages are faulted in by the reads (base/thp.h:
+ * kmig_thp_advise). AUTO: where a memfd gets huge pages only by a fault
+ * (THP shmem_enabled "advise"), its mapping here gets MADV_HUGEPAGE, so an
+ * O_DIRECT read into a fresh 2 MiB range allocates one huge page (and a
+ * range with one present page is allocated whole) and the guest runs on
+ * huge pages at once. NEVER: no advice (4 KiB pages under "advise", until
+ * khugepaged collapses them).
+ */
+enum kmig_restore_huge {
+	KMIG_RESTORE_HUGE_AUTO,
+	KMIG_RESTORE_HUGE_NEVER,
+};
+
+extern const char *const kmig_restore_huge_names[];	/* "auto", "never", NULL */
+
 struct kmig_restore_opts {
 	const char *vmm_path;		/* the destination VMM, started --incoming */
 	const char *file;
@@ -28,6 +44,7 @@ struct kmig_restore_opts {
 	unsigned int vmm_timeout_ms;	/* each VMM request; 0: KMIG_VMMP_TIMEOUT_MS */
 	bool buffered;			/* no O_DIRECT */
 	bool keep_vmm;			/* refused file: leave the VMM waiting */
+	enum kmig_restore_huge huge_pages;	/* 0: KMIG_RESTORE_HUGE_AUTO */
 };
 
 struct kmig_restore_stats {
@@ -36,6 +53,8 @@ struct kmig_restore_stats {
 	char io[160];			/* O_DIRECT or buffered, and why */
 	const char *vmm_end;		/* "running", "quit", "waiting", "gone" */
 	bool data_crc, live;
+	unsigned int nr_blocks;		/* the VM's memory slots */
+	unsigned int huge_blocks;	/* of them read into with MADV_HUGEPAGE */
 	uint64_t ram_bytes, file_size, devstate_bytes;
 	uint64_t total_ns, connect_ns, validate_ns, read_ns, devstate_ns, commit_ns;
 	struct kmig_stats read;		/* pages read, absent, I/O and CRC time */

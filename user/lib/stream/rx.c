@@ -257,12 +257,9 @@ static void choose_landing(struct kmig_rx_session *s, unsigned int i)
 	 * with one data page no longer keeps its zero pages as holes, as the
 	 * source's own huge pages do not; blocks made here keep them.
 	 */
-	if (s->landing == KMIG_LAND_MAP ||
-	    (s->landing == KMIG_LAND_AUTO && s->ram_given &&
-	     kmig_memfd_thp(b->fd) == KMIG_THP_FAULT)) {
+	if ((s->landing == KMIG_LAND_MAP || (s->landing == KMIG_LAND_AUTO && s->ram_given)) &&
+	    kmig_thp_advise(b->fd, b->base, b->size, s->landing == KMIG_LAND_MAP))
 		kmig_set_bit(s->land_map, i);
-		madvise(b->base, b->size, MADV_HUGEPAGE);
-	}
 	madvise(b->base, b->size, MADV_RANDOM);
 }
 
