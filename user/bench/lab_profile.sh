@@ -45,11 +45,8 @@ case "$PERF" in record|stat|none) ;; *) echo "lab_profile.sh: --perf $PERF" >&2;
 mkdir -p "$OUT"
 . "$HERE/lib.sh"
 bench_init /tmp/kmig-prof.XXXXXX
-THP=/sys/kernel/mm/transparent_hugepage/shmem_enabled
-THP_OLD=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$THP" 2>/dev/null)
-bench_on_exit '[ -z "$THP_OLD" ] || echo "$THP_OLD" >"$THP" 2>/dev/null'
-[ -z "$THP_OLD" ] || echo advise >"$THP" 2>/dev/null ||
-	echo "lab_profile.sh: could not set $THP to advise (is $THP_OLD)" >&2
+bench_shmem_thp advise ||
+	echo "lab_profile.sh: could not set $BENCH_THP_FILE to advise (is ${BENCH_THP_OLD:-unreadable})" >&2
 
 one_run() {
 	local r=$1 land=$2 w=$WORK/$1-$2 o=$OUT/run$1-$2 rc=0 port

@@ -16,6 +16,10 @@
 #   bench_quit SOCKET          tells the VMM to exit
 #   bench_wait_file FILE [S]   waits until FILE is not empty (a port
 #                              file; S seconds at most, 5 by default)
+#   bench_shmem_thp VALUE      memfd THP ($BENCH_THP_FILE) set to VALUE for
+#                              the run, the old one (BENCH_THP_OLD, ""
+#                              if unreadable) back at exit; 1 if it could
+#                              not be set
 # Every wait is bounded: 1 if the bound passed.
 
 bench_cleanup() {
@@ -84,4 +88,13 @@ bench_wait_file() {
 		sleep 0.05
 	done
 	return 1
+}
+
+BENCH_THP_FILE=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+bench_shmem_thp() {
+	BENCH_THP_OLD=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$BENCH_THP_FILE" 2>/dev/null)
+	[ -n "$BENCH_THP_OLD" ] || return 1
+	[ "$BENCH_THP_OLD" = "$1" ] && return 0
+	echo "$1" 2>/dev/null >"$BENCH_THP_FILE" || return 1
+	bench_on_exit "echo $BENCH_THP_OLD > $BENCH_THP_FILE 2>/dev/null"
 }

@@ -29,23 +29,17 @@ else
 	REPEAT=${BENCH_REPEAT:-5} LIMIT=${BENCH_LIMIT:-30}
 fi
 CHANNELS=${BENCH_CHANNELS:-2}
-THP=/sys/kernel/mm/transparent_hugepage/shmem_enabled
-THP_OLD=
 . "$HERE/lib.sh"
 bench_init /tmp/kmig-bench.XXXXXX
-# shellcheck disable=SC2016 # expanded at exit
-bench_on_exit '[ -n "$THP_OLD" ] && echo "$THP_OLD" >"$THP" 2>/dev/null'
 
 thp_on() {
 	local want=${BENCH_THP:-advise}
 
-	[ -w "$THP" ] || { echo "memfd THP: $THP not writable: left as it is"; return; }
-	THP_OLD=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP")
-	if echo "$want" >"$THP" 2>/dev/null; then
-		echo "memfd THP: shmem_enabled set to $want for this run (was $THP_OLD; restored at the end)"
+	[ -w "$BENCH_THP_FILE" ] || { echo "memfd THP: $BENCH_THP_FILE not writable: left as it is"; return; }
+	if bench_shmem_thp "$want"; then
+		echo "memfd THP: shmem_enabled set to $want for this run (was $BENCH_THP_OLD; restored at the end)"
 	else
-		echo "memfd THP: could not set shmem_enabled (was $THP_OLD)"
-		THP_OLD=
+		echo "memfd THP: could not set shmem_enabled (was $BENCH_THP_OLD)"
 	fi
 }
 

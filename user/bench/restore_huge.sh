@@ -16,16 +16,12 @@ BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 MEM=${BENCH_MEM:-2G}
 RUNS=${BENCH_RUNS:-3}
 CH=${BENCH_CHANNELS:-2}
-THP=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 . "$(dirname "$0")/lib.sh"
 bench_need_build
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (Debian: apt-get install time)" >&2; exit 1; }
 bench_init "${BENCH_DIR:-${TMPDIR:-/tmp}}/kmig-hugebench.XXXXXX"
 
-old=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$THP" 2>/dev/null)
-if [ -n "$old" ] && [ "$old" != advise ] && echo advise 2>/dev/null >"$THP"; then
-	bench_on_exit "echo $old >$THP"
-fi
+bench_shmem_thp advise
 huge_kb() { awk '/^ShmemHugePages:/ { print $2 }' /proc/meminfo; }
 
 # restore MODE RUN: one restore into a fresh VMM; a line of $WORK/results:
@@ -54,7 +50,7 @@ bench_vmm "$WORK/src.sock" "$WORK/src.err" --mem "$MEM" --vcpus 2 --fill 100 &&
 bench_quit "$WORK/src.sock"
 wait "$VMM_PID" 2>/dev/null
 echo "restore huge pages: $MEM dense kguest, $CH readers, file on" \
-	"$(df -T "$WORK" | awk 'NR == 2 { print $2 }'), memfd THP shmem_enabled=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$THP" 2>/dev/null)," \
+	"$(df -T "$WORK" | awk 'NR == 2 { print $2 }'), memfd THP shmem_enabled=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$BENCH_THP_FILE" 2>/dev/null)," \
 	"$RUNS alternating pairs"
 : >"$WORK/results"
 for ((i = 0; i < RUNS; i++)); do
