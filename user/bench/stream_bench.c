@@ -794,7 +794,7 @@ static void section_l(const char *self, unsigned int n)
 {
 	uint64_t size = KMIG_MIN(image_size, 1ULL << 30);
 	char dir[] = "/dev/shm/kmig-bench.XXXXXX", src[PATH_MAX], kmig[PATH_MAX];
-	/* [blaster, pwrite 1, pwrite N, engine, CLI, engine by splice()][rate, cpu][run] */
+	/* [blaster, pwrite 1, pwrite N, engine, CLI, engine by map][rate, cpu][run] */
 	double v[6][2][3];
 	double side[2][3] = { { 0 } };	/* the CLI's [sender, receiver] CPU s / GiB [run] */
 	struct kmig_ram img;

@@ -27,11 +27,13 @@
  *
  * Cancel (kmig_precopy_cancel(), any thread) and every failure before
  * COMMIT end in the same recovery: the source guest is resumed if it was
- * paused, first, then the sink is cancelled (a destination never resumes
- * a guest it has no COMMIT for; a file that never committed is removed),
- * the throttle restored, dirty logging stopped. After COMMIT, only a commit that failed
- * for sure allows that; a commit with no answer leaves the source paused
- * (IN_DOUBT), never two guests running.
+ * paused, the sink cancelled (a destination never resumes a guest it has
+ * no COMMIT for; a file that never committed is removed), the throttle
+ * restored, dirty logging stopped. After a failure the guest resumes
+ * before the sink is cancelled; a cancel has cancelled the sink first,
+ * from its own thread, to end the job's waits. After COMMIT, only a
+ * commit that failed for sure allows that; a commit with no answer leaves
+ * the source paused (IN_DOUBT), never two guests running.
  */
 #ifndef KMIG_PRECOPY_H
 #define KMIG_PRECOPY_H
