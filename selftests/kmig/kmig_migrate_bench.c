@@ -527,8 +527,11 @@ static int b_parse(struct b_opts *o, int argc, char **argv)
 		default: return -1;
 		}
 	}
-	if (o->scn == S_RATES && !(o->mode[B_NAIVE] && o->mode[B_MODULE]))
-		return -1;		/* tables (a) to (c) compare those */
+	if (o->scn == S_RATES && !(o->mode[B_NAIVE] && o->mode[B_MODULE])) {
+		/* tables (a) to (c) compare those */
+		fprintf(stderr, "-S rates: -M must include naive and module\n");
+		return -1;
+	}
 	if (!o->runs || o->runs > B_MAX_RUNS || o->mem_mib < 16 || !o->ab_mib ||
 	    o->ab_mib > o->mem_mib / 2 || !o->rate[0] || o->fill > 100 ||
 	    (o->nr_rates == 2 && !o->rate[1]) ||
