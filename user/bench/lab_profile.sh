@@ -14,14 +14,17 @@
 # the JSON of each run), --codec none|zstd|lz4 (none), --mem SIZE (128M),
 # --fill PCT (100), --runs N (1), --landing auto|splice|map[,...] (auto:
 # kmig incoming's --landing; a list alternates them within each run
-# number, for an A/B in one boot), --perf record|stat|none (record:
-# perf record -a -e cpu-clock, a report by process and symbol; stat:
+# number, for an A/B in one boot), --perf record|incoming|stat|none
+# (record: perf record -a -e cpu-clock, a report by process and symbol;
+# incoming: the same of the kmig incoming process alone; stat:
 # task clock and context switches of the whole system). As bench-peer
 # does, memfd THP is set to shmem_enabled=advise for the runs (restored
 # at the end). Per run it prints the migration's total time, its data
 # pages, the CPU (user+sys s) of kmig incoming and the system's shmem huge
 # pages once it ended (both VMMs' memfds: whether the destination's pages
-# landed huge); exit status non-zero if a migration failed.
+# landed huge), and the destination VMM's CPU over the migration (its
+# threads but the vCPUs, as bench-peer counts it); exit status non-zero if
+# a migration failed.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "$HERE/.." && pwd)/build
@@ -41,12 +44,25 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$OUT" ] || { echo "lab_profile.sh: --out DIR is required" >&2; exit 2; }
-case "$PERF" in record|stat|none) ;; *) echo "lab_profile.sh: --perf $PERF" >&2; exit 2 ;; esac
+case "$PERF" in record|incoming|stat|none) ;; *) echo "lab_profile.sh: --perf $PERF" >&2; exit 2 ;; esac
 mkdir -p "$OUT"
 . "$HERE/lib.sh"
 bench_init /tmp/kmig-prof.XXXXXX
 bench_shmem_thp advise ||
 	echo "lab_profile.sh: could not set $BENCH_THP_FILE to advise (is ${BENCH_THP_OLD:-unreadable})" >&2
+
+# CPU seconds (user + system) of process $1's threads but its vCPUs
+# ("vcpu N"), as bench-peer counts a VMM's.
+vmm_cpu() {
+	local t ticks=0 f
+	for t in /proc/"$1"/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in vcpu\ *) continue ;; esac
+		f=$(sed 's/.*) //' "$t/stat" 2>/dev/null) || continue
+		set -- $f
+		ticks=$((ticks + ${12} + ${13}))
+	done
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f\n", t / hz }'
+}
 
 one_run() {
 	local r=$1 land=$2 w=$WORK/$1-$2 o=$OUT/run$1-$2 rc=0 port
@@ -55,8 +71,12 @@ one_run() {
 		--report 256 --spin 4351 --ab 32M --fill "$FILL" &&
 	bench_vmm "$w/dst.sock" "$o/dst-vmm.err" --incoming --mem "$MEM" --vcpus 1 \
 		--report 256 --spin 4351 &&
+	local dst_vmm=$VMM_PID &&
 	bench_ready "$w/src.sock" 300 || { echo "run $r: the guest did not fill" >&2; return 1; }
-	/usr/bin/time -f "%U %S" -o "$o/incoming.cpu" "$BUILD/kmig" incoming -q --json \
+	vmm_cpu "$dst_vmm" >"$o/dst-vmm.cpu0"
+	local inperf=()
+	[ "$PERF" = incoming ] && inperf=(perf record -q -e cpu-clock -F 2000 -o "$o/perf.data" --)
+	/usr/bin/time -f "%U %S" -o "$o/incoming.cpu" "${inperf[@]}" "$BUILD/kmig" incoming -q --json \
 		--landing "$land" --vmm "$w/dst.sock" --listen 127.0.0.1:0 -R "$w/port" >"$o/incoming.json" \
 		2>"$o/incoming.err" &
 	PIDS+=($!)
@@ -71,6 +91,7 @@ one_run() {
 		--to "127.0.0.1:$port" --channels 2 --compress "$CODEC" --downtime-limit 300 \
 		--keep-source --max-iterations 30 >"$o/migrate.json" 2>"$o/migrate.err" || rc=1
 	wait "${PIDS[-1]}" || rc=1
+	vmm_cpu "$dst_vmm" >"$o/dst-vmm.cpu1"
 	awk -v r="$r" -v l="$land" '/^ShmemHugePages:/ {
 		printf "run %s, --landing %s: %d MiB of shmem in huge pages (both VMMs)\n", r, l, $2 / 1024 }' /proc/meminfo
 	bench_quit "$w/src.sock"
@@ -83,13 +104,15 @@ o, r, rc = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
     j = json.load(open(o + "/migrate.json"))
     cpu = sum(float(x) for x in open(o + "/incoming.cpu").read().split()[-2:])
-    print("run %s: total %.2f s, downtime %.1f ms, data pages %d, kmig incoming CPU %.2f s%s" % (
-        r, j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, j["pages_normal"], cpu,
+    vmm = float(open(o + "/dst-vmm.cpu1").read()) - float(open(o + "/dst-vmm.cpu0").read())
+    print("run %s: total %.2f s, downtime %.1f ms, data pages %d, kmig incoming CPU %.2f s, "
+          "destination VMM CPU %.2f s%s" % (
+        r, j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, j["pages_normal"], cpu, vmm,
         "" if rc == "0" else " (FAILED)"))
 except (OSError, ValueError, KeyError) as e:
     print("run %s: FAILED (%s; see %s)" % (r, e, o))
 EOF
-	if [ "$PERF" = record ]; then
+	if [ "$PERF" = record ] || [ "$PERF" = incoming ]; then
 		perf report -i "$o/perf.data" --no-children --sort comm,dso,sym -g none --stdio \
 			2>/dev/null | grep "%" | head -40 >"$o/report.txt"
 		head -15 "$o/report.txt"
