@@ -33,7 +33,8 @@ void kt_proc_start(struct kt_proc *p, const char *log, const char *const *argv,
 int kt_proc_wait(struct kt_proc *p, int timeout_ms);
 /* SIGKILL and reap, if still running. */
 void kt_proc_kill(struct kt_proc *p);
-/* A whole file, NUL-terminated, malloc'd; "" if it cannot be read. */
+/* A whole file (read to its end: /proc files too), NUL-terminated,
+ * malloc'd; "" if it cannot be read. */
 char *kt_file_read(const char *path);
 
 /* ---- reports (kt_mig.c) ---- */

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,21 +67,22 @@ void kt_proc_kill(struct kt_proc *p)
 	p->pid = 0;
 }
 
+/*
+ * To its end, not to st_size: files of /proc report a size of 0 (reading
+ * /proc/meminfo by its size gave "" and every THP figure of the migration
+ * bench 0). getdelim() grows the buffer; the files read here hold no NUL.
+ */
 char *kt_file_read(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *buf = NULL;
-	size_t len = 0, n;
+	size_t cap = 0;
 
 	if (f) {
-		struct stat sb;
-
-		if (!fstat(fileno(f), &sb))
-			len = sb.st_size;
-		buf = malloc(len + 1);
-		n = buf ? fread(buf, 1, len, f) : 0;
-		if (buf)
-			buf[n] = '\0';
+		if (getdelim(&buf, &cap, '\0', f) < 0) {
+			free(buf);
+			buf = NULL;
+		}
 		fclose(f);
 	}
 	if (!buf)
