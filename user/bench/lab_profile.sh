@@ -98,16 +98,17 @@ one_run() {
 	bench_quit "$w/dst.sock"
 	wait
 	PIDS=()
-	python3 - "$o" "$r, --landing $land" "$rc" <<'EOF'
+	python3 - "$o" "$r, --landing $land" "$rc" "$PERF" <<'EOF'
 import json, sys
-o, r, rc = sys.argv[1], sys.argv[2], sys.argv[3]
+o, r, rc, perf = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 try:
     j = json.load(open(o + "/migrate.json"))
     cpu = sum(float(x) for x in open(o + "/incoming.cpu").read().split()[-2:])
     vmm = float(open(o + "/dst-vmm.cpu1").read()) - float(open(o + "/dst-vmm.cpu0").read())
-    print("run %s: total %.2f s, downtime %.1f ms, data pages %d, kmig incoming CPU %.2f s, "
+    print("run %s: total %.2f s, downtime %.1f ms, data pages %d, kmig incoming CPU %.2f s%s, "
           "destination VMM CPU %.2f s%s" % (
-        r, j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, j["pages_normal"], cpu, vmm,
+        r, j["total_ns"] / 1e9, j["downtime_ns"] / 1e6, j["pages_normal"], cpu,
+        " (perf's own included)" if perf == "incoming" else "", vmm,
         "" if rc == "0" else " (FAILED)"))
 except (OSError, ValueError, KeyError) as e:
     print("run %s: FAILED (%s; see %s)" % (r, e, o))
