@@ -92,8 +92,7 @@ one_run() {
 		--keep-source --max-iterations 30 >"$o/migrate.json" 2>"$o/migrate.err" || rc=1
 	wait "${PIDS[-1]}" || rc=1
 	vmm_cpu "$dst_vmm" >"$o/dst-vmm.cpu1"
-	awk -v r="$r" -v l="$land" '/^ShmemHugePages:/ {
-		printf "run %s, --landing %s: %d MiB of shmem in huge pages (both VMMs)\n", r, l, $2 / 1024 }' /proc/meminfo
+	echo "run $r, --landing $land: $(($(bench_shmem_huge_kb) / 1024)) MiB of shmem in huge pages (both VMMs)"
 	bench_quit "$w/src.sock"
 	bench_quit "$w/dst.sock"
 	wait

@@ -20,6 +20,8 @@
 #                              the run, the old one (BENCH_THP_OLD, ""
 #                              if unreadable) back at exit; 1 if it could
 #                              not be set
+#   bench_shmem_thp_now        memfd THP's selected value ("" if unreadable)
+#   bench_shmem_huge_kb        /proc/meminfo's ShmemHugePages, kB
 # Every wait is bounded: 1 if the bound passed.
 
 bench_cleanup() {
@@ -91,8 +93,10 @@ bench_wait_file() {
 }
 
 BENCH_THP_FILE=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+bench_shmem_thp_now() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$BENCH_THP_FILE" 2>/dev/null; }
+bench_shmem_huge_kb() { awk '/^ShmemHugePages:/ { print $2 }' /proc/meminfo; }
 bench_shmem_thp() {
-	BENCH_THP_OLD=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$BENCH_THP_FILE" 2>/dev/null)
+	BENCH_THP_OLD=$(bench_shmem_thp_now)
 	[ -n "$BENCH_THP_OLD" ] || return 1
 	[ "$BENCH_THP_OLD" = "$1" ] && return 0
 	echo "$1" 2>/dev/null >"$BENCH_THP_FILE" || return 1

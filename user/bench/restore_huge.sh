@@ -22,7 +22,6 @@ bench_need_build
 bench_init "${BENCH_DIR:-${TMPDIR:-/tmp}}/kmig-hugebench.XXXXXX"
 
 bench_shmem_thp advise
-huge_kb() { awk '/^ShmemHugePages:/ { print $2 }' /proc/meminfo; }
 
 # restore MODE RUN: one restore into a fresh VMM; a line of $WORK/results:
 # mode total_s read_s cpu_s huge_mib
@@ -30,11 +29,11 @@ restore() {
 	local mode=$1 j=$WORK/$1.$2.json base huge
 	bench_vmm "$WORK/dst.sock" "$WORK/dst.err" --mem "$MEM" --vcpus 2 --incoming ||
 		{ echo "dst VMM: $(cat "$WORK/dst.err")"; return 1; }
-	base=$(huge_kb)
+	base=$(bench_shmem_huge_kb)
 	/usr/bin/time -f "%U %S" -o "$WORK/cpu" "$BUILD/kmig" restore --json -c "$CH" \
 		--vmm "$WORK/dst.sock" --file "$WORK/g.snap" --huge-pages "$mode" >"$j" 2>"$WORK/rest.err" ||
 		{ echo "restore $mode: $(cat "$WORK/rest.err")"; bench_quit "$WORK/dst.sock"; return 1; }
-	huge=$(($(huge_kb) - base))
+	huge=$(($(bench_shmem_huge_kb) - base))
 	python3 -S -c 'import json, sys
 j = json.load(open(sys.argv[1])); u, s = map(float, open(sys.argv[3]).read().split()[-2:])
 print(sys.argv[2], j["total_ns"] / 1e9, j["read_ns"] / 1e9, u + s, int(sys.argv[4]) / 1024)' \
@@ -50,7 +49,7 @@ bench_vmm "$WORK/src.sock" "$WORK/src.err" --mem "$MEM" --vcpus 2 --fill 100 &&
 bench_quit "$WORK/src.sock"
 wait "$VMM_PID" 2>/dev/null
 echo "restore huge pages: $MEM dense kguest, $CH readers, file on" \
-	"$(df -T "$WORK" | awk 'NR == 2 { print $2 }'), memfd THP shmem_enabled=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$BENCH_THP_FILE" 2>/dev/null)," \
+	"$(df -T "$WORK" | awk 'NR == 2 { print $2 }'), memfd THP shmem_enabled=$(bench_shmem_thp_now)," \
 	"$RUNS alternating pairs"
 : >"$WORK/results"
 for ((i = 0; i < RUNS; i++)); do
