@@ -14,7 +14,8 @@
 # the JSON of each run), --codec none|zstd|lz4 (none), --mem SIZE (128M),
 # --fill PCT (100), --runs N (1), --landing auto|splice|map[,...] (auto:
 # kmig incoming's --landing; a list alternates them within each run
-# number, for an A/B in one boot), --perf record|incoming|stat|none
+# number, for an A/B in one boot), --channels N[,...] (2, as bench-peer;
+# a list alternates the same way), --perf record|incoming|stat|none
 # (record: perf record -a -e cpu-clock, a report by process and symbol;
 # incoming: the same of the kmig incoming process alone; stat:
 # task clock and context switches of the whole system). As bench-peer
@@ -28,7 +29,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "$HERE/.." && pwd)/build
-OUT= CODEC=none MEM=128M FILL=100 RUNS=1 PERF=record LANDINGS=auto
+OUT= CODEC=none MEM=128M FILL=100 RUNS=1 PERF=record LANDINGS=auto CHANNELS=2
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) BUILD=$2; shift ;;
@@ -38,6 +39,7 @@ while [ $# -gt 0 ]; do
 	--fill) FILL=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
 	--landing) LANDINGS=$2; shift ;;
+	--channels) CHANNELS=$2; shift ;;
 	--perf) PERF=$2; shift ;;
 	*) echo "lab_profile.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
@@ -65,7 +67,8 @@ vmm_cpu() {
 }
 
 one_run() {
-	local r=$1 land=$2 w=$WORK/$1-$2 o=$OUT/run$1-$2 rc=0 port
+	local r=$1 land=$2 chans=$3 w=$WORK/$1-$2-$3 o=$OUT/run$1-$2-c$3 rc=0 port
+	local what="$r, --landing $land --channels $chans"
 	mkdir -p "$w" "$o"
 	bench_vmm "$w/src.sock" "$o/src-vmm.err" --mem "$MEM" --vcpus 1 --seed 7 \
 		--report 256 --spin 4351 --ab 32M --fill "$FILL" &&
@@ -88,16 +91,16 @@ one_run() {
 	stat) perf=(perf stat -a -e task-clock,context-switches -o "$o/perf-stat.txt" --) ;;
 	esac
 	timeout 600 "${perf[@]}" "$BUILD/kmig" migrate --json --vmm "$w/src.sock" \
-		--to "127.0.0.1:$port" --channels 2 --compress "$CODEC" --downtime-limit 300 \
+		--to "127.0.0.1:$port" --channels "$chans" --compress "$CODEC" --downtime-limit 300 \
 		--keep-source --max-iterations 30 >"$o/migrate.json" 2>"$o/migrate.err" || rc=1
 	wait "${PIDS[-1]}" || rc=1
 	vmm_cpu "$dst_vmm" >"$o/dst-vmm.cpu1"
-	echo "run $r, --landing $land: $(($(bench_shmem_huge_kb) / 1024)) MiB of shmem in huge pages (both VMMs)"
+	echo "run $what: $(($(bench_shmem_huge_kb) / 1024)) MiB of shmem in huge pages (both VMMs)"
 	bench_quit "$w/src.sock"
 	bench_quit "$w/dst.sock"
 	wait
 	PIDS=()
-	python3 - "$o" "$r, --landing $land" "$rc" "$PERF" <<'EOF'
+	python3 - "$o" "$what" "$rc" "$PERF" <<'EOF'
 import json, sys
 o, r, rc, perf = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 try:
@@ -124,7 +127,9 @@ EOF
 status=0
 for r in $(seq "$RUNS"); do
 	for land in ${LANDINGS//,/ }; do
-		one_run "$r" "$land" || status=1
+		for chans in ${CHANNELS//,/ }; do
+			one_run "$r" "$land" "$chans" || status=1
+		done
 	done
 done
 exit $status
