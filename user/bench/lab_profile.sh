@@ -75,7 +75,7 @@ one_run() {
 	bench_vmm "$w/dst.sock" "$o/dst-vmm.err" --incoming --mem "$MEM" --vcpus 1 \
 		--report 256 --spin 4351 &&
 	local dst_vmm=$VMM_PID &&
-	bench_ready "$w/src.sock" 300 || { echo "run $r: the guest did not fill" >&2; return 1; }
+	bench_ready "$w/src.sock" 300 || { echo "run $what: the guest did not fill" >&2; return 1; }
 	vmm_cpu "$dst_vmm" >"$o/dst-vmm.cpu0"
 	local inperf=()
 	[ "$PERF" = incoming ] && inperf=(perf record -q -e cpu-clock -F 2000 -o "$o/perf.data" --)
@@ -83,7 +83,7 @@ one_run() {
 		--landing "$land" --vmm "$w/dst.sock" --listen 127.0.0.1:0 -R "$w/port" >"$o/incoming.json" \
 		2>"$o/incoming.err" &
 	PIDS+=($!)
-	bench_wait_file "$w/port" 30 || { echo "run $r: kmig incoming did not listen" >&2; return 1; }
+	bench_wait_file "$w/port" 30 || { echo "run $what: kmig incoming did not listen" >&2; return 1; }
 	port=$(cat "$w/port")
 	local perf=()
 	case "$PERF" in
