@@ -74,6 +74,20 @@ int cli_write_ready(const char *path, uint16_t port);
 		     "map (a 2 MiB range with any data page is then\n" \
 		     "allocated whole)") }
 
+/* --no-page-sums: the sender's (migrate, send) and the receiver's
+ * (incoming, receive); both ends must say it (KMIG_FEAT_NO_PSUM). */
+#define CLI_NO_PAGE_SUMS_SEND(T, f) \
+	{ CLI_FLAG("no-page-sums", 0, T, f, \
+		   "send pages without their page sums, as QEMU does, for\n" \
+		   "a link you trust (plaintext; the receiver must say\n" \
+		   "--no-page-sums too): a byte corrupted in transit is\n" \
+		   "then not detected; TLS checks every byte anyway") }
+#define CLI_NO_PAGE_SUMS_RECV(T, f) \
+	{ CLI_FLAG("no-page-sums", 0, T, f, \
+		   "accept pages without page sums from a plaintext\n" \
+		   "sender that asks (--no-page-sums there): trust the\n" \
+		   "link; pages that come with them are still checked") }
+
 /* TLS options (cli/tls.c): the same four in migrate, incoming, send and
  * receive; CLI_TLS_OPTIONS(args type, field of type struct cli_tls). */
 struct kmig_tls;

@@ -38,6 +38,7 @@ static const struct cli_opt options[] = {
 	{ CLI_FLAG("keep-vmm", 'k', A, o.keep_vmm,
 		   "after a failure, leave the VMM waiting instead of telling\n"
 		   "it to quit (its guest never runs either way)") },
+	CLI_NO_PAGE_SUMS_RECV(A, o.stream.no_page_sums),
 	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "report as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no report, no progress line") },

@@ -83,6 +83,7 @@ static const struct cli_opt options[] = {
 	{ CLI_IDLE_TIMEOUT(A, o.stream.idle_timeout_ms) },
 	{ CLI_DURATION("vmm-timeout", 0, A, o.pc.vmm_timeout_ms, 1, 3600, CLI_NS_S, CLI_NS_MS,
 		       "SEC", "for each answer of the source VMM (default 30)") },
+	CLI_NO_PAGE_SUMS_SEND(A, o.stream.no_page_sums),
 	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "report as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no report, no progress line") },

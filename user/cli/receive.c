@@ -45,6 +45,7 @@ static const struct cli_opt options[] = {
 	{ CLI_SIZE("max-ram", 'm', A, o.max_ram, 1, 0, "SIZE",
 		   "refuse block tables larger than SIZE (default: this\nmachine's memory)") },
 	CLI_LANDING_OPTION(A, o.landing),
+	CLI_NO_PAGE_SUMS_RECV(A, o.no_page_sums),
 	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "statistics as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no statistics, no progress line") },

@@ -68,6 +68,7 @@ static const struct cli_opt options[] = {
 	{ CLI_STR("device-state", 'd', A, devstate_path, "FILE",
 		  "send FILE's bytes as the device-state blob") },
 	{ CLI_IDLE_TIMEOUT(A, o.idle_timeout_ms) },
+	CLI_NO_PAGE_SUMS_SEND(A, o.no_page_sums),
 	CLI_TLS_OPTIONS(A, tls),
 	{ CLI_FLAG("json", 'j', A, json, "statistics as JSON") },
 	{ CLI_FLAG("quiet", 'q', A, quiet, "no statistics, no progress line") },

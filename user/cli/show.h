@@ -45,9 +45,10 @@ static inline double cli_mib_s(uint64_t bytes, uint64_t ns)
 /* kmig send / receive, and the "stream" / "read" part of the others. */
 void cli_stream_table(FILE *f, const char *cmd, const struct kmig_stats *st);
 void cli_stream_json(struct json *j, const char *key, const struct kmig_stats *st);
-/* What TLS ran: "TLSv1.3 TLS_AES_128_GCM_SHA256, kernel TLS to send", or
- * "no TLS (plaintext)"; and as the JSON object "tls". */
-const char *cli_tls_words(const struct kmig_tls_stats *t);
+/* What protected the pages: "TLSv1.3 TLS_AES_128_GCM_SHA256, kernel TLS to
+ * send", or "no TLS (plaintext), page sums" (or "no page sums"); and TLS
+ * as the JSON object "tls". */
+const char *cli_tls_words(const struct kmig_stats *st);
 void cli_tls_json(struct json *j, const struct kmig_tls_stats *t);
 
 /* kmig migrate and kmig save (and migrate-status). */

@@ -217,7 +217,7 @@ void cli_migrate_table(FILE *f, const char *cmd, const struct kmig_migrate_stats
 	fprintf(f, "  RAM               %.1f MiB, %u channel%s, codec %s%s\n", cli_mib(st->ram_bytes),
 		st->stream.nr_channels, st->stream.nr_channels == 1 ? "" : "s",
 		st->stream.auto_compress ? "auto:" : "", st->stream.codec ? st->stream.codec : "-");
-	fprintf(f, "  channels          %s\n", cli_tls_words(&st->stream.tls));
+	fprintf(f, "  channels          %s\n", cli_tls_words(&st->stream));
 	fprintf(f, "  transferred       %.1f MiB on the wire, %.1f MiB/s over the migration\n",
 		cli_mib(s->bytes_wire), throughput_mib(st));
 	fprintf(f, "  pages             zero %llu (%llu never read), normal %llu (compressed %llu)\n",
@@ -481,7 +481,7 @@ void cli_incoming_table(FILE *f, const struct kmig_incoming_stats *st)
 	fprintf(f, "  RAM               %.1f MiB in the VMM's memfds, %u channel%s, codec %s\n",
 		cli_mib(st->ram_bytes), st->stream.nr_channels, st->stream.nr_channels == 1 ? "" : "s",
 		st->stream.codec ? st->stream.codec : "-");
-	fprintf(f, "  channels          %s\n", cli_tls_words(&st->stream.tls));
+	fprintf(f, "  channels          %s\n", cli_tls_words(&st->stream));
 	fprintf(f, "  received          %.1f MiB on the wire in %.3f s\n", cli_mib(s->bytes_wire),
 		st->receive_ns / 1e9);
 	fprintf(f, "  pages             zero markers %llu (%llu cleared a written page, the rest "

@@ -42,7 +42,7 @@ void cli_stream_table(FILE *f, const char *cmd, const struct kmig_stats *st)
 
 	fprintf(f, "kmig %s: %u channel%s, codec %s%s, %s\n", cmd, st->nr_channels,
 		st->nr_channels == 1 ? "" : "s", st->auto_compress ? "auto:" : "", st->codec,
-		cli_tls_words(&st->tls));
+		cli_tls_words(st));
 	fprintf(f, "  total time        %10.3f s (setup %.3f, pages %.3f, finish %.3f)\n",
 		cli_secs(st->ns_total), cli_secs(st->ns_phase[KMIG_PHASE_SETUP]),
 		cli_secs(st->ns_phase[KMIG_PHASE_PAGES]), cli_secs(st->ns_phase[KMIG_PHASE_FINISH]));
@@ -72,12 +72,14 @@ void cli_stream_table(FILE *f, const char *cmd, const struct kmig_stats *st)
 	print_chan(f, "total", s);
 }
 
-const char *cli_tls_words(const struct kmig_tls_stats *t)
+const char *cli_tls_words(const struct kmig_stats *st)
 {
+	const struct kmig_tls_stats *t = &st->tls;
 	static __thread char buf[128];
 
 	if (!t->on)
-		return "no TLS (plaintext)";
+		return st->no_page_sums ? "no TLS (plaintext), no page sums (--no-page-sums)" :
+		       "no TLS (plaintext), page sums";
 	snprintf(buf, sizeof(buf), "%s %s, %s", t->version, t->cipher,
 		 t->ktls_tx && t->ktls_rx ? "kernel TLS" : t->ktls_tx ? "kernel TLS to send" :
 		 t->ktls_rx ? "kernel TLS to receive" : "userspace TLS");
@@ -114,6 +116,7 @@ void cli_stream_json(struct json *j, const char *key, const struct kmig_stats *s
 	json_str(j, "role", st->role);
 	json_str(j, "codec", st->codec);
 	json_bool(j, "auto_compress", st->auto_compress);
+	json_bool(j, "no_page_sums", st->no_page_sums);
 	json_u64(j, "channels", st->nr_channels);
 	json_u64(j, "ram_bytes", st->ram_bytes);
 	json_u64(j, "pages_queued", st->pages_queued);

@@ -387,6 +387,12 @@ mismatch_cases() {
 		--mem 256M --vcpus 2
 	mismatch_case vcpu-mismatch "receiver: destination VMM: handing over the device state: .*2 vCPUs" \
 		--mem "$GUEST_MEM" --vcpus 1
+	# --no-page-sums on the source alone: refused at the hello, before a
+	# page went out; the source runs on.
+	MIG_MORE=--no-page-sums IN_REGEX="not allowed here \(--no-page-sums\)" \
+		fail_case nosum-one-sided "" "" : 1 \
+		"failed: .*not allowed here \(--no-page-sums\).*keeps running"
+	unset MIG_MORE IN_REGEX
 }
 
 # A cancel after COMMIT is refused; the migration completes.

@@ -16,6 +16,8 @@
 #              on "advise", map and auto must land the guest's RAM in huge
 #              pages (/proc/meminfo's ShmemHugePages grows by at least
 #              half the guest), splice must not
+#   nosum:     --no-page-sums on both ends (a trusted link): completes,
+#              0 bad pages, and the report says no page sums
 #   repeat:    one guest hops MIGRATE_REPEAT (default 20) times, checked
 #              after every hop: 0 bad pages
 #   iterate:   a dirty rate and a bandwidth limit that need several
@@ -190,6 +192,16 @@ tls_cases() {
 		migrate_case tls-x509-4 -c 4 -z lz4 --tls-creds "$P/src" --tls-peer dst.test
 }
 
+# Pages without page sums on a link both ends trust (--no-page-sums).
+nosum_check() {
+	[ "$(json_get "$WORK/$1.json" 'j["stream"]["no_page_sums"]')" = True ] ||
+		{ not_ok "$1: the report does not say no page sums"; return 1; }
+}
+nosum_case() {
+	IN_ARGS=--no-page-sums AFTER_CHECKS=nosum_check SRC_ARGS=$MATRIX_SRC \
+		migrate_case nosum -c 2 --no-page-sums
+}
+
 # Stray connections to kmig incoming's port (a port scan, a client that is
 # not kmig) before and during the migration: refused, logged with their
 # address, and the migration completes as if they were not there.
@@ -295,6 +307,7 @@ all)
 	loopback_matrix
 	landing_cases
 	tls_cases
+	nosum_case
 	stray_case
 	netns_matrix
 	repeat_hops

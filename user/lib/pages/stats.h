@@ -70,6 +70,8 @@ struct kmig_stats {
 	const char *role;	/* "send" or "receive" */
 	const char *codec;
 	int auto_compress;
+	int no_page_sums;	/* plaintext pages without page sums
+				 * (--no-page-sums on both ends) */
 	unsigned int nr_channels;
 	uint64_t ram_bytes;	/* size of all blocks */
 	uint64_t pages_queued;	/* sender: pages handed to kmig_send_queue() */

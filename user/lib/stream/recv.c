@@ -234,11 +234,14 @@ static int hello_session_check(struct kmig_recv *r, const struct kmig_tls_conn *
 			       const struct kmig_hello *h, struct kmig_err *e)
 {
 	bool sw = h->features & KMIG_FEAT_SWITCHOVER;
+	bool no_psum = h->features & KMIG_FEAT_NO_PSUM;
 	int ret = hello_peer_check(r, t, h, e);
 
 	if (ret)
 		return ret;
-
+	/* The reply carries 64 bytes of the message: short. */
+	if (no_psum && !t && !r->o.no_page_sums)
+		return kmig_err_set(e, -EPROTO, "no page sums: not allowed here (--no-page-sums)");
 	if (sw != !!r->o.switchover)
 		return kmig_err_set(e, -EPROTO, sw ? "a live migration: use kmig incoming" :
 				    "not a live migration (kmig migrate)");
@@ -255,6 +258,10 @@ static int hello_session_check(struct kmig_recv *r, const struct kmig_tls_conn *
 		return kmig_err_set(e, -EPROTO, "channel %u: %u channels codec %u, expected "
 				    "%u channels codec %u", h->channel, h->nr_channels, h->codec,
 				    r->nr, r->sess.codec);
+	if (no_psum != r->sess.no_psum)
+		return kmig_err_set(e, -EPROTO, "channel %u: page sums %s, channel 0's %s",
+				    h->channel, no_psum ? "off" : "on",
+				    r->sess.no_psum ? "off" : "on");
 	if (r->chans[h->channel].fd >= 0)
 		return kmig_err_set(e, -EACCES, "channel %u twice", h->channel);
 	return 0;
@@ -269,6 +276,7 @@ static int session_start(struct kmig_recv *r, const struct kmig_tls_conn *t,
 	r->nr = h->nr_channels;
 	kmig_rx_session_init(&r->sess, r->ram, h->nr_channels, h->codec);
 	r->sess.switchover = h->features & KMIG_FEAT_SWITCHOVER;
+	r->sess.no_psum = h->features & KMIG_FEAT_NO_PSUM;
 	r->sess.max_ram = r->o.max_ram;
 	r->sess.create = r->o.create_block;
 	r->sess.create_arg = r->o.create_arg;
@@ -853,6 +861,7 @@ void kmig_recv_stats(struct kmig_recv *r, struct kmig_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->role = "receive";
 	st->codec = r->sess_init ? kmig_codec_name(r->sess.codec) : "?";
+	st->no_page_sums = r->sess_init && r->sess.no_psum && !r->o.tls;
 	st->nr_channels = r->nr;
 	st->ram_bytes = kmig_ram_total(r->ram);
 	st->devstate_bytes = r->sess_init ? r->sess.devstate_len : 0;

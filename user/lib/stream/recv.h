@@ -51,6 +51,10 @@ struct kmig_recv_opts {
 	void *create_arg;
 	enum kmig_landing landing;	/* fresh pages of blocks with a file
 					 * (rx.h); 0: KMIG_LAND_AUTO */
+	int no_page_sums;		/* accept a plaintext sender's pages
+					 * without page sums (KMIG_FEAT_NO_PSUM):
+					 * trust the link. Otherwise its hello
+					 * is refused. */
 	/* TLS on every channel (tls/tls.h; the caller's, kept until
 	 * destroy); NULL: plaintext. Then a connection whose handshake
 	 * fails, or whose hello inside TLS is not of this session's peer

@@ -88,6 +88,8 @@ struct kmig_rx_session {
 	unsigned int nr_channels;
 	uint8_t codec;			/* from the hellos */
 	bool switchover;		/* KMIG_FEAT_SWITCHOVER: COMMIT may follow END */
+	bool no_psum;			/* KMIG_FEAT_NO_PSUM, allowed: plaintext
+					 * PAGES may come without page sums */
 	uint64_t chunk_base[KMIG_MAX_BLOCKS + 1];
 	enum kmig_landing landing;	/* set before the table comes */
 	uint64_t land_map[KMIG_MAX_BLOCKS / 64];	/* blocks landed through

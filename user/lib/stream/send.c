@@ -121,7 +121,8 @@ static int send_hello(const struct kmig_send *s, const struct kmig_send_chan *ch
 	struct kmig_hello h = {
 		.version = KMIG_WIRE_VERSION,
 		.features = KMIG_FEAT_SYNC | KMIG_FEAT_DEVSTATE |
-			    (s->o.switchover ? KMIG_FEAT_SWITCHOVER : 0),
+			    (s->o.switchover ? KMIG_FEAT_SWITCHOVER : 0) |
+			    (s->o.no_page_sums && !s->o.tls ? KMIG_FEAT_NO_PSUM : 0),
 		.channel = ch->id, .nr_channels = s->nr, .codec = s->o.codec,
 		.page_shift = KMIG_PAGE_SHIFT, .chunk_pages = KMIG_CHUNK_PAGES,
 	};
@@ -433,6 +434,7 @@ void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st)
 	st->role = "send";
 	st->codec = kmig_codec_name(s->o.codec);
 	st->auto_compress = s->o.auto_compress;
+	st->no_page_sums = s->o.no_page_sums && !s->o.tls;
 	st->nr_channels = s->nr;
 	st->ram_bytes = kmig_ram_total(s->ram);
 	st->pages_queued = s->pool.pages_queued;

@@ -59,6 +59,10 @@ struct kmig_send_opts {
 					 * fails the session; 0: KMIG_IDLE_TIMEOUT_MS */
 	int switchover;			/* live migration: PREPARED/COMMIT/RESUMED
 					 * after finish (KMIG_FEAT_SWITCHOVER) */
+	int no_page_sums;		/* plaintext pages without page sums
+					 * (KMIG_FEAT_NO_PSUM): for a trusted
+					 * link; the receiver must allow it
+					 * (kmig_recv_opts.no_page_sums) */
 	/* TLS on every channel (tls/tls.h; the caller's, kept until
 	 * destroy); NULL: plaintext. Each channel's handshake, then its
 	 * hello inside TLS, one channel after the other. */

@@ -12,7 +12,9 @@
  * then each run of consecutive pages becomes one frame, which the receiver
  * decodes straight into the run's place. Under TLS no page sum is computed
  * (KMIG_PKT_F_NO_PSUM): the encryption reads each page once and its tag
- * protects the bytes end to end.
+ * protects the bytes end to end. Nor with no_page_sums (a link both ends
+ * trust, KMIG_FEAT_NO_PSUM): then a dense page is not read here at all
+ * (the zero check stops at its first non-zero word), as in QEMU.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -211,7 +213,7 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	bool want = want_compress(ch);
 	/* Under TLS each record's tag authenticates the page bytes end to
 	 * end: the encryption is the one pass over a page, no page sum. */
-	bool psum = !ch->tls;
+	bool psum = !ch->tls && !ch->s->o.no_page_sums;
 	size_t lists_len;
 	int npay, ret;
 

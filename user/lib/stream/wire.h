@@ -45,7 +45,14 @@
  * receiver reports RESUMED (or ERROR) once its guest runs. Both sides must
  * agree: a receiver that is not a migration destination refuses it. */
 #define KMIG_FEAT_SWITCHOVER	(1ULL << 2)
-#define KMIG_FEAT_ALL		(KMIG_FEAT_SYNC | KMIG_FEAT_DEVSTATE | KMIG_FEAT_SWITCHOVER)
+/* Plaintext PAGES without page sums (KMIG_PKT_F_NO_PSUM), as QEMU sends
+ * them: only for a link both ends were told to trust. A receiver not told
+ * so refuses the hello, so a peer cannot turn the check off on its own.
+ * Under TLS the records' tags protect the pages and the bit changes
+ * nothing. */
+#define KMIG_FEAT_NO_PSUM	(1ULL << 3)
+#define KMIG_FEAT_ALL		(KMIG_FEAT_SYNC | KMIG_FEAT_DEVSTATE | KMIG_FEAT_SWITCHOVER | \
+				 KMIG_FEAT_NO_PSUM)
 
 #define KMIG_SESSION_ID_LEN	16
 
