@@ -77,8 +77,9 @@ def parse():
     # the lab (TCG) it deflates at about a MB/s and one 256 MiB migration
     # outlasts --timeout.
     ap.add_argument("--codecs", default="none,zstd,lz4",
-                    help="live and link codecs: none, zlib, zstd, lz4 (kmig only); "
-                    "default none,zstd,lz4")
+                    help="live and link codecs: none, zlib, zstd, lz4 (kmig only), "
+                    "nosum (kmig only: none with --no-page-sums on both ends, "
+                    "unchecked pages as QEMU's); default none,zstd,lz4")
     ap.add_argument("--channels", type=int, default=2)
     ap.add_argument("--downtime-limit", type=int, default=300, dest="downtime_ms")
     ap.add_argument("--max-iterations", type=int, default=30,
@@ -165,6 +166,10 @@ def setup(a):
     cfg.max_iterations = a.max_iterations
     cfg.timeout, cfg.link, cfg.port = a.timeout, a.link, 4400
     cfg.codecs = a.codecs.split(",")
+    bad = [c for c in cfg.codecs if c not in ("none", "zlib", "zstd", "lz4", "nosum")]
+    if bad:
+        raise SystemExit("peer_bench: --codecs: unknown %s (none, zlib, zstd, lz4, nosum)" %
+                         ",".join(bad))
     cfg.mem = pg.parse_size(a.mem)
     cfg.mem_text = pg.fmt_size(cfg.mem)
     cfg.scale_sizes = [pg.parse_size(s) for s in a.scale_sizes.split(",")]

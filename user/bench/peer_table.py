@@ -140,11 +140,14 @@ def get(med, scen, codec, tool, key):
 
 def side_by_side(med, scenarios, metrics, codecs=("none",), kmig_only=()):
     """Rows: scenario x metric; columns: QEMU, kmig, k/Q per codec, then a
-    kmig column per codec only kmig has."""
+    kmig column per codec only kmig has, each with its ratio to QEMU's
+    codec none when that ran."""
     head = ["scenario", "metric"]
     for c in codecs:
         head += ["%s QEMU" % c, "kmig", "k/Q"]
-    head += ["%s kmig" % c for c in kmig_only]
+    vs_none = "none" in codecs
+    for c in kmig_only:
+        head += ["%s kmig" % c] + (["k/Q none"] if vs_none else [])
     rows = []
     for scen in scenarios:
         s = scen
@@ -154,7 +157,11 @@ def side_by_side(med, scenarios, metrics, codecs=("none",), kmig_only=()):
                 q, k = med.get((scen, c, "qemu")), med.get((scen, c, "kmig"))
                 row += [cell(q, key, fmt), cell(k, key, fmt),
                         ratio(k and k.get(key), q and q.get(key))]
-            row += [cell(med.get((scen, c, "kmig")), key, fmt) for c in kmig_only]
+            for c in kmig_only:
+                k, q = med.get((scen, c, "kmig")), med.get((scen, "none", "qemu"))
+                row.append(cell(k, key, fmt))
+                if vs_none:
+                    row.append(ratio(k and k.get(key), q and q.get(key)))
             rows.append(row)
             s = ""
     table(head, rows)
