@@ -295,11 +295,23 @@ refused_files() {
 
 # cancelled_save NAME HOOK STATE [save args]: kmig-test save with HOOK
 # (sigint at a point): exit 1, "cancelled by signal SIGINT during STATE",
-# no file left, the source runs intact.
+# no file left, the source runs intact. A hook at a later precopy
+# iteration (precopy-N, N > 0) exists only if precopy has not converged
+# by then, which a guest starved of CPU (a loaded machine: seen with two
+# CI runs side by side) cannot promise: a save that completed without
+# reaching it is tried again, up to 3 times, and said so.
 cancelled_save() {
-	local name=$1 hook=$2 state=$3
+	local name=$1 hook=$2 state=$3 try
 	shift 3
-	SAVE_KMIG=$KMIG_TEST SAVE_ENV="KMIG_TEST_HOOK=$hook" save "$name" can-s "$WORK/$name.snap" "$@"
+	for try in 1 2 3; do
+		[ "$try" = 1 ] || rm -f "$WORK/$name.snap"
+		SAVE_KMIG=$KMIG_TEST SAVE_ENV="KMIG_TEST_HOOK=$hook" save "$name" can-s \
+			"$WORK/$name.snap" "$@"
+		case $SAVE_ST:$hook in
+		0:precopy-[1-9]*) echo "# $name: the save completed before $hook (try $try)" ;;
+		*) break ;;
+		esac
+	done
 	if [ "$SAVE_ST" = 1 ] && [ ! -e "$WORK/$name.snap" ] &&
 	   grep -q "cancelled by signal SIGINT during $state" "$WORK/$name.save.err" &&
 	   check_source_intact can-s; then
