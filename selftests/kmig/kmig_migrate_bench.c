@@ -50,9 +50,13 @@
  * fails. TCG makes everything about 10x slower than on hardware: compare
  * within this run only.
  *
+ * -P runs every path with --no-page-sums on both ends (a trusted link): the
+ * sender threads' pass over the dirty pages then computes no page sums, so
+ * a data page's zero check is all the classification it gets.
+ *
  * Usage: kmig_migrate_bench [-S rates|sparse|slots|zeroed] [-r runs] [-m guest MiB]
  *                           [-a a-b MiB] [-R rate,rate] [-f fill %] [-n slots]
- *                           [-M path,path...]
+ *                           [-M path,path...] [-P]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +96,7 @@ struct b_opts {
 	unsigned int runs, mem_mib, ab_mib, fill, slots, nr_rates;
 	unsigned int rate[B_RATES];	/* a-b page writes per second */
 	bool mode[B_MODES];		/* the paths to run */
+	bool no_psum;			/* -P: --no-page-sums on both ends */
 };
 
 static double b_res[B_RATES][B_MODES][M_METRICS][B_MAX_RUNS];
@@ -238,21 +243,24 @@ static void b_run(const struct b_opts *o, unsigned int r, enum b_mode m, unsigne
 	static const char *const quit[] = { "quit", "--exit", NULL };
 	char buf[5][512], *json, *err, *out;
 	const char *src[16], *dst[8];
-	const char *args[8] = { "--downtime-limit", "100", "--channels", "2" };
+	static const char *const no_psum[] = { "--no-page-sums", NULL };
+	const char *args[10] = { "--downtime-limit", "100", "--channels", "2" };
 	double *v[M_METRICS], thp;
 	uint64_t cpu_ns;
 	struct kt_mig mig;
-	int st;
+	int st, na = 4;
 
 	b_src_args(o, r, src, buf);
 	memcpy(dst, src, 4 * sizeof(*dst));	/* --vcpus 1, the same memory */
 	dst[4] = NULL;
 	for (int i = 0; b_mode_args[m][i]; i++)
-		args[4 + i] = b_mode_args[m][i];
+		args[na++] = b_mode_args[m][i];
+	if (o->no_psum)
+		args[na++] = no_psum[0];
 	kt_mig_setup(&mig, src, dst);
 	sleep(1);		/* a second of dirtying at the rate before migrating */
 	thp = b_thp_mib(mig.src_vmm.pid);
-	kt_mig_incoming(&mig, NULL);
+	kt_mig_incoming(&mig, o->no_psum ? no_psum : NULL);
 	st = kt_mig_migrate_cpu(&mig, args, NULL, 600000, &json, &err, &cpu_ns);
 	KT_ASSERT(st == 0, "kmig migrate (%s): %s", b_mode_name[m], err);
 	KT_ASSERT(kt_proc_wait(&mig.in, 30000) == 0, "kmig incoming: %s", kt_file_read(mig.in.log));
@@ -505,7 +513,7 @@ static int b_parse(struct b_opts *o, int argc, char **argv)
 				if (!strcmp(argv[i + 1], b_scn_name[s]))
 					o->scn = s;
 	b_defaults(o);
-	while ((c = getopt(argc, argv, "S:r:m:a:R:f:n:M:")) != -1) {
+	while ((c = getopt(argc, argv, "S:r:m:a:R:f:n:M:P")) != -1) {
 		switch (c) {
 		case 'S':
 			if (strcmp(optarg, b_scn_name[o->scn]))
@@ -516,6 +524,7 @@ static int b_parse(struct b_opts *o, int argc, char **argv)
 		case 'a': o->ab_mib = atoi(optarg); break;
 		case 'f': o->fill = atoi(optarg); break;
 		case 'n': o->slots = atoi(optarg); break;
+		case 'P': o->no_psum = true; break;
 		case 'R':
 			if (sscanf(optarg, "%u,%u", &o->rate[0], &o->rate[1]) != o->nr_rates)
 				return -1;
@@ -549,7 +558,8 @@ int main(int argc, char **argv)
 	if (b_parse(&o, argc, argv)) {
 		fprintf(stderr, "usage: %s [-S rates|sparse|slots|zeroed] [-r runs 1..%d] [-m guest MiB "
 			">= 16] [-a a-b MiB <= guest/2] [-R rate[,rate]] [-f fill %%] [-n slots "
-			"2..%d] [-M naive,fallback,module,classify,dense]\n", argv[0], B_MAX_RUNS,
+			"2..%d] [-M naive,fallback,module,classify,dense] [-P: no page sums]\n", argv[0],
+			B_MAX_RUNS,
 			B_MAX_SLOTS);
 		return 2;
 	}
@@ -559,9 +569,10 @@ int main(int argc, char **argv)
 	}
 	printf("kmig_migrate_bench %s: %u MiB kguest%s%.0u%s, 1 vCPU, fill %u%% (0: thirds), "
 	       "a-b range %u MiB at %u%s%.0u page writes/s, loopback, 2 channels, downtime limit "
-	       "100 ms, %u runs each\n", b_scn_name[o.scn], o.mem_mib, o.slots ? " in " : "",
+	       "100 ms, %u runs each%s\n", b_scn_name[o.scn], o.mem_mib, o.slots ? " in " : "",
 	       o.slots, o.slots ? " slots" : "", o.fill, o.ab_mib, o.rate[0],
-	       o.nr_rates == 2 ? " and " : "", o.nr_rates == 2 ? o.rate[1] : 0, o.runs);
+	       o.nr_rates == 2 ? " and " : "", o.nr_rates == 2 ? o.rate[1] : 0, o.runs,
+	       o.no_psum ? ", --no-page-sums on both ends" : "");
 	b_thp_on(old, sizeof(old));
 	for (unsigned int n = 0; n < o.runs; n++)
 		for (unsigned int r = 0; r < o.nr_rates; r++)
