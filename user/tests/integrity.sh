@@ -53,19 +53,15 @@ then ok "json statistics agree"; else not_ok "json statistics"; fi
 # on both ends sends and lands the pages without them (no pass reads a
 # landed page); on the sender alone it is refused at the hello, before a
 # block file exists.
-TESTS=$(cd "$(dirname "$0")" && pwd)
 json_field() {
 	python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
 print(j["no_page_sums"], j["total"]["bytes_read"])' "$1"
 }
 start_receiver psum-tamper 127.0.0.1:0 "$WORK/psum-tamper" -t 30
-python3 "$TESTS/tamper.py" "$RX_PORT" 1048576 >"$WORK/psum-tamper.proxy" &
-PIDS+=($!)
-disown $!
-if ! wait_file "$WORK/psum-tamper.proxy" 5; then
+if ! start_tamper psum-tamper "$RX_PORT" 1048576; then
 	not_ok "psum-tamper: proxy"
 elif timeout 60 "$KMIG" send -q -c 2 $(BLOCK_ARGS "$WORK/src") \
-	"127.0.0.1:$(cat "$WORK/psum-tamper.proxy")" 2>"$WORK/psum-tamper.tx.err"; then
+	"127.0.0.1:$TAMPER_PORT" 2>"$WORK/psum-tamper.tx.err"; then
 	not_ok "psum-tamper: send succeeded"
 elif wait "$RX_PID"; then
 	not_ok "psum-tamper: receive succeeded"

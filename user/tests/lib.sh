@@ -74,6 +74,18 @@ start_receiver() {
 	RX_PORT=$(cat "$WORK/$name.ready")
 }
 
+# start_tamper NAME PORT OFFSET -> TAMPER_PORT: tamper.py in front of
+# 127.0.0.1:PORT, flipping byte OFFSET of the first connection's
+# client-to-server bytes (an attacker on the path).
+start_tamper() {
+	local name=$1
+	python3 "$(dirname "${BASH_SOURCE[0]}")/tamper.py" "$2" "$3" >"$WORK/$name.proxy" &
+	PIDS+=($!)
+	disown $!
+	wait_file "$WORK/$name.proxy" 5 || return 1
+	TAMPER_PORT=$(cat "$WORK/$name.proxy")
+}
+
 # same_blocks SRCDIR OUTDIR: every block byte-identical
 same_blocks() {
 	local b

@@ -46,11 +46,8 @@ refused() {
 		$4 || { not_ok "$name"; return; }
 	port=$RX_PORT
 	if [ -n "${VIA_PROXY:-}" ]; then
-		python3 "$TESTS/tamper.py" "$RX_PORT" "$VIA_PROXY" >"$WORK/$name.proxy" &
-		PIDS+=($!)
-		disown $!
-		wait_file "$WORK/$name.proxy" 5 || { not_ok "$name: proxy"; return; }
-		port=$(cat "$WORK/$name.proxy")
+		start_tamper "$name" "$RX_PORT" "$VIA_PROXY" || { not_ok "$name: proxy"; return; }
+		port=$TAMPER_PORT
 	fi
 	if timeout 30 "$KMIG" send -q -c 2 $5 $BLOCKS "127.0.0.1:$port" \
 		2>"$WORK/$name.tx.err"; then
