@@ -559,8 +559,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [-S rates|sparse|slots|zeroed] [-r runs 1..%d] [-m guest MiB "
 			">= 16] [-a a-b MiB <= guest/2] [-R rate[,rate]] [-f fill %%] [-n slots "
 			"2..%d] [-M naive,fallback,module,classify,dense] [-P: no page sums]\n", argv[0],
-			B_MAX_RUNS,
-			B_MAX_SLOTS);
+			B_MAX_RUNS, B_MAX_SLOTS);
 		return 2;
 	}
 	if (kt_env_missing()) {

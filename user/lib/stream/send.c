@@ -72,6 +72,7 @@ int kmig_send_create(struct kmig_send **out, const struct kmig_send_opts *o,
 	opts_defaults(&s->o);
 	s->ram = ram;
 	s->nr = s->o.nr_channels;
+	s->psum = !s->o.tls && !s->o.no_page_sums;
 	s->t_start = kmig_now_ns();
 	kmig_ratelimit_init(&s->rl, s->o.max_bandwidth);
 	ret = kmig_pool_init(&s->pool, s->nr, s->o.queue_depth, ram, &pool_ops, s);
@@ -122,7 +123,7 @@ static int send_hello(const struct kmig_send *s, const struct kmig_send_chan *ch
 		.version = KMIG_WIRE_VERSION,
 		.features = KMIG_FEAT_SYNC | KMIG_FEAT_DEVSTATE |
 			    (s->o.switchover ? KMIG_FEAT_SWITCHOVER : 0) |
-			    (s->o.no_page_sums && !s->o.tls ? KMIG_FEAT_NO_PSUM : 0),
+			    (!s->o.tls && !s->psum ? KMIG_FEAT_NO_PSUM : 0),
 		.channel = ch->id, .nr_channels = s->nr, .codec = s->o.codec,
 		.page_shift = KMIG_PAGE_SHIFT, .chunk_pages = KMIG_CHUNK_PAGES,
 	};
@@ -434,7 +435,7 @@ void kmig_send_stats(struct kmig_send *s, struct kmig_stats *st)
 	st->role = "send";
 	st->codec = kmig_codec_name(s->o.codec);
 	st->auto_compress = s->o.auto_compress;
-	st->no_page_sums = s->o.no_page_sums && !s->o.tls;
+	st->no_page_sums = !s->o.tls && !s->psum;
 	st->nr_channels = s->nr;
 	st->ram_bytes = kmig_ram_total(s->ram);
 	st->pages_queued = s->pool.pages_queued;

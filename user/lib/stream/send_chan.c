@@ -213,7 +213,7 @@ static int send_pages(struct kmig_send_chan *ch, const struct kmig_work *w)
 	bool want = want_compress(ch);
 	/* Under TLS each record's tag authenticates the page bytes end to
 	 * end: the encryption is the one pass over a page, no page sum. */
-	bool psum = !ch->tls && !ch->s->o.no_page_sums;
+	bool psum = ch->s->psum;
 	size_t lists_len;
 	int npay, ret;
 

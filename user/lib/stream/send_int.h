@@ -42,6 +42,9 @@ struct kmig_send {
 	unsigned int nr;
 	unsigned int nr_init;	/* channels initialised (cleanup bound) */
 	struct kmig_ratelimit rl;
+	/* Each data page carries its page sum: plaintext without
+	 * o.no_page_sums (TLS's record tags protect its pages instead). */
+	bool psum;
 
 	const void *devstate;
 	size_t devstate_len;
